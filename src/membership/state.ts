@@ -1,0 +1,29 @@
+/** A member's state (tags and payload): the empty value and equality. */
+import type { Address, MemberState } from '../wire/messages.js';
+
+export const EMPTY_STATE: MemberState = Object.freeze({ tags: Object.freeze({}), payload: null });
+
+export function tagsEqual(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || a[k] !== b[k]) return false;
+  }
+  return true;
+}
+
+export function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function stateEquals(a: MemberState, b: MemberState): boolean {
+  return a === b || (tagsEqual(a.tags, b.tags) && bytesEqual(a.payload, b.payload));
+}
+
+export function sameAddress(a: Address, b: Address): boolean {
+  return a === b || (a.host === b.host && a.port === b.port);
+}

@@ -1,0 +1,80 @@
+/**
+ * What the membership state machine consumes and produces. The core is sans-I/O: every input
+ * carries the time explicitly and every output is an Effect the runtime (agent/ or sim/) carries out.
+ */
+import type { Address, MemberState, MemberStatus } from '../wire/messages.js';
+
+/** A seedable source of randomness, injected so that the core stays deterministic. */
+export interface Random {
+  /** A float in [0, 1). */
+  next(): number;
+  /** An integer in [0, n). */
+  int(n: number): number;
+}
+
+/** How a packet travels: a datagram (UDP, lossy) or a stream (TCP, reliable, unbounded size). */
+export type Channel = 'datagram' | 'stream';
+
+/**
+ * Timers are data. A timer that has become stale (the probe it belongs to is over, the suspicion
+ * was refuted) is a no-op when it fires, so nothing ever has to be cancelled.
+ */
+export type Timer =
+  | { readonly kind: 'probe' }
+  | { readonly kind: 'probe-timeout'; readonly seq: number }
+  | { readonly kind: 'probe-end'; readonly seq: number }
+  | { readonly kind: 'relay-timeout'; readonly seq: number }
+  | { readonly kind: 'gossip' }
+  | { readonly kind: 'push-pull' }
+  | { readonly kind: 'reconnect' }
+  | { readonly kind: 'reap' }
+  | {
+      readonly kind: 'suspect-timeout';
+      readonly member: string;
+      readonly incarnation: number;
+      readonly token: number;
+    };
+
+export type TimerKind = Timer['kind'];
+
+/** A point-in-time copy of one member's entry, safe to keep. */
+export interface MemberView {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly incarnation: number;
+  readonly status: MemberStatus;
+  readonly state: MemberState;
+  /** The `now` at which the status last changed. */
+  readonly changedAt: number;
+}
+
+/**
+ * Membership events, in the order the state machine emits them. For one member the order is the
+ * order of its transitions; `member-join` always precedes any other event about that member.
+ */
+export type MembershipEvent =
+  /** A member appeared (or came back after dead/left with a higher incarnation). */
+  | { readonly type: 'member-join'; readonly member: MemberView }
+  /** Its address or state changed. */
+  | { readonly type: 'member-update'; readonly member: MemberView }
+  | { readonly type: 'member-suspect'; readonly member: MemberView; readonly from: string }
+  /** A suspect member was confirmed alive again (it refuted). */
+  | { readonly type: 'member-alive'; readonly member: MemberView }
+  | { readonly type: 'member-dead'; readonly member: MemberView; readonly from: string }
+  | { readonly type: 'member-leave'; readonly member: MemberView }
+  /** Its tombstone was removed from the table. */
+  | { readonly type: 'member-reap'; readonly member: MemberView }
+  /** This node heard itself suspected or declared dead and refuted with a higher incarnation. */
+  | { readonly type: 'self-refute'; readonly incarnation: number; readonly accusedBy: string }
+  /** A full-state exchange with `peer` completed; `join` is true for the answer to a join. */
+  | { readonly type: 'push-pull-complete'; readonly peer: Address; readonly join: boolean; readonly members: number }
+  /** The `left` message about this node has been sent its full retransmit budget. */
+  | { readonly type: 'leave-disseminated' };
+
+export type MembershipEventType = MembershipEvent['type'];
+
+export type Effect =
+  | { readonly type: 'send'; readonly to: Address; readonly packet: Uint8Array; readonly channel: Channel }
+  | { readonly type: 'schedule'; readonly timer: Timer; readonly delayMs: number }
+  | { readonly type: 'emit'; readonly event: MembershipEvent };

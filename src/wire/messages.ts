@@ -1,0 +1,113 @@
+/**
+ * The protocol's messages, as typed values. The codec (codec.ts) turns them into bytes and back;
+ * nothing here is trusted until `decodePacket` has validated it.
+ *
+ * The set mirrors memberlist's (ping, ping-req, ack, nack, alive, suspect, dead, push-pull) so that a
+ * memberlist-compatible codec can be added beside ours. A graceful leave is a `dead` message whose
+ * `from` is the member itself, as in memberlist.
+ */
+
+/** Where a member can be reached: the advertised host (IPv4, IPv6 or name) and port. */
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Member status. Only the member itself raises its incarnation. */
+export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left';
+
+/**
+ * What a member carries about itself, versioned by its incarnation: string tags (node metadata)
+ * and an opaque application payload (the service registry puts its instances here).
+ */
+export interface MemberState {
+  readonly tags: Readonly<Record<string, string>>;
+  readonly payload: Uint8Array | null;
+}
+
+/** Direct probe. `target` lets a node that took over an address ignore pings meant for another. */
+export interface PingMessage {
+  readonly type: 'ping';
+  readonly seq: number;
+  readonly target: string;
+  readonly source: string;
+  readonly sourceAddr: Address;
+}
+
+/** Indirect probe request: "ping `target` for me and forward its ack (or a nack) to me". */
+export interface PingReqMessage {
+  readonly type: 'ping-req';
+  readonly seq: number;
+  readonly target: string;
+  readonly targetAddr: Address;
+  readonly source: string;
+  readonly sourceAddr: Address;
+  /** The requester wants a nack if the target does not answer in time (Lifeguard). */
+  readonly nack: boolean;
+}
+
+export interface AckMessage {
+  readonly type: 'ack';
+  readonly seq: number;
+}
+
+export interface NackMessage {
+  readonly type: 'nack';
+  readonly seq: number;
+}
+
+export interface AliveMessage {
+  readonly type: 'alive';
+  readonly node: string;
+  readonly addr: Address;
+  readonly incarnation: number;
+  readonly state: MemberState;
+}
+
+export interface SuspectMessage {
+  readonly type: 'suspect';
+  readonly node: string;
+  readonly incarnation: number;
+  /** Who suspects; independent confirmations shorten the suspicion (Lifeguard). */
+  readonly from: string;
+}
+
+/** `from === node` means the member left gracefully. */
+export interface DeadMessage {
+  readonly type: 'dead';
+  readonly node: string;
+  readonly incarnation: number;
+  readonly from: string;
+}
+
+/** One member's entry in a full-state exchange. */
+export interface MemberRecord {
+  readonly node: string;
+  readonly addr: Address;
+  readonly incarnation: number;
+  readonly status: MemberStatus;
+  readonly state: MemberState;
+}
+
+/** Full-state exchange (anti-entropy), carried over a stream. */
+export interface PushPullMessage {
+  readonly type: 'push-pull';
+  /** Sent by a node joining through the receiver. */
+  readonly join: boolean;
+  /** True on the answer; an answer is never answered. */
+  readonly reply: boolean;
+  readonly source: string;
+  readonly members: readonly MemberRecord[];
+}
+
+export type Message =
+  | PingMessage
+  | PingReqMessage
+  | AckMessage
+  | NackMessage
+  | AliveMessage
+  | SuspectMessage
+  | DeadMessage
+  | PushPullMessage;
+
+export type MessageType = Message['type'];

@@ -1,0 +1,129 @@
+/**
+ * Foca-style hand harness: a few Membership instances, with their packets and timers held in
+ * queues so that a test moves them by hand and says exactly what happens.
+ */
+import { Membership } from '../../src/membership/membership.js';
+import { resolveOptions, type MembershipOptions } from '../../src/membership/options.js';
+import type { Channel, Effect, MembershipEvent, Timer } from '../../src/membership/types.js';
+import type { Address, MemberState } from '../../src/wire/messages.js';
+import { decodePacket } from '../../src/wire/codec.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+export interface Packet {
+  readonly from: string;
+  readonly to: string;
+  readonly packet: Uint8Array;
+  readonly channel: Channel;
+}
+
+export interface PendingTimer {
+  readonly node: string;
+  readonly timer: Timer;
+  readonly at: number;
+}
+
+export class Hand {
+  readonly nodes = new Map<string, Membership>();
+  readonly packets: Packet[] = [];
+  readonly timers: PendingTimer[] = [];
+  readonly events: { node: string; event: MembershipEvent }[] = [];
+  now = 0;
+  private readonly options;
+  private readonly random = new SeededRandom(7);
+
+  constructor(overrides: Partial<MembershipOptions> = {}) {
+    this.options = resolveOptions({ streamFallbackProbe: false, ...overrides });
+  }
+
+  add(name: string, state?: MemberState): Membership {
+    const port = this.nodes.size + 1;
+    const m = new Membership({
+      name,
+      addr: { host: 'h', port },
+      options: this.options,
+      random: this.random.fork(),
+      ...(state === undefined ? {} : { state }),
+    });
+    this.nodes.set(name, m);
+    return m;
+  }
+
+  node(name: string): Membership {
+    const m = this.nodes.get(name);
+    if (m === undefined) throw new Error(`no node ${name}`);
+    return m;
+  }
+
+  addrOf(name: string): Address {
+    return this.node(name).addr;
+  }
+
+  nameAt(addr: Address): string {
+    for (const [name, m] of this.nodes) if (m.addr.port === addr.port) return name;
+    throw new Error(`no node at ${addr.port}`);
+  }
+
+  apply(node: string, effects: Effect[]): void {
+    for (const e of effects) {
+      if (e.type === 'send') this.packets.push({ from: node, to: this.nameAt(e.to), packet: e.packet, channel: e.channel });
+      else if (e.type === 'schedule') this.timers.push({ node, timer: e.timer, at: this.now + e.delayMs });
+      else this.events.push({ node, event: e.event });
+    }
+  }
+
+  /** Delivers every queued packet (and what they cause) until none is left, except dropped ones. */
+  deliverAll(drop: (p: Packet) => boolean = () => false, maxRounds = 100): void {
+    for (let round = 0; round < maxRounds && this.packets.length > 0; round++) {
+      const batch = this.packets.splice(0);
+      for (const p of batch) {
+        if (drop(p)) continue;
+        const target = this.node(p.to);
+        this.apply(p.to, target.handlePacket(this.addrOf(p.from), p.packet, p.channel, this.now));
+      }
+    }
+  }
+
+  /** Fires the earliest pending timer of `kind` on `node` (advancing the clock to it). */
+  fire(node: string, kind: Timer['kind']): Timer {
+    let best = -1;
+    for (let i = 0; i < this.timers.length; i++) {
+      const t = this.timers[i] as PendingTimer;
+      if (t.node === node && t.timer.kind === kind && (best < 0 || t.at < (this.timers[best] as PendingTimer).at)) best = i;
+    }
+    if (best < 0) throw new Error(`no ${kind} timer on ${node}`);
+    const [t] = this.timers.splice(best, 1) as [PendingTimer];
+    this.now = Math.max(this.now, t.at);
+    this.apply(node, this.node(node).handleTimer(t.timer, this.now));
+    return t.timer;
+  }
+
+  /** Removes every pending timer of `kind` on `node` (so a test can ignore it). */
+  clearTimers(node: string, kind?: Timer['kind']): void {
+    for (let i = this.timers.length - 1; i >= 0; i--) {
+      const t = this.timers[i] as PendingTimer;
+      if (t.node === node && (kind === undefined || t.timer.kind === kind)) this.timers.splice(i, 1);
+    }
+  }
+
+  /** The message types in a queued packet. */
+  types(p: Packet): string[] {
+    const r = decodePacket(p.packet);
+    if (!r.ok) throw new Error(r.error.detail);
+    return r.messages.map((m) => m.type);
+  }
+
+  /** Joins every node to the first through push-pull and drains the packets. */
+  joinAll(): void {
+    const names = [...this.nodes.keys()];
+    const seed = this.addrOf(names[0] as string);
+    for (const name of names.slice(1)) this.apply(name, this.node(name).join([seed], this.now));
+    this.deliverAll();
+    // Second pass so that the first nodes learn of the later ones through gossip-free exchange.
+    for (const name of names.slice(1)) this.apply(name, this.node(name).join([seed], this.now));
+    this.deliverAll();
+  }
+
+  eventsOf(node: string, type: MembershipEvent['type']): MembershipEvent[] {
+    return this.events.filter((e) => e.node === node && e.event.type === type).map((e) => e.event);
+  }
+}
