@@ -1,0 +1,720 @@
+/**
+ * The wire codec: messages to msgpack bytes and back, with packet framing.
+ *
+ * A message is a msgpack array: a type code, then its fields in a fixed order (see `encodeMessage`).
+ * A packet is one version byte followed by ONE msgpack array whose elements are messages, so a
+ * packet can be assembled from messages encoded earlier by writing an array header and copying
+ * (`encodePacket`); the membership layer encodes each piece of gossip once and packs many into one
+ * datagram.
+ *
+ * Nothing decoded is trusted. `decodePacket` never throws, checks the length before anything else,
+ * then runs a structural pre-scan that admits only the msgpack types the protocol uses (nil, bool,
+ * integers up to 32 bits, str, bin, array; no maps, floats, 64-bit integers or extensions), at most
+ * five levels deep, with every declared length inside the buffer and no trailing bytes. Only then
+ * does msgpackr decode (so its extensions, maps and records can never produce a value, and its
+ * allocations are bounded by the packet size), and every message is validated field by field into
+ * a fresh plain object.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
+import type {
+  Address,
+  MemberRecord,
+  MemberState,
+  MemberStatus,
+  Message,
+  MessageType,
+} from './messages.js';
+
+export type { DecodeLimits } from './limits.js';
+export { DEFAULT_DECODE_LIMITS } from './limits.js';
+
+/** The first byte of every packet. A packet with another version is rejected ('bad-version'). */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest sequence number on the wire; senders wrap (or restart) below it. */
+export const MAX_SEQ = 0xffff_ffff;
+/** Largest incarnation on the wire. */
+export const MAX_INCARNATION = 0xffff_ffff;
+
+export type DecodeErrorCode =
+  | 'empty'
+  | 'too-large'
+  | 'bad-version'
+  | 'malformed'
+  | 'invalid-message'
+  | 'too-many-messages'
+  | 'too-many-members';
+
+/** Why a packet was dropped. `detail` is for debug logs; `code` is for counters. */
+export interface DecodeError {
+  readonly code: DecodeErrorCode;
+  readonly detail: string;
+}
+
+export type DecodeResult =
+  | { readonly ok: true; readonly messages: Message[] }
+  | { readonly ok: false; readonly error: DecodeError };
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------------------------
+
+const CODE_PING = 1;
+const CODE_PING_REQ = 2;
+const CODE_ACK = 3;
+const CODE_NACK = 4;
+const CODE_ALIVE = 5;
+const CODE_SUSPECT = 6;
+const CODE_DEAD = 7;
+const CODE_PUSH_PULL = 8;
+
+/** Message names by type code, for error details. */
+const TYPE_NAMES: readonly string[] = [
+  '',
+  'ping',
+  'ping-req',
+  'ack',
+  'nack',
+  'alive',
+  'suspect',
+  'dead',
+  'push-pull',
+] satisfies readonly ('' | MessageType)[];
+
+const STATUSES: readonly MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
+
+function statusCode(status: MemberStatus): number {
+  switch (status) {
+    case 'alive':
+      return 0;
+    case 'suspect':
+      return 1;
+    case 'dead':
+      return 2;
+    case 'left':
+      return 3;
+  }
+}
+
+const msgpackOptions = {
+  useRecords: false,
+  mapsAsObjects: false,
+  moreTypes: false,
+  structuredClone: false,
+  bundleStrings: false,
+} as const;
+
+const packr = new Packr(msgpackOptions);
+const unpackr = new Unpackr(msgpackOptions);
+
+/** Tags as the flat array [k1, v1, k2, v2, ...] (never a msgpack map). */
+function flatTags(tags: Readonly<Record<string, string>>): string[] {
+  const keys = Object.keys(tags);
+  const out = new Array<string>(keys.length * 2);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    out[2 * i] = key;
+    out[2 * i + 1] = tags[key]!;
+  }
+  return out;
+}
+
+/** msgpackr returns views into a shared, reused chunk; copy so a retained message pins nothing. */
+function packCopy(value: unknown): Uint8Array {
+  const packed: Uint8Array = packr.pack(value);
+  const out = new Uint8Array(packed.length);
+  out.set(packed);
+  return out;
+}
+
+/**
+ * One message as msgpack bytes (an array: type code, then the fields positionally):
+ *
+ * | type      | layout                                                                    |
+ * |-----------|---------------------------------------------------------------------------|
+ * | ping      | [1, seq, target, source, sourceHost, sourcePort]                          |
+ * | ping-req  | [2, seq, target, targetHost, targetPort, source, sourceHost, sourcePort, nack] |
+ * | ack       | [3, seq]                                                                  |
+ * | nack      | [4, seq]                                                                  |
+ * | alive     | [5, node, host, port, incarnation, tags, payload]                         |
+ * | suspect   | [6, node, incarnation, from]                                              |
+ * | dead      | [7, node, incarnation, from]                                              |
+ * | push-pull | [8, join, reply, source, [member...]]                                     |
+ *
+ * A member is [node, host, port, incarnation, status, tags, payload]; status is 0 alive,
+ * 1 suspect, 2 dead, 3 left; tags is [k1, v1, k2, v2, ...]; payload is bin or nil.
+ *
+ * The input is trusted (it is ours): it is not validated here. Messages that `decodePacket` would
+ * reject (seq or incarnation outside 0..0xFFFFFFFF, port outside 1..65535, empty or oversized
+ * names, strings that are not well-formed UTF-16) encode, but are dropped by the receiver.
+ */
+export function encodeMessage(msg: Message): Uint8Array {
+  switch (msg.type) {
+    case 'ping':
+      return packCopy([CODE_PING, msg.seq, msg.target, msg.source, msg.sourceAddr.host, msg.sourceAddr.port]);
+    case 'ping-req':
+      return packCopy([
+        CODE_PING_REQ,
+        msg.seq,
+        msg.target,
+        msg.targetAddr.host,
+        msg.targetAddr.port,
+        msg.source,
+        msg.sourceAddr.host,
+        msg.sourceAddr.port,
+        msg.nack,
+      ]);
+    case 'ack':
+      return packCopy([CODE_ACK, msg.seq]);
+    case 'nack':
+      return packCopy([CODE_NACK, msg.seq]);
+    case 'alive':
+      return packCopy([
+        CODE_ALIVE,
+        msg.node,
+        msg.addr.host,
+        msg.addr.port,
+        msg.incarnation,
+        flatTags(msg.state.tags),
+        msg.state.payload,
+      ]);
+    case 'suspect':
+      return packCopy([CODE_SUSPECT, msg.node, msg.incarnation, msg.from]);
+    case 'dead':
+      return packCopy([CODE_DEAD, msg.node, msg.incarnation, msg.from]);
+    case 'push-pull': {
+      const members = msg.members;
+      const records = new Array<unknown[]>(members.length);
+      for (let i = 0; i < members.length; i++) {
+        const m = members[i]!;
+        records[i] = [
+          m.node,
+          m.addr.host,
+          m.addr.port,
+          m.incarnation,
+          statusCode(m.status),
+          flatTags(m.state.tags),
+          m.state.payload,
+        ];
+      }
+      return packCopy([CODE_PUSH_PULL, msg.join, msg.reply, msg.source, records]);
+    }
+  }
+}
+
+/** Size of the msgpack array header for `count` elements. */
+function arrayHeaderBytes(count: number): number {
+  return count < 16 ? 1 : count < 0x1_0000 ? 3 : 5;
+}
+
+/** Bytes `encodePacket` adds to `count` parts: the version byte and the array header. */
+export function packetOverheadBytes(count: number): number {
+  return 1 + arrayHeaderBytes(count);
+}
+
+/**
+ * A packet from messages encoded by `encodeMessage`: the version byte, a msgpack array header for
+ * `parts.length` elements, then the parts as they are. Its length is exactly
+ * `packetOverheadBytes(parts.length) + sum of part lengths`.
+ *
+ * Packets are short-lived (built, sent, dropped), so the result is a plain `Uint8Array` view into
+ * Node's Buffer pool: a fresh `Uint8Array` over 64 bytes costs an off-heap allocation, about fifteen
+ * times as much. Every byte of it is written; its `.buffer` is shared with other pool users.
+ */
+export function encodePacket(parts: readonly Uint8Array[]): Uint8Array {
+  const count = parts.length;
+  let total = packetOverheadBytes(count);
+  for (let i = 0; i < count; i++) total += parts[i]!.length;
+  const pooled = Buffer.allocUnsafe(total);
+  // A plain Uint8Array view, so callers (and deep-equality in tests) never see a Buffer.
+  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, total);
+  out[0] = PROTOCOL_VERSION;
+  let pos: number;
+  if (count < 16) {
+    out[1] = 0x90 | count;
+    pos = 2;
+  } else if (count < 0x1_0000) {
+    out[1] = 0xdc;
+    out[2] = count >>> 8;
+    out[3] = count & 0xff;
+    pos = 4;
+  } else {
+    out[1] = 0xdd;
+    out[2] = count >>> 24;
+    out[3] = (count >>> 16) & 0xff;
+    out[4] = (count >>> 8) & 0xff;
+    out[5] = count & 0xff;
+    pos = 6;
+  }
+  for (let i = 0; i < count; i++) {
+    const part = parts[i]!;
+    out.set(part, pos);
+    pos += part.length;
+  }
+  return out;
+}
+
+/**
+ * Bytes a member state adds to an alive message (its tags array and its payload), used to keep
+ * the local state small enough for an alive message to fit the packet budget.
+ */
+export function encodedStateSize(state: MemberState): number {
+  // [tags, payload] is a fixarray of two: one header byte, then exactly the two encodings.
+  const packed: Uint8Array = packr.pack([flatTags(state.tags), state.payload]);
+  return packed.length - 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: structural pre-scan
+// ---------------------------------------------------------------------------------------------
+
+/** Array nesting: packet, message, push-pull members, member record, tags. */
+const MAX_DEPTH = 5;
+const scanStack = new Float64Array(MAX_DEPTH);
+
+const SCAN_TOO_MANY_MESSAGES = -2;
+const SCAN_MALFORMED = -1;
+/** Set when `scanBody` fails; read at once by `decodePacket`. */
+let scanDetail = '';
+
+function scanMalformed(detail: string): number {
+  scanDetail = detail;
+  return SCAN_MALFORMED;
+}
+
+function hex(byte: number): string {
+  return `0x${byte.toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * Walks the msgpack body after the version byte without building anything. Returns the number of
+ * messages, or SCAN_MALFORMED / SCAN_TOO_MANY_MESSAGES. Admits only nil, bool, int (≤ 32 bits),
+ * str, bin and array, at most MAX_DEPTH arrays deep, every declared length within the buffer,
+ * exactly one top-level array and no trailing bytes. After it succeeds the whole tree has fewer
+ * values than the packet has bytes, so decoding allocates in proportion to the packet.
+ */
+function scanBody(b: Uint8Array, maxMessages: number): number {
+  const end = b.length;
+  let pos = 1;
+  if (pos >= end) return scanMalformed('no body after the version byte');
+  const first = b[pos++]!;
+  let count: number;
+  if (first >= 0x90 && first <= 0x9f) {
+    count = first & 0x0f;
+  } else if (first === 0xdc) {
+    if (pos + 2 > end) return scanMalformed('truncated array header');
+    count = (b[pos]! << 8) | b[pos + 1]!;
+    pos += 2;
+  } else if (first === 0xdd) {
+    if (pos + 4 > end) return scanMalformed('truncated array header');
+    count = b[pos]! * 0x100_0000 + ((b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!);
+    pos += 4;
+  } else {
+    return scanMalformed(`body is not an array (first byte ${hex(first)})`);
+  }
+  if (count > maxMessages) {
+    scanDetail = `${count} messages, at most ${maxMessages} allowed`;
+    return SCAN_TOO_MANY_MESSAGES;
+  }
+  if (count > end - pos) return scanMalformed(`array of ${count} declared in ${end - pos} bytes`);
+
+  const stack = scanStack;
+  let depth = 0;
+  stack[0] = count;
+  while (true) {
+    const left = stack[depth]!;
+    if (left === 0) {
+      if (depth === 0) break;
+      depth--;
+      continue;
+    }
+    stack[depth] = left - 1;
+    if (pos >= end) return scanMalformed('truncated');
+    const t = b[pos++]!;
+    if (t < 0x80 || t >= 0xe0) continue; // positive or negative fixint
+    let n: number;
+    let isArray = false;
+    if (t < 0x90) {
+      return scanMalformed(`map at offset ${pos - 1} (maps are never used)`);
+    } else if (t < 0xa0) {
+      n = t & 0x0f;
+      isArray = true;
+    } else if (t < 0xc0) {
+      n = t & 0x1f; // fixstr
+    } else {
+      switch (t) {
+        case 0xc0: // nil
+        case 0xc2: // false
+        case 0xc3: // true
+          continue;
+        case 0xcc: // uint8
+        case 0xd0: // int8
+          n = 1;
+          break;
+        case 0xcd: // uint16
+        case 0xd1: // int16
+          n = 2;
+          break;
+        case 0xce: // uint32
+        case 0xd2: // int32
+          n = 4;
+          break;
+        case 0xc4: // bin8
+        case 0xd9: // str8
+          if (pos + 1 > end) return scanMalformed('truncated length');
+          n = b[pos]!;
+          pos += 1;
+          break;
+        case 0xc5: // bin16
+        case 0xda: // str16
+          if (pos + 2 > end) return scanMalformed('truncated length');
+          n = (b[pos]! << 8) | b[pos + 1]!;
+          pos += 2;
+          break;
+        case 0xc6: // bin32
+        case 0xdb: // str32
+          if (pos + 4 > end) return scanMalformed('truncated length');
+          n = b[pos]! * 0x100_0000 + ((b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!);
+          pos += 4;
+          break;
+        case 0xdc: // array16
+          if (pos + 2 > end) return scanMalformed('truncated length');
+          n = (b[pos]! << 8) | b[pos + 1]!;
+          pos += 2;
+          isArray = true;
+          break;
+        case 0xdd: // array32
+          if (pos + 4 > end) return scanMalformed('truncated length');
+          n = b[pos]! * 0x100_0000 + ((b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!);
+          pos += 4;
+          isArray = true;
+          break;
+        default:
+          // 0xc1 (never used), ext*, fixext*, float32/64, (u)int64, map16/32
+          return scanMalformed(`unsupported msgpack type ${hex(t)} at offset ${pos - 1}`);
+      }
+    }
+    if (n > end - pos) return scanMalformed(`length ${n} at offset ${pos} runs past the end (${end} bytes)`);
+    if (isArray) {
+      if (depth + 1 >= MAX_DEPTH) return scanMalformed(`arrays nested deeper than ${MAX_DEPTH}`);
+      depth++;
+      stack[depth] = n;
+    } else {
+      pos += n;
+    }
+  }
+  if (pos !== end) return scanMalformed(`${end - pos} trailing bytes after the body`);
+  return count;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: validation
+// ---------------------------------------------------------------------------------------------
+
+/** Set when a message fails validation; read at once by `decodePacket`. */
+let failCode: DecodeErrorCode = 'invalid-message';
+let failDetail = '';
+
+function fail(code: DecodeErrorCode, detail: string): undefined {
+  failCode = code;
+  failDetail = detail;
+  return undefined;
+}
+
+function invalid(typeCode: number, field: string): undefined {
+  return fail('invalid-message', `${TYPE_NAMES[typeCode] ?? '?'}: invalid ${field}`);
+}
+
+/** A string of at most `maxBytes` UTF-8 bytes; measures bytes only when the length can't decide. */
+function isStr(v: unknown, maxBytes: number): v is string {
+  if (typeof v !== 'string') return false;
+  const n = v.length;
+  if (n * 3 <= maxBytes) return true;
+  if (n > maxBytes) return false;
+  return Buffer.byteLength(v, 'utf8') <= maxBytes;
+}
+
+/** A non-empty string of at most `maxBytes` UTF-8 bytes. */
+function isName(v: unknown, maxBytes: number): v is string {
+  return typeof v === 'string' && v.length > 0 && isStr(v, maxBytes);
+}
+
+/** An integer in 0..0xFFFFFFFF. */
+function isU32(v: unknown): v is number {
+  return typeof v === 'number' && v >>> 0 === v;
+}
+
+function isPort(v: unknown): v is number {
+  return typeof v === 'number' && v >= 1 && v <= 65535 && (v | 0) === v;
+}
+
+/** Decoded tags, or the reason they are invalid. */
+function decodeTags(v: unknown, limits: DecodeLimits): Record<string, string> | string {
+  if (!Array.isArray(v)) return 'tags (not an array)';
+  const n = v.length;
+  if ((n & 1) !== 0) return 'tags (odd length)';
+  if (n > limits.maxTags * 2) return `tags (${n / 2} tags, at most ${limits.maxTags})`;
+  const tags: Record<string, string> = {};
+  for (let i = 0; i < n; i += 2) {
+    const key: unknown = v[i];
+    const value: unknown = v[i + 1];
+    if (!isStr(key, limits.maxTagKeyBytes)) return `tags (key ${i / 2})`;
+    if (!isStr(value, limits.maxTagValueBytes)) return `tags (value ${i / 2})`;
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return `tags (reserved key ${key})`;
+    if (Object.hasOwn(tags, key)) return `tags (duplicate key ${JSON.stringify(key)})`;
+    tags[key] = value;
+  }
+  return tags;
+}
+
+/** A member state under construction: its payload is filled in once the whole packet is valid. */
+interface PendingState {
+  tags: Record<string, string>;
+  payload: Uint8Array | null;
+}
+
+/**
+ * Payloads waiting to be copied out of the packet, with the states they belong to. Copying waits
+ * until every message is valid so that payloads share a few slabs: a fresh `Uint8Array` over 64
+ * bytes is an off-heap allocation (about a microsecond each), which would dominate a 10,000-member
+ * push-pull.
+ */
+const pendingSources: Uint8Array[] = [];
+const pendingStates: PendingState[] = [];
+
+/** Most bytes in one payload slab; a retained payload keeps at most this much memory (or itself). */
+const SLAB_BYTES = 64 * 1024;
+
+/** Checks a decoded payload field and builds the state; undefined if the payload is invalid. */
+function decodeState(tags: Record<string, string>, v: unknown, limits: DecodeLimits): PendingState | undefined {
+  if (v === null) return { tags, payload: null };
+  // The pre-scan admits no extensions, so a Uint8Array here is always a msgpack bin.
+  if (!(v instanceof Uint8Array) || v.length > limits.maxPayloadBytes) return undefined;
+  const state: PendingState = { tags, payload: null };
+  pendingSources.push(v);
+  pendingStates.push(state);
+  return state;
+}
+
+/** Copies the pending payloads into slabs of at most SLAB_BYTES (or one payload) and assigns them. */
+function flushPayloads(): void {
+  const sources = pendingSources;
+  const states = pendingStates;
+  const n = sources.length;
+  let i = 0;
+  while (i < n) {
+    let size = sources[i]!.length;
+    let j = i + 1;
+    while (j < n && size + sources[j]!.length <= SLAB_BYTES) size += sources[j++]!.length;
+    const slab = new Uint8Array(size);
+    let offset = 0;
+    for (; i < j; i++) {
+      const source = sources[i]!;
+      const length = source.length;
+      slab.set(source, offset);
+      states[i]!.payload = slab.subarray(offset, offset + length);
+      offset += length;
+    }
+  }
+  clearPending();
+}
+
+function clearPending(): void {
+  pendingSources.length = 0;
+  pendingStates.length = 0;
+}
+
+function decodeOne(m: unknown, index: number, limits: DecodeLimits): Message | undefined {
+  if (!Array.isArray(m)) return fail('invalid-message', `message ${index} is not an array`);
+  const code: unknown = m[0];
+  const len = m.length;
+  switch (code) {
+    case CODE_PING: {
+      if (len !== 6) return invalid(code, `length ${len}`);
+      const seq: unknown = m[1];
+      const target: unknown = m[2];
+      const source: unknown = m[3];
+      const host: unknown = m[4];
+      const port: unknown = m[5];
+      if (!isU32(seq)) return invalid(code, 'seq');
+      if (!isName(target, limits.maxNameBytes)) return invalid(code, 'target');
+      if (!isName(source, limits.maxNameBytes)) return invalid(code, 'source');
+      if (!isName(host, limits.maxHostBytes)) return invalid(code, 'sourceAddr.host');
+      if (!isPort(port)) return invalid(code, 'sourceAddr.port');
+      return { type: 'ping', seq, target, source, sourceAddr: { host, port } };
+    }
+    case CODE_PING_REQ: {
+      if (len !== 9) return invalid(code, `length ${len}`);
+      const seq: unknown = m[1];
+      const target: unknown = m[2];
+      const targetHost: unknown = m[3];
+      const targetPort: unknown = m[4];
+      const source: unknown = m[5];
+      const sourceHost: unknown = m[6];
+      const sourcePort: unknown = m[7];
+      const nack: unknown = m[8];
+      if (!isU32(seq)) return invalid(code, 'seq');
+      if (!isName(target, limits.maxNameBytes)) return invalid(code, 'target');
+      if (!isName(targetHost, limits.maxHostBytes)) return invalid(code, 'targetAddr.host');
+      if (!isPort(targetPort)) return invalid(code, 'targetAddr.port');
+      if (!isName(source, limits.maxNameBytes)) return invalid(code, 'source');
+      if (!isName(sourceHost, limits.maxHostBytes)) return invalid(code, 'sourceAddr.host');
+      if (!isPort(sourcePort)) return invalid(code, 'sourceAddr.port');
+      if (typeof nack !== 'boolean') return invalid(code, 'nack');
+      return {
+        type: 'ping-req',
+        seq,
+        target,
+        targetAddr: { host: targetHost, port: targetPort },
+        source,
+        sourceAddr: { host: sourceHost, port: sourcePort },
+        nack,
+      };
+    }
+    case CODE_ACK:
+    case CODE_NACK: {
+      if (len !== 2) return invalid(code, `length ${len}`);
+      const seq: unknown = m[1];
+      if (!isU32(seq)) return invalid(code, 'seq');
+      return code === CODE_ACK ? { type: 'ack', seq } : { type: 'nack', seq };
+    }
+    case CODE_ALIVE: {
+      if (len !== 7) return invalid(code, `length ${len}`);
+      const node: unknown = m[1];
+      const host: unknown = m[2];
+      const port: unknown = m[3];
+      const incarnation: unknown = m[4];
+      if (!isName(node, limits.maxNameBytes)) return invalid(code, 'node');
+      if (!isName(host, limits.maxHostBytes)) return invalid(code, 'addr.host');
+      if (!isPort(port)) return invalid(code, 'addr.port');
+      if (!isU32(incarnation)) return invalid(code, 'incarnation');
+      const tags = decodeTags(m[5], limits);
+      if (typeof tags === 'string') return invalid(code, `state.${tags}`);
+      const state = decodeState(tags, m[6], limits);
+      if (state === undefined) return invalid(code, 'state.payload');
+      return { type: 'alive', node, addr: { host, port }, incarnation, state };
+    }
+    case CODE_SUSPECT:
+    case CODE_DEAD: {
+      if (len !== 4) return invalid(code, `length ${len}`);
+      const node: unknown = m[1];
+      const incarnation: unknown = m[2];
+      const from: unknown = m[3];
+      if (!isName(node, limits.maxNameBytes)) return invalid(code, 'node');
+      if (!isU32(incarnation)) return invalid(code, 'incarnation');
+      if (!isName(from, limits.maxNameBytes)) return invalid(code, 'from');
+      return code === CODE_SUSPECT
+        ? { type: 'suspect', node, incarnation, from }
+        : { type: 'dead', node, incarnation, from };
+    }
+    case CODE_PUSH_PULL: {
+      if (len !== 5) return invalid(code, `length ${len}`);
+      const join: unknown = m[1];
+      const reply: unknown = m[2];
+      const source: unknown = m[3];
+      const records: unknown = m[4];
+      if (typeof join !== 'boolean') return invalid(code, 'join');
+      if (typeof reply !== 'boolean') return invalid(code, 'reply');
+      if (!isName(source, limits.maxNameBytes)) return invalid(code, 'source');
+      if (!Array.isArray(records)) return invalid(code, 'members');
+      const count = records.length;
+      if (count > limits.maxMembers) {
+        return fail('too-many-members', `push-pull: ${count} members, at most ${limits.maxMembers} allowed`);
+      }
+      const members = new Array<MemberRecord>(count);
+      for (let i = 0; i < count; i++) {
+        const member = decodeMember(records[i], limits);
+        if (typeof member === 'string') return invalid(code, `members[${i}].${member}`);
+        members[i] = member;
+      }
+      return { type: 'push-pull', join, reply, source, members };
+    }
+    default:
+      return fail(
+        'invalid-message',
+        `message ${index} has unknown type code ${typeof code === 'number' ? code : `of type ${typeof code}`}`,
+      );
+  }
+}
+
+/** A decoded member record, or the name of its invalid field. */
+function decodeMember(r: unknown, limits: DecodeLimits): MemberRecord | string {
+  if (!Array.isArray(r)) return 'record (not an array)';
+  if (r.length !== 7) return `record (length ${r.length})`;
+  const node: unknown = r[0];
+  const host: unknown = r[1];
+  const port: unknown = r[2];
+  const incarnation: unknown = r[3];
+  const status: unknown = r[4];
+  if (!isName(node, limits.maxNameBytes)) return 'node';
+  if (!isName(host, limits.maxHostBytes)) return 'addr.host';
+  if (!isPort(port)) return 'addr.port';
+  if (!isU32(incarnation)) return 'incarnation';
+  if (typeof status !== 'number') return 'status';
+  const statusName = STATUSES[status];
+  if (statusName === undefined) return 'status';
+  const tags = decodeTags(r[5], limits);
+  if (typeof tags === 'string') return `state.${tags}`;
+  const state = decodeState(tags, r[6], limits);
+  if (state === undefined) return 'state.payload';
+  const addr: Address = { host, port };
+  return { node, addr, incarnation, status: statusName, state };
+}
+
+function failure(code: DecodeErrorCode, detail: string): DecodeResult {
+  return { ok: false, error: { code, detail } };
+}
+
+/**
+ * Decodes and validates a packet. Never throws: any problem gives `{ok: false, error}` and no
+ * message of the packet is returned (one invalid message invalidates the packet). Checks, in
+ * order: length ('empty', 'too-large' against `limits.maxPacketBytes`, before any decoding), the
+ * version byte ('bad-version'), the msgpack structure ('malformed'), the message count
+ * ('too-many-messages'), then every message ('invalid-message', 'too-many-members').
+ * Returned messages are fresh plain objects. Payloads are copies, never views into `bytes`; the
+ * payloads of one packet share slabs of up to 64 KiB, so use `byteOffset`/`byteLength` (not the
+ * whole `.buffer`) if you reach for the underlying ArrayBuffer.
+ */
+export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>): DecodeResult {
+  const lim: DecodeLimits = limits === undefined ? DEFAULT_DECODE_LIMITS : { ...DEFAULT_DECODE_LIMITS, ...limits };
+  if (!(bytes instanceof Uint8Array)) return failure('malformed', 'packet is not a Uint8Array');
+  const size = bytes.length;
+  if (size === 0) return failure('empty', 'empty packet');
+  if (size > lim.maxPacketBytes) {
+    return failure('too-large', `packet of ${size} bytes, at most ${lim.maxPacketBytes} allowed`);
+  }
+  const version = bytes[0]!;
+  if (version !== PROTOCOL_VERSION) {
+    return failure('bad-version', `protocol version ${version}, expected ${PROTOCOL_VERSION}`);
+  }
+  const count = scanBody(bytes, lim.maxMessages);
+  if (count === SCAN_MALFORMED) return failure('malformed', scanDetail);
+  if (count === SCAN_TOO_MANY_MESSAGES) return failure('too-many-messages', scanDetail);
+
+  let root: unknown;
+  try {
+    // A fresh view: msgpackr caches a DataView on its source object, so never hand it the caller's.
+    root = unpackr.unpack(bytes.subarray(1));
+  } catch (error) {
+    return failure('malformed', `msgpack: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!Array.isArray(root) || root.length !== count) return failure('malformed', 'body is not the scanned array');
+
+  const messages = new Array<Message>(count);
+  clearPending();
+  try {
+    for (let i = 0; i < count; i++) {
+      const message = decodeOne(root[i], i, lim);
+      if (message === undefined) return failure(failCode, failDetail);
+      messages[i] = message;
+    }
+    flushPayloads();
+  } catch (error) {
+    // Unreachable by construction; kept so that a validation bug drops the packet instead of throwing.
+    return failure('invalid-message', `validation: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    clearPending(); // never keep a view into the caller's packet
+  }
+  return { ok: true, messages };
+}
