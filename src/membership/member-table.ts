@@ -1,11 +1,14 @@
 /**
  * The member table: every known member (self included) by name, in a shuffled round-robin probe
- * order, with counts per status. Entries are small fixed-shape objects; at 10,000 nodes a
- * simulation holds 10^8 of them, so nothing here is per-entry that need not be.
+ * order, with counts per status.
+ *
+ * It is laid out as columns indexed by a slot number (struct of arrays), not as one object per
+ * member: a simulation of 10,000 nodes holds 10^8 entries, and per-entry objects would cost both
+ * memory and garbage-collector time proportional to that. A slot is a plain integer handle that
+ * stays valid until the member is removed (reaped); removed slots are reused.
  */
 import type { Address, MemberState, MemberStatus } from '../wire/messages.js';
 import type { MemberView, Random } from './types.js';
-import { shuffleInPlace } from '../util/random.js';
 
 /** Lifeguard suspicion bookkeeping, kept beside the table only while a member is suspect. */
 export interface Suspicion {
@@ -23,37 +26,6 @@ export interface Suspicion {
   token: number;
 }
 
-export class Member {
-  name: string;
-  /** Shared with the record it came from where possible (a simulator seeds 10^8 entries). */
-  addr: Address;
-  incarnation: number;
-  status: MemberStatus;
-  state: MemberState;
-  changedAt: number;
-
-  constructor(name: string, addr: Address, incarnation: number, status: MemberStatus, state: MemberState, changedAt: number) {
-    this.name = name;
-    this.addr = addr;
-    this.incarnation = incarnation;
-    this.status = status;
-    this.state = state;
-    this.changedAt = changedAt;
-  }
-
-  view(): MemberView {
-    return {
-      name: this.name,
-      host: this.addr.host,
-      port: this.addr.port,
-      incarnation: this.incarnation,
-      status: this.status,
-      state: this.state,
-      changedAt: this.changedAt,
-    };
-  }
-}
-
 export interface StatusCounts {
   alive: number;
   suspect: number;
@@ -61,13 +33,33 @@ export interface StatusCounts {
   left: number;
 }
 
+const STATUS: readonly MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
+const ALIVE = 0;
+const SUSPECT = 1;
+const DEAD = 2;
+const LEFT = 3;
+const CODE: Readonly<Record<MemberStatus, number>> = { alive: ALIVE, suspect: SUSPECT, dead: DEAD, left: LEFT };
+
+/** No member: what lookups return instead of a slot. */
+export const NONE = -1;
+
 export class MemberTable {
-  private readonly byName = new Map<string, Member>();
-  /** Probe order; includes self and tombstones, which the probe skips. */
-  private order: Member[] = [];
+  private readonly index = new Map<string, number>();
+  private names: (string | undefined)[] = [];
+  private addrs: (Address | undefined)[] = [];
+  private states: (MemberState | undefined)[] = [];
+  private incarnations = new Uint32Array(0);
+  private statuses = new Uint8Array(0);
+  private changed = new Float64Array(0);
+  /** Slots in probe order (self and tombstones included; the probe skips them). */
+  private order = new Int32Array(0);
+  private orderLength = 0;
   private probeIndex = 0;
-  private readonly dead = new Set<Member>();
-  private readonly left = new Set<Member>();
+  private capacity = 0;
+  private highWater = 0;
+  private readonly free: number[] = [];
+  private readonly dead = new Set<number>();
+  private readonly left = new Set<number>();
   readonly counts: StatusCounts = { alive: 0, suspect: 0, dead: 0, left: 0 };
   private readonly random: Random;
 
@@ -76,82 +68,160 @@ export class MemberTable {
   }
 
   get size(): number {
-    return this.byName.size;
+    return this.index.size;
   }
 
-  /** Alive and suspect members: the ones taking part (self included). */
+  /** Alive and suspect members: the ones taking part (self included if it is). */
   get active(): number {
     return this.counts.alive + this.counts.suspect;
   }
 
-  get(name: string): Member | undefined {
-    return this.byName.get(name);
+  /** The slot of `name`, or NONE. */
+  slotOf(name: string): number {
+    return this.index.get(name) ?? NONE;
+  }
+
+  name(slot: number): string {
+    return this.names[slot] as string;
+  }
+
+  addr(slot: number): Address {
+    return this.addrs[slot] as Address;
+  }
+
+  state(slot: number): MemberState {
+    return this.states[slot] as MemberState;
+  }
+
+  incarnation(slot: number): number {
+    return this.incarnations[slot] as number;
+  }
+
+  status(slot: number): MemberStatus {
+    return STATUS[this.statuses[slot] as number] as MemberStatus;
+  }
+
+  /** Alive or suspect. */
+  isActive(slot: number): boolean {
+    return (this.statuses[slot] as number) <= SUSPECT;
+  }
+
+  changedAt(slot: number): number {
+    return this.changed[slot] as number;
+  }
+
+  view(slot: number): MemberView {
+    const addr = this.addr(slot);
+    return {
+      name: this.name(slot),
+      host: addr.host,
+      port: addr.port,
+      incarnation: this.incarnation(slot),
+      status: this.status(slot),
+      state: this.state(slot),
+      changedAt: this.changedAt(slot),
+    };
+  }
+
+  /** Makes room for `extra` more members without regrowing (a restore of known size). */
+  reserve(extra: number): void {
+    const need = this.index.size + extra;
+    if (need > this.capacity) this.grow(need);
   }
 
   /** Adds a member at a random position of the probe order (so it is probed within one round). */
-  add(m: Member): void {
-    this.byName.set(m.name, m);
-    this.counts[m.status]++;
-    this.track(m);
-    const n = this.order.length;
-    this.order.push(m);
+  add(name: string, addr: Address, incarnation: number, status: MemberStatus, state: MemberState, now: number): number {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      if (this.highWater >= this.capacity) this.grow(Math.max(8, this.capacity * 2));
+      slot = this.highWater++;
+    }
+    this.index.set(name, slot);
+    this.names[slot] = name;
+    this.addrs[slot] = addr;
+    this.states[slot] = state;
+    this.incarnations[slot] = incarnation;
+    this.statuses[slot] = CODE[status];
+    this.changed[slot] = now;
+    this.counts[status]++;
+    this.track(slot);
+    const n = this.orderLength++;
+    const order = this.order;
+    order[n] = slot;
     if (n > 0) {
       const offset = this.random.int(n + 1);
-      const displaced = this.order[offset] as Member;
-      this.order[offset] = m;
-      this.order[n] = displaced;
+      order[n] = order[offset] as number;
+      order[offset] = slot;
     }
+    return slot;
   }
 
-  setStatus(m: Member, status: MemberStatus, now: number): void {
-    if (m.status === status) return;
-    this.counts[m.status]--;
-    this.untrack(m);
-    m.status = status;
-    m.changedAt = now;
+  setIncarnation(slot: number, incarnation: number): void {
+    this.incarnations[slot] = incarnation;
+  }
+
+  setAddr(slot: number, addr: Address): void {
+    this.addrs[slot] = addr;
+  }
+
+  setState(slot: number, state: MemberState): void {
+    this.states[slot] = state;
+  }
+
+  setStatus(slot: number, status: MemberStatus, now: number): void {
+    const code = CODE[status];
+    const old = this.statuses[slot] as number;
+    if (old === code) return;
+    this.untrack(slot);
+    this.counts[STATUS[old] as MemberStatus]--;
+    this.statuses[slot] = code;
+    this.changed[slot] = now;
     this.counts[status]++;
-    this.track(m);
+    this.track(slot);
   }
 
-  private track(m: Member): void {
-    if (m.status === 'dead') this.dead.add(m);
-    else if (m.status === 'left') this.left.add(m);
-  }
-
-  private untrack(m: Member): void {
-    if (m.status === 'dead') this.dead.delete(m);
-    else if (m.status === 'left') this.left.delete(m);
+  /** Sets the time of the last change without a status change (a new incarnation of self). */
+  touch(slot: number, now: number): void {
+    this.changed[slot] = now;
   }
 
   /** Removes a member entirely (reaping a tombstone). O(n), and rare. */
-  remove(m: Member): void {
-    if (this.byName.get(m.name) !== m) return;
-    this.byName.delete(m.name);
-    this.counts[m.status]--;
-    this.untrack(m);
-    const i = this.order.indexOf(m);
-    if (i >= 0) {
-      this.order.splice(i, 1);
+  remove(slot: number): void {
+    const name = this.names[slot];
+    if (name === undefined || this.index.get(name) !== slot) return;
+    this.index.delete(name);
+    this.untrack(slot);
+    this.counts[STATUS[this.statuses[slot] as number] as MemberStatus]--;
+    this.names[slot] = undefined;
+    this.addrs[slot] = undefined;
+    this.states[slot] = undefined;
+    this.free.push(slot);
+    const order = this.order;
+    let i = 0;
+    while (i < this.orderLength && order[i] !== slot) i++;
+    if (i < this.orderLength) {
+      order.copyWithin(i, i + 1, this.orderLength);
+      this.orderLength--;
       if (i < this.probeIndex) this.probeIndex--;
     }
   }
 
   /**
    * The next member to probe: round-robin over the order, skipping `self`, dead and left members;
-   * a new round reshuffles. Null when there is nobody to probe.
+   * a new round reshuffles. NONE when there is nobody to probe.
    */
-  nextProbeTarget(self: Member): Member | null {
-    const n = this.order.length;
+  nextProbeTarget(self: number): number {
+    const n = this.orderLength;
     for (let checked = 0; checked < n; checked++) {
       if (this.probeIndex >= n) {
-        shuffleInPlace(this.order, this.random);
+        this.shuffleOrder();
         this.probeIndex = 0;
       }
-      const m = this.order[this.probeIndex++] as Member;
-      if (m === self || m.status === 'dead' || m.status === 'left') continue;
-      return m;
+      const slot = this.order[this.probeIndex++] as number;
+      if (slot === self || (this.statuses[slot] as number) > SUSPECT) continue;
+      return slot;
     }
-    return null;
+    return NONE;
   }
 
   /**
@@ -159,39 +229,88 @@ export class MemberTable {
    * (at most 3 × size draws, as memberlist does), so the cost does not grow with the table when
    * most members qualify.
    */
-  randomMembers(k: number, accept: (m: Member) => boolean): Member[] {
-    const out: Member[] = [];
-    const n = this.order.length;
+  randomMembers(k: number, accept: (slot: number) => boolean): number[] {
+    const out: number[] = [];
+    const n = this.orderLength;
     if (k <= 0 || n === 0) return out;
     const attempts = 3 * n;
     for (let i = 0; i < attempts && out.length < k; i++) {
-      const m = this.order[this.random.int(n)] as Member;
-      if (!accept(m) || out.includes(m)) continue;
-      out.push(m);
+      const slot = this.order[this.random.int(n)] as number;
+      if (!accept(slot) || out.includes(slot)) continue;
+      out.push(slot);
     }
     return out;
   }
 
-  /** A random dead (not left) member accepted by `accept`, or null. */
-  randomDead(accept: (m: Member) => boolean): Member | null {
+  /** A random dead (not left) member accepted by `accept`, or NONE. */
+  randomDead(accept: (slot: number) => boolean): number {
     const n = this.dead.size;
-    if (n === 0) return null;
+    if (n === 0) return NONE;
     let skip = this.random.int(n);
-    let fallback: Member | null = null;
-    for (const m of this.dead) {
-      if (!accept(m)) continue;
-      fallback = m;
-      if (skip-- <= 0) return m;
+    let fallback = NONE;
+    for (const slot of this.dead) {
+      if (!accept(slot)) continue;
+      fallback = slot;
+      if (skip-- <= 0) return slot;
     }
     return fallback;
   }
 
   /** Dead and left members (tombstones), for reaping. */
-  tombstones(): Member[] {
+  tombstones(): number[] {
     return [...this.dead, ...this.left];
   }
 
-  values(): IterableIterator<Member> {
-    return this.byName.values();
+  /** Every slot in use, in probe order. */
+  slots(): number[] {
+    return Array.from(this.order.subarray(0, this.orderLength));
   }
+
+  private track(slot: number): void {
+    const s = this.statuses[slot];
+    if (s === DEAD) this.dead.add(slot);
+    else if (s === LEFT) this.left.add(slot);
+  }
+
+  private untrack(slot: number): void {
+    const s = this.statuses[slot];
+    if (s === DEAD) this.dead.delete(slot);
+    else if (s === LEFT) this.left.delete(slot);
+  }
+
+  private shuffleOrder(): void {
+    const order = this.order;
+    for (let i = this.orderLength - 1; i > 0; i--) {
+      const j = this.random.int(i + 1);
+      const tmp = order[i] as number;
+      order[i] = order[j] as number;
+      order[j] = tmp;
+    }
+  }
+
+  private grow(capacity: number): void {
+    const inc = new Uint32Array(capacity);
+    inc.set(this.incarnations);
+    this.incarnations = inc;
+    const st = new Uint8Array(capacity);
+    st.set(this.statuses);
+    this.statuses = st;
+    const ch = new Float64Array(capacity);
+    ch.set(this.changed);
+    this.changed = ch;
+    const order = new Int32Array(capacity);
+    order.set(this.order.subarray(0, this.orderLength));
+    this.order = order;
+    this.names = resized(this.names, capacity);
+    this.addrs = resized(this.addrs, capacity);
+    this.states = resized(this.states, capacity);
+    this.capacity = capacity;
+  }
+}
+
+/** A copy of `items` with room for `capacity` elements allocated up front (no regrowth). */
+function resized<T>(items: (T | undefined)[], capacity: number): (T | undefined)[] {
+  const out = new Array<T | undefined>(capacity);
+  for (let i = 0; i < items.length; i++) out[i] = items[i];
+  return out;
 }

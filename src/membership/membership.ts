@@ -28,12 +28,12 @@ import type {
   PushPullMessage,
   SuspectMessage,
 } from '../wire/messages.js';
-import { decodePacket, encodeMessage, encodePacket, packetOverheadBytes } from '../wire/codec.js';
+import { decodePacket, encodeMessage, encodePacket, MAX_INCARNATION, packetOverheadBytes } from '../wire/codec.js';
 import type { Channel, Effect, MemberView, MembershipEvent, Random, Timer } from './types.js';
 import type { ResolvedOptions } from './options.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
-import { Member, MemberTable, type Suspicion } from './member-table.js';
+import { MemberTable, NONE, type Suspicion } from './member-table.js';
 import {
   expectedConfirmations,
   pushPullIntervalMs,
@@ -127,7 +127,8 @@ export class Membership {
   private readonly opts: ResolvedOptions;
   private readonly random: Random;
   private readonly table: MemberTable;
-  private readonly self: Member;
+  /** This node's slot in the table. */
+  private readonly self: number;
   private readonly queue: BroadcastQueue;
   private readonly awareness: Awareness;
   private out: Effect[] = [];
@@ -155,14 +156,13 @@ export class Membership {
     this.counters = counters;
     const state = config.state ?? EMPTY_STATE;
     this.checkStateSize(state);
-    this.self = new Member(this.name, this.addr, config.incarnation ?? 0, 'alive', state, 0);
-    this.table.add(this.self);
+    this.self = this.table.add(this.name, this.addr, config.incarnation ?? 0, 'alive', state, 0);
   }
 
   // ---------------------------------------------------------------- queries
 
   get incarnation(): number {
-    return this.self.incarnation;
+    return this.table.incarnation(this.self);
   }
 
   /** True once leave() was called. */
@@ -193,24 +193,27 @@ export class Membership {
   /** Every entry, self and tombstones included, as copies. */
   members(): MemberView[] {
     const out: MemberView[] = [];
-    for (const m of this.table.values()) out.push(m.view());
+    for (const slot of this.table.slots()) out.push(this.table.view(slot));
     return out;
   }
 
   member(name: string): MemberView | undefined {
-    return this.table.get(name)?.view();
+    const slot = this.table.slotOf(name);
+    return slot === NONE ? undefined : this.table.view(slot);
   }
 
   /** The status this node holds for `name`, without allocating. */
   statusOf(name: string): MemberStatus | undefined {
-    return this.table.get(name)?.status;
+    const slot = this.table.slotOf(name);
+    return slot === NONE ? undefined : this.table.status(slot);
   }
 
   /** The full state as push-pull records (also what a data-dir snapshot stores). */
   records(): MemberRecord[] {
     const out: MemberRecord[] = [];
-    for (const m of this.table.values()) {
-      out.push({ node: m.name, addr: m.addr, incarnation: m.incarnation, status: m.status, state: m.state });
+    const t = this.table;
+    for (const slot of t.slots()) {
+      out.push({ node: t.name(slot), addr: t.addr(slot), incarnation: t.incarnation(slot), status: t.status(slot), state: t.state(slot) });
     }
     return out;
   }
@@ -278,18 +281,18 @@ export class Membership {
         break;
       case 'push-pull':
         if (!this.leaving) {
-          const peer = this.table.randomMembers(1, (m) => m !== this.self && m.status === 'alive')[0];
-          if (peer !== undefined) this.sendPushPull(peer.addr, false, false);
+          const peer = this.table.randomMembers(1, (s) => s !== this.self && this.table.status(s) === 'alive')[0];
+          if (peer !== undefined) this.sendPushPull(this.table.addr(peer), false, false);
           this.schedule({ kind: 'push-pull' }, pushPullIntervalMs(this.opts.pushPullIntervalMs, this.table.active));
         }
         break;
       case 'reconnect':
         if (!this.leaving) {
           const window = this.opts.reconnectTimeoutMs;
-          const peer = this.table.randomDead((m) => now - m.changedAt < window);
-          if (peer !== null) {
+          const peer = this.table.randomDead((s) => now - this.table.changedAt(s) < window);
+          if (peer !== NONE) {
             this.counters.reconnects++;
-            this.sendPushPull(peer.addr, false, false);
+            this.sendPushPull(this.table.addr(peer), false, false);
           }
           this.schedule({ kind: 'reconnect' }, this.opts.reconnectIntervalMs);
         }
@@ -314,7 +317,7 @@ export class Membership {
     if (this.leaving) return this.flush();
     this.leaving = true;
     this.probe = null;
-    const msg: DeadMessage = { type: 'dead', node: this.name, incarnation: this.self.incarnation, from: this.name };
+    const msg: DeadMessage = { type: 'dead', node: this.name, incarnation: this.incarnation, from: this.name };
     this.table.setStatus(this.self, 'left', now);
     const othersActive = this.table.active > 0;
     if (othersActive) {
@@ -333,11 +336,11 @@ export class Membership {
   setLocalState(state: MemberState, now: number): Effect[] {
     if (this.leaving) throw new NotRunningError('setLocalState');
     this.checkStateSize(state);
-    this.self.state = state;
-    this.self.incarnation++;
-    this.self.changedAt = now;
+    this.table.setState(this.self, state);
+    this.table.setIncarnation(this.self, Math.min(MAX_INCARNATION, this.incarnation + 1));
+    this.table.touch(this.self, now);
     this.broadcastSelfAlive();
-    this.emit({ type: 'member-update', member: this.self.view() });
+    this.emit({ type: 'member-update', member: this.table.view(this.self) });
     return this.flush();
   }
 
@@ -347,22 +350,24 @@ export class Membership {
    * node is ignored. Suspect records are taken as alive: a suspicion is only ever raised live.
    */
   restore(records: readonly MemberRecord[], now: number): void {
+    const t = this.table;
+    t.reserve(records.length);
     for (const r of records) {
       if (r.node === this.name) continue;
       const status: MemberStatus = r.status === 'suspect' ? 'alive' : r.status;
-      const m = this.table.get(r.node);
-      if (m === undefined) {
-        if (this.table.size >= this.opts.maxMembers) {
+      const slot = t.slotOf(r.node);
+      if (slot === NONE) {
+        if (t.size >= this.opts.maxMembers) {
           this.counters['dropped.member-limit']++;
           continue;
         }
-        this.table.add(new Member(r.node, r.addr, r.incarnation, status, r.state, now));
-      } else if (r.incarnation > m.incarnation) {
-        m.incarnation = r.incarnation;
-        m.addr = r.addr;
-        m.state = r.state;
-        this.suspicions.delete(m.name);
-        this.table.setStatus(m, status, now);
+        t.add(r.node, r.addr, r.incarnation, status, r.state, now);
+      } else if (r.incarnation > t.incarnation(slot)) {
+        t.setIncarnation(slot, r.incarnation);
+        t.setAddr(slot, r.addr);
+        t.setState(slot, r.state);
+        this.suspicions.delete(r.node);
+        t.setStatus(slot, status, now);
       }
     }
   }
@@ -411,21 +416,23 @@ export class Membership {
   private startProbe(): void {
     if (this.leaving) return;
     const interval = this.awareness.scale(this.opts.probeIntervalMs);
-    const target = this.table.nextProbeTarget(this.self);
-    if (target === null) {
+    const t = this.table;
+    const target = t.nextProbeTarget(this.self);
+    if (target === NONE) {
       this.schedule({ kind: 'probe' }, interval);
       return;
     }
     const seq = this.nextSeq();
-    const targetAddr = target.addr;
-    this.probe = { seq, target: target.name, targetAddr, acked: false, nacks: 0, expectedNacks: 0 };
+    const targetName = t.name(target);
+    const targetAddr = t.addr(target);
+    this.probe = { seq, target: targetName, targetAddr, acked: false, nacks: 0, expectedNacks: 0 };
     this.counters.probes++;
     const parts: Uint8Array[] = [];
-    if (target.status === 'suspect') {
+    if (t.status(target) === 'suspect') {
       // Buddy rule: tell the suspect, so that it can refute at once.
-      parts.push(encodeMessage({ type: 'suspect', node: target.name, incarnation: target.incarnation, from: this.name }));
+      parts.push(encodeMessage({ type: 'suspect', node: targetName, incarnation: t.incarnation(target), from: this.name }));
     }
-    parts.push(this.encodePing(seq, target.name));
+    parts.push(this.encodePing(seq, targetName));
     this.sendDatagram(targetAddr, parts);
     this.schedule({ kind: 'probe-timeout', seq }, this.awareness.scale(this.opts.probeTimeoutMs));
     this.schedule({ kind: 'probe-end', seq }, interval);
@@ -434,13 +441,14 @@ export class Membership {
   private onProbeTimeout(seq: number): void {
     const p = this.probe;
     if (p === null || p.seq !== seq || p.acked) return;
-    const peers = this.table.randomMembers(
+    const t = this.table;
+    const peers = t.randomMembers(
       this.opts.indirectChecks,
-      (m) => m !== this.self && m.status === 'alive' && m.name !== p.target,
+      (s) => s !== this.self && t.status(s) === 'alive' && t.name(s) !== p.target,
     );
     for (const peer of peers) {
       this.counters.indirectProbes++;
-      this.sendDatagram(peer.addr, [
+      this.sendDatagram(t.addr(peer), [
         encodeMessage({
           type: 'ping-req',
           seq,
@@ -471,9 +479,9 @@ export class Membership {
       // any failed probe counts against our own health.
       const missed = p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1;
       if (missed > 0) this.awareness.apply(missed);
-      const m = this.table.get(p.target);
-      if (m !== undefined && (m.status === 'alive' || m.status === 'suspect')) {
-        this.onSuspect({ type: 'suspect', node: m.name, incarnation: m.incarnation, from: this.name }, now);
+      const slot = this.table.slotOf(p.target);
+      if (slot !== NONE && this.table.isActive(slot)) {
+        this.onSuspect({ type: 'suspect', node: p.target, incarnation: this.table.incarnation(slot), from: this.name }, now);
       }
     }
     this.startProbe();
@@ -521,43 +529,43 @@ export class Membership {
       this.onAliveAboutSelf(msg, now);
       return;
     }
-    const m = this.table.get(msg.node);
-    if (m === undefined) {
-      if (this.table.size >= this.opts.maxMembers) {
+    const t = this.table;
+    const slot = t.slotOf(msg.node);
+    if (slot === NONE) {
+      if (t.size >= this.opts.maxMembers) {
         this.counters['dropped.member-limit']++;
         return;
       }
-      const added = new Member(msg.node, msg.addr, msg.incarnation, 'alive', msg.state, now);
-      this.table.add(added);
+      const added = t.add(msg.node, msg.addr, msg.incarnation, 'alive', msg.state, now);
       this.broadcast(msg.node, msg);
-      this.emit({ type: 'member-join', member: added.view() });
+      this.emit({ type: 'member-join', member: t.view(added) });
       return;
     }
     // alive(i) beats alive|suspect|dead|left(j) only if i > j.
-    if (msg.incarnation <= m.incarnation) return;
-    const previous = m.status;
-    const changed = !sameAddress(m.addr, msg.addr) || !stateEquals(m.state, msg.state);
-    m.incarnation = msg.incarnation;
-    if (!sameAddress(m.addr, msg.addr)) m.addr = msg.addr;
-    m.state = msg.state;
-    this.suspicions.delete(m.name);
-    this.table.setStatus(m, 'alive', now);
+    if (msg.incarnation <= t.incarnation(slot)) return;
+    const previous = t.status(slot);
+    const moved = !sameAddress(t.addr(slot), msg.addr);
+    const changed = moved || !stateEquals(t.state(slot), msg.state);
+    t.setIncarnation(slot, msg.incarnation);
+    if (moved) t.setAddr(slot, msg.addr);
+    t.setState(slot, msg.state);
+    this.suspicions.delete(msg.node);
+    t.setStatus(slot, 'alive', now);
     this.broadcast(msg.node, msg);
     if (previous === 'dead' || previous === 'left') {
-      this.emit({ type: 'member-join', member: m.view() });
+      this.emit({ type: 'member-join', member: t.view(slot) });
     } else {
-      if (previous === 'suspect') this.emit({ type: 'member-alive', member: m.view() });
-      if (changed) this.emit({ type: 'member-update', member: m.view() });
+      if (previous === 'suspect') this.emit({ type: 'member-alive', member: t.view(slot) });
+      if (changed) this.emit({ type: 'member-update', member: t.view(slot) });
     }
   }
 
   private onAliveAboutSelf(msg: AliveMessage, _now: number): void {
-    if (this.leaving || msg.incarnation < this.self.incarnation) return;
+    if (this.leaving || msg.incarnation < this.incarnation) return;
     const same =
-      msg.incarnation === this.self.incarnation &&
-      msg.addr.host === this.addr.host &&
-      msg.addr.port === this.addr.port &&
-      stateEquals(msg.state, this.self.state);
+      msg.incarnation === this.incarnation &&
+      sameAddress(msg.addr, this.addr) &&
+      stateEquals(msg.state, this.table.state(this.self));
     if (same) return;
     // Somebody spreads an alive about us that is not ours (an older instance of this node, or a
     // forgery): outbid it.
@@ -566,38 +574,41 @@ export class Membership {
 
   private onSuspect(msg: SuspectMessage, now: number): void {
     if (msg.node === this.name) {
-      if (!this.leaving && msg.incarnation >= this.self.incarnation) this.refute(msg.incarnation, msg.from);
+      if (!this.leaving && msg.incarnation >= this.incarnation) this.refute(msg.incarnation, msg.from);
       return;
     }
-    const m = this.table.get(msg.node);
-    if (m === undefined || msg.incarnation < m.incarnation) return;
+    const t = this.table;
+    const slot = t.slotOf(msg.node);
+    if (slot === NONE || msg.incarnation < t.incarnation(slot)) return;
     // dead|left(j) beat suspect(i) for i <= j; a higher incarnation would have come as an alive.
-    if (m.status === 'dead' || m.status === 'left') return;
-    if (m.status === 'suspect' && msg.incarnation === m.incarnation) {
-      this.confirm(m, msg, now);
+    const status = t.status(slot);
+    if (status === 'dead' || status === 'left') return;
+    if (status === 'suspect' && msg.incarnation === t.incarnation(slot)) {
+      this.confirm(msg, now);
       return;
     }
     // suspect(i) beats alive(j) for i >= j and suspect(j) for i > j.
-    m.incarnation = msg.incarnation;
-    this.table.setStatus(m, 'suspect', now);
+    t.setIncarnation(slot, msg.incarnation);
+    t.setStatus(slot, 'suspect', now);
     const n = this.table.active;
     const minMs = suspicionMinTimeoutMs(this.opts.suspicionMult, n, this.opts.probeIntervalMs);
     const maxMs = this.opts.suspicionMaxTimeoutMult * minMs;
     const expected = expectedConfirmations(this.opts.suspicionMult, n);
     const token = ++this.suspicionToken;
-    this.suspicions.set(m.name, { incarnation: m.incarnation, from: msg.from, confirmers: new Set(), startedAt: now, minMs, maxMs, expected, token });
+    const incarnation = msg.incarnation;
+    this.suspicions.set(msg.node, { incarnation, from: msg.from, confirmers: new Set(), startedAt: now, minMs, maxMs, expected, token });
     this.schedule(
-      { kind: 'suspect-timeout', member: m.name, incarnation: m.incarnation, token },
+      { kind: 'suspect-timeout', member: msg.node, incarnation, token },
       suspicionTimeoutMs(minMs, maxMs, 0, expected),
     );
     this.counters.suspicionsRaised++;
-    this.broadcast(m.name, msg);
-    this.emit({ type: 'member-suspect', member: m.view(), from: msg.from });
+    this.broadcast(msg.node, msg);
+    this.emit({ type: 'member-suspect', member: t.view(slot), from: msg.from });
   }
 
   /** Lifeguard: an independent confirmation shortens the suspicion and is passed on. */
-  private confirm(m: Member, msg: SuspectMessage, now: number): void {
-    const s = this.suspicions.get(m.name);
+  private confirm(msg: SuspectMessage, now: number): void {
+    const s = this.suspicions.get(msg.node);
     if (s === undefined || msg.from === s.from || s.confirmers.has(msg.from)) return;
     if (s.confirmers.size >= s.expected) return;
     s.confirmers.add(msg.from);
@@ -605,15 +616,15 @@ export class Membership {
     const timeout = suspicionTimeoutMs(s.minMs, s.maxMs, s.confirmers.size, s.expected);
     s.token = ++this.suspicionToken;
     this.schedule(
-      { kind: 'suspect-timeout', member: m.name, incarnation: m.incarnation, token: s.token },
+      { kind: 'suspect-timeout', member: msg.node, incarnation: msg.incarnation, token: s.token },
       Math.max(0, s.startedAt + timeout - now),
     );
-    this.broadcast(m.name, msg);
+    this.broadcast(msg.node, msg);
   }
 
   private onSuspectTimeout(name: string, incarnation: number, token: number, now: number): void {
-    const m = this.table.get(name);
-    if (m === undefined || m.status !== 'suspect' || m.incarnation !== incarnation) return;
+    const slot = this.table.slotOf(name);
+    if (slot === NONE || this.table.status(slot) !== 'suspect' || this.table.incarnation(slot) !== incarnation) return;
     const s = this.suspicions.get(name);
     if (s === undefined || s.token !== token) return;
     this.counters.deathsDeclared++;
@@ -623,30 +634,34 @@ export class Membership {
   private onDead(msg: DeadMessage, now: number): void {
     const isLeave = msg.from === msg.node;
     if (msg.node === this.name) {
-      if (!this.leaving && msg.incarnation >= this.self.incarnation) this.refute(msg.incarnation, msg.from);
+      if (!this.leaving && msg.incarnation >= this.incarnation) this.refute(msg.incarnation, msg.from);
       return;
     }
-    const m = this.table.get(msg.node);
-    if (m === undefined || msg.incarnation < m.incarnation) return;
-    if (m.status === 'left') return;
-    if (m.status === 'dead' && !isLeave) return;
+    const t = this.table;
+    const slot = t.slotOf(msg.node);
+    if (slot === NONE || msg.incarnation < t.incarnation(slot)) return;
+    const status = t.status(slot);
+    if (status === 'left') return;
+    if (status === 'dead' && !isLeave) return;
     // dead|left(i) beat anything with j <= i; a leave also turns a dead entry into left.
-    m.incarnation = msg.incarnation;
-    this.suspicions.delete(m.name);
-    this.table.setStatus(m, isLeave ? 'left' : 'dead', now);
-    this.broadcast(m.name, msg);
-    if (isLeave) this.emit({ type: 'member-leave', member: m.view() });
-    else this.emit({ type: 'member-dead', member: m.view(), from: msg.from });
+    t.setIncarnation(slot, msg.incarnation);
+    this.suspicions.delete(msg.node);
+    t.setStatus(slot, isLeave ? 'left' : 'dead', now);
+    this.broadcast(msg.node, msg);
+    if (isLeave) this.emit({ type: 'member-leave', member: t.view(slot) });
+    else this.emit({ type: 'member-dead', member: t.view(slot), from: msg.from });
   }
 
   /** Outbids an accusation (or a foreign alive) about this node with a higher incarnation. */
   private refute(accused: number, by: string): void {
-    this.self.incarnation = Math.max(this.self.incarnation, accused) + 1;
+    // Incarnations are 32-bit on the wire; at the ceiling we can no longer outbid (a forged
+    // maximal incarnation is a name conflict, for the operator to resolve).
+    this.table.setIncarnation(this.self, Math.min(MAX_INCARNATION, Math.max(this.incarnation, accused) + 1));
     this.counters.refutations++;
     // Lifeguard: being suspected hints that we are the slow one.
     this.awareness.apply(1);
     this.broadcastSelfAlive();
-    this.emit({ type: 'self-refute', incarnation: this.self.incarnation, accusedBy: by });
+    this.emit({ type: 'self-refute', incarnation: this.incarnation, accusedBy: by });
   }
 
   private broadcastSelfAlive(): void {
@@ -654,7 +669,7 @@ export class Membership {
   }
 
   private selfAlive(): AliveMessage {
-    return { type: 'alive', node: this.name, addr: this.addr, incarnation: this.self.incarnation, state: this.self.state };
+    return { type: 'alive', node: this.name, addr: this.addr, incarnation: this.incarnation, state: this.table.state(this.self) };
   }
 
   // ---------------------------------------------------------------- full state
@@ -667,7 +682,7 @@ export class Membership {
 
   private onPushPull(from: Address, msg: PushPullMessage, now: number): void {
     this.counters.pushPullsReceived++;
-    const before = this.self.incarnation;
+    const before = this.incarnation;
     for (const r of msg.members) this.mergeRecord(r, msg.source, now);
     if (!msg.reply) {
       if (!this.leaving) this.sendPushPull(from, msg.join, true);
@@ -675,7 +690,7 @@ export class Membership {
     }
     // If the peer held us dead or suspect we have just refuted; make sure the peer hears it even
     // if it is no gossip target of ours (a partition healing after gossipToTheDeadTimeMs).
-    if (this.self.incarnation !== before) this.sendDatagram(from, [encodeMessage(this.selfAlive())]);
+    if (this.incarnation !== before) this.sendDatagram(from, [encodeMessage(this.selfAlive())]);
     this.emit({ type: 'push-pull-complete', peer: from, join: msg.join, members: msg.members.length });
   }
 
@@ -704,29 +719,32 @@ export class Membership {
     if (this.queue.size === 0) return;
     const deadWindow = this.opts.gossipToTheDeadTimeMs;
     const self = this.self;
-    const targets = this.table.randomMembers(this.opts.gossipNodes, (m) => {
-      if (m === self) return false;
-      if (m.status === 'alive' || m.status === 'suspect') return true;
-      return m.status === 'dead' && now - m.changedAt < deadWindow;
+    const t = this.table;
+    const targets = t.randomMembers(this.opts.gossipNodes, (s) => {
+      if (s === self) return false;
+      if (t.isActive(s)) return true;
+      return t.status(s) === 'dead' && now - t.changedAt(s) < deadWindow;
     });
-    for (const t of targets) {
+    for (const target of targets) {
       const parts: Uint8Array[] = [];
       this.queue.take(this.opts.maxPacketBytes - FRAMING_BYTES, this.limit(), parts);
       if (parts.length === 0) break;
       this.counters.gossipPackets++;
-      this.send(t.addr, encodePacket(parts), 'datagram');
+      this.send(t.addr(target), encodePacket(parts), 'datagram');
     }
   }
 
   private reap(now: number): void {
-    for (const m of this.table.tombstones()) {
-      const keep = m.status === 'dead' ? this.opts.reconnectTimeoutMs : this.opts.tombstoneTimeoutMs;
-      if (now - m.changedAt < keep) continue;
-      this.table.remove(m);
-      this.queue.drop(m.name);
-      this.suspicions.delete(m.name);
+    const t = this.table;
+    for (const slot of t.tombstones()) {
+      const keep = t.status(slot) === 'dead' ? this.opts.reconnectTimeoutMs : this.opts.tombstoneTimeoutMs;
+      if (now - t.changedAt(slot) < keep) continue;
+      const view = t.view(slot);
+      t.remove(slot);
+      this.queue.drop(view.name);
+      this.suspicions.delete(view.name);
       this.counters.reaped++;
-      this.emit({ type: 'member-reap', member: m.view() });
+      this.emit({ type: 'member-reap', member: view });
     }
   }
 
