@@ -51,6 +51,9 @@ export class MemberTable {
   private incarnations = new Uint32Array(0);
   private statuses = new Uint8Array(0);
   private changed = new Float64Array(0);
+  /** Hash of each member's name, cached for the digest. */
+  private hashes = new Uint32Array(0);
+  private digestValue = 0;
   /** Slots in probe order (self and tombstones included; the probe skips them). */
   private order = new Int32Array(0);
   private orderLength = 0;
@@ -74,6 +77,14 @@ export class MemberTable {
   /** Alive and suspect members: the ones taking part (self included if it is). */
   get active(): number {
     return this.counts.alive + this.counts.suspect;
+  }
+
+  /**
+   * A 32-bit digest of the alive members and their incarnations (XOR of one hash per member),
+   * kept up to date incrementally. Two views with the same alive set agree on it.
+   */
+  get digest(): number {
+    return this.digestValue >>> 0;
   }
 
   /** The slot of `name`, or NONE. */
@@ -143,8 +154,10 @@ export class MemberTable {
     this.incarnations[slot] = incarnation;
     this.statuses[slot] = CODE[status];
     this.changed[slot] = now;
+    this.hashes[slot] = nameHash(name);
     this.counts[status]++;
     this.track(slot);
+    if (status === 'alive') this.digestValue ^= this.entryHash(slot);
     const n = this.orderLength++;
     const order = this.order;
     order[n] = slot;
@@ -157,7 +170,10 @@ export class MemberTable {
   }
 
   setIncarnation(slot: number, incarnation: number): void {
+    const alive = this.statuses[slot] === ALIVE;
+    if (alive) this.digestValue ^= this.entryHash(slot);
     this.incarnations[slot] = incarnation;
+    if (alive) this.digestValue ^= this.entryHash(slot);
   }
 
   setAddr(slot: number, addr: Address): void {
@@ -172,6 +188,7 @@ export class MemberTable {
     const code = CODE[status];
     const old = this.statuses[slot] as number;
     if (old === code) return;
+    if (old === ALIVE || code === ALIVE) this.digestValue ^= this.entryHash(slot);
     this.untrack(slot);
     this.counts[STATUS[old] as MemberStatus]--;
     this.statuses[slot] = code;
@@ -190,6 +207,7 @@ export class MemberTable {
     const name = this.names[slot];
     if (name === undefined || this.index.get(name) !== slot) return;
     this.index.delete(name);
+    if (this.statuses[slot] === ALIVE) this.digestValue ^= this.entryHash(slot);
     this.untrack(slot);
     this.counts[STATUS[this.statuses[slot] as number] as MemberStatus]--;
     this.names[slot] = undefined;
@@ -266,6 +284,10 @@ export class MemberTable {
     return Array.from(this.order.subarray(0, this.orderLength));
   }
 
+  private entryHash(slot: number): number {
+    return mix32((this.hashes[slot] as number) ^ Math.imul((this.incarnations[slot] as number) + 1, 0x9e3779b1));
+  }
+
   private track(slot: number): void {
     const s = this.statuses[slot];
     if (s === DEAD) this.dead.add(slot);
@@ -298,6 +320,9 @@ export class MemberTable {
     const ch = new Float64Array(capacity);
     ch.set(this.changed);
     this.changed = ch;
+    const hashes = new Uint32Array(capacity);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
     const order = new Int32Array(capacity);
     order.set(this.order.subarray(0, this.orderLength));
     this.order = order;
@@ -313,4 +338,19 @@ function resized<T>(items: (T | undefined)[], capacity: number): (T | undefined)
   const out = new Array<T | undefined>(capacity);
   for (let i = 0; i < items.length; i++) out[i] = items[i];
   return out;
+}
+
+/** FNV-1a over the UTF-16 code units of a name. */
+function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** murmur3's 32-bit finaliser: spreads every input bit over the output. */
+function mix32(x: number): number {
+  let h = x;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -101,6 +101,7 @@ const COUNTER_NAMES = [
   'pushPullsSent',
   'pushPullsReceived',
   'reconnects',
+  'digestSyncs',
   'gossipPackets',
   'reaped',
   'dropped.empty',
@@ -140,6 +141,10 @@ export class Membership {
   private readonly suspicions = new Map<string, Suspicion>();
   private started = false;
   private leaving = false;
+  /** The digest as last noted, when it changed, and when it last triggered a sync. */
+  private digestSeen = 0;
+  private digestChangedAt = 0;
+  private lastDigestSyncAt = Number.NEGATIVE_INFINITY;
 
   constructor(config: MembershipConfig) {
     this.name = config.name;
@@ -178,6 +183,11 @@ export class Membership {
   /** Changes waiting to be piggybacked. */
   get queuedBroadcasts(): number {
     return this.queue.size;
+  }
+
+  /** The membership digest this node's acks carry (see the `digestSync` option). */
+  get digest(): number {
+    return this.table.digest;
   }
 
   /** Number of entries in the table, self and tombstones included. */
@@ -258,6 +268,7 @@ export class Membership {
       this.counters.messagesIn++;
       this.dispatch(from, msg, channel, now);
     }
+    this.noteDigest(now);
     return this.flush();
   }
 
@@ -305,6 +316,7 @@ export class Membership {
         this.onSuspectTimeout(timer.member, timer.incarnation, timer.token, now);
         break;
     }
+    this.noteDigest(now);
     return this.flush();
   }
 
@@ -341,6 +353,7 @@ export class Membership {
     this.table.touch(this.self, now);
     this.broadcastSelfAlive();
     this.emit({ type: 'member-update', member: this.table.view(this.self) });
+    this.noteDigest(now);
     return this.flush();
   }
 
@@ -370,6 +383,7 @@ export class Membership {
         t.setStatus(slot, status, now);
       }
     }
+    this.noteDigest(now);
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -381,13 +395,13 @@ export class Membership {
           this.counters['dropped.misdirected-ping']++;
           return;
         }
-        this.reply(from, [encodeMessage({ type: 'ack', seq: msg.seq })], channel);
+        this.reply(from, [encodeMessage({ type: 'ack', seq: msg.seq, digest: this.table.digest })], channel);
         return;
       case 'ping-req':
         this.onPingReq(from, msg.seq, msg.target, msg.targetAddr, msg.nack);
         return;
       case 'ack':
-        this.onAck(msg.seq);
+        this.onAck(msg.seq, msg.digest, now);
         return;
       case 'nack':
         if (this.probe !== null && this.probe.seq === msg.seq) this.probe.nacks++;
@@ -487,16 +501,42 @@ export class Membership {
     this.startProbe();
   }
 
-  private onAck(seq: number): void {
+  private onAck(seq: number, digest: number, now: number): void {
     const p = this.probe;
     if (p !== null && p.seq === seq) {
-      p.acked = true;
+      if (!p.acked) {
+        p.acked = true;
+        this.compareDigest(p.targetAddr, digest, now);
+      }
       return;
     }
     const relay = this.relays.get(seq);
     if (relay !== undefined) {
       this.relays.delete(seq);
-      this.sendDatagram(relay.origin, [encodeMessage({ type: 'ack', seq: relay.originSeq })]);
+      this.sendDatagram(relay.origin, [encodeMessage({ type: 'ack', seq: relay.originSeq, digest })]);
+    }
+  }
+
+  /**
+   * Anti-entropy on demand: when the responder's digest differs from ours although neither view
+   * should still be moving, exchange full state with it now (at most once per settle window).
+   */
+  private compareDigest(peer: Address, digest: number, now: number): void {
+    this.noteDigest(now);
+    if (!this.opts.digestSync || this.leaving || digest === this.table.digest) return;
+    const settleMs = this.limit() * this.opts.gossipIntervalMs + this.opts.probeIntervalMs;
+    if (now - this.digestChangedAt < settleMs || now - this.lastDigestSyncAt < settleMs) return;
+    this.lastDigestSyncAt = now;
+    this.counters.digestSyncs++;
+    this.sendPushPull(peer, false, false);
+  }
+
+  /** Remembers when this node's digest last changed. */
+  private noteDigest(now: number): void {
+    const d = this.table.digest;
+    if (d !== this.digestSeen) {
+      this.digestSeen = d;
+      this.digestChangedAt = now;
     }
   }
 

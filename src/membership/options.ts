@@ -74,6 +74,15 @@ export interface MembershipOptions {
    */
   pushPullIntervalMs: number;
   /**
+   * Compare membership digests on every probe ack, and when this node's view differs from the
+   * responder's after both should have settled (retransmitLimit(N) × gossipIntervalMs +
+   * probeIntervalMs without a change here), run a full-state exchange with it at once. A node
+   * that missed a piece of gossip then catches up in seconds rather than at the next periodic
+   * push-pull. Costs one push-pull per settle window at most, only while views disagree.
+   * @default true
+   */
+  digestSync: boolean;
+  /**
    * Interval at which one random dead (not left) member is contacted with a full-state exchange,
    * so that a healed partition merges back. 0 disables reconnection.
    * @default 30000 (lan) · 60000 (wan) · 2000 (local)
@@ -128,6 +137,7 @@ export const LAN: ResolvedOptions = Object.freeze({
   gossipNodes: 3,
   gossipToTheDeadTimeMs: 30_000,
   pushPullIntervalMs: 30_000,
+  digestSync: true,
   reconnectIntervalMs: 30_000,
   reconnectTimeoutMs: DAY_MS,
   tombstoneTimeoutMs: DAY_MS,
@@ -222,8 +232,8 @@ export function resolveOptions(
       problems.push(`${key} ${rule} (got ${JSON.stringify(value)})`);
     }
   }
-  if (typeof merged.streamFallbackProbe !== 'boolean') {
-    problems.push(`streamFallbackProbe must be a boolean (got ${JSON.stringify(merged.streamFallbackProbe)})`);
+  for (const key of ['streamFallbackProbe', 'digestSync'] as const) {
+    if (typeof merged[key] !== 'boolean') problems.push(`${key} must be a boolean (got ${JSON.stringify(merged[key])})`);
   }
   if (problems.length > 0) throw new InvalidOptionsError(problems);
   return Object.freeze(merged);

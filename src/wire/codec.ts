@@ -135,7 +135,7 @@ function packCopy(value: unknown): Uint8Array {
  * |-----------|---------------------------------------------------------------------------|
  * | ping      | [1, seq, target, source, sourceHost, sourcePort]                          |
  * | ping-req  | [2, seq, target, targetHost, targetPort, source, sourceHost, sourcePort, nack] |
- * | ack       | [3, seq]                                                                  |
+ * | ack       | [3, seq, digest]                                                          |
  * | nack      | [4, seq]                                                                  |
  * | alive     | [5, node, host, port, incarnation, tags, payload]                         |
  * | suspect   | [6, node, incarnation, from]                                              |
@@ -166,7 +166,7 @@ export function encodeMessage(msg: Message): Uint8Array {
         msg.nack,
       ]);
     case 'ack':
-      return packCopy([CODE_ACK, msg.seq]);
+      return packCopy([CODE_ACK, msg.seq, msg.digest]);
     case 'nack':
       return packCopy([CODE_NACK, msg.seq]);
     case 'alive':
@@ -572,12 +572,19 @@ function decodeOne(m: unknown, index: number, limits: DecodeLimits): Message | u
         nack,
       };
     }
-    case CODE_ACK:
+    case CODE_ACK: {
+      if (len !== 3) return invalid(code, `length ${len}`);
+      const seq: unknown = m[1];
+      const digest: unknown = m[2];
+      if (!isU32(seq)) return invalid(code, 'seq');
+      if (!isU32(digest)) return invalid(code, 'digest');
+      return { type: 'ack', seq, digest };
+    }
     case CODE_NACK: {
       if (len !== 2) return invalid(code, `length ${len}`);
       const seq: unknown = m[1];
       if (!isU32(seq)) return invalid(code, 'seq');
-      return code === CODE_ACK ? { type: 'ack', seq } : { type: 'nack', seq };
+      return { type: 'nack', seq };
     }
     case CODE_ALIVE: {
       if (len !== 7) return invalid(code, `length ${len}`);

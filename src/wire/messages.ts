@@ -49,6 +49,13 @@ export interface PingReqMessage {
 export interface AckMessage {
   readonly type: 'ack';
   readonly seq: number;
+  /**
+   * The responder's membership digest (a 32-bit hash of its alive members and their
+   * incarnations). A prober whose own digest differs once both views should have settled runs a
+   * full-state exchange with the responder, so a node that missed a piece of gossip catches up in
+   * seconds instead of waiting for the periodic push-pull.
+   */
+  readonly digest: number;
 }
 
 export interface NackMessage {

@@ -65,7 +65,11 @@ export class Hand {
 
   apply(node: string, effects: Effect[]): void {
     for (const e of effects) {
-      if (e.type === 'send') this.packets.push({ from: node, to: this.nameAt(e.to), packet: e.packet, channel: e.channel });
+      if (e.type === 'send') {
+        // Packets to addresses no node has (members a test made up) are lost.
+        const to = [...this.nodes.entries()].find(([, m]) => m.addr.port === e.to.port)?.[0];
+        if (to !== undefined) this.packets.push({ from: node, to, packet: e.packet, channel: e.channel });
+      }
       else if (e.type === 'schedule') this.timers.push({ node, timer: e.timer, at: this.now + e.delayMs });
       else this.events.push({ node, event: e.event });
     }

@@ -373,3 +373,38 @@ describe('membership: restore', () => {
     expect(m.queuedBroadcasts).toBe(0);
   });
 });
+
+describe('membership: digest-triggered anti-entropy', () => {
+  it('gives two views with the same alive members and incarnations the same digest', () => {
+    const h = cluster(['a', 'b', 'c']);
+    const digests = ['a', 'b', 'c'].map((n) => h.node(n).digest);
+    expect(new Set(digests).size).toBe(1);
+    h.apply('c', h.node('c').setLocalState({ tags: { v: '1' }, payload: null }, h.now));
+    expect(h.node('c').digest).not.toBe(h.node('a').digest);
+  });
+
+  it('exchanges full state with a probed member whose digest differs once its own view has settled', () => {
+    const h = cluster(['a', 'b']);
+    // b learns of x; a never hears of it.
+    const state = { tags: {}, payload: null };
+    h.node('b').handlePacket({ host: 'h', port: 99 }, packet({ type: 'alive', node: 'x', addr: { host: 'h', port: 99 }, incarnation: 1, state }), 'datagram', h.now);
+    h.now += 60_000; // long after both views last changed
+    probeTarget(h, 'a');
+    h.deliverAll((p) => p.to === 'h'); // b's acks go to a; nothing to x
+    expect(h.node('a').counters.digestSyncs).toBe(1);
+    expect(h.node('a').statusOf('x')).toBe('alive');
+  });
+
+  it('does not exchange state while its own view is still changing', () => {
+    const h = cluster(['a', 'b']);
+    const state = { tags: {}, payload: null };
+    h.now += 60_000;
+    h.node('b').handlePacket({ host: 'h', port: 99 }, packet({ type: 'alive', node: 'x', addr: { host: 'h', port: 99 }, incarnation: 1, state }), 'datagram', h.now);
+    h.apply('a', h.node('a').setLocalState({ tags: { v: '2' }, payload: null }, h.now)); // a's view just changed
+    expect(probeTarget(h, 'a')).toBe('b');
+    h.deliverAll();
+    h.fire('a', 'probe-end');
+    expect(h.node('a').counters.probeFailures).toBe(0); // b's ack, with its differing digest, arrived
+    expect(h.node('a').counters.digestSyncs).toBe(0);
+  });
+});

@@ -125,7 +125,7 @@ const arbMessage: fc.Arbitrary<Message> = fc.oneof(
     sourceAddr: arbAddr,
     nack: fc.boolean(),
   }),
-  fc.record({ type: fc.constant('ack' as const), seq: arbU32 }),
+  fc.record({ type: fc.constant('ack' as const), seq: arbU32, digest: arbU32 }),
   fc.record({ type: fc.constant('nack' as const), seq: arbU32 }),
   fc.record({ type: fc.constant('alive' as const), node: arbName, addr: arbAddr, incarnation: arbU32, state: arbState }),
   fc.record({ type: fc.constant('suspect' as const), node: arbName, incarnation: arbU32, from: arbName }),
@@ -213,7 +213,7 @@ describe('wire codec', () => {
         'a ping-req not asking for a nack',
         { type: 'ping-req', seq: 78, target: 'c', targetAddr: addr, source: 'a', sourceAddr: addr, nack: false },
       ],
-      ['an ack', { type: 'ack', seq: 123_456 }],
+      ['an ack', { type: 'ack', seq: 123_456, digest: 0xdead_beef }],
       ['a nack', { type: 'nack', seq: 0xffff_fffe }],
       ['an alive with empty tags and no payload', { type: 'alive', node: 'a', addr, incarnation: 0, state: emptyState }],
       [
@@ -311,7 +311,7 @@ describe('wire codec', () => {
       const codes: [Message, number][] = [
         [{ type: 'ping', seq: 1, target: 'b', source: 'a', sourceAddr: addr }, 1],
         [{ type: 'ping-req', seq: 1, target: 'b', targetAddr: addr, source: 'a', sourceAddr: addr, nack: false }, 2],
-        [{ type: 'ack', seq: 1 }, 3],
+        [{ type: 'ack', seq: 1, digest: 0 }, 3],
         [{ type: 'nack', seq: 1 }, 4],
         [{ type: 'alive', node: 'a', addr, incarnation: 1, state: emptyState }, 5],
         [{ type: 'suspect', node: 'a', incarnation: 1, from: 'b' }, 6],
@@ -323,13 +323,13 @@ describe('wire codec', () => {
         expect(bytes[0]! & 0xf0).toBe(0x90); // fixarray
         expect(bytes[1]).toBe(code);
       }
-      expect(Array.from(encodeMessage({ type: 'ack', seq: 5 }))).toEqual([0x92, 3, 5]);
+      expect(Array.from(encodeMessage({ type: 'ack', seq: 5, digest: 7 }))).toEqual([0x93, 3, 5, 7]);
     });
   });
 
   describe('framing', () => {
     it.each([0, 1, 15, 16, 300, 65535, 65536])('packetOverheadBytes matches encodePacket for %i parts', (count) => {
-      const part = encodeMessage({ type: 'ack', seq: 1 });
+      const part = encodeMessage({ type: 'ack', seq: 1, digest: 1 });
       const parts = new Array<Uint8Array>(count).fill(part);
       const packet = encodePacket(parts);
       expect(packet.length).toBe(packetOverheadBytes(count) + count * part.length);
@@ -338,8 +338,8 @@ describe('wire codec', () => {
 
     it('writes the array header msgpack uses for the part count', () => {
       for (const count of [0, 1, 15, 16, 300]) {
-        const parts = new Array<Uint8Array>(count).fill(encodeMessage({ type: 'ack', seq: 1 }));
-        const expected = rawPacket(new Array(count).fill([3, 1]));
+        const parts = new Array<Uint8Array>(count).fill(encodeMessage({ type: 'ack', seq: 1, digest: 1 }));
+        const expected = rawPacket(new Array(count).fill([3, 1, 1]));
         expect(encodePacket(parts)).toEqual(expected);
       }
     });
@@ -374,7 +374,7 @@ describe('wire codec', () => {
     });
 
     it('reports another version byte as bad-version', () => {
-      const packet = packetOf([{ type: 'ack', seq: 1 }]);
+      const packet = packetOf([{ type: 'ack', seq: 1, digest: 1 }]);
       for (const version of [0, 2, 0x92, 255]) {
         const copy = packet.slice();
         copy[0] = version;
@@ -382,7 +382,7 @@ describe('wire codec', () => {
       }
     });
 
-    const ok = packetOf([{ type: 'ack', seq: 1 }]);
+    const ok = packetOf([{ type: 'ack', seq: 1, digest: 1 }]);
     const malformed: [string, Uint8Array][] = [
       ['a version byte alone', new Uint8Array([PROTOCOL_VERSION])],
       ['a body that is not an array', rawPacket('hello')],
@@ -394,7 +394,7 @@ describe('wire codec', () => {
       ['a reserved 0xc1 byte', concat([PROTOCOL_VERSION, 0x91, 0x92, 3, 0xc1])],
       ['a float', concat([PROTOCOL_VERSION, 0x91, 0x92, 3, 0xcb], new Uint8Array(8))],
       ['a float32', concat([PROTOCOL_VERSION, 0x91, 0x92, 3, 0xca, 0x3f, 0x80, 0, 0])],
-      ['a seq over 32 bits (a 64-bit integer)', rawMessage([3, 0x1_0000_0000])],
+      ['a seq over 32 bits (a 64-bit integer)', rawMessage([3, 0x1_0000_0000, 0])],
       ['a 64-bit integer', concat([PROTOCOL_VERSION, 0x91, 0x92, 3, 0xcf], [0, 0, 0, 0, 0, 0, 0, 1])],
       ['a fixext (msgpackr undefined)', concat([PROTOCOL_VERSION, 0x91, 0x92, 3, 0xd4, 0x00, 0x00])],
       ['a timestamp extension', concat([PROTOCOL_VERSION, 0x91, 0x92, 3, 0xd6, 0xff, 0, 0, 0, 1])],
@@ -433,10 +433,12 @@ describe('wire codec', () => {
       ['an empty message', [[]]],
       ['a ping with a missing field', [[1, 1, 'b', 'a', 'h']]],
       ['a ping with an extra field', [[1, 1, 'b', 'a', 'h', 1, 0]]],
-      ['a negative seq', [[3, -1]]],
-      ['a seq of -2^31', [[3, -0x8000_0000]]],
+      ['a negative seq', [[3, -1, 0]]],
+      ['a seq of -2^31', [[3, -0x8000_0000, 0]]],
       ['a port over 16 bits', [[1, 1, 'b', 'a', 'h', 0x1_0000_0]]],
-      ['a string seq', [[3, '1']]],
+      ['a string seq', [[3, '1', 0]]],
+      ['an ack without a digest', [[3, 1]]],
+      ['an ack with a negative digest', [[3, 1, -1]]],
       ['a nil seq', [[4, null]]],
       ['a ping with port 0', [[1, 1, 'b', 'a', 'h', 0]]],
       ['a ping with port 65536', [[1, 1, 'b', 'a', 'h', 65536]]],
@@ -465,7 +467,7 @@ describe('wire codec', () => {
       ['a push-pull with status -1', [[8, false, false, 'a', [['n', 'h', 1, 1, -1, [], null]]]]],
       ['a push-pull with a short record', [[8, false, false, 'a', [['n', 'h', 1, 1, 0, []]]]]],
       ['a push-pull with a record that is a string', [[8, false, false, 'a', ['n']]]],
-      ['one good message then a bad one', [[3, 1], [3, -1]]],
+      ['one good message then a bad one', [[3, 1, 1], [3, -1, 1]]],
     ];
 
     it.each(invalid)('reports %s as invalid-message', (_name, body) => {
@@ -480,7 +482,7 @@ describe('wire codec', () => {
     });
 
     it('reports more than maxMessages messages as too-many-messages', () => {
-      const parts = new Array<Uint8Array>(257).fill(encodeMessage({ type: 'ack', seq: 1 }));
+      const parts = new Array<Uint8Array>(257).fill(encodeMessage({ type: 'ack', seq: 1, digest: 1 }));
       expectError(decodePacket(encodePacket(parts)), 'too-many-messages');
       expectOk(decodePacket(encodePacket(parts.slice(0, 256))));
       expectError(decodePacket(encodePacket(parts.slice(0, 4)), { maxMessages: 3 }), 'too-many-messages');
