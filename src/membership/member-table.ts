@@ -3,9 +3,12 @@
  * order, with counts per status.
  *
  * It is laid out as columns indexed by a slot number (struct of arrays), not as one object per
- * member: a simulation of 10,000 nodes holds 10^8 entries, and per-entry objects would cost both
- * memory and garbage-collector time proportional to that. A slot is a plain integer handle that
- * stays valid until the member is removed (reaped); removed slots are reused.
+ * member: a simulation of 10,000 nodes holds 10^8 entries, and per-entry objects (or a Map entry
+ * per member) would cost both memory and garbage-collector time proportional to that. Each entry
+ * is one pointer to its immutable identity (name, address, state: shared with the message or
+ * record it came from, so seeding a simulation allocates nothing per entry) plus numbers in typed
+ * arrays, and the name index is an open-addressing hash table in an Int32Array. A slot is a plain
+ * integer handle that stays valid until the member is removed (reaped); removed slots are reused.
  */
 import type { Address, MemberState, MemberStatus } from '../wire/messages.js';
 import type { MemberView, Random } from './types.js';
@@ -40,14 +43,26 @@ const DEAD = 2;
 const LEFT = 3;
 const CODE: Readonly<Record<MemberStatus, number>> = { alive: ALIVE, suspect: SUSPECT, dead: DEAD, left: LEFT };
 
+/**
+ * What a member is, as opposed to what this node believes of it: its name, address and state.
+ * Immutable; replaced as a whole when the member changes. An alive message or a push-pull record
+ * has these fields and is stored as is.
+ */
+export interface Identity {
+  readonly node: string;
+  readonly addr: Address;
+  readonly state: MemberState;
+}
+
 /** No member: what lookups return instead of a slot. */
 export const NONE = -1;
 
 export class MemberTable {
-  private readonly index = new Map<string, number>();
-  private names: (string | undefined)[] = [];
-  private addrs: (Address | undefined)[] = [];
-  private states: (MemberState | undefined)[] = [];
+  private idents: (Identity | undefined)[] = [];
+  /** Open-addressing index from name hash to slot (NONE when empty); size a power of two. */
+  private buckets = new Int32Array(0);
+  private bucketMask = -1;
+  private count = 0;
   private incarnations = new Uint32Array(0);
   private statuses = new Uint8Array(0);
   private changed = new Float64Array(0);
@@ -71,7 +86,7 @@ export class MemberTable {
   }
 
   get size(): number {
-    return this.index.size;
+    return this.count;
   }
 
   /** Alive and suspect members: the ones taking part (self included if it is). */
@@ -89,19 +104,30 @@ export class MemberTable {
 
   /** The slot of `name`, or NONE. */
   slotOf(name: string): number {
-    return this.index.get(name) ?? NONE;
+    if (this.count === 0) return NONE;
+    const buckets = this.buckets;
+    const mask = this.bucketMask;
+    for (let i = nameHash(name) & mask; ; i = (i + 1) & mask) {
+      const slot = buckets[i] as number;
+      if (slot === NONE) return NONE;
+      if ((this.idents[slot] as Identity).node === name) return slot;
+    }
+  }
+
+  identity(slot: number): Identity {
+    return this.idents[slot] as Identity;
   }
 
   name(slot: number): string {
-    return this.names[slot] as string;
+    return (this.idents[slot] as Identity).node;
   }
 
   addr(slot: number): Address {
-    return this.addrs[slot] as Address;
+    return (this.idents[slot] as Identity).addr;
   }
 
   state(slot: number): MemberState {
-    return this.states[slot] as MemberState;
+    return (this.idents[slot] as Identity).state;
   }
 
   incarnation(slot: number): number {
@@ -136,25 +162,28 @@ export class MemberTable {
 
   /** Makes room for `extra` more members without regrowing (a restore of known size). */
   reserve(extra: number): void {
-    const need = this.index.size + extra;
+    const need = this.count + extra;
     if (need > this.capacity) this.grow(need);
   }
 
-  /** Adds a member at a random position of the probe order (so it is probed within one round). */
-  add(name: string, addr: Address, incarnation: number, status: MemberStatus, state: MemberState, now: number): number {
+  /**
+   * Adds a member (whose name must not be in the table) at a random position of the probe order,
+   * so that it is probed within one round.
+   */
+  add(ident: Identity, incarnation: number, status: MemberStatus, now: number): number {
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.highWater >= this.capacity) this.grow(Math.max(8, this.capacity * 2));
       slot = this.highWater++;
     }
-    this.index.set(name, slot);
-    this.names[slot] = name;
-    this.addrs[slot] = addr;
-    this.states[slot] = state;
+    const hash = nameHash(ident.node);
+    this.idents[slot] = ident;
     this.incarnations[slot] = incarnation;
     this.statuses[slot] = CODE[status];
     this.changed[slot] = now;
-    this.hashes[slot] = nameHash(name);
+    this.hashes[slot] = hash;
+    this.insertIndex(slot, hash);
+    this.count++;
     this.counts[status]++;
     this.track(slot);
     if (status === 'alive') this.digestValue ^= this.entryHash(slot);
@@ -176,12 +205,9 @@ export class MemberTable {
     if (alive) this.digestValue ^= this.entryHash(slot);
   }
 
-  setAddr(slot: number, addr: Address): void {
-    this.addrs[slot] = addr;
-  }
-
-  setState(slot: number, state: MemberState): void {
-    this.states[slot] = state;
+  /** Replaces a member's identity (same name: a new address or state). */
+  setIdentity(slot: number, ident: Identity): void {
+    this.idents[slot] = ident;
   }
 
   setStatus(slot: number, status: MemberStatus, now: number): void {
@@ -204,15 +230,14 @@ export class MemberTable {
 
   /** Removes a member entirely (reaping a tombstone). O(n), and rare. */
   remove(slot: number): void {
-    const name = this.names[slot];
-    if (name === undefined || this.index.get(name) !== slot) return;
-    this.index.delete(name);
+    const ident = this.idents[slot];
+    if (ident === undefined || this.slotOf(ident.node) !== slot) return;
+    this.removeIndex(slot);
+    this.count--;
     if (this.statuses[slot] === ALIVE) this.digestValue ^= this.entryHash(slot);
     this.untrack(slot);
     this.counts[STATUS[this.statuses[slot] as number] as MemberStatus]--;
-    this.names[slot] = undefined;
-    this.addrs[slot] = undefined;
-    this.states[slot] = undefined;
+    this.idents[slot] = undefined;
     this.free.push(slot);
     const order = this.order;
     let i = 0;
@@ -284,6 +309,34 @@ export class MemberTable {
     return Array.from(this.order.subarray(0, this.orderLength));
   }
 
+  private insertIndex(slot: number, hash: number): void {
+    const buckets = this.buckets;
+    const mask = this.bucketMask;
+    let i = hash & mask;
+    while (buckets[i] !== NONE) i = (i + 1) & mask;
+    buckets[i] = slot;
+  }
+
+  /** Linear-probing deletion by backward shift (no tombstones in the index). */
+  private removeIndex(slot: number): void {
+    const buckets = this.buckets;
+    const mask = this.bucketMask;
+    let i = (this.hashes[slot] as number) & mask;
+    while (buckets[i] !== slot) i = (i + 1) & mask;
+    let hole = i;
+    for (let j = (hole + 1) & mask; buckets[j] !== NONE; j = (j + 1) & mask) {
+      const s = buckets[j] as number;
+      const home = (this.hashes[s] as number) & mask;
+      // Move s into the hole unless its home lies cyclically in (hole, j].
+      const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!stays) {
+        buckets[hole] = s;
+        hole = j;
+      }
+    }
+    buckets[hole] = NONE;
+  }
+
   private entryHash(slot: number): number {
     return mix32((this.hashes[slot] as number) ^ Math.imul((this.incarnations[slot] as number) + 1, 0x9e3779b1));
   }
@@ -326,10 +379,18 @@ export class MemberTable {
     const order = new Int32Array(capacity);
     order.set(this.order.subarray(0, this.orderLength));
     this.order = order;
-    this.names = resized(this.names, capacity);
-    this.addrs = resized(this.addrs, capacity);
-    this.states = resized(this.states, capacity);
+    this.idents = resized(this.idents, capacity);
     this.capacity = capacity;
+    // The index keeps its load at or below one half.
+    let size = 16;
+    while (size < capacity * 2) size *= 2;
+    const buckets = new Int32Array(size).fill(NONE);
+    this.buckets = buckets;
+    this.bucketMask = size - 1;
+    for (let i = 0; i < this.orderLength; i++) {
+      const slot = this.order[i] as number;
+      this.insertIndex(slot, this.hashes[slot] as number);
+    }
   }
 }
 

@@ -161,7 +161,7 @@ export class Membership {
     this.counters = counters;
     const state = config.state ?? EMPTY_STATE;
     this.checkStateSize(state);
-    this.self = this.table.add(this.name, this.addr, config.incarnation ?? 0, 'alive', state, 0);
+    this.self = this.table.add({ node: this.name, addr: this.addr, state }, config.incarnation ?? 0, 'alive', 0);
   }
 
   // ---------------------------------------------------------------- queries
@@ -348,7 +348,7 @@ export class Membership {
   setLocalState(state: MemberState, now: number): Effect[] {
     if (this.leaving) throw new NotRunningError('setLocalState');
     this.checkStateSize(state);
-    this.table.setState(this.self, state);
+    this.table.setIdentity(this.self, { node: this.name, addr: this.addr, state });
     this.table.setIncarnation(this.self, Math.min(MAX_INCARNATION, this.incarnation + 1));
     this.table.touch(this.self, now);
     this.broadcastSelfAlive();
@@ -374,11 +374,10 @@ export class Membership {
           this.counters['dropped.member-limit']++;
           continue;
         }
-        t.add(r.node, r.addr, r.incarnation, status, r.state, now);
+        t.add(r, r.incarnation, status, now);
       } else if (r.incarnation > t.incarnation(slot)) {
         t.setIncarnation(slot, r.incarnation);
-        t.setAddr(slot, r.addr);
-        t.setState(slot, r.state);
+        t.setIdentity(slot, r);
         this.suspicions.delete(r.node);
         t.setStatus(slot, status, now);
       }
@@ -576,7 +575,7 @@ export class Membership {
         this.counters['dropped.member-limit']++;
         return;
       }
-      const added = t.add(msg.node, msg.addr, msg.incarnation, 'alive', msg.state, now);
+      const added = t.add(msg, msg.incarnation, 'alive', now);
       this.broadcast(msg.node, msg);
       this.emit({ type: 'member-join', member: t.view(added) });
       return;
@@ -587,8 +586,7 @@ export class Membership {
     const moved = !sameAddress(t.addr(slot), msg.addr);
     const changed = moved || !stateEquals(t.state(slot), msg.state);
     t.setIncarnation(slot, msg.incarnation);
-    if (moved) t.setAddr(slot, msg.addr);
-    t.setState(slot, msg.state);
+    t.setIdentity(slot, msg);
     this.suspicions.delete(msg.node);
     t.setStatus(slot, 'alive', now);
     this.broadcast(msg.node, msg);

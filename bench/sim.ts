@@ -1,0 +1,206 @@
+/**
+ * Simulator benchmark: builds a converged cluster of N nodes (tables seeded through the same merge
+ * code), then on the real protocol measures a new node joining, one node crashing and one leaving,
+ * and counts false deaths over the whole run. Times are simulated milliseconds unless named wall.
+ *
+ *   npm run bench:sim -- --nodes 1000 [--loss 0.1] [--seconds 60] [--seed 1] [--profile lan] --json
+ */
+import { parseArgs } from 'node:util';
+import { createWorld } from '../src/sim/index.js';
+import { isProfileName, PROFILES, type ProfileName } from '../src/membership/options.js';
+import type { MembershipEvent } from '../src/membership/types.js';
+
+interface Args {
+  nodes: number;
+  loss: number;
+  seconds: number;
+  seed: number;
+  profile: ProfileName;
+  json: boolean;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`bench:sim: ${message}\n`);
+  process.stderr.write('usage: npm run bench:sim -- --nodes N [--loss FRACTION] [--seconds SIM_S] [--seed S] [--profile lan|wan|local] [--json]\n');
+  process.exit(2);
+}
+
+function parse(): Args {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        nodes: { type: 'string', default: '1000' },
+        loss: { type: 'string', default: '0' },
+        seconds: { type: 'string', default: '60' },
+        seed: { type: 'string', default: '1' },
+        profile: { type: 'string', default: 'lan' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const nodes = Number(values.nodes);
+  const loss = Number(values.loss);
+  const seconds = Number(values.seconds);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(nodes) || nodes < 4) fail(`--nodes must be an integer >= 4 (got ${values.nodes})`);
+  if (!(loss >= 0 && loss < 1)) fail(`--loss must be a fraction in [0, 1) such as 0.1 (got ${values.loss})`);
+  if (!(seconds >= 20)) fail(`--seconds must be at least 20 simulated seconds (got ${values.seconds})`);
+  if (!Number.isInteger(seed)) fail(`--seed must be an integer (got ${values.seed})`);
+  if (!isProfileName(values.profile)) fail(`--profile must be lan, wan or local (got ${values.profile})`);
+  return { nodes, loss, seconds, seed, profile: values.profile, json: values.json };
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const k = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[k] as number;
+}
+
+const round = (v: number | null): number | null => (v === null ? null : Math.round(v));
+
+function heapUsed(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc !== undefined) {
+    gc();
+    gc();
+  }
+  // Typed arrays (most of the member table) live outside the JS heap: count them too.
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+function main(): void {
+  const args = parse();
+  const wallStart = performance.now();
+  const probeMs = PROFILES[args.profile].probeIntervalMs;
+  const world = createWorld({
+    seed: args.seed,
+    profile: args.profile,
+    network: { link: { lossRate: args.loss, latency: { kind: 'lognormal', medianMs: 1, sigma: 0.5 } } },
+  });
+
+  const heapBefore = heapUsed();
+  const names = world.buildConverged(args.nodes);
+  const heapAfter = heapUsed();
+  const entries = args.nodes * args.nodes;
+  const bytesPerMemberEntry = Math.round((heapAfter - heapBefore) / entries);
+  const progress = (what: string): void => {
+    if (!args.json) process.stderr.write(`[${((performance.now() - wallStart) / 1000).toFixed(1)}s wall] ${what}\n`);
+  };
+  progress(`built ${args.nodes} converged nodes (${bytesPerMemberEntry} B per member entry)`);
+
+  const pick = (exclude: Set<string>): string => {
+    for (;;) {
+      const n = names[world.random.int(names.length)] as string;
+      if (!exclude.has(n)) return n;
+    }
+  };
+  const crashed = pick(new Set());
+  const leaver = pick(new Set([crashed]));
+  const joiner = world.addNode();
+
+  const tWarm = 3 * probeMs;
+  const tJoin = tWarm + 2000;
+  const tCrash = tJoin + 1000;
+  const tLeave = tCrash + 1000;
+  const tEnd = args.seconds * 1000;
+
+  const joinSeen = new Map<string, number>();
+  const deadSeen = new Map<string, number>();
+  const leftSeen = new Map<string, number>();
+  world.onEvent((node: string, event: MembershipEvent, time: number) => {
+    if (event.type === 'member-join' && event.member.name === joiner) {
+      if (!joinSeen.has(node)) joinSeen.set(node, time);
+    } else if (event.type === 'member-dead' && event.member.name === crashed) {
+      if (!deadSeen.has(node)) deadSeen.set(node, time);
+    } else if (event.type === 'member-leave' && event.member.name === leaver) {
+      if (!leftSeen.has(node)) leftSeen.set(node, time);
+    }
+  });
+
+  let trafficAtWarm = world.totalTraffic();
+  world.at(tWarm, () => {
+    trafficAtWarm = world.totalTraffic();
+  });
+  world.at(tJoin, () => world.join(joiner, [pick(new Set([crashed, leaver]))]));
+  world.at(tCrash, () => world.crash(crashed));
+  world.at(tLeave, () => world.leave(leaver));
+
+  for (let t = 5000; t < tEnd; t += 5000) {
+    world.runUntil(t);
+    progress(`t=${t / 1000}s sim, ${world.stats.events} events, join seen by ${joinSeen.size}, dead seen by ${deadSeen.size}, left seen by ${leftSeen.size}`);
+  }
+  world.runUntil(tEnd);
+
+  // Observers: every node live at the end other than the subject.
+  const observers = (subject: string): string[] => world.liveNames().filter((n) => n !== subject && n !== leaver && n !== joiner);
+  const joinTimes = observers(joiner)
+    .map((n) => joinSeen.get(n))
+    .filter((t): t is number => t !== undefined)
+    .map((t) => t - tJoin)
+    .sort((a, b) => a - b);
+  const joinObservers = observers(joiner).length;
+  const joinComplete = joinTimes.length === joinObservers;
+  const deadTimes = observers(crashed)
+    .map((n) => deadSeen.get(n))
+    .filter((t): t is number => t !== undefined)
+    .map((t) => t - tCrash)
+    .sort((a, b) => a - b);
+  const deadComplete = deadTimes.length === observers(crashed).length;
+  const leaveObservers = world.liveNames().filter((n) => n !== leaver && n !== crashed);
+  const leaveTimes = leaveObservers
+    .map((n) => leftSeen.get(n))
+    .filter((t): t is number => t !== undefined)
+    .map((t) => t - tLeave)
+    .sort((a, b) => a - b);
+  const leaveComplete = leaveTimes.length === leaveObservers.length;
+
+  const total = world.totalTraffic();
+  const windowS = (tEnd - tWarm) / 1000;
+  const sentPackets =
+    total.sent.datagram.packets + total.sent.stream.packets - trafficAtWarm.sent.datagram.packets - trafficAtWarm.sent.stream.packets;
+  const sentBytes = total.sent.datagram.bytes + total.sent.stream.bytes - trafficAtWarm.sent.datagram.bytes - trafficAtWarm.sent.stream.bytes;
+
+  const result = {
+    nodes: args.nodes,
+    loss: args.loss,
+    profile: args.profile,
+    seed: args.seed,
+    joinConvergenceMs: {
+      p50: round(percentile(joinTimes, 50)),
+      p99: round(percentile(joinTimes, 99)),
+      max: joinComplete ? round(joinTimes[joinTimes.length - 1] ?? null) : null,
+    },
+    failureDetectionMs: {
+      first: round(deadTimes[0] ?? null),
+      all: deadComplete ? round(deadTimes[deadTimes.length - 1] ?? null) : null,
+    },
+    leaveMs: leaveComplete ? round(leaveTimes[leaveTimes.length - 1] ?? null) : null,
+    falseDeadCount: world.stats.falseDeaths,
+    msgsPerNodePerSec: Math.round((sentPackets / args.nodes / windowS) * 100) / 100,
+    bytesPerNodePerSec: Math.round(sentBytes / args.nodes / windowS),
+    bytesPerMemberEntry,
+    simSeconds: args.seconds,
+    wallMs: Math.round(performance.now() - wallStart),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    // Beyond the contract: what did not complete, and how many suspicions live nodes saw.
+    incomplete: [
+      ...(joinComplete ? [] : [`join seen by ${joinTimes.length}/${joinObservers}`]),
+      ...(deadComplete ? [] : [`crash seen by ${deadTimes.length}/${observers(crashed).length}`]),
+      ...(leaveComplete ? [] : [`leave seen by ${leaveTimes.length}/${leaveObservers.length}`]),
+    ],
+    suspicionsOfLiveNodes: world.stats.suspicionsOfLiveNodes,
+    refutes: world.stats.refutes,
+  };
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  }
+}
+
+main();
