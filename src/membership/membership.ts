@@ -43,6 +43,7 @@ import {
 } from './math.js';
 import { NotRunningError, StateTooLargeError } from '../errors.js';
 import { stateEquals, sameAddress, EMPTY_STATE } from './state.js';
+import { beats } from './precedence.js';
 
 export interface MembershipConfig {
   /** Unique name of this node in the cluster. */
@@ -101,6 +102,7 @@ const COUNTER_NAMES = [
   'pushPullsSent',
   'pushPullsReceived',
   'reconnects',
+  'staleAccusationsAnswered',
   'digestSyncs',
   'gossipPackets',
   'reaped',
@@ -237,7 +239,11 @@ export class Membership {
       const o = this.opts;
       this.schedule({ kind: 'probe' }, this.random.int(o.probeIntervalMs));
       this.schedule({ kind: 'gossip' }, this.random.int(o.gossipIntervalMs));
-      if (o.pushPullIntervalMs > 0) this.schedule({ kind: 'push-pull' }, this.random.int(o.pushPullIntervalMs));
+      if (o.pushPullIntervalMs > 0) {
+        // Staggered over the interval scaled to the cluster known now (a restored table), so that a
+        // large cluster started at once does not run every full-state exchange in the first period.
+        this.schedule({ kind: 'push-pull' }, this.random.int(pushPullIntervalMs(o.pushPullIntervalMs, this.table.active)));
+      }
       if (o.reconnectIntervalMs > 0) this.schedule({ kind: 'reconnect' }, this.random.int(o.reconnectIntervalMs));
       this.schedule({ kind: 'reap' }, REAP_INTERVAL_MS);
     }
@@ -409,10 +415,10 @@ export class Membership {
         this.onAlive(msg, now);
         return;
       case 'suspect':
-        this.onSuspect(msg, now);
+        this.onSuspect(msg, now, from);
         return;
       case 'dead':
-        this.onDead(msg, now);
+        this.onDead(msg, now, from);
         return;
       case 'push-pull':
         if (channel !== 'stream') {
@@ -494,7 +500,7 @@ export class Membership {
       if (missed > 0) this.awareness.apply(missed);
       const slot = this.table.slotOf(p.target);
       if (slot !== NONE && this.table.isActive(slot)) {
-        this.onSuspect({ type: 'suspect', node: p.target, incarnation: this.table.incarnation(slot), from: this.name }, now);
+        this.onSuspect({ type: 'suspect', node: p.target, incarnation: this.table.incarnation(slot), from: this.name }, now, null);
       }
     }
     this.startProbe();
@@ -610,22 +616,22 @@ export class Membership {
     this.refute(msg.incarnation, msg.node);
   }
 
-  private onSuspect(msg: SuspectMessage, now: number): void {
+  private onSuspect(msg: SuspectMessage, now: number, replyTo: Address | null): void {
     if (msg.node === this.name) {
-      if (!this.leaving && msg.incarnation >= this.incarnation) this.refute(msg.incarnation, msg.from);
+      this.onAccusation(msg.incarnation, msg.from, replyTo);
       return;
     }
     const t = this.table;
     const slot = t.slotOf(msg.node);
-    if (slot === NONE || msg.incarnation < t.incarnation(slot)) return;
-    // dead|left(j) beat suspect(i) for i <= j; a higher incarnation would have come as an alive.
+    if (slot === NONE) return;
     const status = t.status(slot);
-    if (status === 'dead' || status === 'left') return;
     if (status === 'suspect' && msg.incarnation === t.incarnation(slot)) {
       this.confirm(msg, now);
       return;
     }
-    // suspect(i) beats alive(j) for i >= j and suspect(j) for i > j.
+    if (!beats(msg.incarnation, 'suspect', t.incarnation(slot), status)) return;
+    // A member held dead or left that is suspect at a higher incarnation came back in between.
+    const rejoined = status === 'dead' || status === 'left';
     t.setIncarnation(slot, msg.incarnation);
     t.setStatus(slot, 'suspect', now);
     const n = this.table.active;
@@ -641,6 +647,7 @@ export class Membership {
     );
     this.counters.suspicionsRaised++;
     this.broadcast(msg.node, msg);
+    if (rejoined) this.emit({ type: 'member-join', member: t.view(slot) });
     this.emit({ type: 'member-suspect', member: t.view(slot), from: msg.from });
   }
 
@@ -666,28 +673,43 @@ export class Membership {
     const s = this.suspicions.get(name);
     if (s === undefined || s.token !== token) return;
     this.counters.deathsDeclared++;
-    this.onDead({ type: 'dead', node: name, incarnation, from: this.name }, now);
+    this.onDead({ type: 'dead', node: name, incarnation, from: this.name }, now, null);
   }
 
-  private onDead(msg: DeadMessage, now: number): void {
+  private onDead(msg: DeadMessage, now: number, replyTo: Address | null): void {
     const isLeave = msg.from === msg.node;
     if (msg.node === this.name) {
-      if (!this.leaving && msg.incarnation >= this.incarnation) this.refute(msg.incarnation, msg.from);
+      this.onAccusation(msg.incarnation, msg.from, replyTo);
       return;
     }
     const t = this.table;
     const slot = t.slotOf(msg.node);
-    if (slot === NONE || msg.incarnation < t.incarnation(slot)) return;
+    if (slot === NONE) return;
     const status = t.status(slot);
-    if (status === 'left') return;
-    if (status === 'dead' && !isLeave) return;
-    // dead|left(i) beat anything with j <= i; a leave also turns a dead entry into left.
+    const next = isLeave ? 'left' : 'dead';
+    if (!beats(msg.incarnation, next, t.incarnation(slot), status)) return;
     t.setIncarnation(slot, msg.incarnation);
     this.suspicions.delete(msg.node);
-    t.setStatus(slot, isLeave ? 'left' : 'dead', now);
+    t.setStatus(slot, next, now);
     this.broadcast(msg.node, msg);
+    if (status === next) return; // the same verdict at a newer incarnation: passed on, no event
     if (isLeave) this.emit({ type: 'member-leave', member: t.view(slot) });
     else this.emit({ type: 'member-dead', member: t.view(slot), from: msg.from });
+  }
+
+  /**
+   * Somebody says this node is suspect or dead. A current accusation is refuted with a higher
+   * incarnation; a stale one (an older incarnation) means the accuser missed our refutation, so
+   * it is sent our current alive directly rather than left to hold its suspicion to the timeout.
+   */
+  private onAccusation(incarnation: number, from: string, replyTo: Address | null): void {
+    if (this.leaving) return;
+    if (incarnation >= this.incarnation) {
+      this.refute(incarnation, from);
+    } else if (replyTo !== null) {
+      this.counters.staleAccusationsAnswered++;
+      this.sendDatagram(replyTo, [encodeMessage(this.selfAlive())]);
+    }
   }
 
   /** Outbids an accusation (or a foreign alive) about this node with a higher incarnation. */
@@ -743,10 +765,10 @@ export class Membership {
         return;
       case 'suspect':
       case 'dead':
-        this.onSuspect({ type: 'suspect', node: r.node, incarnation: r.incarnation, from: source }, now);
+        this.onSuspect({ type: 'suspect', node: r.node, incarnation: r.incarnation, from: source }, now, null);
         return;
       case 'left':
-        this.onDead({ type: 'dead', node: r.node, incarnation: r.incarnation, from: r.node }, now);
+        this.onDead({ type: 'dead', node: r.node, incarnation: r.incarnation, from: r.node }, now, null);
         return;
     }
   }

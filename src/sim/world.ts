@@ -719,7 +719,15 @@ export class World {
     const q = this.pauseQueues[i];
     this.pauseQueues[i] = null;
     if (q === null || q === undefined) return;
-    for (let k = 0; k < q.kinds.length; k++) this.heap.push(this.now, q.kinds[k] as number, i, q.auxs[k] as number, q.refs[k]);
+    // As a real event loop does after a stall: timers that expired meanwhile run first (Node's
+    // timers phase), then the I/O that queued up (its poll phase), each in arrival order. So a
+    // stalled node does time out probes whose acks sat unread in its socket buffer.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let k = 0; k < q.kinds.length; k++) {
+        if ((q.kinds[k] === K_TIMER) !== (pass === 0)) continue;
+        this.heap.push(this.now, q.kinds[k] as number, i, q.auxs[k] as number, q.refs[k]);
+      }
+    }
   }
 
   private enqueue(i: number, kind: number, aux: number, ref: unknown): void {

@@ -408,3 +408,19 @@ describe('membership: digest-triggered anti-entropy', () => {
     expect(h.node('a').counters.digestSyncs).toBe(0);
   });
 });
+
+describe('membership: stale accusations', () => {
+  it('answers a suspicion about an older incarnation of itself with its current alive', () => {
+    const h = cluster(['a', 'b']);
+    h.apply('b', h.node('b').setLocalState({ tags: { v: '2' }, payload: null }, h.now)); // b is at 1
+    // a missed that and still suspects b@0: its buddy-rule ping carries the stale suspicion.
+    h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'suspect', node: 'b', incarnation: 0, from: 'c' }), 'datagram', h.now);
+    h.packets.length = 0;
+    h.apply('b', h.node('b').handlePacket(h.addrOf('a'), packet({ type: 'suspect', node: 'b', incarnation: 0, from: 'a' }), 'datagram', h.now));
+    expect(h.node('b').incarnation).toBe(1); // no new refutation needed
+    expect(h.node('b').counters.staleAccusationsAnswered).toBe(1);
+    h.deliverAll();
+    expect(h.node('a').statusOf('b')).toBe('alive');
+    expect(h.node('a').member('b')?.incarnation).toBe(1);
+  });
+});

@@ -114,7 +114,7 @@ describe('World', () => {
     expect(w.liveNames()).toEqual(['n1']);
   });
 
-  it('queues packets and timers for a paused node and delivers them in order on resume', () => {
+  it('queues packets and timers for a paused node and on resume runs the expired timers first, then the packets in order', () => {
     const r = recorders();
     const w = world(1, { factory: r.factory });
     w.addNodes(2);
@@ -126,8 +126,9 @@ describe('World', () => {
     w.runFor(99);
     expect(r.get('n2').log).toEqual(['start@0']);
     w.runFor(1);
-    // arrival order: the datagram at 1 ms, the stream at 3 ms (3 one-way trips), the timer at 5 ms
-    expect(r.get('n2').log).toEqual(['start@0', 'datagram@100:a', 'stream@100:b', 'timer@100:probe']);
+    // As an event loop after a stall: the expired timer (due at 5 ms) first, then the I/O in
+    // arrival order: the datagram at 1 ms, the stream at 3 ms (3 one-way trips).
+    expect(r.get('n2').log).toEqual(['start@0', 'timer@100:probe', 'datagram@100:a', 'stream@100:b']);
   });
 
   it('drops datagrams beyond the pause queue limit but keeps streams', () => {
