@@ -70,6 +70,19 @@ export function antiEntropyMs(o: ResolvedOptions, n: number): number {
   return pushPullIntervalMs(o.pushPullIntervalMs, n) + streamRoundTripMs();
 }
 
+/**
+ * Digest repair bound (the `digestSync` option): a node whose view has not changed for
+ * settle(N) = R × gossipIntervalMs + probeIntervalMs compares digests on its next probe ack (one
+ * probe interval, scaled by at most the health score) and on a difference runs a push-pull with
+ * that peer (one stream round trip). A node missed by the gossip is repaired by then.
+ *
+ *   DR(N) = settle(N) + probeIntervalMs + streamRoundTrip
+ */
+export function digestRepairMs(o: ResolvedOptions, n: number): number {
+  const settle = retransmitLimit(o.retransmitMult, n) * o.gossipIntervalMs + o.probeIntervalMs;
+  return settle + o.probeIntervalMs + streamRoundTripMs();
+}
+
 /** Lifeguard's suspicion maximum: suspicionMaxTimeoutMult × suspicionMinTimeoutMs(mult, N, probe). */
 export function suspicionMaxMs(o: ResolvedOptions, n: number): number {
   return o.suspicionMaxTimeoutMult * suspicionMinTimeoutMs(o.suspicionMult, n, o.probeIntervalMs);
