@@ -45,3 +45,98 @@ export class NotRunningError extends HearsayError {
     super('HEARSAY_ERR_NOT_RUNNING', `${what}: this node has left the cluster; create a new one to rejoin`);
   }
 }
+
+/** One seed's failure in a join: which seed, why, and after how many attempts. */
+export interface SeedFailure {
+  /** The seed as given (HOST:PORT). */
+  readonly seed: string;
+  /** A short reason: "connection refused", "connect timeout after 5000 ms", ... */
+  readonly reason: string;
+  /** The system error code when there was one (ECONNREFUSED, ETIMEDOUT, ENOTFOUND, ...). */
+  readonly errno?: string;
+  readonly attempts: number;
+}
+
+/** join() reached none of its seeds; `failures` lists each seed's last failure. */
+export class JoinError extends HearsayError {
+  readonly failures: readonly SeedFailure[];
+  constructor(failures: readonly SeedFailure[]) {
+    const lines = failures.map(
+      (f) => `${f.seed}: ${f.reason}${f.errno === undefined ? '' : ` (${f.errno})`} after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}`,
+    );
+    super(
+      'HEARSAY_ERR_JOIN_FAILED',
+      failures.length === 0
+        ? 'join: no seeds were given; pass at least one HOST:PORT of a running agent'
+        : `join: none of the ${failures.length} seed${failures.length === 1 ? '' : 's'} answered:\n  - ${lines.join('\n  - ')}\n` +
+            'check that an agent runs at each seed address and that its TCP and UDP port is reachable from here ' +
+            '(firewall, container port mapping, its advertise address)',
+    );
+    this.failures = failures;
+  }
+}
+
+/** An operation was called on an agent that has been closed (or has left). */
+export class AgentClosedError extends HearsayError {
+  constructor(what: string) {
+    super('HEARSAY_ERR_AGENT_CLOSED', `${what}: this agent is closed; create a new agent with createAgent() to rejoin`);
+  }
+}
+
+/** An operation that needs the sockets was called before start(). */
+export class NotStartedError extends HearsayError {
+  constructor(what: string) {
+    super('HEARSAY_ERR_NOT_STARTED', `${what}: the agent is not started; await agent.start() first`);
+  }
+}
+
+/** A HOST:PORT string that could not be parsed. */
+export class InvalidAddressError extends HearsayError {
+  readonly input: string;
+  constructor(input: string, why: string) {
+    super(
+      'HEARSAY_ERR_INVALID_ADDRESS',
+      `invalid address ${JSON.stringify(input)}: ${why}; write HOST:PORT, e.g. 10.0.0.5:7946 or [::1]:7946`,
+    );
+    this.input = input;
+  }
+}
+
+/** The UDP or TCP listener could not bind. */
+export class BindError extends HearsayError {
+  readonly host: string;
+  readonly port: number;
+  constructor(host: string, port: number, cause: unknown) {
+    const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const hint =
+      errno === 'EADDRINUSE'
+        ? 'another process (or agent) uses this port: pick another port with bind, or port 0 for a free one'
+        : errno === 'EADDRNOTAVAIL'
+          ? 'this machine has no such address: bind to one of its interface addresses, or 0.0.0.0'
+          : errno === 'EACCES'
+            ? 'ports below 1024 need privileges: use a higher port'
+            : 'check the bind address';
+    super('HEARSAY_ERR_BIND', `cannot listen on ${formatHostPort(host, port)} (${errno ?? String(cause)}): ${hint}`, { cause });
+    this.host = host;
+    this.port = port;
+  }
+}
+
+/** A data-dir snapshot that cannot be written (read problems are logged and ignored). */
+export class DataDirError extends HearsayError {
+  readonly path: string;
+  constructor(path: string, cause: unknown) {
+    const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(
+      'HEARSAY_ERR_DATA_DIR',
+      `cannot use data dir ${path} (${errno ?? String(cause)}): make sure the directory exists or can be created and is writable by this process`,
+      { cause },
+    );
+    this.path = path;
+  }
+}
+
+/** HOST:PORT, with IPv6 hosts in brackets. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,153 @@
+/**
+ * The data dir: a snapshot of the peers this node knew and its last incarnation, so that a
+ * restarted agent rejoins without seeds and comes back with a higher incarnation.
+ *
+ * The snapshot is one JSON file, written atomically (a temporary file in the same directory,
+ * flushed, then renamed over the old one), so a crash mid-write leaves the previous snapshot.
+ * Reading never throws: a missing file is "no snapshot", a damaged one is reported and ignored.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DataDirError } from '../errors.js';
+import { MAX_INCARNATION } from '../wire/codec.js';
+import type { MemberRecord } from '../wire/messages.js';
+
+export const SNAPSHOT_FILE = 'peers.json';
+const SNAPSHOT_VERSION = 1;
+/** Most peers kept in a snapshot: enough to find the cluster again. */
+export const MAX_SNAPSHOT_PEERS = 1000;
+
+export interface SnapshotPeer {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly incarnation: number;
+}
+
+export interface Snapshot {
+  readonly version: typeof SNAPSHOT_VERSION;
+  /** The node that wrote it. */
+  readonly name: string;
+  /** Its incarnation when it wrote it. */
+  readonly incarnation: number;
+  /** Alive and suspect peers (not the node itself). */
+  readonly peers: readonly SnapshotPeer[];
+}
+
+export type ReadResult =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'ok'; readonly snapshot: Snapshot; readonly path: string }
+  | { readonly kind: 'invalid'; readonly path: string; readonly problem: string };
+
+export function snapshotPath(dir: string): string {
+  return join(dir, SNAPSHOT_FILE);
+}
+
+/** Reads and validates the snapshot in `dir` (synchronously: once, while the agent is created). */
+export function readSnapshot(dir: string): ReadResult {
+  const path = snapshotPath(dir);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+    return { kind: 'invalid', path, problem: (err as Error).message };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { kind: 'invalid', path, problem: `not JSON: ${(err as Error).message}` };
+  }
+  const problem = validate(raw);
+  if (problem !== null) return { kind: 'invalid', path, problem };
+  return { kind: 'ok', snapshot: raw as Snapshot, path };
+}
+
+function isIncarnation(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_INCARNATION;
+}
+
+function validate(raw: unknown): string | null {
+  if (typeof raw !== 'object' || raw === null) return 'not an object';
+  const s = raw as Record<string, unknown>;
+  if (s['version'] !== SNAPSHOT_VERSION) return `unknown version ${JSON.stringify(s['version'])}`;
+  if (typeof s['name'] !== 'string' || s['name'].length === 0) return 'name missing';
+  if (!isIncarnation(s['incarnation'])) return 'incarnation missing or out of range';
+  const peers = s['peers'];
+  if (!Array.isArray(peers) || peers.length > MAX_SNAPSHOT_PEERS) return 'peers missing or too many';
+  for (const p of peers as unknown[]) {
+    if (typeof p !== 'object' || p === null) return 'a peer is not an object';
+    const q = p as Record<string, unknown>;
+    if (typeof q['name'] !== 'string' || typeof q['host'] !== 'string' || q['host'].length === 0) return 'a peer lacks name or host';
+    if (!Number.isInteger(q['port']) || (q['port'] as number) < 1 || (q['port'] as number) > 65_535) return 'a peer has a bad port';
+    if (!isIncarnation(q['incarnation'])) return 'a peer has a bad incarnation';
+  }
+  return null;
+}
+
+/** The snapshot of a node's view: its own incarnation and its alive and suspect peers. */
+export function makeSnapshot(name: string, incarnation: number, records: readonly MemberRecord[]): Snapshot {
+  const peers: SnapshotPeer[] = [];
+  for (const r of records) {
+    if (r.node === name || (r.status !== 'alive' && r.status !== 'suspect')) continue;
+    peers.push({ name: r.node, host: r.addr.host, port: r.addr.port, incarnation: r.incarnation });
+    if (peers.length >= MAX_SNAPSHOT_PEERS) break;
+  }
+  peers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { version: SNAPSHOT_VERSION, name, incarnation, peers };
+}
+
+/**
+ * Writes snapshots to one directory, one at a time, skipping a snapshot equal to the last one
+ * written. `write` rejects with DataDirError.
+ */
+export class SnapshotWriter {
+  private last = '';
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly dir: string) {}
+
+  /** Creates the directory (so that a bad data dir fails start(), not a write minutes later). */
+  async prepare(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true });
+    } catch (err) {
+      throw new DataDirError(this.dir, err);
+    }
+  }
+
+  /** Writes `snapshot` unless it equals the last one written; resolves true when it wrote. */
+  write(snapshot: Snapshot): Promise<boolean> {
+    const text = `${JSON.stringify(snapshot, null, 2)}\n`;
+    const next = this.chain.then(async () => {
+      if (text === this.last) return false;
+      await this.writeNow(text);
+      return true;
+    });
+    // Keep the chain alive after a failure; the caller sees this write's failure.
+    this.chain = next.catch(() => {});
+    return next;
+  }
+
+  private async writeNow(text: string): Promise<void> {
+    const path = snapshotPath(this.dir);
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      const fh = await open(tmp, 'w', 0o644);
+      try {
+        await fh.writeFile(text, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, path);
+      this.last = text;
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
+      throw new DataDirError(this.dir, err);
+    }
+  }
+}

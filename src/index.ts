@@ -1,0 +1,33 @@
+/**
+ * hearsay's public API: the agent, its types and options, the errors it throws, and the
+ * membership option profiles.
+ */
+export { createAgent, AGENT_DEFAULTS, DEFAULT_PORT } from './agent/agent.js';
+export type {
+  Agent,
+  AgentCounters,
+  AgentEvent,
+  AgentOptions,
+  AgentState,
+  JoinOptions,
+  LeaveOptions,
+  MemberInfo,
+} from './agent/types.js';
+export type { MemberView, MembershipEvent, MembershipEventType } from './membership/types.js';
+export type { Address, MemberStatus, MemberState } from './wire/messages.js';
+export { resolveOptions, PROFILES, LAN, isProfileName } from './membership/options.js';
+export type { MembershipOptions, ProfileName, ResolvedOptions } from './membership/options.js';
+export { parseHostPort, formatHostPort } from './transport/address.js';
+export {
+  HearsayError,
+  InvalidOptionsError,
+  StateTooLargeError,
+  NotRunningError,
+  JoinError,
+  AgentClosedError,
+  NotStartedError,
+  InvalidAddressError,
+  BindError,
+  DataDirError,
+} from './errors.js';
+export type { SeedFailure } from './errors.js';

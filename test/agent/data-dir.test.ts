@@ -1,0 +1,117 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeSnapshot, readSnapshot, SnapshotWriter, snapshotPath } from '../../src/agent/data-dir.js';
+import { DataDirError } from '../../src/errors.js';
+import type { MemberRecord } from '../../src/wire/messages.js';
+import { Agents, waitFor } from './support.js';
+
+const dirs: string[] = [];
+const agents = new Agents();
+afterEach(async () => {
+  await agents.closeAll();
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'hearsay-data-'));
+  dirs.push(d);
+  return d;
+}
+
+const record = (node: string, status: MemberRecord['status'], port: number): MemberRecord => ({
+  node,
+  addr: { host: '127.0.0.1', port },
+  incarnation: 3,
+  status,
+  state: { tags: {}, payload: null },
+});
+
+describe('the data-dir snapshot', () => {
+  it('keeps alive and suspect peers, not the node itself nor dead or left ones', () => {
+    const snap = makeSnapshot('me', 7, [
+      record('me', 'alive', 1),
+      record('b', 'alive', 2),
+      record('a', 'suspect', 3),
+      record('c', 'dead', 4),
+      record('d', 'left', 5),
+    ]);
+    expect(snap).toEqual({
+      version: 1,
+      name: 'me',
+      incarnation: 7,
+      peers: [
+        { name: 'a', host: '127.0.0.1', port: 3, incarnation: 3 },
+        { name: 'b', host: '127.0.0.1', port: 2, incarnation: 3 },
+      ],
+    });
+  });
+
+  it('is written atomically, read back, and not rewritten when unchanged', async () => {
+    const dir = await tempDir();
+    const w = new SnapshotWriter(join(dir, 'nested'));
+    await w.prepare();
+    const snap = makeSnapshot('me', 2, [record('b', 'alive', 2)]);
+    expect(await w.write(snap)).toBe(true);
+    expect(await w.write(snap)).toBe(false);
+    expect(await readdir(join(dir, 'nested'))).toEqual(['peers.json']);
+    expect(readSnapshot(join(dir, 'nested'))).toEqual({ kind: 'ok', snapshot: snap, path: snapshotPath(join(dir, 'nested')) });
+  });
+
+  it('reads a missing snapshot as none and a damaged one as invalid, saying why', async () => {
+    const dir = await tempDir();
+    expect(readSnapshot(dir)).toEqual({ kind: 'none' });
+    await writeFile(snapshotPath(dir), '{"version":1,');
+    expect(readSnapshot(dir)).toMatchObject({ kind: 'invalid', problem: expect.stringContaining('not JSON') });
+    await writeFile(snapshotPath(dir), JSON.stringify({ version: 1, name: 'x', incarnation: -1, peers: [] }));
+    expect(readSnapshot(dir)).toMatchObject({ kind: 'invalid', problem: expect.stringContaining('incarnation') });
+    await writeFile(snapshotPath(dir), JSON.stringify({ version: 1, name: 'x', incarnation: 1, peers: [{ name: 'p', host: 'h', port: 0, incarnation: 0 }] }));
+    expect(readSnapshot(dir)).toMatchObject({ kind: 'invalid', problem: expect.stringContaining('port') });
+  });
+
+  it('fails start() with a DataDirError when the directory cannot be created', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'not a directory');
+    const a = agents.make('bad-dir', { dataDir: join(file, 'sub') });
+    const err = await a.start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DataDirError);
+    expect((err as DataDirError).code).toBe('HEARSAY_ERR_DATA_DIR');
+    expect(a.state).toBe('closed');
+  });
+
+  it('is refreshed by a running agent when its view changes, and on close', async () => {
+    const dir = await tempDir();
+    const a = await agents.started('snap-a', { dataDir: dir, snapshotIntervalMs: 50 });
+    const b = await agents.started('snap-b');
+    await b.join([a.address]);
+    await waitFor('the snapshot lists snap-b', () => {
+      const r = readSnapshot(dir);
+      return r.kind === 'ok' && r.snapshot.peers.some((p) => p.name === 'snap-b' && p.port === b.address.port);
+    });
+    a.setTags({ v: '2' });
+    await a.close();
+    const r = readSnapshot(dir);
+    expect(r.kind === 'ok' && r.snapshot.incarnation).toBe(1);
+    expect(JSON.parse(await readFile(snapshotPath(dir), 'utf8'))).toMatchObject({ name: 'snap-a' });
+  });
+
+  it('ignores an unreadable snapshot and starts at incarnation 0', async () => {
+    const dir = await tempDir();
+    await writeFile(snapshotPath(dir), 'garbage');
+    const a = agents.make('fresh', { dataDir: dir });
+    expect(a.incarnation).toBe(0);
+    await a.start();
+    expect(await a.rejoin()).toBe(0);
+  });
+});
+
+describe('DataDirError', () => {
+  it('says which directory and what to do', () => {
+    const e = new DataDirError('/x', Object.assign(new Error('nope'), { code: 'EACCES' }));
+    expect(e.message).toContain('/x');
+    expect(e.message).toContain('EACCES');
+    expect(e.message).toContain('writable');
+  });
+});
