@@ -2,9 +2,10 @@
  * The `hearsay` command line: a small hand-written argv parser and a table of subcommands.
  *
  * Each subcommand lives in src/cli/commands/<name>.ts and exports `command: Command`, declaring
- * its flags; this file parses and validates them (so every command reports bad flags the same
- * way: what was wrong, what to do, exit code 2) and loads the command module only when it runs.
- * To add one: write the module, then add a line to COMMANDS below.
+ * its flags (and, if it takes any, its positional arguments); this file parses and validates them
+ * (so every command reports bad flags the same way: what was wrong, what to do, exit code 2) and
+ * loads the command module only when it runs. To add one: write the module, then add a line to
+ * COMMANDS below.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +25,14 @@ interface FlagBase {
 
 export type FlagSpec =
   | (FlagBase & { readonly type: 'boolean' })
-  | (FlagBase & { readonly type: 'string'; readonly default?: string; readonly check?: (value: string) => string | undefined })
+  | (FlagBase & {
+      readonly type: 'string';
+      readonly default?: string;
+      /** Returns what is wrong with the value (completing "--flag ..."), or undefined if it is fine. */
+      readonly check?: (value: string) => string | undefined;
+      /** The flag may be given more than once; its value is the list of values in order (default []). */
+      readonly repeatable?: boolean;
+    })
   | (FlagBase & { readonly type: 'choice'; readonly choices: readonly string[]; readonly default?: string })
   | (FlagBase & {
       readonly type: 'int' | 'number';
@@ -40,11 +48,13 @@ export type FlagSpec =
 
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
-/** Parsed flag values: booleans are true/false; others are their value or absent. */
+/** Parsed flag values: booleans are true/false; repeatable flags a list; others are their value or absent. */
 export type FlagValues<F extends FlagSpecs> = {
   readonly [K in keyof F]: F[K] extends { readonly type: 'boolean' }
     ? boolean
-    : F[K] extends { readonly type: 'int' | 'number' }
+    : F[K] extends { readonly repeatable: true }
+      ? readonly string[]
+      : F[K] extends { readonly type: 'int' | 'number' }
       ? F[K] extends { readonly default: number }
         ? number
         : number | undefined
@@ -53,13 +63,28 @@ export type FlagValues<F extends FlagSpecs> = {
         : string | undefined;
 };
 
+/** Positional arguments a command takes after (or between) its flags, e.g. `hearsay join ADDR...`. */
+export interface ArgsSpec {
+  /** Shown in usage, e.g. "ADDR...". */
+  readonly placeholder: string;
+  /** One line: what the arguments are. */
+  readonly description: string;
+  /** Fewest arguments accepted. @default 0 */
+  readonly min?: number;
+  /** Returns what is wrong with one argument, or undefined if it is fine. */
+  readonly check?: (value: string) => string | undefined;
+}
+
 export interface Command<F extends FlagSpecs = FlagSpecs> {
   readonly name: string;
   readonly summary: string;
   /** Paragraphs shown in `hearsay <name> --help` after the flag list. */
   readonly details?: string;
   readonly flags: F;
-  run(values: FlagValues<F>, io: Io): Promise<number>;
+  /** Positional arguments; a command without this spec rejects any. */
+  readonly args?: ArgsSpec;
+  /** `args` are the positional arguments (always empty for a command without an ArgsSpec). */
+  run(values: FlagValues<F>, io: Io, args: readonly string[]): Promise<number>;
 }
 
 interface CommandEntry {
@@ -72,6 +97,26 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   sim: {
     summary: 'simulate a cluster on a virtual network and report how fast joins, crashes and leaves spread',
     load: async () => (await import('./commands/sim.js')).command as unknown as Command,
+  },
+  agent: {
+    summary: 'run a hearsay agent: join the mesh over UDP/TCP and serve the local HTTP API',
+    load: async () => (await import('./commands/agent.js')).command as unknown as Command,
+  },
+  members: {
+    summary: "list the members a running agent knows, with their status (asks the agent's HTTP API)",
+    load: async () => (await import('./commands/members.js')).command as unknown as Command,
+  },
+  join: {
+    summary: 'make a running agent join the mesh through one or more HOST:PORT seeds',
+    load: async () => (await import('./commands/join.js')).command as unknown as Command,
+  },
+  leave: {
+    summary: 'make a running agent leave the mesh gracefully and exit',
+    load: async () => (await import('./commands/leave.js')).command as unknown as Command,
+  },
+  cluster: {
+    summary: 'start N agent processes on 127.0.0.1, converge them, kill/pause/leave some and time it',
+    load: async () => (await import('./commands/cluster.js')).command as unknown as Command,
   },
 };
 
@@ -104,15 +149,18 @@ export function commandUsage(command: Command): string {
     else if (spec.type !== 'boolean') left += ` ${spec.placeholder ?? (spec.type === 'string' ? 'VALUE' : 'N')}`;
     let right = spec.description;
     if ('default' in spec && spec.default !== undefined) right += ` (default ${spec.default})`;
+    if (spec.type === 'string' && spec.repeatable === true) right += ' (repeatable)';
     rows.push([left, right]);
   }
   rows.push(['--help, -h', 'show this help']);
-  const width = Math.max(...rows.map(([l]) => l.length));
+  const width = Math.max(...rows.map(([l]) => l.length), command.args?.placeholder.length ?? 0);
+  const args = command.args;
   return [
-    `usage: hearsay ${command.name} [flags]`,
+    `usage: hearsay ${command.name} [flags]${args === undefined ? '' : ` ${args.placeholder}`}`,
     '',
     `${command.summary}.`,
     '',
+    ...(args === undefined ? [] : ['arguments:', `  ${args.placeholder.padEnd(width)}  ${args.description}`, '']),
     'flags:',
     ...rows.map(([l, r]) => `  ${l.padEnd(width)}  ${r}`),
     ...(command.details === undefined ? [] : ['', command.details]),
@@ -130,18 +178,40 @@ export class UsageError extends Error {
 
 /** Parses `--name value`, `--name=value` and boolean `--name` against `specs`; throws UsageError. */
 export function parseFlags<F extends FlagSpecs>(commandName: string, specs: F, argv: readonly string[]): FlagValues<F> {
-  const out: Record<string, string | number | boolean | undefined> = {};
+  return parseCommandLine(commandName, specs, undefined, argv).values;
+}
+
+/**
+ * Parses flags as `parseFlags` does, plus positional arguments if `argsSpec` is given (anywhere
+ * among the flags, or everything after `--`); throws UsageError.
+ */
+export function parseCommandLine<F extends FlagSpecs>(
+  commandName: string,
+  specs: F,
+  argsSpec: ArgsSpec | undefined,
+  argv: readonly string[],
+): { values: FlagValues<F>; args: string[] } {
+  const out: Record<string, string | number | boolean | string[] | undefined> = {};
+  const args: string[] = [];
   for (const [name, spec] of Object.entries(specs)) {
-    out[name] = spec.type === 'boolean' ? false : spec.default;
+    out[name] = spec.type === 'boolean' ? false : spec.type === 'string' && spec.repeatable === true ? [] : spec.default;
   }
   for (let k = 0; k < argv.length; k++) {
     const arg = argv[k] as string;
+    if (argsSpec !== undefined && arg === '--') {
+      args.push(...argv.slice(k + 1));
+      break;
+    }
     if (!arg.startsWith('--') || arg === '--') {
+      if (argsSpec !== undefined) {
+        args.push(arg);
+        continue;
+      }
       throw new UsageError(`unexpected argument "${arg}": 'hearsay ${commandName}' takes only --flags`);
     }
     const eq = arg.indexOf('=');
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-    const spec = specs[name];
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (spec === undefined) {
       const known = Object.keys(specs).map((n) => `--${n}`).join(', ');
       throw new UsageError(`unknown flag --${name} for 'hearsay ${commandName}': known flags are ${known}`);
@@ -166,9 +236,24 @@ export function parseFlags<F extends FlagSpecs>(commandName: string, specs: F, a
       raw = next;
       k++;
     }
-    out[name] = parseValue(name, spec, raw);
+    const value = parseValue(name, spec, raw);
+    const list = out[name];
+    if (Array.isArray(list)) list.push(value as string);
+    else out[name] = value;
   }
-  return out as FlagValues<F>;
+  if (argsSpec !== undefined) {
+    const min = argsSpec.min ?? 0;
+    if (args.length < min) {
+      throw new UsageError(
+        `'hearsay ${commandName}' needs ${min === 1 ? 'at least one' : `at least ${min}`} ${argsSpec.placeholder} argument${min === 1 ? '' : 's'}: ${argsSpec.description}`,
+      );
+    }
+    for (const a of args) {
+      const problem = argsSpec.check?.(a);
+      if (problem !== undefined) throw new UsageError(`argument "${a}" ${problem}`);
+    }
+  }
+  return { values: out as FlagValues<F>, args };
 }
 
 function example(name: string, spec: FlagSpec): string {
@@ -243,8 +328,9 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     return EXIT_OK;
   }
   let values: FlagValues<FlagSpecs>;
+  let args: readonly string[];
   try {
-    values = parseFlags(command.name, command.flags, rest);
+    ({ values, args } = parseCommandLine(command.name, command.flags, command.args, rest));
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`hearsay ${command.name}: ${err.message}\nrun 'hearsay ${command.name} --help' for usage\n`);
@@ -253,7 +339,7 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     throw err;
   }
   try {
-    return await command.run(values, io);
+    return await command.run(values, io, args);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr.write(`hearsay ${command.name}: ${err.message}\nrun 'hearsay ${command.name} --help' for usage\n`);

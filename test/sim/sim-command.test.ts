@@ -28,7 +28,7 @@ describe('hearsay CLI', () => {
     const b = capture();
     expect(await main(['frobnicate'], b)).toBe(2);
     expect(b.err()).toContain('unknown command "frobnicate"');
-    expect(b.err()).toContain('sim  simulate a cluster');
+    expect(b.err()).toMatch(/^ {2}sim +simulate a cluster/m);
   });
 
   it('prints usage on stdout and exits 0 for --help', async () => {

@@ -1,0 +1,448 @@
+/**
+ * Configuration of `hearsay agent`: defaults < JSON config file (--config) < HEARSAY_* environment
+ * variables < command-line flags. Every source is validated together and every problem is reported
+ * at once, each naming where the bad value came from and what to write instead.
+ *
+ * Also the HOST:PORT syntax used by the CLI and the HTTP API: `host:port`, `1.2.3.4:port` and
+ * `[ipv6]:port` (IPv6 must be bracketed, since `::1:7946` is itself an IPv6 address).
+ */
+import { readFile } from 'node:fs/promises';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { HearsayError, InvalidOptionsError } from '../errors.js';
+import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName } from '../membership/options.js';
+import type { Address } from '../wire/messages.js';
+
+/** Where the agent's UDP and TCP listeners bind unless told otherwise. */
+export const DEFAULT_BIND: Address = Object.freeze({ host: '127.0.0.1', port: 7946 });
+/** Where the agent's HTTP API listens unless told otherwise (loopback: the API has no authentication). */
+export const DEFAULT_HTTP: Address = Object.freeze({ host: '127.0.0.1', port: 7947 });
+/** The pino levels `--log-level` accepts. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+export const DEFAULT_PROFILE: ProfileName = 'lan';
+
+const MAX_NAME_BYTES = 256;
+const MAX_HOST_BYTES = 256;
+const MAX_TAGS = 64;
+const MAX_TAG_KEY_BYTES = 128;
+const MAX_TAG_VALUE_BYTES = 1024;
+const MAX_SEEDS = 256;
+
+// ---------------------------------------------------------------------------------------------
+// HOST:PORT
+
+export type ParsedHostPort = { readonly ok: true; readonly address: Address } | { readonly ok: false; readonly problem: string };
+
+export interface HostPortOptions {
+  /** Port used when the text names only a host. Without it, a port is required. */
+  readonly defaultPort?: number;
+  /** Accept port 0 ("any free port", for listeners). @default false */
+  readonly allowPortZero?: boolean;
+}
+
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOSTNAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);
+
+/**
+ * Parses `host:port`, `[ipv6]:port` (and a bare host or `[ipv6]` when `defaultPort` is given).
+ * The problem, if any, completes a sentence such as `--join "x": <problem>`.
+ */
+export function parseHostPort(text: string, options: HostPortOptions = {}): ParsedHostPort {
+  const example = `e.g. 127.0.0.1:${options.defaultPort ?? 7946} or [::1]:${options.defaultPort ?? 7946}`;
+  const s = text.trim();
+  if (s === '') return { ok: false, problem: `is empty: give HOST:PORT, ${example}` };
+  let host: string;
+  let portText: string | undefined;
+  if (s.startsWith('[')) {
+    const close = s.indexOf(']');
+    if (close < 0) return { ok: false, problem: `has "[" without "]": write IPv6 addresses as [ADDRESS]:PORT, ${example}` };
+    host = s.slice(1, close);
+    const rest = s.slice(close + 1);
+    if (rest === '') portText = undefined;
+    else if (rest.startsWith(':')) portText = rest.slice(1);
+    else return { ok: false, problem: `has "${rest}" after "]": write IPv6 addresses as [ADDRESS]:PORT, ${example}` };
+    if (!isIPv6(host)) return { ok: false, problem: `has "${host}" in brackets, which is not an IPv6 address: ${example}` };
+  } else {
+    const colons = s.split(':').length - 1;
+    if (colons > 1) {
+      return { ok: false, problem: `looks like an IPv6 address without brackets: write [ADDRESS]:PORT, e.g. [::1]:${options.defaultPort ?? 7946}` };
+    }
+    const colon = s.indexOf(':');
+    host = colon < 0 ? s : s.slice(0, colon);
+    portText = colon < 0 ? undefined : s.slice(colon + 1);
+    if (host === '') return { ok: false, problem: `has no host: give one, e.g. 0.0.0.0${s} to listen on every IPv4 interface` };
+    const hostProblem = checkHost(host);
+    if (hostProblem !== undefined) return { ok: false, problem: `${hostProblem}: ${example}` };
+  }
+  if (Buffer.byteLength(host) > MAX_HOST_BYTES) return { ok: false, problem: `has a host longer than ${MAX_HOST_BYTES} bytes` };
+  let port: number;
+  if (portText === undefined) {
+    if (options.defaultPort === undefined) return { ok: false, problem: `has no port: give HOST:PORT, ${example}` };
+    port = options.defaultPort;
+  } else {
+    if (!/^[0-9]{1,5}$/.test(portText)) return { ok: false, problem: `has port "${portText}", which is not a number in 0-65535: ${example}` };
+    port = Number(portText);
+    const min = options.allowPortZero === true ? 0 : 1;
+    if (port > 65535 || port < min) {
+      return {
+        ok: false,
+        problem: `has port ${port}, outside ${min}-65535${min === 1 && port === 0 ? ' (0, "any free port", only makes sense for a listener)' : ''}: ${example}`,
+      };
+    }
+  }
+  return { ok: true, address: { host, port } };
+}
+
+function checkHost(host: string): string | undefined {
+  if (isIPv4(host)) return undefined;
+  if (/^[0-9.]+$/.test(host)) return `has host "${host}", which is not a valid IPv4 address`;
+  if (!HOSTNAME.test(host)) return `has host "${host}", which is neither an IP address nor a host name`;
+  return undefined;
+}
+
+/** Formats an address as HOST:PORT, bracketing IPv6 hosts. */
+export function formatHostPort(address: Address): string {
+  return isIPv6(address.host) || address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** True for 127.0.0.0/8, ::1 and "localhost". */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  if (isIPv4(host)) return host.startsWith('127.');
+  if (host.startsWith('::ffff:') && isIPv4(host.slice(7))) return host.slice(7).startsWith('127.');
+  return false;
+}
+
+function isUnspecified(host: string): boolean {
+  return host === '0.0.0.0' || (isIP(host) === 6 && /^[0:]+$/.test(host));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The agent's configuration
+
+/** The settings one source gives, as written (strings), before validation. */
+export interface AgentSettings {
+  readonly name?: string;
+  readonly bind?: string;
+  readonly advertise?: string;
+  readonly join?: readonly string[];
+  readonly http?: string;
+  readonly profile?: string;
+  readonly dataDir?: string;
+  readonly logLevel?: string;
+}
+
+/** The flags `hearsay agent` takes; `join` is the repeatable `--join`. */
+export interface AgentFlagSettings extends AgentSettings {
+  readonly config?: string;
+}
+
+export type SettingSource = 'default' | 'config' | 'env' | 'flag';
+
+/** A validated configuration for `hearsay agent`. */
+export interface AgentConfig {
+  /** Absent: the agent picks its default (host name plus a short random suffix). */
+  readonly name?: string;
+  readonly bind: Address;
+  /** Absent: the agent advertises its bound address. */
+  readonly advertise?: Address;
+  readonly join: readonly Address[];
+  readonly http: Address;
+  readonly profile: ProfileName;
+  readonly dataDir?: string;
+  readonly logLevel: LogLevel;
+  /** Node tags (config file only). */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Membership option overrides over the profile (config file only), already validated. */
+  readonly membership: Partial<MembershipOptions>;
+  /** The config file read, if any. */
+  readonly configFile?: string;
+  /** Where each setting's value came from. */
+  readonly sources: Readonly<Record<keyof AgentSettings, SettingSource>>;
+}
+
+/** One or more settings are invalid; `problems` lists each one with where it came from. */
+export class InvalidConfigError extends HearsayError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(
+      'HEARSAY_ERR_INVALID_CONFIG',
+      `invalid agent configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}\n` +
+        'fix them and start again (flags win over HEARSAY_* environment variables, which win over the --config file)',
+    );
+    this.problems = problems;
+  }
+}
+
+/** The environment variables `hearsay agent` reads, by setting. */
+export const ENV_VARS: Readonly<Record<keyof AgentSettings, string>> = Object.freeze({
+  name: 'HEARSAY_NAME',
+  bind: 'HEARSAY_BIND',
+  advertise: 'HEARSAY_ADVERTISE',
+  join: 'HEARSAY_JOIN',
+  http: 'HEARSAY_HTTP',
+  profile: 'HEARSAY_PROFILE',
+  dataDir: 'HEARSAY_DATA_DIR',
+  logLevel: 'HEARSAY_LOG_LEVEL',
+});
+
+const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze({
+  name: '--name',
+  bind: '--bind',
+  advertise: '--advertise',
+  join: '--join',
+  http: '--http',
+  profile: '--profile',
+  dataDir: '--data-dir',
+  logLevel: '--log-level',
+});
+
+const SETTING_KEYS = Object.keys(ENV_VARS) as (keyof AgentSettings)[];
+const FILE_KEYS = [...SETTING_KEYS, 'tags', 'membership'] as const;
+
+/** Reads the HEARSAY_* variables; an empty variable counts as unset. HEARSAY_JOIN is comma-separated. */
+export function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): AgentSettings {
+  const out: Record<string, string | string[]> = {};
+  for (const key of SETTING_KEYS) {
+    const raw = env[ENV_VARS[key]];
+    if (raw === undefined || raw.trim() === '') continue;
+    out[key] = key === 'join' ? raw.split(',').map((x) => x.trim()).filter((x) => x !== '') : raw;
+  }
+  return out as AgentSettings;
+}
+
+/** A config file's contents: its path and either its text or why it could not be read. */
+export type ConfigFileInput = { readonly path: string; readonly text: string } | { readonly path: string; readonly error: string };
+
+export interface ConfigInput {
+  readonly flags: AgentFlagSettings;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly file?: ConfigFileInput;
+}
+
+interface Sourced<T> {
+  readonly value: T;
+  readonly source: SettingSource;
+  /** How to name the value's origin in a problem, e.g. `--bind "x"`. */
+  readonly label: string;
+}
+
+/**
+ * Validates and merges the sources (defaults < file < env < flags). Throws InvalidConfigError
+ * listing every problem, in every source, at once.
+ */
+export function resolveAgentConfig(input: ConfigInput): AgentConfig {
+  const problems: string[] = [];
+  const fileSettings = parseConfigFile(input.file, problems);
+  const env = settingsFromEnv(input.env);
+  const fileLabel = input.file === undefined ? '' : `in ${input.file.path}`;
+
+  const pick = <K extends keyof AgentSettings>(key: K): Sourced<NonNullable<AgentSettings[K]>> | undefined => {
+    const show = (v: unknown): string => (Array.isArray(v) ? v.join(',') : String(v));
+    const f = input.flags[key];
+    if (f !== undefined && !(Array.isArray(f) && f.length === 0)) {
+      return { value: f as NonNullable<AgentSettings[K]>, source: 'flag', label: `${FLAG_NAMES[key]} "${show(f)}"` };
+    }
+    const e = env[key];
+    if (e !== undefined) return { value: e as NonNullable<AgentSettings[K]>, source: 'env', label: `${ENV_VARS[key]}="${show(e)}"` };
+    const c = fileSettings.settings[key];
+    if (c !== undefined) return { value: c as NonNullable<AgentSettings[K]>, source: 'config', label: `"${key}": ${JSON.stringify(c)} ${fileLabel}` };
+    return undefined;
+  };
+
+  const sources = {} as Record<keyof AgentSettings, SettingSource>;
+  for (const key of SETTING_KEYS) sources[key] = pick(key)?.source ?? 'default';
+
+  // name
+  const nameIn = pick('name');
+  let name: string | undefined;
+  if (nameIn !== undefined) {
+    const problem = checkName(nameIn.value);
+    if (problem === undefined) name = nameIn.value;
+    else problems.push(`${nameIn.label} ${problem}`);
+  }
+
+  const address = (key: 'bind' | 'advertise' | 'http', fallback: Address | undefined, options: HostPortOptions): Address | undefined => {
+    const given = pick(key);
+    if (given === undefined) return fallback;
+    const parsed = parseHostPort(given.value, options);
+    if (!parsed.ok) {
+      problems.push(`${given.label} ${parsed.problem}`);
+      return fallback;
+    }
+    if (key === 'advertise' && isUnspecified(parsed.address.host)) {
+      problems.push(`${given.label} is not an address other nodes can reach: advertise this machine's IP, e.g. 10.0.0.5:7946`);
+    }
+    return parsed.address;
+  };
+  const bind = address('bind', DEFAULT_BIND, { defaultPort: DEFAULT_BIND.port, allowPortZero: true }) as Address;
+  const advertise = address('advertise', undefined, { defaultPort: bind.port === 0 ? DEFAULT_BIND.port : bind.port });
+  const http = address('http', DEFAULT_HTTP, { defaultPort: DEFAULT_HTTP.port, allowPortZero: true }) as Address;
+
+  // join
+  const join: Address[] = [];
+  const joinIn = pick('join');
+  if (joinIn !== undefined) {
+    if (joinIn.value.length > MAX_SEEDS) problems.push(`${joinIn.source === 'flag' ? '--join' : joinIn.label} gives ${joinIn.value.length} seeds: give at most ${MAX_SEEDS}`);
+    for (const seed of joinIn.value) {
+      const parsed = parseHostPort(seed, { defaultPort: DEFAULT_BIND.port });
+      if (parsed.ok) join.push(parsed.address);
+      else {
+        const where = joinIn.source === 'flag' ? `--join "${seed}"` : joinIn.source === 'env' ? `HEARSAY_JOIN entry "${seed}"` : `"join" entry "${seed}" ${fileLabel}`;
+        problems.push(`${where} ${parsed.problem}`);
+      }
+    }
+  }
+
+  // profile
+  let profile = DEFAULT_PROFILE;
+  const profileIn = pick('profile');
+  if (profileIn !== undefined) {
+    if (isProfileName(profileIn.value)) profile = profileIn.value;
+    else problems.push(`${profileIn.label} is not a profile: use lan (datacenter), wan (across regions) or local (fast timers, one machine)`);
+  }
+
+  // log level
+  let logLevel = DEFAULT_LOG_LEVEL;
+  const levelIn = pick('logLevel');
+  if (levelIn !== undefined) {
+    if ((LOG_LEVELS as readonly string[]).includes(levelIn.value)) logLevel = levelIn.value as LogLevel;
+    else problems.push(`${levelIn.label} is not a log level: use one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  // data dir
+  let dataDir: string | undefined;
+  const dirIn = pick('dataDir');
+  if (dirIn !== undefined) {
+    if (dirIn.value.trim() === '' || dirIn.value.includes('\0')) problems.push(`${dirIn.label} is not a usable directory path`);
+    else dataDir = dirIn.value;
+  }
+
+  // membership overrides (config file only), checked against the chosen profile
+  let membership: Partial<MembershipOptions> = {};
+  if (fileSettings.membership !== undefined) {
+    try {
+      resolveOptions(fileSettings.membership, profile);
+      membership = fileSettings.membership;
+    } catch (err) {
+      if (!(err instanceof InvalidOptionsError)) throw err;
+      for (const p of err.problems) problems.push(`"membership" ${fileLabel}: ${p}`);
+    }
+  }
+
+  if (problems.length > 0) throw new InvalidConfigError(problems);
+  return {
+    ...(name === undefined ? {} : { name }),
+    bind,
+    ...(advertise === undefined ? {} : { advertise }),
+    join,
+    http,
+    profile,
+    ...(dataDir === undefined ? {} : { dataDir }),
+    logLevel,
+    tags: fileSettings.tags,
+    membership,
+    ...(input.file === undefined ? {} : { configFile: input.file.path }),
+    sources,
+  };
+}
+
+/**
+ * Reads the config file named by `flags.config` (if any) and resolves the configuration.
+ * An unreadable file is reported with the other problems.
+ */
+export async function loadAgentConfig(
+  flags: AgentFlagSettings,
+  env: Readonly<Record<string, string | undefined>>,
+  read: (path: string) => Promise<string> = (path) => readFile(path, 'utf8'),
+): Promise<AgentConfig> {
+  let file: ConfigFileInput | undefined;
+  if (flags.config !== undefined) {
+    try {
+      file = { path: flags.config, text: await read(flags.config) };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${(err as Error).message})`;
+      file = { path: flags.config, error: `--config "${flags.config}" ${why}: give the path of a JSON file` };
+    }
+  }
+  return resolveAgentConfig({ flags, env, ...(file === undefined ? {} : { file }) });
+}
+
+interface FileSettings {
+  readonly settings: AgentSettings;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly membership?: Partial<MembershipOptions>;
+}
+
+function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]): FileSettings {
+  const empty: FileSettings = { settings: {}, tags: {} };
+  if (file === undefined) return empty;
+  if ('error' in file) {
+    problems.push(file.error);
+    return empty;
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(file.text);
+  } catch (err) {
+    problems.push(`${file.path} is not valid JSON (${(err as Error).message}): fix the syntax, e.g. {"name": "web-1", "join": ["10.0.0.2:7946"]}`);
+    return empty;
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    problems.push(`${file.path} must hold a JSON object, e.g. {"name": "web-1", "join": ["10.0.0.2:7946"]}`);
+    return empty;
+  }
+  const where = `in ${file.path}`;
+  const settings: Record<string, unknown> = {};
+  let tags: Record<string, string> = {};
+  let membership: Partial<MembershipOptions> | undefined;
+  for (const [key, value] of Object.entries(doc)) {
+    if (!(FILE_KEYS as readonly string[]).includes(key)) {
+      const camel = key.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
+      const hint = camel !== key && (FILE_KEYS as readonly string[]).includes(camel) ? `did you mean "${camel}"?` : `known keys are ${FILE_KEYS.join(', ')}`;
+      problems.push(`unknown key "${key}" ${where}: ${hint}`);
+      continue;
+    }
+    if (key === 'join') {
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) settings[key] = value;
+      else problems.push(`"join" ${where} must be an array of "HOST:PORT" strings, e.g. ["10.0.0.2:7946"]`);
+    } else if (key === 'tags') {
+      const t = checkTags(value);
+      if (typeof t === 'string') problems.push(`"tags" ${where} ${t}`);
+      else tags = t;
+    } else if (key === 'membership') {
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) membership = value as Partial<MembershipOptions>;
+      else problems.push(`"membership" ${where} must be an object of membership options, e.g. {"probeIntervalMs": 1000}`);
+    } else if (typeof value === 'string') {
+      settings[key] = value;
+    } else {
+      problems.push(`"${key}" ${where} must be a string (got ${JSON.stringify(value)})`);
+    }
+  }
+  return { settings: settings as AgentSettings, tags, ...(membership === undefined ? {} : { membership }) };
+}
+
+function checkName(name: string): string | undefined {
+  if (name.trim() === '') return 'is empty: give a unique node name, e.g. --name web-1';
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `is longer than ${MAX_NAME_BYTES} bytes: give a shorter node name`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(name)) return 'contains whitespace or control characters: use e.g. letters, digits, "-", "_" and "."';
+  return undefined;
+}
+
+function checkTags(value: unknown): Record<string, string> | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object of string values, e.g. {"role": "web"}';
+  const entries = Object.entries(value);
+  if (entries.length > MAX_TAGS) return `has ${entries.length} tags: at most ${MAX_TAGS} fit`;
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string') return `has "${k}": ${JSON.stringify(v)}: tag values must be strings`;
+    if (k === '' || Buffer.byteLength(k) > MAX_TAG_KEY_BYTES) return `has key "${k}": tag keys must be 1-${MAX_TAG_KEY_BYTES} bytes`;
+    if (Buffer.byteLength(v) > MAX_TAG_VALUE_BYTES) return `has "${k}" longer than ${MAX_TAG_VALUE_BYTES} bytes: shorten the value`;
+    out[k] = v;
+  }
+  return out;
+}

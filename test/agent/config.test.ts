@@ -1,0 +1,193 @@
+/**
+ * `hearsay agent` configuration: HOST:PORT parsing, precedence (defaults < file < env < flags)
+ * and validation that reports every problem at once.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  formatHostPort,
+  InvalidConfigError,
+  isLoopbackHost,
+  loadAgentConfig,
+  parseHostPort,
+  resolveAgentConfig,
+  settingsFromEnv,
+  type ConfigFileInput,
+  type ConfigInput,
+} from '../../src/agent/config.js';
+
+function problemsOf(input: ConfigInput): readonly string[] {
+  try {
+    resolveAgentConfig(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidConfigError);
+    expect((err as InvalidConfigError).code).toBe('HEARSAY_ERR_INVALID_CONFIG');
+    return (err as InvalidConfigError).problems;
+  }
+  throw new Error('expected an InvalidConfigError');
+}
+
+const file = (doc: unknown, path = '/etc/hearsay.json'): ConfigFileInput => ({ path, text: JSON.stringify(doc) });
+
+describe('parseHostPort', () => {
+  it('parses host names, IPv4 and bracketed IPv6 with ports', () => {
+    const table: [string, string, number][] = [
+      ['127.0.0.1:7946', '127.0.0.1', 7946],
+      ['[::1]:8000', '::1', 8000],
+      ['[fe80::1%eth0]:1', 'fe80::1%eth0', 1],
+      ['seed-1.example.com:65535', 'seed-1.example.com', 65535],
+      ['  localhost:7  ', 'localhost', 7],
+    ];
+    for (const [text, host, port] of table) expect(parseHostPort(text), text).toEqual({ ok: true, address: { host, port } });
+  });
+
+  it('takes the default port for a bare host and accepts port 0 only for listeners', () => {
+    expect(parseHostPort('10.0.0.2', { defaultPort: 7946 })).toEqual({ ok: true, address: { host: '10.0.0.2', port: 7946 } });
+    expect(parseHostPort('[::1]', { defaultPort: 7947 })).toEqual({ ok: true, address: { host: '::1', port: 7947 } });
+    expect(parseHostPort('127.0.0.1:0', { allowPortZero: true })).toEqual({ ok: true, address: { host: '127.0.0.1', port: 0 } });
+    expect(parseHostPort('127.0.0.1:0')).toMatchObject({ ok: false, problem: expect.stringMatching(/only makes sense for a listener/) });
+  });
+
+  it('says what is wrong with a bad address and how to write it', () => {
+    const table: [string, RegExp][] = [
+      ['', /is empty: give HOST:PORT/],
+      ['10.0.0.1', /has no port: give HOST:PORT, e\.g\. 127\.0\.0\.1:7946/],
+      ['::1:7946', /IPv6 address without brackets: write \[ADDRESS\]:PORT/],
+      ['[::1:7946', /"\[" without "\]"/],
+      ['[::1]7946', /has "7946" after "\]"/],
+      ['[nope]:1', /"nope" in brackets, which is not an IPv6 address/],
+      [':7946', /has no host: give one, e\.g\. 0\.0\.0\.0:7946/],
+      ['host:http', /port "http", which is not a number/],
+      ['host:70000', /port 70000, outside 1-65535/],
+      ['300.1.1.1:1', /not a valid IPv4 address/],
+      ['bad_host!:1', /neither an IP address nor a host name/],
+    ];
+    for (const [text, problem] of table) {
+      const parsed = parseHostPort(text);
+      expect(parsed.ok, text).toBe(false);
+      if (!parsed.ok) expect(parsed.problem, text).toMatch(problem);
+    }
+  });
+
+  it('formats IPv6 hosts in brackets and knows loopback hosts', () => {
+    expect(formatHostPort({ host: '::1', port: 1 })).toBe('[::1]:1');
+    expect(formatHostPort({ host: '10.0.0.1', port: 2 })).toBe('10.0.0.1:2');
+    expect(['127.0.0.1', '127.1.2.3', '::1', 'localhost', '::ffff:127.0.0.1'].every(isLoopbackHost)).toBe(true);
+    expect(['0.0.0.0', '10.0.0.1', '::', 'example.com'].some(isLoopbackHost)).toBe(false);
+  });
+});
+
+describe('agent configuration', () => {
+  it('uses the documented defaults when nothing is given', () => {
+    const c = resolveAgentConfig({ flags: {}, env: {} });
+    expect(c).toEqual({
+      bind: { host: '127.0.0.1', port: 7946 },
+      join: [],
+      http: { host: '127.0.0.1', port: 7947 },
+      profile: 'lan',
+      logLevel: 'info',
+      tags: {},
+      membership: {},
+      sources: { name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default' },
+    });
+  });
+
+  it('lets the config file override defaults, the environment override the file, and flags override both', () => {
+    const input: ConfigInput = {
+      file: file({ name: 'from-file', bind: '0.0.0.0:7000', advertise: '10.0.0.5', join: ['10.0.0.2:7946'], http: '127.0.0.1:9000', profile: 'wan', dataDir: '/var/lib/a', logLevel: 'debug', tags: { role: 'web' } }),
+      env: { HEARSAY_NAME: 'from-env', HEARSAY_JOIN: '10.0.0.3:7946, [fd00::4]:7946,', HEARSAY_PROFILE: 'local', HEARSAY_LOG_LEVEL: '' },
+      flags: { name: 'from-flag', join: ['10.0.0.9'] },
+    };
+    const c = resolveAgentConfig(input);
+    expect(c.name).toBe('from-flag');
+    expect(c.join).toEqual([{ host: '10.0.0.9', port: 7946 }]);
+    expect(c.profile).toBe('local');
+    expect(c.bind).toEqual({ host: '0.0.0.0', port: 7000 });
+    expect(c.advertise).toEqual({ host: '10.0.0.5', port: 7000 });
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 9000 });
+    expect(c.dataDir).toBe('/var/lib/a');
+    expect(c.logLevel).toBe('debug'); // an empty HEARSAY_LOG_LEVEL counts as unset
+    expect(c.tags).toEqual({ role: 'web' });
+    expect(c.configFile).toBe('/etc/hearsay.json');
+    expect(c.sources).toMatchObject({ name: 'flag', join: 'flag', profile: 'env', bind: 'config', logLevel: 'config' });
+
+    const envOnly = resolveAgentConfig({ ...input, flags: {} });
+    expect(envOnly.name).toBe('from-env');
+    expect(envOnly.join).toEqual([
+      { host: '10.0.0.3', port: 7946 },
+      { host: 'fd00::4', port: 7946 },
+    ]);
+  });
+
+  it('reads every HEARSAY_* variable', () => {
+    expect(
+      settingsFromEnv({
+        HEARSAY_NAME: 'n',
+        HEARSAY_BIND: 'b',
+        HEARSAY_ADVERTISE: 'a',
+        HEARSAY_JOIN: 'j1,j2',
+        HEARSAY_HTTP: 'h',
+        HEARSAY_PROFILE: 'p',
+        HEARSAY_DATA_DIR: 'd',
+        HEARSAY_LOG_LEVEL: 'l',
+        HEARSAY_OTHER: 'ignored',
+      }),
+    ).toEqual({ name: 'n', bind: 'b', advertise: 'a', join: ['j1', 'j2'], http: 'h', profile: 'p', dataDir: 'd', logLevel: 'l' });
+  });
+
+  it('reports every problem in every source at once, each naming where it came from', () => {
+    const problems = problemsOf({
+      flags: { bind: '127.0.0.1:99999', join: ['10.0.0.1:1', '::1:2'], name: 'has space' },
+      env: { HEARSAY_PROFILE: 'moon', HEARSAY_HTTP: 'localhost:http', HEARSAY_ADVERTISE: '0.0.0.0:7946' },
+      file: file({ logLevel: 'loud', 'data-dir': '/x', tags: { a: 1 }, membership: { gossipNodes: 100 }, dataDir: 5 }, 'agent.json'),
+    });
+    expect(problems).toEqual([
+      'unknown key "data-dir" in agent.json: did you mean "dataDir"?',
+      '"tags" in agent.json has "a": 1: tag values must be strings',
+      '"dataDir" in agent.json must be a string (got 5)',
+      '--name "has space" contains whitespace or control characters: use e.g. letters, digits, "-", "_" and "."',
+      expect.stringMatching(/^--bind "127\.0\.0\.1:99999" has port 99999, outside 0-65535/),
+      expect.stringMatching(/^HEARSAY_ADVERTISE="0\.0\.0\.0:7946" is not an address other nodes can reach/),
+      expect.stringMatching(/^HEARSAY_HTTP="localhost:http" has port "http", which is not a number/),
+      expect.stringMatching(/^--join "::1:2" looks like an IPv6 address without brackets/),
+      'HEARSAY_PROFILE="moon" is not a profile: use lan (datacenter), wan (across regions) or local (fast timers, one machine)',
+      '"logLevel": "loud" in agent.json is not a log level: use one of fatal, error, warn, info, debug, trace, silent',
+      '"membership" in agent.json: gossipNodes must be an integer in [0, 64] (got 100)',
+    ]);
+  });
+
+  it('says what to do in the error message, listing the problems', () => {
+    try {
+      resolveAgentConfig({ flags: { profile: 'x', logLevel: 'y' }, env: {} });
+      throw new Error('unreachable');
+    } catch (err) {
+      expect((err as Error).message).toMatch(/^invalid agent configuration \(2 problems\):\n {2}- --profile "x" is not a profile/);
+      expect((err as Error).message).toMatch(/fix them and start again \(flags win over HEARSAY_\* environment variables, which win over the --config file\)$/);
+    }
+  });
+
+  it('reports a config file that is not JSON, or not an object, alongside other problems', () => {
+    expect(problemsOf({ flags: { bind: 'x:' }, env: {}, file: { path: 'c.json', text: '{"name": ' } })).toEqual([
+      expect.stringMatching(/^c\.json is not valid JSON \(.+\): fix the syntax/),
+      expect.stringMatching(/^--bind "x:" has port "", which is not a number/),
+    ]);
+    expect(problemsOf({ flags: {}, env: {}, file: { path: 'c.json', text: '[1]' } })).toEqual([expect.stringMatching(/^c\.json must hold a JSON object/)]);
+    expect(problemsOf({ flags: {}, env: {}, file: file({ join: '10.0.0.1:1' }) })).toEqual([
+      '"join" in /etc/hearsay.json must be an array of "HOST:PORT" strings, e.g. ["10.0.0.2:7946"]',
+    ]);
+  });
+
+  it('reads the config file from disk and reports one that does not exist', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearsay-config-'));
+    const path = join(dir, 'agent.json');
+    writeFileSync(path, JSON.stringify({ name: 'disk', membership: { probeIntervalMs: 2000 } }));
+    const c = await loadAgentConfig({ config: path }, {});
+    expect(c.name).toBe('disk');
+    expect(c.membership).toEqual({ probeIntervalMs: 2000 });
+    await expect(loadAgentConfig({ config: join(dir, 'missing.json'), profile: 'moon' }, {})).rejects.toMatchObject({
+      problems: [expect.stringMatching(/^--config ".*missing\.json" does not exist: give the path of a JSON file$/), expect.stringMatching(/^--profile "moon"/)],
+    });
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * `hearsay members`, `hearsay join` and `hearsay leave` against the HTTP API serving a fake agent.
+ */
+import { spawnSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createHttpServer, type HttpServer } from '../../src/agent/http.js';
+import { command as join } from '../../src/cli/commands/join.js';
+import { command as leave } from '../../src/cli/commands/leave.js';
+import { command as members, formatMembersTable } from '../../src/cli/commands/members.js';
+import { resolveHttpAddress } from '../../src/cli/http-client.js';
+import { main, UsageError } from '../../src/cli/main.js';
+import { FakeAgent, failingJoin, view } from '../agent/fake-agent.js';
+import { capture, closedPort } from './support.js';
+
+let agent: FakeAgent;
+let server: HttpServer;
+let http: string;
+const onLeave = vi.fn();
+
+beforeEach(async () => {
+  agent = new FakeAgent('web-1', [
+    view('web-1', 'alive', { port: 7946, incarnation: 2, tags: { role: 'web', dc: 'eu' } }),
+    view('db-1', 'suspect', { host: '::1', port: 7950, incarnation: 5 }),
+    view('api-1', 'alive', { host: '10.0.0.3', port: 7946, incarnation: 1, tags: {} }),
+  ]);
+  onLeave.mockReset();
+  server = createHttpServer(agent, { onLeave });
+  const a = await server.listen({ host: '127.0.0.1', port: 0 });
+  http = `127.0.0.1:${a.port}`;
+});
+
+afterEach(async () => {
+  await server.close();
+  vi.unstubAllEnvs();
+});
+
+describe('hearsay members', () => {
+  it('prints a table of name, address, status, incarnation and tags, alive first', async () => {
+    const io = capture();
+    expect(await main(['members', '--http', http], io)).toBe(0);
+    expect(io.out()).toBe(
+      [
+        'NAME   ADDRESS         STATUS   INCARNATION  TAGS',
+        'api-1  10.0.0.3:7946   alive    1            -',
+        'web-1  127.0.0.1:7946  alive    2            dc=eu,role=web',
+        'db-1   [::1]:7950      suspect  5            -',
+        '',
+        '3 members: 2 alive, 1 suspect',
+        '',
+      ].join('\n'),
+    );
+    expect(io.err()).toBe('');
+  });
+
+  it('prints the API JSON array with --json', async () => {
+    const io = capture();
+    expect(await members.run({ json: true, http }, io, [])).toBe(0);
+    expect(JSON.parse(io.out())).toEqual(agent.members());
+  });
+
+  it('says no agent answers, and how to start one, when nothing listens (exit 1)', async () => {
+    const port = await closedPort();
+    const io = capture();
+    expect(await members.run({ json: false, http: `127.0.0.1:${port}` }, io, [])).toBe(1);
+    expect(io.err()).toBe(`hearsay members: no hearsay agent answers at 127.0.0.1:${port}: start one with \`hearsay agent\` or pass --http\n`);
+    expect(io.out()).toBe('');
+  });
+
+  it('finds the agent through HEARSAY_HTTP_ADDR when --http is not given', async () => {
+    vi.stubEnv('HEARSAY_HTTP_ADDR', http);
+    const io = capture();
+    expect(await members.run({ json: true, http: undefined }, io, [])).toBe(0);
+    expect(JSON.parse(io.out())).toHaveLength(3);
+  });
+
+  it('shows an empty table with a count', () => {
+    expect(formatMembersTable([])).toBe('NAME  ADDRESS  STATUS  INCARNATION  TAGS\n\n0 members\n');
+  });
+});
+
+describe('the --http address', () => {
+  it('comes from the flag, then HEARSAY_HTTP_ADDR, then HEARSAY_HTTP, then 127.0.0.1:7947', () => {
+    expect(resolveHttpAddress('[::1]:9', { HEARSAY_HTTP_ADDR: '127.0.0.1:1' })).toEqual({ host: '::1', port: 9 });
+    expect(resolveHttpAddress(undefined, { HEARSAY_HTTP_ADDR: '127.0.0.1:1', HEARSAY_HTTP: '127.0.0.1:2' })).toEqual({ host: '127.0.0.1', port: 1 });
+    expect(resolveHttpAddress(undefined, { HEARSAY_HTTP: '127.0.0.1:2' })).toEqual({ host: '127.0.0.1', port: 2 });
+    expect(resolveHttpAddress(undefined, { HEARSAY_HTTP_ADDR: '' })).toEqual({ host: '127.0.0.1', port: 7947 });
+    expect(resolveHttpAddress('localhost', {})).toEqual({ host: 'localhost', port: 7947 });
+  });
+
+  it('is a usage error (exit 2) when malformed', async () => {
+    expect(() => resolveHttpAddress(undefined, { HEARSAY_HTTP_ADDR: 'x:y' })).toThrow(UsageError);
+    const io = capture();
+    expect(await main(['members', '--http', 'x:y'], io)).toBe(2);
+    expect(io.err()).toContain('hearsay members: --http has port "y", which is not a number in 0-65535');
+  });
+});
+
+describe('hearsay join', () => {
+  it('asks the agent to join through every address and reports how many answered', async () => {
+    const io = capture();
+    expect(await main(['join', '--http', http, '10.0.0.2:7946', '[fd00::1]', 'seed.example:8000'], io)).toBe(0);
+    expect(io.out()).toBe('joined through 3 of 3 seeds\n');
+    expect(agent.joinCalls).toEqual([
+      [
+        { host: '10.0.0.2', port: 7946 },
+        { host: 'fd00::1', port: 7946 },
+        { host: 'seed.example', port: 8000 },
+      ],
+    ]);
+  });
+
+  it("prints the agent's join error with its code and exits 1 when no seed answers", async () => {
+    agent.joinImpl = failingJoin;
+    const io = capture();
+    expect(await join.run({ http }, io, ['10.0.0.2:7946'])).toBe(1);
+    expect(io.err()).toMatch(/^hearsay join: join: none of the 1 seed answered:\n {2}- 10\.0\.0\.2:7946: connection refused \(ECONNREFUSED\) after 3 attempts\n/);
+    expect(io.err()).toMatch(/\(HEARSAY_ERR_JOIN_FAILED\)\n$/);
+  });
+
+  it('says no agent answers when nothing listens (exit 1)', async () => {
+    const port = await closedPort();
+    const io = capture();
+    expect(await join.run({ http: `127.0.0.1:${port}` }, io, ['10.0.0.2:7946'])).toBe(1);
+    expect(io.err()).toContain(`no hearsay agent answers at 127.0.0.1:${port}: start one with \`hearsay agent\` or pass --http`);
+  });
+});
+
+describe('hearsay leave', () => {
+  it('makes the agent leave and says so once it has', async () => {
+    const io = capture();
+    expect(await leave.run({ http }, io, [])).toBe(0);
+    expect(io.out()).toBe('web-1 left the cluster\n');
+    expect(agent.leaveCalls).toHaveLength(1);
+    expect(onLeave).toHaveBeenCalledTimes(1);
+  });
+
+  it('reports a failed leave with its code (exit 1)', async () => {
+    agent.leaveImpl = () => Promise.reject(new Error('socket gone'));
+    const io = capture();
+    expect(await leave.run({ http }, io, [])).toBe(1);
+    expect(io.err()).toBe('hearsay leave: leave failed: socket gone (HEARSAY_ERR_LEAVE_FAILED)\n');
+  });
+});
+
+describe('the hearsay executable', () => {
+  it('exits 1 with the "no agent" message when run as a process against a closed port', async () => {
+    const port = await closedPort();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'members', '--http', `127.0.0.1:${port}`], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`hearsay members: no hearsay agent answers at 127.0.0.1:${port}: start one with \`hearsay agent\` or pass --http\n`);
+  });
+});
