@@ -1,0 +1,93 @@
+/**
+ * Local multi-process cluster benchmark: N real agent processes on 127.0.0.1.
+ *
+ *   npm run bench:cluster -- --nodes N [--profile lan] [--idle-seconds 30] --json
+ *
+ * Prints {nodes, profile, joinConvergenceMs, failureDetectionMs, leaveMs, rssMbPerAgent,
+ * cpuPctPerAgentIdle, packetsPerAgentPerSec}: join convergence from the join requests until every
+ * agent lists all N alive; failure detection from kill -9 until every other agent lists it dead;
+ * leave from SIGTERM until every other lists it left; RSS the median over agents; CPU and packets
+ * per agent over an idle window after convergence (median over agents). Wall milliseconds.
+ */
+import { parseArgs } from 'node:util';
+import { runScenario } from '../src/cluster/scenario.js';
+import { cpuSeconds, getJson, rssMb, type LocalCluster } from '../src/cluster/local-cluster.js';
+
+function fail(message: string): never {
+  process.stderr.write(`bench:cluster: ${message}\nusage: npm run bench:cluster -- --nodes N [--profile lan|wan|local] [--idle-seconds S] [--json]\n`);
+  process.exit(2);
+}
+
+const median = (xs: number[]): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)] as number;
+};
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        nodes: { type: 'string', default: '10' },
+        profile: { type: 'string', default: 'lan' },
+        'idle-seconds': { type: 'string', default: '30' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const nodes = Number(values.nodes);
+  const idleS = Number(values['idle-seconds']);
+  if (!Number.isInteger(nodes) || nodes < 4 || nodes > 200) fail(`--nodes must be an integer in [4, 200] (got ${values.nodes})`);
+  if (!['lan', 'wan', 'local'].includes(values.profile)) fail(`--profile must be lan, wan or local (got ${values.profile})`);
+  if (!(idleS >= 1)) fail(`--idle-seconds must be at least 1 (got ${values['idle-seconds']})`);
+
+  let rss: number | null = null;
+  let cpuPct: number | null = null;
+  let packets: number | null = null;
+  const packetsOut = async (http: string): Promise<number> => {
+    const self = await getJson<{ counters?: Record<string, number> }>(http, '/v1/agent/self');
+    return self.counters?.packetsOut ?? Number.NaN;
+  };
+  const idle = async (cluster: LocalCluster): Promise<void> => {
+    const agents = cluster.responsive();
+    const cpu0 = agents.map((a) => cpuSeconds(a.child.pid ?? -1));
+    const pk0 = await Promise.all(agents.map((a) => packetsOut(a.http)));
+    const t0 = performance.now();
+    if (!values.json) process.stderr.write(`idle window: ${idleS} s\n`);
+    await new Promise((r) => setTimeout(r, idleS * 1000));
+    const wallS = (performance.now() - t0) / 1000;
+    const cpu1 = agents.map((a) => cpuSeconds(a.child.pid ?? -1));
+    const pk1 = await Promise.all(agents.map((a) => packetsOut(a.http)));
+    cpuPct = median(agents.map((_, i) => (((cpu1[i] ?? 0) - (cpu0[i] ?? 0)) / wallS) * 100));
+    packets = median(agents.map((_, i) => ((pk1[i] as number) - (pk0[i] as number)) / wallS));
+    rss = median(agents.map((a) => rssMb(a.child.pid ?? -1)).filter((v): v is number => v !== null));
+  };
+
+  const result = await runScenario({
+    nodes,
+    profile: values.profile,
+    afterConverged: idle,
+    progress: (line) => {
+      if (!values.json && !line.startsWith('  ')) process.stderr.write(`${line}\n`);
+    },
+  });
+  const out = {
+    nodes,
+    profile: values.profile,
+    joinConvergenceMs: result.joinConvergenceMs,
+    failureDetectionMs: result.failureDetectionMs,
+    leaveMs: result.leaveMs,
+    rssMbPerAgent: rss === null ? null : Math.round(rss * 10) / 10,
+    cpuPctPerAgentIdle: cpuPct === null ? null : Math.round((cpuPct as number) * 100) / 100,
+    packetsPerAgentPerSec: packets === null ? null : Math.round((packets as number) * 100) / 100,
+    pauseRecoveryMs: result.pauseRecoveryMs,
+    pauseDeclaredDeadBy: result.pauseDeclaredDeadBy,
+  };
+  process.stdout.write(values.json ? `${JSON.stringify(out)}\n` : `${JSON.stringify(out, null, 2)}\n`);
+}
+
+await main();

@@ -1,0 +1,162 @@
+/**
+ * The scenario `hearsay cluster` and bench/cluster.ts run on a LocalCluster:
+ *   1. start N agents (not joined), then ask agents 2..N to join agent 1 all at once and time how
+ *      long until every agent lists all N alive;
+ *   2. kill -9 one agent and time until every other lists it dead;
+ *   3. SIGSTOP one agent for a while, SIGCONT it, and time until every other lists it alive again;
+ *   4. SIGTERM one agent (a graceful leave) and time until every other lists it left.
+ * Times are wall milliseconds, at the resolution of the poll interval.
+ */
+import { request } from 'node:http';
+import { LocalCluster, type LocalAgent, type MemberRow } from './local-cluster.js';
+
+export interface ScenarioOptions {
+  readonly nodes: number;
+  readonly profile: string;
+  /** How long the paused agent stays stopped, ms. @default 3 × probe interval of the profile */
+  readonly pauseMs?: number;
+  /** Longest wait for any one step, ms. @default 120000 */
+  readonly stepTimeoutMs?: number;
+  readonly pollMs?: number;
+  /** Progress lines (a person watching). */
+  readonly progress?: (line: string) => void;
+  /** Runs after convergence and before the failures (the bench's idle window). */
+  readonly afterConverged?: (cluster: LocalCluster) => Promise<void>;
+  readonly logs?: 'ignore' | NodeJS.WritableStream;
+}
+
+export interface ScenarioResult {
+  readonly nodes: number;
+  readonly profile: string;
+  /** From the join requests until every agent lists all N alive; null if never. */
+  readonly joinConvergenceMs: number | null;
+  /** From kill -9 until every other agent lists it dead. */
+  readonly failureDetectionMs: number | null;
+  /** From SIGCONT until every other agent lists the paused one alive. */
+  readonly pauseRecoveryMs: number | null;
+  /** How many agents held the paused one dead at its resume (a long pause may be a real death). */
+  readonly pauseDeclaredDeadBy: number;
+  /** From SIGTERM until every other agent lists it left. */
+  readonly leaveMs: number | null;
+  readonly steps: readonly string[];
+}
+
+const PROBE_MS: Readonly<Record<string, number>> = { lan: 1000, wan: 5000, local: 500 };
+
+function post(hostPort: string, path: string, body: unknown): Promise<number> {
+  const i = hostPort.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const data = Buffer.from(JSON.stringify(body));
+    const req = request(
+      {
+        host: hostPort.slice(0, i).replace(/^\[|\]$/g, ''),
+        port: Number(hostPort.slice(i + 1)),
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': data.length },
+        timeout: 30_000,
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+const fmt = (ms: number | null): string => (ms === null ? 'never (timed out)' : `${(ms / 1000).toFixed(2)} s`);
+
+export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult> {
+  const say = opts.progress ?? (() => undefined);
+  const timeout = opts.stepTimeoutMs ?? 120_000;
+  const pollMs = opts.pollMs ?? 100;
+  const cluster = new LocalCluster({ profile: opts.profile, logs: opts.logs ?? 'ignore' });
+  const steps: string[] = [];
+  const note = (line: string): void => {
+    steps.push(line);
+    say(line);
+  };
+  try {
+    say(`starting ${opts.nodes} agents (profile ${opts.profile})...`);
+    const names = Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`);
+    const agents: LocalAgent[] = [];
+    // Start in small batches: a 2-core machine starting 60 Node processes at once stalls them all.
+    for (let i = 0; i < names.length; i += 4) {
+      agents.push(...(await Promise.all(names.slice(i, i + 4).map((n) => cluster.start(n)))));
+      say(`  ${agents.length}/${opts.nodes} agents up`);
+    }
+    const first = agents[0] as LocalAgent;
+
+    const allAlive = (v: Map<string, MemberRow>): boolean => names.every((n) => v.get(n)?.status === 'alive');
+    const joinAt = performance.now();
+    await Promise.all(agents.slice(1).map((a) => post(a.http, '/v1/join', { addrs: [first.gossip] })));
+    const joinConvergenceMs = await cluster.waitUntil(allAlive, {
+      timeoutMs: timeout,
+      pollMs,
+      onPoll: (k, of) => say(`  converging: ${k}/${of} agents list all ${opts.nodes} alive`),
+    });
+    const joinMs = joinConvergenceMs === null ? null : performance.now() - joinAt;
+    note(`join of ${opts.nodes} agents seen by all: ${fmt(joinMs)}`);
+    if (opts.afterConverged !== undefined) await opts.afterConverged(cluster);
+
+    const pick = (k: number): LocalAgent => agents[k % agents.length] as LocalAgent;
+    const victim = pick(Math.floor(opts.nodes / 2));
+    const paused = pick(Math.floor(opts.nodes / 2) + 1);
+    const leaver = pick(Math.floor(opts.nodes / 2) + 2);
+
+    cluster.kill(victim, 'SIGKILL');
+    const failureDetectionMs = await cluster.waitUntil((v) => v.get(victim.name)?.status === 'dead', {
+      timeoutMs: timeout,
+      pollMs,
+      except: [victim],
+      onPoll: (k, of) => say(`  kill -9 ${victim.name}: ${k}/${of} agents list it dead`),
+    });
+    note(`kill -9 of ${victim.name} seen as dead by all: ${fmt(failureDetectionMs)}`);
+
+    const pauseMs = opts.pauseMs ?? 3 * (PROBE_MS[opts.profile] ?? 1000);
+    cluster.kill(paused, 'SIGSTOP');
+    await new Promise((r) => setTimeout(r, pauseMs));
+    const before = await cluster.views([paused, victim]);
+    let pauseDeclaredDeadBy = 0;
+    for (const v of before.values()) if (v?.get(paused.name)?.status === 'dead') pauseDeclaredDeadBy++;
+    cluster.kill(paused, 'SIGCONT');
+    const pauseRecoveryMs = await cluster.waitUntil((v) => v.get(paused.name)?.status === 'alive', {
+      timeoutMs: timeout,
+      pollMs,
+      except: [paused, victim],
+      onPoll: (k, of) => say(`  SIGCONT ${paused.name}: ${k}/${of} agents list it alive`),
+    });
+    note(
+      `SIGSTOP of ${paused.name} for ${(pauseMs / 1000).toFixed(1)} s, then SIGCONT: alive everywhere again after ${fmt(pauseRecoveryMs)}` +
+        ` (${pauseDeclaredDeadBy} agents had declared it dead meanwhile)`,
+    );
+
+    cluster.kill(leaver, 'SIGTERM');
+    const leaveMs = await cluster.waitUntil((v) => v.get(leaver.name)?.status === 'left', {
+      timeoutMs: timeout,
+      pollMs,
+      except: [leaver, victim],
+      onPoll: (k, of) => say(`  SIGTERM ${leaver.name}: ${k}/${of} agents list it left`),
+    });
+    note(`graceful leave of ${leaver.name} seen by all: ${fmt(leaveMs)}`);
+    const exited = await cluster.exited(leaver);
+    note(`${leaver.name} ${exited ? 'exited after leaving' : 'did NOT exit within 15 s of SIGTERM'}`);
+
+    return {
+      nodes: opts.nodes,
+      profile: opts.profile,
+      joinConvergenceMs: joinMs === null ? null : Math.round(joinMs),
+      failureDetectionMs: failureDetectionMs === null ? null : Math.round(failureDetectionMs),
+      pauseRecoveryMs: pauseRecoveryMs === null ? null : Math.round(pauseRecoveryMs),
+      pauseDeclaredDeadBy,
+      leaveMs: leaveMs === null ? null : Math.round(leaveMs),
+      steps,
+    };
+  } finally {
+    await cluster.close();
+  }
+}
