@@ -9,6 +9,8 @@
  * leave from SIGTERM until every other lists it left; RSS the median over agents; CPU and packets
  * per agent over an idle window after convergence (median over agents). Wall milliseconds.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runScenario } from '../src/cluster/scenario.js';
 import { cpuSeconds, getJson, rssMb, type LocalCluster } from '../src/cluster/local-cluster.js';
@@ -67,7 +69,11 @@ async function main(): Promise<void> {
     rss = median(agents.map((a) => rssMb(a.child.pid ?? -1)).filter((v): v is number => v !== null));
   };
 
+  // Agents run from the build (npm run bench:cluster builds first): what a deployment runs.
+  const entry = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+  if (!existsSync(entry)) fail(`no build at ${entry}: run npm run build first`);
   const result = await runScenario({
+    entry,
     nodes,
     profile: values.profile,
     afterConverged: idle,

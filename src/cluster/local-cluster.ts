@@ -32,6 +32,11 @@ export interface LocalClusterOptions {
   readonly logs?: 'ignore' | NodeJS.WritableStream;
   /** How long one agent may take to print its ready line, ms. @default 30000 */
   readonly startTimeoutMs?: number;
+  /**
+   * The script to run as `hearsay` (e.g. the built dist/src/cli/main.js, which starts faster and
+   * uses less memory than the source through tsx). @default bin/hearsay.js
+   */
+  readonly entry?: string;
 }
 
 export interface MemberRow {
@@ -103,7 +108,7 @@ export class LocalCluster {
   async start(name: string, join: readonly string[] = []): Promise<LocalAgent> {
     if (this.closed) throw new Error('the local cluster is closed');
     const args = [
-      binPath(),
+      this.options.entry ?? binPath(),
       'agent',
       '--name',
       name,

@@ -23,6 +23,8 @@ export interface ScenarioOptions {
   /** Runs after convergence and before the failures (the bench's idle window). */
   readonly afterConverged?: (cluster: LocalCluster) => Promise<void>;
   readonly logs?: 'ignore' | NodeJS.WritableStream;
+  /** Passed to LocalCluster: the script run as `hearsay`. */
+  readonly entry?: string;
 }
 
 export interface ScenarioResult {
@@ -74,7 +76,7 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
   const say = opts.progress ?? (() => undefined);
   const timeout = opts.stepTimeoutMs ?? 120_000;
   const pollMs = opts.pollMs ?? 100;
-  const cluster = new LocalCluster({ profile: opts.profile, logs: opts.logs ?? 'ignore' });
+  const cluster = new LocalCluster({ profile: opts.profile, logs: opts.logs ?? 'ignore', ...(opts.entry === undefined ? {} : { entry: opts.entry }) });
   const steps: string[] = [];
   const note = (line: string): void => {
     steps.push(line);
