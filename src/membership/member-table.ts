@@ -306,7 +306,10 @@ export class MemberTable {
 
   /** Every slot in use, in probe order. */
   slots(): number[] {
-    return Array.from(this.order.subarray(0, this.orderLength));
+    const n = this.orderLength;
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = this.order[i] as number;
+    return out;
   }
 
   private insertIndex(slot: number, hash: number): void {

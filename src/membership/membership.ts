@@ -142,6 +142,7 @@ export class Membership {
   /** Lifeguard bookkeeping of the members currently suspect. */
   private readonly suspicions = new Map<string, Suspicion>();
   private started = false;
+  private gossipScheduled = false;
   private leaving = false;
   /** The digest as last noted, when it changed, and when it last triggered a sync. */
   private digestSeen = 0;
@@ -238,7 +239,7 @@ export class Membership {
       this.started = true;
       const o = this.opts;
       this.schedule({ kind: 'probe' }, this.random.int(o.probeIntervalMs));
-      this.schedule({ kind: 'gossip' }, this.random.int(o.gossipIntervalMs));
+      this.scheduleGossip(this.random.int(o.gossipIntervalMs));
       if (o.pushPullIntervalMs > 0) {
         // Staggered over the interval scaled to the cluster known now (a restored table), so that a
         // large cluster started at once does not run every full-state exchange in the first period.
@@ -293,8 +294,11 @@ export class Membership {
         this.onRelayTimeout(timer.seq);
         break;
       case 'gossip':
+        this.gossipScheduled = false;
         this.gossip(now);
-        this.schedule({ kind: 'gossip' }, this.opts.gossipIntervalMs);
+        // With nothing queued the timer stops; the next broadcast restarts it (ensureGossip), so an
+        // idle cluster spends no events on empty gossip ticks.
+        if (this.queue.size > 0) this.scheduleGossip(this.opts.gossipIntervalMs);
         break;
       case 'push-pull':
         if (!this.leaving) {
@@ -341,6 +345,7 @@ export class Membership {
     if (othersActive) {
       this.queue.enqueue(this.name, encodeMessage(msg), 'leave');
       this.gossip(now);
+      this.ensureGossip();
     } else {
       this.emit({ type: 'leave-disseminated' });
     }
@@ -816,6 +821,17 @@ export class Membership {
 
   private broadcast(key: string, msg: Message): void {
     this.queue.enqueue(key, encodeMessage(msg));
+    this.ensureGossip();
+  }
+
+  /** Restarts the gossip timer if it stopped for want of anything to send. */
+  private ensureGossip(): void {
+    if (this.started && !this.gossipScheduled) this.scheduleGossip(1 + this.random.int(this.opts.gossipIntervalMs));
+  }
+
+  private scheduleGossip(delayMs: number): void {
+    this.gossipScheduled = true;
+    this.schedule({ kind: 'gossip' }, delayMs);
   }
 
   private encodePing(seq: number, target: string): Uint8Array {

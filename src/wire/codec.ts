@@ -24,6 +24,7 @@ import type {
   MemberStatus,
   Message,
   MessageType,
+  PushPullMessage,
 } from './messages.js';
 
 export type { DecodeLimits } from './limits.js';
@@ -120,6 +121,147 @@ function flatTags(tags: Readonly<Record<string, string>>): string[] {
   return out;
 }
 
+/**
+ * The push-pull message written by hand: it carries the whole member table (10,000 records in a
+ * large cluster), and building one array per record for msgpackr cost more than the protocol
+ * work around it. Byte for byte what msgpackr would produce for
+ * [8, join, reply, source, [[node, host, port, incarnation, status, [k, v, ...], payload], ...]]
+ * (a test checks this), in the smallest msgpack forms.
+ */
+function encodePushPull(msg: PushPullMessage): Uint8Array {
+  const members = msg.members;
+  // Upper bound: UTF-8 is at most 3 bytes per UTF-16 unit; each header at most 5 bytes.
+  let bound = 16 + 3 * msg.source.length + 5;
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    bound += 1 + 8 + 3 * (m.node.length + m.addr.host.length) + 3 + 5 + 1 + 5;
+    const tags = m.state.tags;
+    for (const k in tags) bound += 10 + 3 * (k.length + (tags[k] as string).length);
+    const payload = m.state.payload;
+    bound += payload === null ? 1 : 5 + payload.length;
+  }
+  const w = new Writer(bound);
+  w.arrayHeader(5);
+  w.uint(CODE_PUSH_PULL);
+  w.byte(msg.join ? 0xc3 : 0xc2);
+  w.byte(msg.reply ? 0xc3 : 0xc2);
+  w.str(msg.source);
+  w.arrayHeader(members.length);
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    w.arrayHeader(7);
+    w.str(m.node);
+    w.str(m.addr.host);
+    w.uint(m.addr.port);
+    w.uint(m.incarnation);
+    w.uint(statusCode(m.status));
+    const tags = m.state.tags;
+    const keys = Object.keys(tags);
+    w.arrayHeader(keys.length * 2);
+    for (const k of keys) {
+      w.str(k);
+      w.str(tags[k] as string);
+    }
+    const payload = m.state.payload;
+    if (payload === null) w.byte(0xc0);
+    else w.bin(payload);
+  }
+  return w.finish();
+}
+
+/** A msgpack writer into a buffer sized up front. */
+class Writer {
+  private readonly buf: Buffer;
+  private pos = 0;
+
+  constructor(bound: number) {
+    this.buf = Buffer.allocUnsafe(bound);
+  }
+
+  byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+
+  uint(n: number): void {
+    const buf = this.buf;
+    if (n < 0x80) buf[this.pos++] = n;
+    else if (n < 0x100) {
+      buf[this.pos++] = 0xcc;
+      buf[this.pos++] = n;
+    } else if (n < 0x10000) {
+      buf[this.pos++] = 0xcd;
+      buf.writeUInt16BE(n, this.pos);
+      this.pos += 2;
+    } else {
+      buf[this.pos++] = 0xce;
+      buf.writeUInt32BE(n, this.pos);
+      this.pos += 4;
+    }
+  }
+
+  arrayHeader(n: number): void {
+    const buf = this.buf;
+    if (n < 16) buf[this.pos++] = 0x90 | n;
+    else if (n < 0x10000) {
+      buf[this.pos++] = 0xdc;
+      buf.writeUInt16BE(n, this.pos);
+      this.pos += 2;
+    } else {
+      buf[this.pos++] = 0xdd;
+      buf.writeUInt32BE(n, this.pos);
+      this.pos += 4;
+    }
+  }
+
+  str(s: string): void {
+    const buf = this.buf;
+    // Reserve the largest header that the byte length could need, write, then fix up.
+    const maxBytes = s.length * 3;
+    const headerBytes = maxBytes < 32 ? 1 : maxBytes < 0x100 ? 2 : maxBytes < 0x10000 ? 3 : 5;
+    const start = this.pos + headerBytes;
+    const len = buf.write(s, start, 'utf8');
+    const exactHeader = len < 32 ? 1 : len < 0x100 ? 2 : len < 0x10000 ? 3 : 5;
+    if (exactHeader !== headerBytes) buf.copy(buf, this.pos + exactHeader, start, start + len);
+    const p = this.pos;
+    if (exactHeader === 1) buf[p] = 0xa0 | len;
+    else if (exactHeader === 2) {
+      buf[p] = 0xd9;
+      buf[p + 1] = len;
+    } else if (exactHeader === 3) {
+      buf[p] = 0xda;
+      buf.writeUInt16BE(len, p + 1);
+    } else {
+      buf[p] = 0xdb;
+      buf.writeUInt32BE(len, p + 1);
+    }
+    this.pos = p + exactHeader + len;
+  }
+
+  bin(b: Uint8Array): void {
+    const buf = this.buf;
+    const n = b.length;
+    if (n < 0x100) {
+      buf[this.pos++] = 0xc4;
+      buf[this.pos++] = n;
+    } else if (n < 0x10000) {
+      buf[this.pos++] = 0xc5;
+      buf.writeUInt16BE(n, this.pos);
+      this.pos += 2;
+    } else {
+      buf[this.pos++] = 0xc6;
+      buf.writeUInt32BE(n, this.pos);
+      this.pos += 4;
+    }
+    buf.set(b, this.pos);
+    this.pos += n;
+  }
+
+  /** The written bytes, copied out so the (possibly generous) buffer is not retained. */
+  finish(): Uint8Array {
+    return Uint8Array.prototype.slice.call(this.buf, 0, this.pos);
+  }
+}
+
 /** msgpackr returns views into a shared, reused chunk; copy so a retained message pins nothing. */
 function packCopy(value: unknown): Uint8Array {
   const packed: Uint8Array = packr.pack(value);
@@ -183,23 +325,8 @@ export function encodeMessage(msg: Message): Uint8Array {
       return packCopy([CODE_SUSPECT, msg.node, msg.incarnation, msg.from]);
     case 'dead':
       return packCopy([CODE_DEAD, msg.node, msg.incarnation, msg.from]);
-    case 'push-pull': {
-      const members = msg.members;
-      const records = new Array<unknown[]>(members.length);
-      for (let i = 0; i < members.length; i++) {
-        const m = members[i]!;
-        records[i] = [
-          m.node,
-          m.addr.host,
-          m.addr.port,
-          m.incarnation,
-          statusCode(m.status),
-          flatTags(m.state.tags),
-          m.state.payload,
-        ];
-      }
-      return packCopy([CODE_PUSH_PULL, msg.join, msg.reply, msg.source, records]);
-    }
+    case 'push-pull':
+      return encodePushPull(msg);
   }
 }
 

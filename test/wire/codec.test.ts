@@ -626,3 +626,44 @@ describe('wire codec', () => {
     });
   });
 });
+
+describe('the hand-written push-pull encoder', () => {
+  const msgpackr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false, structuredClone: false, bundleStrings: false });
+  const arbName = fc.string({ minLength: 1, maxLength: 40, unit: 'binary' });
+  const arbRecord = fc.record({
+    node: arbName,
+    addr: fc.record({ host: fc.string({ minLength: 1, maxLength: 300 }), port: fc.integer({ min: 1, max: 65535 }) }),
+    incarnation: fc.integer({ min: 0, max: 0xffff_ffff }),
+    status: fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'left' as const),
+    state: fc.record({
+      tags: fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 70000 }), { maxKeys: 20 }),
+      payload: fc.option(fc.uint8Array({ maxLength: 70000 }), { nil: null }),
+    }),
+  });
+
+  it('writes exactly the bytes msgpackr writes for the same arrays', () => {
+    const codes = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
+    fc.assert(
+      fc.property(fc.array(arbRecord, { maxLength: 40 }), fc.boolean(), fc.boolean(), arbName, (members, join, reply, source) => {
+        const mine = encodeMessage({ type: 'push-pull', join, reply, source, members });
+        const reference = msgpackr.pack([
+          8,
+          join,
+          reply,
+          source,
+          members.map((m) => [
+            m.node,
+            m.addr.host,
+            m.addr.port,
+            m.incarnation,
+            codes[m.status],
+            Object.entries(m.state.tags).flat(),
+            m.state.payload === null ? null : Buffer.from(m.state.payload),
+          ]),
+        ]);
+        expect(Buffer.from(mine).equals(Buffer.from(reference))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
