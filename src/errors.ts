@@ -68,7 +68,7 @@ export class JoinError extends HearsayError {
       'HEARSAY_ERR_JOIN_FAILED',
       failures.length === 0
         ? 'join: no seeds were given; pass at least one HOST:PORT of a running agent'
-        : `join: none of the ${failures.length} seed${failures.length === 1 ? '' : 's'} answered:\n  - ${lines.join('\n  - ')}\n` +
+        : `join: ${failures.length === 1 ? 'the seed did not answer' : `none of the ${failures.length} seeds answered`}:\n  - ${lines.join('\n  - ')}\n` +
             'check that an agent runs at each seed address and that its TCP and UDP port is reachable from here ' +
             '(firewall, container port mapping, its advertise address)',
     );

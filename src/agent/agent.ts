@@ -609,7 +609,31 @@ export class HearsayAgent implements Agent {
       this.leaveDisseminated = true;
       this.leaveDone?.();
     }
+    this.logEvent(event);
     this.hub.publish(event);
+  }
+
+  /** Membership changes at info (what an operator reads), suspicions at warn, the rest at debug. */
+  private logEvent(event: MembershipEvent): void {
+    switch (event.type) {
+      case 'member-join':
+      case 'member-leave':
+      case 'member-alive':
+      case 'member-update':
+        this.log.info({ member: event.member.name, addr: `${event.member.host}:${event.member.port}`, incarnation: event.member.incarnation }, event.type);
+        break;
+      case 'member-suspect':
+        this.log.warn({ member: event.member.name, from: event.from, incarnation: event.member.incarnation }, event.type);
+        break;
+      case 'member-dead':
+        this.log.warn({ member: event.member.name, from: event.from, incarnation: event.member.incarnation }, event.type);
+        break;
+      case 'self-refute':
+        this.log.warn({ incarnation: event.incarnation, accusedBy: event.accusedBy }, 'refuted a suspicion of this node');
+        break;
+      default:
+        if (this.log.isLevelEnabled('debug')) this.log.debug({ event }, event.type);
+    }
   }
 
   /**

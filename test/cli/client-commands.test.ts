@@ -113,7 +113,7 @@ describe('hearsay join', () => {
     agent.joinImpl = failingJoin;
     const io = capture();
     expect(await join.run({ http }, io, ['10.0.0.2:7946'])).toBe(1);
-    expect(io.err()).toMatch(/^hearsay join: join: none of the 1 seed answered:\n {2}- 10\.0\.0\.2:7946: connection refused \(ECONNREFUSED\) after 3 attempts\n/);
+    expect(io.err()).toMatch(/^hearsay join: join: the seed did not answer:\n {2}- 10\.0\.0\.2:7946: connection refused \(ECONNREFUSED\) after 3 attempts\n/);
     expect(io.err()).toMatch(/\(HEARSAY_ERR_JOIN_FAILED\)\n$/);
   });
 
