@@ -215,6 +215,23 @@ class Writer {
 
   str(s: string): void {
     const buf = this.buf;
+    const n = s.length;
+    if (n < 32) {
+      // Short strings (names, hosts, tags) are almost always ASCII: write them here rather than
+      // crossing into the UTF-8 encoder, which costs more than the copy for a few bytes.
+      let p = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = 0xa0 | n;
+        this.pos = p;
+        return;
+      }
+    }
     // Reserve the largest header that the byte length could need, write, then fix up.
     const maxBytes = s.length * 3;
     const headerBytes = maxBytes < 32 ? 1 : maxBytes < 0x100 ? 2 : maxBytes < 0x10000 ? 3 : 5;
