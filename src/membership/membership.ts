@@ -28,7 +28,7 @@ import type {
   PushPullMessage,
   SuspectMessage,
 } from '../wire/messages.js';
-import { decodePacket, encodeMessage, encodePacket, MAX_INCARNATION, packetOverheadBytes } from '../wire/codec.js';
+import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket, MAX_INCARNATION, packetOverheadBytes } from '../wire/codec.js';
 import type { Channel, Effect, MemberView, MembershipEvent, Random, Timer } from './types.js';
 import type { ResolvedOptions } from './options.js';
 import { Awareness } from './awareness.js';
@@ -742,7 +742,7 @@ export class Membership {
   private sendPushPull(to: Address, join: boolean, reply: boolean): void {
     const msg: PushPullMessage = { type: 'push-pull', join, reply, source: this.name, members: this.records() };
     this.counters.pushPullsSent++;
-    this.send(to, encodePacket([encodeMessage(msg)]), 'stream');
+    this.send(to, encodePushPullPacket(msg), 'stream');
   }
 
   private onPushPull(from: Address, msg: PushPullMessage, now: number): void {

@@ -122,13 +122,21 @@ function flatTags(tags: Readonly<Record<string, string>>): string[] {
 }
 
 /**
+ * A whole packet holding one push-pull message (what encodePacket([encodeMessage(msg)]) gives),
+ * written in one pass: full-state exchanges are the largest thing encoded, so no intermediate copy.
+ */
+export function encodePushPullPacket(msg: PushPullMessage): Uint8Array {
+  return encodePushPull(msg, true);
+}
+
+/**
  * The push-pull message written by hand: it carries the whole member table (10,000 records in a
  * large cluster), and building one array per record for msgpackr cost more than the protocol
  * work around it. Byte for byte what msgpackr would produce for
  * [8, join, reply, source, [[node, host, port, incarnation, status, [k, v, ...], payload], ...]]
  * (a test checks this), in the smallest msgpack forms.
  */
-function encodePushPull(msg: PushPullMessage): Uint8Array {
+function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
   const members = msg.members;
   // Upper bound: UTF-8 is at most 3 bytes per UTF-16 unit; each header at most 5 bytes.
   let bound = 16 + 3 * msg.source.length + 5;
@@ -140,7 +148,11 @@ function encodePushPull(msg: PushPullMessage): Uint8Array {
     const payload = m.state.payload;
     bound += payload === null ? 1 : 5 + payload.length;
   }
-  const w = new Writer(bound);
+  const w = new Writer(bound + 2);
+  if (framed) {
+    w.byte(PROTOCOL_VERSION);
+    w.arrayHeader(1);
+  }
   w.arrayHeader(5);
   w.uint(CODE_PUSH_PULL);
   w.byte(msg.join ? 0xc3 : 0xc2);
@@ -169,13 +181,17 @@ function encodePushPull(msg: PushPullMessage): Uint8Array {
   return w.finish();
 }
 
-/** A msgpack writer into a buffer sized up front. */
+/** Scratch space the Writer reuses, grown on demand, so that encoding allocates only its result. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** A msgpack writer into a reused buffer of at least the given bound. */
 class Writer {
   private readonly buf: Buffer;
   private pos = 0;
 
   constructor(bound: number) {
-    this.buf = Buffer.allocUnsafe(bound);
+    if (scratch.length < bound) scratch = Buffer.allocUnsafe(Math.ceil(bound * 1.25));
+    this.buf = scratch;
   }
 
   byte(b: number): void {
@@ -273,7 +289,7 @@ class Writer {
     this.pos += n;
   }
 
-  /** The written bytes, copied out so the (possibly generous) buffer is not retained. */
+  /** The written bytes, copied out of the scratch buffer. */
   finish(): Uint8Array {
     return Uint8Array.prototype.slice.call(this.buf, 0, this.pos);
   }

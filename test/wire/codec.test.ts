@@ -7,6 +7,7 @@ import {
   decodePacket,
   encodeMessage,
   encodePacket,
+  encodePushPullPacket,
   encodedStateSize,
   packetOverheadBytes,
   type DecodeErrorCode,
@@ -662,6 +663,8 @@ describe('the hand-written push-pull encoder', () => {
           ]),
         ]);
         expect(Buffer.from(mine).equals(Buffer.from(reference))).toBe(true);
+        const framed = encodePushPullPacket({ type: 'push-pull', join, reply, source, members });
+        expect(Buffer.from(framed).equals(Buffer.from(encodePacket([mine])))).toBe(true);
       }),
       { numRuns: 300 },
     );
