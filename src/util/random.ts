@@ -54,14 +54,3 @@ export class SeededRandom implements Random {
     return new SeededRandom(this.nextUint32() * 4294967296 + this.nextUint32());
   }
 }
-
-/** Fisher–Yates shuffle in place. */
-export function shuffleInPlace<T>(items: T[], random: Random): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = random.int(i + 1);
-    const tmp = items[i] as T;
-    items[i] = items[j] as T;
-    items[j] = tmp;
-  }
-  return items;
-}
