@@ -11,6 +11,7 @@ import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { HearsayError, InvalidOptionsError } from '../errors.js';
 import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName } from '../membership/options.js';
 import type { Address } from '../wire/messages.js';
+import { isPortText, splitHostPort } from '../transport/address.js';
 
 /** Where the agent's UDP and TCP listeners bind unless told otherwise. */
 export const DEFAULT_BIND: Address = Object.freeze({ host: '127.0.0.1', port: 7946 });
@@ -50,28 +51,24 @@ const HOSTNAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);
  */
 export function parseHostPort(text: string, options: HostPortOptions = {}): ParsedHostPort {
   const example = `e.g. 127.0.0.1:${options.defaultPort ?? 7946} or [::1]:${options.defaultPort ?? 7946}`;
-  const s = text.trim();
-  if (s === '') return { ok: false, problem: `is empty: give HOST:PORT, ${example}` };
-  let host: string;
-  let portText: string | undefined;
-  if (s.startsWith('[')) {
-    const close = s.indexOf(']');
-    if (close < 0) return { ok: false, problem: `has "[" without "]": write IPv6 addresses as [ADDRESS]:PORT, ${example}` };
-    host = s.slice(1, close);
-    const rest = s.slice(close + 1);
-    if (rest === '') portText = undefined;
-    else if (rest.startsWith(':')) portText = rest.slice(1);
-    else return { ok: false, problem: `has "${rest}" after "]": write IPv6 addresses as [ADDRESS]:PORT, ${example}` };
-    if (!isIPv6(host)) return { ok: false, problem: `has "${host}" in brackets, which is not an IPv6 address: ${example}` };
-  } else {
-    const colons = s.split(':').length - 1;
-    if (colons > 1) {
-      return { ok: false, problem: `looks like an IPv6 address without brackets: write [ADDRESS]:PORT, e.g. [::1]:${options.defaultPort ?? 7946}` };
+  const syntax = splitHostPort(text);
+  if (!syntax.ok) {
+    switch (syntax.fault) {
+      case 'empty':
+        return { ok: false, problem: `is empty: give HOST:PORT, ${example}` };
+      case 'unclosed-bracket':
+        return { ok: false, problem: `has "[" without "]": write IPv6 addresses as [ADDRESS]:PORT, ${example}` };
+      case 'after-bracket':
+        return { ok: false, problem: `has "${syntax.rest}" after "]": write IPv6 addresses as [ADDRESS]:PORT, ${example}` };
+      case 'not-ipv6':
+        return { ok: false, problem: `has "${syntax.host}" in brackets, which is not an IPv6 address: ${example}` };
+      case 'unbracketed-ipv6':
+        return { ok: false, problem: `looks like an IPv6 address without brackets: write [ADDRESS]:PORT, e.g. [::1]:${options.defaultPort ?? 7946}` };
     }
-    const colon = s.indexOf(':');
-    host = colon < 0 ? s : s.slice(0, colon);
-    portText = colon < 0 ? undefined : s.slice(colon + 1);
-    if (host === '') return { ok: false, problem: `has no host: give one, e.g. 0.0.0.0${s} to listen on every IPv4 interface` };
+  }
+  const { host, portText } = syntax;
+  if (!syntax.bracketed) {
+    if (host === '') return { ok: false, problem: `has no host: give one, e.g. 0.0.0.0${text.trim()} to listen on every IPv4 interface` };
     const hostProblem = checkHost(host);
     if (hostProblem !== undefined) return { ok: false, problem: `${hostProblem}: ${example}` };
   }
@@ -81,7 +78,7 @@ export function parseHostPort(text: string, options: HostPortOptions = {}): Pars
     if (options.defaultPort === undefined) return { ok: false, problem: `has no port: give HOST:PORT, ${example}` };
     port = options.defaultPort;
   } else {
-    if (!/^[0-9]{1,5}$/.test(portText)) return { ok: false, problem: `has port "${portText}", which is not a number in 0-65535: ${example}` };
+    if (!isPortText(portText)) return { ok: false, problem: `has port "${portText}", which is not a number in 0-65535: ${example}` };
     port = Number(portText);
     const min = options.allowPortZero === true ? 0 : 1;
     if (port > 65535 || port < min) {
