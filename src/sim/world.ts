@@ -120,15 +120,11 @@ const S_CRASHED = 3;
 const S_LEFT = 4;
 const LIFECYCLE: readonly NodeLifecycle[] = ['idle', 'running', 'paused', 'crashed', 'left'];
 
-// per-node counter columns
+// Per-node counter columns: each names a packets column; its bytes column is the next one.
 const C_DG_SENT_P = 0;
-const C_DG_SENT_B = 1;
 const C_ST_SENT_P = 2;
-const C_ST_SENT_B = 3;
 const C_DG_RECV_P = 4;
-const C_DG_RECV_B = 5;
 const C_ST_RECV_P = 6;
-const C_ST_RECV_B = 7;
 const STRIDE = 8;
 
 const EMPTY_STATE: MemberState = Object.freeze({ tags: Object.freeze({}), payload: null });
@@ -755,19 +751,19 @@ export class World {
       return;
     }
     const bytes = packet.length;
-    const o = to * STRIDE;
-    const c = this.counters;
-    if (kind === K_DATAGRAM) {
-      c[o + C_DG_RECV_P] = (c[o + C_DG_RECV_P] as number) + 1;
-      c[o + C_DG_RECV_B] = (c[o + C_DG_RECV_B] as number) + bytes;
-    } else {
-      c[o + C_ST_RECV_P] = (c[o + C_ST_RECV_P] as number) + 1;
-      c[o + C_ST_RECV_B] = (c[o + C_ST_RECV_B] as number) + bytes;
-    }
+    this.tally(to, kind === K_DATAGRAM ? C_DG_RECV_P : C_ST_RECV_P, bytes);
     this.stats.packetsDelivered++;
     this.stats.bytesDelivered += bytes;
     const channel: Channel = kind === K_DATAGRAM ? 'datagram' : 'stream';
     this.applyEffects(to, (this.members[to] as SimMember).handlePacket(this.addrs[from] as Address, packet, channel, this.now));
+  }
+
+  /** Counts one packet of `bytes` in node i's column pair starting at `packetsColumn`. */
+  private tally(i: number, packetsColumn: number, bytes: number): void {
+    const c = this.counters;
+    const o = i * STRIDE + packetsColumn;
+    c[o] = (c[o] as number) + 1;
+    c[o + 1] = (c[o + 1] as number) + bytes;
   }
 
   private applyEffects(i: number, effects: readonly Effect[]): void {
@@ -794,16 +790,8 @@ export class World {
 
   private send(i: number, to: Address, packet: Uint8Array, channel: Channel): void {
     const bytes = packet.length;
-    const o = i * STRIDE;
-    const c = this.counters;
     const stream = channel === 'stream';
-    if (stream) {
-      c[o + C_ST_SENT_P] = (c[o + C_ST_SENT_P] as number) + 1;
-      c[o + C_ST_SENT_B] = (c[o + C_ST_SENT_B] as number) + bytes;
-    } else {
-      c[o + C_DG_SENT_P] = (c[o + C_DG_SENT_P] as number) + 1;
-      c[o + C_DG_SENT_B] = (c[o + C_DG_SENT_B] as number) + bytes;
-    }
+    this.tally(i, stream ? C_ST_SENT_P : C_DG_SENT_P, bytes);
     this.stats.packetsSent++;
     this.stats.bytesSent += bytes;
     const j = this.byHost.get(to.host)?.get(to.port);
