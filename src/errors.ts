@@ -140,3 +140,38 @@ export class DataDirError extends HearsayError {
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** A service registration (or one of its checks) that breaks the registry's rules. */
+export class InvalidServiceError extends HearsayError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(
+      'HEARSAY_ERR_INVALID_SERVICE',
+      `invalid service registration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
+    );
+    this.problems = problems;
+  }
+}
+
+/** A registration that would make this node's state too large to fit one datagram. */
+export class ServiceTooLargeError extends HearsayError {
+  readonly encodedBytes: number;
+  readonly limitBytes: number;
+  constructor(what: string, encodedBytes: number, limitBytes: number) {
+    super(
+      'HEARSAY_ERR_SERVICE_TOO_LARGE',
+      `${what}: this node's state (tags and every instance) would encode to ${encodedBytes} bytes, over the limit of ` +
+        `${limitBytes} bytes (maxPacketBytes less framing, so that it fits one datagram). Trim the instance's tags and meta, ` +
+        `shorten ids and names, register fewer instances on this node, or raise maxPacketBytes if your network's MTU allows`,
+    );
+    this.encodedBytes = encodedBytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** A service instance or check id this agent does not have. */
+export class UnknownServiceError extends HearsayError {
+  constructor(kind: 'service' | 'check', id: string, hint: string) {
+    super(kind === 'service' ? 'HEARSAY_ERR_UNKNOWN_SERVICE' : 'HEARSAY_ERR_UNKNOWN_CHECK', `no ${kind} with id ${JSON.stringify(id)} on this agent: ${hint}`);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The registry's share of a node's state: its instances, in the member-state payload.
+ *
+ * A small hand-written binary format rather than msgpack, because every byte counts (a node's
+ * whole state must fit one datagram) and because the decoder reads untrusted bytes: it checks
+ * every length against the buffer and every field against validate.ts before building anything,
+ * and allocates in proportion to the input.
+ *
+ *   payload  = MAGIC(0x53) VERSION(1) count:u8 instance*count
+ *   instance = id:str8 name:str8 address:str8 port:u16be status:u8
+ *              tagCount:u8 tag:str8*tagCount metaCount:u8 (key:str8 value:str16)*metaCount
+ *   str8     = len:u8 utf8[len]; str16 = len:u16be utf8[len]; status: 0 passing, 1 warning,
+ *              2 critical, 3 maintenance; an empty address means the node's advertise address.
+ */
+import { HEALTH_STATUSES, type HealthStatus, type LocalInstanceRecord } from './types.js';
+import { addressProblem, idProblem, metaProblems, nameProblem, REGISTRY_LIMITS, tagsProblems } from './validate.js';
+
+export const PAYLOAD_MAGIC = 0x53;
+export const PAYLOAD_VERSION = 1;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+class Writer {
+  private buf = new Uint8Array(256);
+  pos = 0;
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.pos++] = v;
+  }
+  u16(v: number): void {
+    this.room(2);
+    this.buf[this.pos++] = v >>> 8;
+    this.buf[this.pos++] = v & 0xff;
+  }
+  str(s: string, wide: boolean): void {
+    const bytes = encoder.encode(s);
+    const max = wide ? 0xffff : 0xff;
+    if (bytes.length > max) throw new RangeError(`string of ${bytes.length} bytes does not fit a ${wide ? 16 : 8}-bit length`);
+    if (wide) this.u16(bytes.length);
+    else this.u8(bytes.length);
+    this.room(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+  done(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+/**
+ * Encodes a node's instances. The records must already be valid (LocalRegistry validates on
+ * registration); an empty list encodes to null, so a node without services carries no payload.
+ */
+export function encodeInstances(records: readonly LocalInstanceRecord[]): Uint8Array | null {
+  if (records.length === 0) return null;
+  if (records.length > REGISTRY_LIMITS.maxInstancesPerNode) {
+    throw new RangeError(`${records.length} instances: a node holds at most ${REGISTRY_LIMITS.maxInstancesPerNode}`);
+  }
+  const w = new Writer();
+  w.u8(PAYLOAD_MAGIC);
+  w.u8(PAYLOAD_VERSION);
+  w.u8(records.length);
+  for (const r of records) {
+    w.str(r.id, false);
+    w.str(r.name, false);
+    w.str(r.address, false);
+    w.u16(r.port);
+    w.u8(HEALTH_STATUSES.indexOf(r.status));
+    w.u8(r.tags.length);
+    for (const t of r.tags) w.str(t, false);
+    const meta = Object.entries(r.meta);
+    w.u8(meta.length);
+    for (const [k, v] of meta) {
+      w.str(k, false);
+      w.str(v, true);
+    }
+  }
+  return w.done();
+}
+
+export type DecodeInstancesResult =
+  | { readonly ok: true; readonly records: readonly LocalInstanceRecord[] }
+  | { readonly ok: false; readonly reason: string };
+
+class Reader {
+  pos = 0;
+  constructor(private readonly b: Uint8Array) {}
+  get left(): number {
+    return this.b.length - this.pos;
+  }
+  u8(): number {
+    if (this.pos + 1 > this.b.length) throw new PayloadError('truncated');
+    return this.b[this.pos++]!;
+  }
+  u16(): number {
+    if (this.pos + 2 > this.b.length) throw new PayloadError('truncated');
+    const v = (this.b[this.pos]! << 8) | this.b[this.pos + 1]!;
+    this.pos += 2;
+    return v;
+  }
+  str(wide: boolean): string {
+    const len = wide ? this.u16() : this.u8();
+    if (this.pos + len > this.b.length) throw new PayloadError('string runs past the end');
+    let s: string;
+    try {
+      s = decoder.decode(this.b.subarray(this.pos, this.pos + len));
+    } catch {
+      throw new PayloadError('invalid UTF-8');
+    }
+    this.pos += len;
+    return s;
+  }
+}
+
+class PayloadError extends Error {}
+
+/** Not a registry payload (another application's, or none): a node without instances. */
+export function isRegistryPayload(bytes: Uint8Array | null): bytes is Uint8Array {
+  return bytes !== null && bytes.length >= 2 && bytes[0] === PAYLOAD_MAGIC;
+}
+
+/**
+ * Decodes and validates a peer's instances. Never throws: a malformed payload is reported as
+ * `{ok: false, reason}` and the caller drops it (and counts it).
+ */
+export function decodeInstances(bytes: Uint8Array): DecodeInstancesResult {
+  try {
+    const r = new Reader(bytes);
+    if (r.u8() !== PAYLOAD_MAGIC) return { ok: false, reason: 'not a registry payload' };
+    const version = r.u8();
+    if (version !== PAYLOAD_VERSION) return { ok: false, reason: `unknown payload version ${version}` };
+    const count = r.u8();
+    // The smallest instance takes 11 bytes: refuse counts the buffer cannot hold before allocating.
+    if (count * 11 > r.left) return { ok: false, reason: `count ${count} does not fit ${r.left} bytes` };
+    const records: LocalInstanceRecord[] = [];
+    const ids = new Set<string>();
+    for (let i = 0; i < count; i++) {
+      const id = r.str(false);
+      const name = r.str(false);
+      const address = r.str(false);
+      const port = r.u16();
+      const statusCode = r.u8();
+      const tagCount = r.u8();
+      if (tagCount > REGISTRY_LIMITS.maxTags) return { ok: false, reason: `instance ${i}: ${tagCount} tags` };
+      const tags: string[] = [];
+      for (let t = 0; t < tagCount; t++) tags.push(r.str(false));
+      const metaCount = r.u8();
+      if (metaCount > REGISTRY_LIMITS.maxMetaKeys) return { ok: false, reason: `instance ${i}: ${metaCount} meta keys` };
+      const meta: Record<string, string> = {};
+      for (let m = 0; m < metaCount; m++) {
+        const k = r.str(false);
+        const v = r.str(true);
+        if (Object.hasOwn(meta, k)) return { ok: false, reason: `instance ${i}: meta key repeats` };
+        Object.defineProperty(meta, k, { value: v, enumerable: true, writable: false, configurable: false });
+      }
+      const status: HealthStatus | undefined = HEALTH_STATUSES[statusCode];
+      if (status === undefined) return { ok: false, reason: `instance ${i}: status code ${statusCode}` };
+      const problem =
+        idProblem(id) ??
+        nameProblem(name) ??
+        (address === '' ? undefined : addressProblem(address)) ??
+        (port === 0 ? 'port 0' : undefined) ??
+        tagsProblems(tags)[0] ??
+        metaProblems(meta)[0];
+      if (problem !== undefined) return { ok: false, reason: `instance ${i}: ${problem}` };
+      if (ids.has(id)) return { ok: false, reason: `instance ${i}: id ${id} repeats` };
+      ids.add(id);
+      records.push(Object.freeze({ id, name, address, port, tags: Object.freeze(tags), meta: Object.freeze(meta), status }));
+    }
+    if (r.left !== 0) return { ok: false, reason: `${r.left} trailing bytes` };
+    return { ok: true, records };
+  } catch (err) {
+    if (err instanceof PayloadError) return { ok: false, reason: err.message };
+    throw err;
+  }
+}

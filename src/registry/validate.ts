@@ -1,0 +1,104 @@
+/**
+ * The rules a service instance obeys, shared by registration (a user's mistake: a clear message
+ * per problem) and by the payload decoder (a peer's mistake: the node's payload is dropped).
+ * Names are DNS labels so that every service is reachable as NAME.service.hearsay.
+ */
+import { HEALTH_STATUSES, type HealthStatus } from './types.js';
+
+export const REGISTRY_LIMITS = Object.freeze({
+  /** Longest service name (a DNS label). */
+  maxNameBytes: 63,
+  /** Longest instance id. */
+  maxIdBytes: 128,
+  /** Longest instance address (an IP literal or a DNS name). */
+  maxAddressBytes: 255,
+  maxTags: 64,
+  maxTagBytes: 255,
+  maxMetaKeys: 64,
+  maxMetaKeyBytes: 128,
+  maxMetaValueBytes: 512,
+  /** Most instances one node may register (the payload's count is one byte). */
+  maxInstancesPerNode: 255,
+});
+
+const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const ID_RE = /^[A-Za-z0-9._:~-]+$/;
+const META_KEY_RE = /^[A-Za-z0-9_-]+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_OR_SPACE_RE = /[\u0000-\u0020\u007f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+
+const encoder = new TextEncoder();
+export function utf8Length(s: string): number {
+  // Fast path for ASCII, the common case.
+  let ascii = true;
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  return ascii ? s.length : encoder.encode(s).length;
+}
+
+export function nameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    return `service name ${JSON.stringify(name)} is not a DNS label: use 1-63 lowercase letters, digits and inner hyphens, e.g. "billing-api"`;
+  }
+  return undefined;
+}
+
+export function idProblem(id: unknown): string | undefined {
+  if (typeof id !== 'string' || id.length === 0 || id.length > REGISTRY_LIMITS.maxIdBytes || !ID_RE.test(id)) {
+    return `instance id ${JSON.stringify(id)} must be 1-${REGISTRY_LIMITS.maxIdBytes} characters of letters, digits and . _ : ~ -`;
+  }
+  return undefined;
+}
+
+export function addressProblem(address: unknown): string | undefined {
+  if (typeof address !== 'string' || utf8Length(address) > REGISTRY_LIMITS.maxAddressBytes || CONTROL_OR_SPACE_RE.test(address)) {
+    return `address ${JSON.stringify(address)} must be an IP address or host name of at most ${REGISTRY_LIMITS.maxAddressBytes} bytes without spaces`;
+  }
+  return undefined;
+}
+
+export function portProblem(port: unknown): string | undefined {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535) {
+    return `port ${JSON.stringify(port)} must be an integer in 1-65535`;
+  }
+  return undefined;
+}
+
+export function tagsProblems(tags: unknown): string[] {
+  if (!Array.isArray(tags)) return [`tags must be an array of strings, e.g. ["v2", "primary"]`];
+  const problems: string[] = [];
+  if (tags.length > REGISTRY_LIMITS.maxTags) problems.push(`${tags.length} tags: give at most ${REGISTRY_LIMITS.maxTags}`);
+  for (const t of tags) {
+    if (typeof t !== 'string' || t.length === 0 || utf8Length(t) > REGISTRY_LIMITS.maxTagBytes || CONTROL_OR_SPACE_RE.test(t)) {
+      problems.push(`tag ${JSON.stringify(t)} must be a string of 1-${REGISTRY_LIMITS.maxTagBytes} bytes without spaces`);
+    }
+  }
+  if (new Set(tags).size !== tags.length) problems.push('tags must not repeat');
+  return problems;
+}
+
+export function metaProblems(meta: unknown): string[] {
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return ['meta must be an object of string values, e.g. {"version": "1.4.2"}'];
+  const problems: string[] = [];
+  const entries = Object.entries(meta);
+  if (entries.length > REGISTRY_LIMITS.maxMetaKeys) problems.push(`${entries.length} meta keys: give at most ${REGISTRY_LIMITS.maxMetaKeys}`);
+  for (const [k, v] of entries) {
+    if (k.length > REGISTRY_LIMITS.maxMetaKeyBytes || !META_KEY_RE.test(k)) {
+      problems.push(`meta key ${JSON.stringify(k)} must be 1-${REGISTRY_LIMITS.maxMetaKeyBytes} letters, digits, _ or -`);
+    }
+    if (typeof v !== 'string' || utf8Length(v) > REGISTRY_LIMITS.maxMetaValueBytes || CONTROL_RE.test(v)) {
+      problems.push(`meta value of ${JSON.stringify(k)} must be a string of at most ${REGISTRY_LIMITS.maxMetaValueBytes} bytes without control characters`);
+    }
+  }
+  return problems;
+}
+
+export function isHealthStatus(v: unknown): v is HealthStatus {
+  return typeof v === 'string' && (HEALTH_STATUSES as readonly string[]).includes(v);
+}
