@@ -139,8 +139,9 @@ export function decodeInstances(bytes: Uint8Array): DecodeInstancesResult {
     const version = r.u8();
     if (version !== PAYLOAD_VERSION) return { ok: false, reason: `unknown payload version ${version}` };
     const count = r.u8();
-    // The smallest instance takes 11 bytes: refuse counts the buffer cannot hold before allocating.
-    if (count * 11 > r.left) return { ok: false, reason: `count ${count} does not fit ${r.left} bytes` };
+    // The smallest valid instance takes 10 bytes (one-character id and name, empty address, no tags
+    // or meta): refuse counts the buffer cannot hold before allocating.
+    if (count * 10 > r.left) return { ok: false, reason: `count ${count} does not fit ${r.left} bytes` };
     const records: LocalInstanceRecord[] = [];
     const ids = new Set<string>();
     for (let i = 0; i < count; i++) {
