@@ -19,7 +19,9 @@ export const PAYLOAD_MAGIC = 0x53;
 export const PAYLOAD_VERSION = 1;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string that begins with U+FEFF (valid in tags, addresses and meta values) keeps it;
+// by default the decoder would strip it as a byte-order mark.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Writer {
   private buf = new Uint8Array(256);
