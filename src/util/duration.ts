@@ -11,7 +11,10 @@ export function parseDuration(v: unknown): number | undefined {
   if (typeof v !== 'string') return undefined;
   const s = v.trim();
   if (s === '') return undefined;
-  if (/^\d+$/.test(s)) return Number(s);
+  if (/^\d+$/.test(s)) {
+    const ms = Number(s);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
   PART_RE.lastIndex = 0;
   let total = 0;
   let pos = 0;
