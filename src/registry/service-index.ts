@@ -223,7 +223,7 @@ export class ServiceIndex {
       if (!hasTags(inst, tags)) continue;
       out.push(inst);
     }
-    return out;
+    return Object.freeze(out);
   }
 
   /** True when `instance` is on a suspect node. */
