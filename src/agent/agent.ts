@@ -25,6 +25,11 @@ import { Transport, type DialResult } from '../transport/transport.js';
 import { decodePacket, MAX_INCARNATION } from '../wire/codec.js';
 import type { Address, MemberState } from '../wire/messages.js';
 import { SeededRandom } from '../util/random.js';
+import hyperid from 'hyperid';
+import { ServiceTooLargeError, StateTooLargeError } from '../errors.js';
+import type { CheckInfo, CheckStatus, LocalService, ServiceDefinition } from '../registry/local.js';
+import type { LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
+import { ServiceRuntime, type PickOptions, type WatchOptions } from './services.js';
 import { makeSnapshot, readSnapshot, SnapshotWriter, type Snapshot } from './data-dir.js';
 import { EventHub } from './events.js';
 import type {
@@ -50,6 +55,7 @@ export const AGENT_DEFAULTS = Object.freeze({
   udpWarningIntervalMs: 60_000,
   join: Object.freeze({ attempts: 3, backoffMs: 500, timeoutMs: 10_000 }),
   leaveTimeoutMs: 5000,
+  serviceUpdateIntervalMs: 1000,
 });
 
 /** Creates an agent; nothing touches the network until start(). Throws InvalidOptionsError. */
@@ -91,6 +97,7 @@ function validateAgentOptions(o: AgentOptions): string[] {
   positive('tcpReadTimeoutMs', o.tcpReadTimeoutMs);
   positive('snapshotIntervalMs', o.snapshotIntervalMs);
   positive('udpWarningIntervalMs', o.udpWarningIntervalMs);
+  positive('serviceUpdateIntervalMs', o.serviceUpdateIntervalMs);
   if (o.autoRejoinDelayMs !== undefined && !(Number.isInteger(o.autoRejoinDelayMs) && o.autoRejoinDelayMs >= 0)) {
     problems.push(`autoRejoinDelayMs must be a non-negative integer number of milliseconds (got ${JSON.stringify(o.autoRejoinDelayMs)})`);
   }
@@ -138,6 +145,7 @@ export class HearsayAgent implements Agent {
   private leaveDisseminated = false;
 
   private readonly snapshot: Snapshot | null;
+  private readonly registry: ServiceRuntime;
   private readonly writer: SnapshotWriter | null;
   private snapshotTimer: NodeJS.Timeout | null = null;
   private rejoinTimer: NodeJS.Timeout | null = null;
@@ -178,6 +186,28 @@ export class HearsayAgent implements Agent {
     this.tags = Object.freeze({ ...(options.tags ?? {}) });
     this.bound = { ...(options.bind ?? AGENT_DEFAULTS.bind) };
     this.advertised = { ...(options.advertise ?? this.bound) };
+    const ids = hyperid({ urlSafe: true });
+    this.registry = new ServiceRuntime(
+      {
+        nodeName: this.name,
+        advertiseHost: () => this.advertised.host,
+        checkPayload: (payload, what) => {
+          try {
+            this.membership.checkStateSize({ tags: this.tags, payload });
+          } catch (err) {
+            if (err instanceof StateTooLargeError) throw new ServiceTooLargeError(what, err.encodedBytes, err.limitBytes);
+            throw err;
+          }
+        },
+        publish: (payload) => this.publishPayload(payload),
+        freshId: () => ids(),
+        now,
+        random: this.random.fork(),
+        emit: (event) => this.hub.publish(event),
+        log: root.child({ component: 'services' }),
+      },
+      options.serviceUpdateIntervalMs ?? AGENT_DEFAULTS.serviceUpdateIntervalMs,
+    );
     // A provisional core (the real one needs the bound port): validates the tags now, and answers
     // members() and counters() before start().
     this.membership = this.makeMembership(this.advertised);
@@ -240,6 +270,13 @@ export class HearsayAgent implements Agent {
     out['members.active'] = this.membership.activeCount;
     out['members.total'] = this.membership.size;
     out['healthScore'] = this.membership.healthScore;
+    out['services.local'] = this.registry.local.size;
+    out['services.indexed'] = this.registry.index.size;
+    out['services.publishes'] = this.registry.counters.publishes;
+    out['services.publishesCoalesced'] = this.registry.counters.publishesCoalesced;
+    out['services.checkRuns'] = this.registry.counters.checkRuns;
+    out['services.deregisteredCritical'] = this.registry.counters.deregisteredCritical;
+    out['dropped.service-payload'] = this.registry.index.counters.invalidPayloads;
     return out;
   }
 
@@ -290,6 +327,7 @@ export class HearsayAgent implements Agent {
     }
     this.membership = this.makeMembership(this.advertised);
     this.lifecycle = 'running';
+    this.registry.refreshSelf();
     this.log.info(
       {
         bind: formatHostPort(this.bound.host, this.bound.port),
@@ -322,7 +360,7 @@ export class HearsayAgent implements Agent {
     return new Membership({
       name: this.name,
       addr,
-      state: { tags: this.tags, payload: null },
+      state: { tags: this.tags, payload: this.registry.payload },
       incarnation,
       options: this.membershipOptions,
       random: this.random.fork(),
@@ -473,6 +511,7 @@ export class HearsayAgent implements Agent {
     for (const w of [...this.joinWaiters]) w.settle({ ok: false, reason: 'the agent was closed' });
     for (const wake of [...this.sleepers]) wake();
     this.leaveDone?.();
+    this.registry.close();
     if (wasRunning) await this.saveSnapshot();
     await this.transport.close();
     this.hub.close();
@@ -495,6 +534,64 @@ export class HearsayAgent implements Agent {
       this.membership.setLocalState(state, now());
     }
     this.tags = next;
+  }
+
+  // ---------------------------------------------------------------- services
+
+  register(definition: ServiceDefinition): ServiceInstance {
+    if (this.isClosed() || this.membership.left) throw new AgentClosedError('register');
+    return this.registry.register(definition);
+  }
+
+  deregister(id: string): boolean {
+    return this.registry.deregister(id);
+  }
+
+  lookup(name: string, options?: LookupOptions): readonly ServiceInstance[] {
+    return this.registry.lookup(name, options);
+  }
+
+  pick(name: string, options?: PickOptions): ServiceInstance | undefined {
+    return this.registry.pick(name, options);
+  }
+
+  services(): ServiceSummary[] {
+    return this.registry.services();
+  }
+
+  localServices(): LocalService[] {
+    return this.registry.localServices();
+  }
+
+  checks(): CheckInfo[] {
+    return this.registry.checks();
+  }
+
+  updateCheck(checkId: string, status: CheckStatus, note?: string): void {
+    this.registry.updateTtl(checkId, status, note);
+  }
+
+  setMaintenance(enable: boolean, options: { serviceId?: string; reason?: string } = {}): void {
+    this.registry.setMaintenance(enable, options.serviceId, options.reason);
+  }
+
+  serviceIndex(name: string): number {
+    return this.registry.index.indexOf(name);
+  }
+
+  watch(name: string, options?: WatchOptions): AsyncIterableIterator<ServiceWatchUpdate> {
+    return this.registry.watch(name, options);
+  }
+
+  onServiceChange(name: string, listener: (update: ServiceWatchUpdate) => void, options: LookupOptions = {}): () => void {
+    return this.registry.subscribe(name, options, listener);
+  }
+
+  private publishPayload(payload: Uint8Array | null): void {
+    if (this.isClosed() || this.membership.left) return;
+    const state: MemberState = { tags: this.tags, payload };
+    if (this.lifecycle === 'running') this.apply(this.membership.setLocalState(state, now()));
+    else this.membership.setLocalState(state, now());
   }
 
   private isClosed(): boolean {
@@ -611,6 +708,7 @@ export class HearsayAgent implements Agent {
     }
     this.logEvent(event);
     this.hub.publish(event);
+    this.registry.onMembershipEvent(event);
   }
 
   /** Membership changes at info (what an operator reads), suspicions at warn, the rest at debug. */

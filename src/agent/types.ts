@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import type { MembershipOptions, ProfileName } from '../membership/options.js';
 import type { MemberView, MembershipEvent } from '../membership/types.js';
 import type { Address, MemberStatus } from '../wire/messages.js';
+import type { CheckInfo, CheckStatus, LocalService, ServiceDefinition } from '../registry/local.js';
+import type { LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
+import type { PickOptions, ServiceEvent, WatchOptions } from './services.js';
 
 export interface AgentOptions {
   /** Unique node name. @default the host name plus a short random suffix */
@@ -42,6 +45,11 @@ export interface AgentOptions {
    * blocking UDP, or a wrong advertise address), in ms. @default 60000
    */
   readonly udpWarningIntervalMs?: number;
+  /**
+   * Shortest time between two publications of this node's service state (a check flapping faster
+   * is coalesced: the latest state goes out at the end of the interval), in ms. @default 1000
+   */
+  readonly serviceUpdateIntervalMs?: number;
 }
 
 /** Where an agent is in its life. */
@@ -71,8 +79,8 @@ export interface MemberInfo {
   readonly tags: Readonly<Record<string, string>>;
 }
 
-/** Events the agent emits: membership events plus its own lifecycle. */
-export type AgentEvent = MembershipEvent;
+/** Events the agent emits: membership events and service events. */
+export type AgentEvent = MembershipEvent | ServiceEvent;
 
 /** Counters exposed on /metrics (Prometheus) and `agent.counters()`. */
 export type AgentCounters = Readonly<Record<string, number>>;
@@ -108,6 +116,40 @@ export interface Agent {
   memberViews(): MemberView[];
   setTags(tags: Readonly<Record<string, string>>): void;
   counters(): AgentCounters;
+
+  /**
+   * Registers (or, with a known id, replaces) a service instance on this node and starts its
+   * checks. Visible to this node's lookups at once and spread through the mesh in this node's
+   * state. Throws InvalidServiceError (every problem listed) or ServiceTooLargeError (the node's
+   * state would not fit one datagram).
+   */
+  register(definition: ServiceDefinition): ServiceInstance;
+  /** Removes an instance of this node; false when it had none with that id. */
+  deregister(id: string): boolean;
+  /**
+   * Instances of `name` in the mesh from the local view: passing ones by default, instances on
+   * suspect nodes last, none on dead or left nodes. The array is frozen and shared.
+   */
+  lookup(name: string, options?: LookupOptions): readonly ServiceInstance[];
+  /** One passing instance by round-robin (default) or random, preferring alive nodes. */
+  pick(name: string, options?: PickOptions): ServiceInstance | undefined;
+  /** Every service name in the mesh with its instance counts. */
+  services(): ServiceSummary[];
+  /** This agent's own registrations with their checks. */
+  localServices(): LocalService[];
+  /** This agent's checks and their latest status. */
+  checks(): CheckInfo[];
+  /** Reports a TTL check's status (pass, warn or fail) and restarts its TTL. */
+  updateCheck(checkId: string, status: CheckStatus, note?: string): void;
+  /** Maintenance mode for one instance (serviceId) or the whole node. */
+  setMaintenance(enable: boolean, options?: { serviceId?: string; reason?: string }): void;
+  /** The name's modify index, raised on every change to its instances (1 for an unknown name). */
+  serviceIndex(name: string): number;
+  /** A snapshot of `name`'s instances, then every change, until the signal aborts or the agent closes. */
+  watch(name: string, options?: WatchOptions): AsyncIterableIterator<ServiceWatchUpdate>;
+  /** The event form of watch(): `listener` gets the snapshot now and every change; returns a stop function. */
+  onServiceChange(name: string, listener: (update: ServiceWatchUpdate) => void, options?: LookupOptions): () => void;
+
   on(event: 'event', listener: (event: AgentEvent) => void): this;
   off(event: 'event', listener: (event: AgentEvent) => void): this;
   /** Events as an async iterator; ends when the signal aborts or the agent closes. */

@@ -877,7 +877,8 @@ export class Membership {
     return this.seq;
   }
 
-  private checkStateSize(state: MemberState): void {
+  /** Throws StateTooLargeError when an alive message with this state would not fit one datagram. */
+  checkStateSize(state: MemberState): void {
     const alive: AliveMessage = { type: 'alive', node: this.name, addr: this.addr, incarnation: 0xffffffff, state };
     const bytes = encodeMessage(alive).length;
     const limit = this.opts.maxPacketBytes - FRAMING_BYTES;

@@ -7,6 +7,11 @@ import { JoinError } from '../../src/errors.js';
 import type { MemberView } from '../../src/membership/types.js';
 import type { Address, MemberStatus } from '../../src/wire/messages.js';
 import type { Agent, AgentCounters, AgentEvent, AgentState, JoinOptions, LeaveOptions, MemberInfo } from '../../src/agent/types.js';
+import { ServiceRuntime, type PickOptions, type WatchOptions } from '../../src/agent/services.js';
+import type { CheckInfo, CheckStatus, LocalService, ServiceDefinition } from '../../src/registry/local.js';
+import type { LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../../src/registry/types.js';
+import { SeededRandom } from '../../src/util/random.js';
+import { pino } from 'pino';
 
 export function view(name: string, status: MemberStatus = 'alive', options: { host?: string; port?: number; incarnation?: number; tags?: Record<string, string> } = {}): MemberView {
   return {
@@ -34,9 +39,27 @@ export class FakeAgent implements Agent {
   joinImpl: (seeds: readonly (string | Address)[]) => Promise<number> = (seeds) => Promise.resolve(seeds.length);
   leaveImpl: () => Promise<void> = () => Promise.resolve();
   private readonly listeners: ((event: AgentEvent) => void)[] = [];
+  /** The real service runtime (registry, index, checks), publishing into `published`. */
+  readonly runtime: ServiceRuntime;
+  readonly published: (Uint8Array | null)[] = [];
+  private nextId = 1;
 
   constructor(name = 'fake-1', views?: MemberView[]) {
     this.name = name;
+    this.runtime = new ServiceRuntime(
+      {
+        nodeName: name,
+        advertiseHost: () => this.address.host,
+        checkPayload: () => {},
+        publish: (payload) => this.published.push(payload),
+        freshId: () => `id-${this.nextId++}`,
+        now: () => Math.round(performance.now()),
+        random: new SeededRandom(1),
+        emit: (event) => this.emit(event),
+        log: pino({ level: 'silent' }),
+      },
+      1000,
+    );
     this.address = { host: '127.0.0.1', port: 7946 };
     this.bindAddress = { host: '127.0.0.1', port: 7946 };
     this.views = views ?? [view(name, 'alive', { incarnation: 3, tags: { role: 'test' } })];
@@ -69,7 +92,56 @@ export class FakeAgent implements Agent {
 
   close(): Promise<void> {
     this.state = 'closed';
+    this.runtime.close();
     return Promise.resolve();
+  }
+
+  register(definition: ServiceDefinition): ServiceInstance {
+    return this.runtime.register(definition);
+  }
+
+  deregister(id: string): boolean {
+    return this.runtime.deregister(id);
+  }
+
+  lookup(name: string, options?: LookupOptions): readonly ServiceInstance[] {
+    return this.runtime.lookup(name, options);
+  }
+
+  pick(name: string, options?: PickOptions): ServiceInstance | undefined {
+    return this.runtime.pick(name, options);
+  }
+
+  services(): ServiceSummary[] {
+    return this.runtime.services();
+  }
+
+  localServices(): LocalService[] {
+    return this.runtime.localServices();
+  }
+
+  checks(): CheckInfo[] {
+    return this.runtime.checks();
+  }
+
+  updateCheck(checkId: string, status: CheckStatus, note?: string): void {
+    this.runtime.updateTtl(checkId, status, note);
+  }
+
+  setMaintenance(enable: boolean, options: { serviceId?: string; reason?: string } = {}): void {
+    this.runtime.setMaintenance(enable, options.serviceId, options.reason);
+  }
+
+  serviceIndex(name: string): number {
+    return this.runtime.index.indexOf(name);
+  }
+
+  watch(name: string, options?: WatchOptions): AsyncIterableIterator<ServiceWatchUpdate> {
+    return this.runtime.watch(name, options);
+  }
+
+  onServiceChange(name: string, listener: (update: ServiceWatchUpdate) => void, options: LookupOptions = {}): () => void {
+    return this.runtime.subscribe(name, options, listener);
   }
 
   members(): MemberInfo[] {

@@ -1,0 +1,336 @@
+/**
+ * The agent's service registry runtime: this node's registrations and their checks (write side),
+ * the mesh-wide index (read side), watches and picks. It ties registry/ (pure) to the agent:
+ *
+ * - Writes change LocalRegistry, show at once in this node's own lookups, and are published in
+ *   the node's state (a new incarnation, gossiped like any membership change). Publishing is
+ *   rate-limited to one state change per `publishIntervalMs` with a trailing publish, so a
+ *   flapping check cannot flood the mesh; the first change after a quiet spell goes out at once.
+ * - Membership events about other nodes feed the ServiceIndex; events about this node are ignored
+ *   (its own entry comes from LocalRegistry, which may be ahead of what was published).
+ */
+import type { Logger } from 'pino';
+import type { MembershipEvent } from '../membership/types.js';
+import { LocalRegistry, type CheckInfo, type CheckStatus, type LocalService, type ServiceDefinition } from '../registry/local.js';
+import { encodeInstances } from '../registry/payload.js';
+import { RandomPicker, RoundRobinPicker, type PickStrategy } from '../registry/pickers.js';
+import { diffInstances, ServiceIndex } from '../registry/service-index.js';
+import type { LocalInstanceRecord, LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
+import type { Random } from '../membership/types.js';
+import { AgentClosedError, UnknownServiceError } from '../errors.js';
+import { bytesEqual } from '../membership/state.js';
+import { CheckRunner } from './checks.js';
+
+export interface PickOptions extends LookupOptions {
+  /** @default 'round-robin' */
+  readonly strategy?: PickStrategy;
+}
+
+export interface WatchOptions extends LookupOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Service events the agent publishes next to membership events (and on GET /v1/events). */
+export type ServiceEvent =
+  /** The instances of `name` changed somewhere in the mesh (as this node sees it). */
+  | { readonly type: 'service-change'; readonly name: string; readonly index: number; readonly instances: number; readonly passing: number }
+  /** A check of this agent changed status. */
+  | { readonly type: 'check-update'; readonly check: string; readonly serviceId: string; readonly status: CheckStatus; readonly output: string }
+  /** An instance of this agent was deregistered because a check stayed critical too long. */
+  | { readonly type: 'service-deregistered-critical'; readonly serviceId: string; readonly check: string };
+
+export interface ServiceRuntimeHost {
+  readonly nodeName: string;
+  /** The advertise host, for instances registered without an address. */
+  advertiseHost(): string;
+  /** Throws ServiceTooLargeError when this payload would not fit the node's state. */
+  checkPayload(payload: Uint8Array | null, what: string): void;
+  /** Puts the payload in the node's state (a new incarnation, spread by gossip). */
+  publish(payload: Uint8Array | null): void;
+  /** A fresh instance id (hyperid). */
+  freshId(): string;
+  now(): number;
+  random: Random;
+  emit(event: ServiceEvent): void;
+  log: Logger;
+}
+
+export class ServiceRuntime {
+  readonly index = new ServiceIndex();
+  readonly local = new LocalRegistry();
+  private readonly runner: CheckRunner;
+  private readonly roundRobin = new RoundRobinPicker();
+  private readonly randomPicker: RandomPicker;
+  private publishTimer: NodeJS.Timeout | null = null;
+  private reapTimer: NodeJS.Timeout | null = null;
+  private lastPublishAt = -Infinity;
+  private published: Uint8Array | null = null;
+  private closed = false;
+  readonly counters = { publishes: 0, publishesCoalesced: 0, checkRuns: 0, deregisteredCritical: 0 };
+
+  constructor(
+    private readonly host: ServiceRuntimeHost,
+    private readonly publishIntervalMs: number,
+  ) {
+    this.randomPicker = new RandomPicker(host.random);
+    this.runner = new CheckRunner((id, status, output) => this.onCheckResult(id, status, output));
+    this.index.onInvalidPayload = (member, reason) => host.log.debug({ member, reason }, 'ignoring an invalid service payload');
+    this.index.onChange((name, index) => {
+      const all = this.index.lookup(name, { status: 'any' });
+      const passing = this.index.lookup(name);
+      host.emit({ type: 'service-change', name, index, instances: all.length, passing: passing.length });
+    });
+  }
+
+  /** The payload the node starts with (its registrations made before start). */
+  get payload(): Uint8Array | null {
+    return encodeInstances(this.local.records());
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  register(def: ServiceDefinition): ServiceInstance {
+    this.assertOpen('register');
+    const service = this.local.register(def, () => this.host.freshId(), this.host.now(), (records) =>
+      this.host.checkPayload(encodeInstances(records), `registering instance "${def.id ?? '(new)'}" of "${String(def.name)}"`),
+    );
+    for (const spec of service.checks) this.runner.start(spec);
+    // A replaced registration may have dropped checks.
+    for (const c of this.runner.ids()) if (this.local.check(c) === undefined) this.runner.stop(c);
+    this.changed(true);
+    this.armReaper();
+    this.host.log.info({ service: service.record.name, id: service.record.id, checks: service.checks.length }, 'service registered');
+    return this.toInstance(service.record);
+  }
+
+  deregister(id: string): boolean {
+    const service = this.local.service(id);
+    if (service === undefined) return false;
+    for (const c of service.checks) this.runner.stop(c.id);
+    this.local.deregister(id);
+    this.changed(true);
+    this.host.log.info({ service: service.record.name, id }, 'service deregistered');
+    return true;
+  }
+
+  /** A TTL check's update from its application. Throws UnknownServiceError for an unknown id. */
+  updateTtl(checkId: string, status: CheckStatus, note = ''): void {
+    const spec = this.local.check(checkId);
+    if (spec === undefined) throw new UnknownServiceError('check', checkId, "list this agent's checks with GET /v1/checks");
+    if (spec.kind !== 'ttl') {
+      throw new UnknownServiceError('check', checkId, `it is a ${spec.kind} check, which the agent runs itself; only ttl checks take pass, warn and fail`);
+    }
+    this.runner.renewTtl(checkId);
+    this.onCheckResult(checkId, status, note);
+  }
+
+  /** Maintenance on one instance (serviceId) or the whole node; reason undefined turns it off. */
+  setMaintenance(enable: boolean, serviceId?: string, reason = 'maintenance mode'): void {
+    const changed = serviceId === undefined ? this.local.setNodeMaintenance(enable ? reason : undefined) : this.local.setServiceMaintenance(serviceId, enable ? reason : undefined);
+    this.host.log.info({ serviceId, enable, reason }, 'maintenance');
+    if (changed) this.changed(false);
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  lookup(name: string, options?: LookupOptions): readonly ServiceInstance[] {
+    return this.index.lookup(name, options);
+  }
+
+  pick(name: string, options: PickOptions = {}): ServiceInstance | undefined {
+    const list = this.index.lookup(name, options.tags === undefined ? {} : { tags: options.tags });
+    const suspect = (i: ServiceInstance): boolean => this.index.isOnSuspectNode(i);
+    if (options.strategy === 'random') return this.randomPicker.pick(list, suspect);
+    const key = options.tags === undefined || options.tags.length === 0 ? name : `${name}\u0000${options.tags.join('\u0000')}`;
+    return this.roundRobin.pick(key, list, suspect);
+  }
+
+  services(): ServiceSummary[] {
+    return this.index.services();
+  }
+
+  localServices(): LocalService[] {
+    return this.local.services();
+  }
+
+  checks(): CheckInfo[] {
+    return this.local.checks();
+  }
+
+  /** Calls `listener` with a snapshot, then with every change of the result. Returns a stop function. */
+  subscribe(name: string, options: LookupOptions, listener: (u: ServiceWatchUpdate) => void): () => void {
+    let last = this.index.lookup(name, options);
+    listener({ name, index: this.index.indexOf(name), instances: last, added: [...last], removed: [], updated: [], snapshot: true });
+    return this.index.onChange((changed, index) => {
+      if (changed !== name) return;
+      const next = this.index.lookup(name, options);
+      const diff = diffInstances(last, next);
+      if (diff.added.length === 0 && diff.removed.length === 0 && diff.updated.length === 0) return;
+      last = next;
+      listener({ name, index, instances: next, ...diff, snapshot: false });
+    });
+  }
+
+  /**
+   * A snapshot, then every change, as an async iterator. A slow consumer gets coalesced updates
+   * (the diff from what it saw last to now), so memory stays bounded. Ends on abort or close.
+   */
+  watch(name: string, options: WatchOptions = {}): AsyncIterableIterator<ServiceWatchUpdate> {
+    const { signal, ...lookup } = options;
+    let delivered: readonly ServiceInstance[] = [];
+    let first = true;
+    let dirty = true;
+    let ended = false;
+    let wake: (() => void) | null = null;
+    const stop = this.index.onChange((changed) => {
+      if (changed !== name) return;
+      dirty = true;
+      wake?.();
+    });
+    const end = (): void => {
+      ended = true;
+      stop();
+      this.watchers.delete(end);
+      signal?.removeEventListener('abort', end);
+      wake?.();
+    };
+    this.watchers.add(end);
+    signal?.addEventListener('abort', end);
+    if (signal?.aborted === true || this.closed) end();
+    const self = this;
+    const iterator: AsyncIterableIterator<ServiceWatchUpdate> = {
+      async next(): Promise<IteratorResult<ServiceWatchUpdate>> {
+        for (;;) {
+          if (ended) return { done: true, value: undefined };
+          if (dirty) {
+            dirty = false;
+            const now = self.index.lookup(name, lookup);
+            const diff = diffInstances(delivered, now);
+            if (first || diff.added.length > 0 || diff.removed.length > 0 || diff.updated.length > 0) {
+              const snapshot = first;
+              first = false;
+              delivered = now;
+              return { done: false, value: { name, index: self.index.indexOf(name), instances: now, ...diff, snapshot } };
+            }
+          }
+          await new Promise<void>((resolve) => {
+            wake = () => {
+              wake = null;
+              resolve();
+            };
+          });
+        }
+      },
+      return(): Promise<IteratorResult<ServiceWatchUpdate>> {
+        end();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  private readonly watchers = new Set<() => void>();
+
+  // ------------------------------------------------------------------ membership
+
+  /** A membership event: other nodes' instances move in or out of the index. */
+  onMembershipEvent(event: MembershipEvent): void {
+    if ('member' in event && event.member.name === this.host.nodeName) return;
+    this.index.apply(event);
+  }
+
+  /** Puts this node's own instances in the index (at start and after every local change). */
+  refreshSelf(): void {
+    this.index.setNode(this.host.nodeName, 'alive', this.host.advertiseHost(), this.local.records());
+  }
+
+  close(): void {
+    this.closed = true;
+    this.runner.stopAll();
+    if (this.publishTimer !== null) clearTimeout(this.publishTimer);
+    if (this.reapTimer !== null) clearInterval(this.reapTimer);
+    this.publishTimer = null;
+    this.reapTimer = null;
+    for (const end of [...this.watchers]) end();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new AgentClosedError(what);
+  }
+
+  private toInstance(r: LocalInstanceRecord): ServiceInstance {
+    return Object.freeze({
+      id: r.id,
+      name: r.name,
+      node: this.host.nodeName,
+      address: r.address === '' ? this.host.advertiseHost() : r.address,
+      port: r.port,
+      tags: r.tags,
+      meta: r.meta,
+      status: r.status,
+    });
+  }
+
+  private onCheckResult(checkId: string, status: CheckStatus, output: string): void {
+    if (this.closed) return;
+    this.counters.checkRuns++;
+    let before: CheckInfo | undefined;
+    for (const c of this.local.checks()) if (c.id === checkId) before = c;
+    if (before === undefined) return; // deregistered while it ran
+    const changed = this.local.reportCheck(checkId, status, output, this.host.now());
+    const after = this.local.checks().find((c) => c.id === checkId);
+    if (after !== undefined && after.status !== before.status) {
+      this.host.emit({ type: 'check-update', check: checkId, serviceId: after.serviceId, status: after.status, output: after.output });
+      this.host.log.info({ check: checkId, serviceId: after.serviceId, status: after.status }, 'check status changed');
+    }
+    if (changed) this.changed(false);
+  }
+
+  /** A local change: refresh this node's index entry now; publish now or after the interval. */
+  private changed(urgent: boolean): void {
+    this.refreshSelf();
+    if (this.closed) return;
+    const t = this.host.now();
+    if ((urgent || t - this.lastPublishAt >= this.publishIntervalMs) && this.publishTimer === null) {
+      this.publishNow();
+      return;
+    }
+    this.counters.publishesCoalesced++;
+    if (this.publishTimer !== null) return;
+    const wait = Math.max(0, this.publishIntervalMs - (t - this.lastPublishAt));
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = null;
+      this.publishNow();
+    }, wait);
+    this.publishTimer.unref();
+  }
+
+  private publishNow(): void {
+    if (this.closed) return;
+    const payload = encodeInstances(this.local.records());
+    if (bytesEqual(payload, this.published)) return;
+    this.published = payload;
+    this.lastPublishAt = this.host.now();
+    this.counters.publishes++;
+    this.host.publish(payload);
+  }
+
+  private armReaper(): void {
+    if (this.reapTimer !== null) return;
+    this.reapTimer = setInterval(() => {
+      for (const id of this.local.expiredCritical(this.host.now())) {
+        const check = this.local.service(id)?.checks.find((c) => c.deregisterCriticalAfterMs !== undefined)?.id ?? '';
+        this.host.log.warn({ serviceId: id, check }, 'deregistering an instance whose check stayed critical past deregisterCriticalAfter');
+        this.counters.deregisteredCritical++;
+        this.deregister(id);
+        this.host.emit({ type: 'service-deregistered-critical', serviceId: id, check });
+      }
+    }, 1000);
+    this.reapTimer.unref();
+  }
+}
