@@ -197,20 +197,20 @@ export class ServiceRuntime {
     this.watchers.add(end);
     signal?.addEventListener('abort', end);
     if (signal?.aborted === true || this.closed) end();
-    const self = this;
+    const index = this.index;
     const iterator: AsyncIterableIterator<ServiceWatchUpdate> = {
       async next(): Promise<IteratorResult<ServiceWatchUpdate>> {
         for (;;) {
           if (ended) return { done: true, value: undefined };
           if (dirty) {
             dirty = false;
-            const now = self.index.lookup(name, lookup);
+            const now = index.lookup(name, lookup);
             const diff = diffInstances(delivered, now);
             if (first || diff.added.length > 0 || diff.removed.length > 0 || diff.updated.length > 0) {
               const snapshot = first;
               first = false;
               delivered = now;
-              return { done: false, value: { name, index: self.index.indexOf(name), instances: now, ...diff, snapshot } };
+              return { done: false, value: { name, index: index.indexOf(name), instances: now, ...diff, snapshot } };
             }
           }
           await new Promise<void>((resolve) => {
