@@ -7,13 +7,14 @@
  *   POST /v1/leave       optional body {"timeoutMs": n} → {left: true, name}; then `onLeave` runs
  *   GET  /v1/events      Server-Sent Events: `event: member-join` + `data: {...}`, keep-alive comments
  *   GET  /metrics        Prometheus text format 0.0.4
+ *   and the service routes of http-services.ts (/v1/services, /v1/pick, /v1/checks, /v1/maintenance)
  *
  * Every error is a 4xx/5xx with a JSON body {error, code}: `code` is a stable HEARSAY_ERR_* string
  * and `error` says what was wrong and what to do. Requests carrying an Origin header are refused
  * (403): browsers send one, the CLI and curl do not, so a web page cannot drive the agent.
  *
  * The server only uses the Agent interface; the agent is injected, so tests drive it with a fake.
- * No framework: six routes do not need one, and node:http keeps the dependency list short.
+ * No framework: a dozen routes do not need one, and node:http keeps the dependency list short.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +23,7 @@ import { HearsayError } from '../errors.js';
 import type { MemberView } from '../membership/types.js';
 import type { Address } from '../wire/messages.js';
 import { formatHostPort, parseHostPort } from './config.js';
+import { serviceRoutes } from './http-services.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import type { Agent, AgentEvent, MemberInfo } from './types.js';
 
@@ -43,6 +45,8 @@ export interface HttpServerOptions {
   readonly maxEventStreams?: number;
   /** Bytes an SSE client may fall behind before its stream is ended. @default 1048576 */
   readonly maxEventBacklogBytes?: number;
+  /** Most concurrent blocking queries (GET /v1/services/:name?index=); more get 503. @default 1024 */
+  readonly maxBlockingQueries?: number;
 }
 
 export interface HttpServer {
@@ -112,6 +116,8 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   let leaving: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
   let bound: Address | undefined;
+  let signalClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => (signalClosed = resolve));
 
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void => {
     const text = `${JSON.stringify(body)}\n`;
@@ -266,9 +272,36 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     '/v1/events': { GET: events },
     '/metrics': { GET: metrics },
   };
-  const routeList = Object.entries(routes)
-    .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`))
-    .join(', ');
+  const patterned = serviceRoutes(agent, {
+    sendJson,
+    readJsonBody: (req, required, example) => readJsonBody(req, maxBodyBytes, required, example),
+    fail: (status, code, message) => new HttpError(status, code, message),
+    closed,
+    maxBlockingQueries: options.maxBlockingQueries ?? 1024,
+  });
+  const routeList = [
+    ...Object.entries(routes).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`)),
+    ...patterned.map((r) => r.label),
+  ].join(', ');
+
+  /** Runs the service route matching method and path; false when none matches the path. */
+  const runPatterned = async (req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<boolean> => {
+    const allow: string[] = [];
+    for (const r of patterned) {
+      const m = r.pattern.exec(path);
+      if (m === null) continue;
+      if (r.method !== method) {
+        allow.push(r.method);
+        continue;
+      }
+      const params = m.slice(1).map(decodeSegment);
+      await r.handler(req, res, params, queryOf(req.url));
+      return true;
+    }
+    if (allow.length === 0) return false;
+    const list = [...new Set(allow)].join(', ');
+    throw new HttpError(405, HTTP_ERROR_CODES.methodNotAllowed, `${path} does not accept ${method}: use ${list}`, { allow: list });
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
@@ -278,6 +311,10 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
         throw new HttpError(403, HTTP_ERROR_CODES.forbiddenOrigin, 'requests from web pages (with an Origin header) are refused: call the API from a program or the hearsay CLI');
       }
       const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+      if (route === undefined && (await runPatterned(req, res, method, path))) {
+        log?.debug({ method, path, status: res.statusCode }, 'http request');
+        return;
+      }
       if (route === undefined) throw new HttpError(404, HTTP_ERROR_CODES.notFound, `no route for ${method} ${path}: the API serves ${routeList}`);
       const handler = Object.hasOwn(route, method) ? route[method] : undefined;
       if (handler === undefined) {
@@ -326,6 +363,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
+        signalClosed();
         for (const res of streams) res.end();
         if (!server.listening) {
           resolve();
@@ -342,6 +380,21 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
       return this.close();
     },
   };
+}
+
+function queryOf(url: string | undefined): URLSearchParams {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  return new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+}
+
+/** A path segment, percent-decoded; a malformed escape is a 400. */
+function decodeSegment(segment: string | undefined): string {
+  try {
+    return decodeURIComponent(segment ?? '');
+  } catch {
+    throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, `the path segment ${JSON.stringify(segment)} is not valid percent-encoding`);
+  }
 }
 
 function pathOf(url: string | undefined): string {

@@ -1,0 +1,252 @@
+/**
+ * The service routes of the agent's HTTP API (mounted by http.ts):
+ *
+ *   PUT    /v1/services              register; body {name, port, id?, address?, tags?, meta?, checks?}
+ *                                   → the instance {id, name, node, address, port, tags, meta, status}
+ *   DELETE /v1/services/:id          deregister → {deregistered: true, id}
+ *   GET    /v1/services              [{name, instances, passing}]
+ *   GET    /v1/services/:name        ?tag=T (repeatable) &status=passing|warning|critical|maintenance|any
+ *                                   (comma list) &index=N &wait=DURATION → array of instances; with
+ *                                   `index`, a blocking query that answers once the name's index
+ *                                   differs from N or `wait` (default 5m, at most 10m) elapses.
+ *                                   Every answer carries X-Hearsay-Index.
+ *   GET    /v1/pick/:name            ?tag=T &strategy=round-robin|random → one passing instance (404 if none)
+ *   GET    /v1/agent/services        this agent's registrations with their checks
+ *   GET    /v1/checks                this agent's checks {id, serviceId, kind, status, output}
+ *   PUT    /v1/checks/:id/pass|warn|fail   a TTL check's update; optional body {"note": "..."} or ?note=
+ *   PUT    /v1/maintenance           ?enable=true|false &service=ID &reason=TEXT (or the same as a JSON
+ *                                   body {enable, serviceId?, reason?}); without a service, the whole node
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HearsayError } from '../errors.js';
+import type { CheckStatus } from '../registry/local.js';
+import type { HealthStatus, LookupOptions } from '../registry/types.js';
+import { isHealthStatus } from '../registry/validate.js';
+import { parseDuration } from '../util/duration.js';
+import type { Agent, AgentEvent } from './types.js';
+
+export interface RouteTools {
+  readonly sendJson: (res: ServerResponse, status: number, body: unknown, headers?: Readonly<Record<string, string>>) => void;
+  readonly readJsonBody: (req: IncomingMessage, required: boolean, example: string) => Promise<unknown>;
+  /** Makes an error the API answers with `status` and `{error, code}`. */
+  readonly fail: (status: number, code: string, message: string) => Error;
+  /** Resolves when the server starts closing (blocking queries answer at once then). */
+  readonly closed: Promise<void>;
+  /** Open blocking queries are bounded; more get 503. */
+  readonly maxBlockingQueries: number;
+}
+
+export type ServiceHandler = (req: IncomingMessage, res: ServerResponse, params: readonly string[], query: URLSearchParams) => Promise<void> | void;
+
+export interface ServiceRoute {
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly handler: ServiceHandler;
+  /** As shown in 404 messages. */
+  readonly label: string;
+}
+
+export const SERVICE_ERROR_CODES = {
+  invalidService: 'HEARSAY_ERR_INVALID_SERVICE',
+  tooManyQueries: 'HEARSAY_ERR_TOO_MANY_QUERIES',
+  noInstance: 'HEARSAY_ERR_NO_INSTANCE',
+} as const;
+
+const DEFAULT_WAIT_MS = 5 * 60_000;
+const MAX_WAIT_MS = 10 * 60_000;
+const TTL_ACTIONS: Readonly<Record<string, CheckStatus>> = { pass: 'passing', warn: 'warning', fail: 'critical' };
+
+/** The status of a HearsayError thrown by the agent. */
+function statusFor(err: HearsayError): number {
+  if (err.code === 'HEARSAY_ERR_UNKNOWN_SERVICE' || err.code === 'HEARSAY_ERR_UNKNOWN_CHECK') return 404;
+  if (err.code === 'HEARSAY_ERR_AGENT_CLOSED' || err.code === 'HEARSAY_ERR_NOT_RUNNING') return 409;
+  return 400;
+}
+
+export function serviceRoutes(agent: Agent, t: RouteTools): ServiceRoute[] {
+  let blocking = 0;
+
+  const call = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof HearsayError) throw t.fail(statusFor(err), err.code, err.message);
+      throw err;
+    }
+  };
+
+  const lookupOptions = (query: URLSearchParams): LookupOptions => {
+    const tags = query.getAll('tag').filter((x) => x !== '');
+    const statusParam = query.get('status');
+    let status: LookupOptions['status'] = 'passing';
+    if (statusParam !== null && statusParam !== '') {
+      const parts = statusParam.split(',').map((s) => s.trim());
+      if (parts.length === 1 && parts[0] === 'any') status = 'any';
+      else {
+        const bad = parts.filter((p) => !isHealthStatus(p));
+        if (bad.length > 0) {
+          throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `status ${JSON.stringify(statusParam)}: use passing, warning, critical, maintenance or any, or a comma list of them`);
+        }
+        status = parts as HealthStatus[];
+      }
+    }
+    return { tags, status };
+  };
+
+  const register: ServiceHandler = async (req, res) => {
+    const example = '{"name": "billing", "port": 8080, "tags": ["v2"], "checks": [{"http": "http://127.0.0.1:8080/health", "interval": "10s"}]}';
+    const body = await t.readJsonBody(req, true, example);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw t.fail(400, SERVICE_ERROR_CODES.invalidService, `the body must be a JSON object such as ${example}`);
+    }
+    const instance = call(() => agent.register(body as Parameters<Agent['register']>[0]));
+    t.sendJson(res, 200, instance);
+  };
+
+  const deregister: ServiceHandler = (_req, res, [id]) => {
+    if (!agent.deregister(id!)) {
+      throw t.fail(404, 'HEARSAY_ERR_UNKNOWN_SERVICE', `no service instance with id ${JSON.stringify(id)} on this agent: list them with GET /v1/agent/services`);
+    }
+    t.sendJson(res, 200, { deregistered: true, id });
+  };
+
+  const list: ServiceHandler = (_req, res) => {
+    t.sendJson(res, 200, agent.services());
+  };
+
+  const lookup: ServiceHandler = async (req, res, [name], query) => {
+    const options = lookupOptions(query);
+    const indexParam = query.get('index');
+    if (indexParam !== null) {
+      if (!/^\d{1,15}$/.test(indexParam)) throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `index ${JSON.stringify(indexParam)} must be the X-Hearsay-Index of an earlier answer`);
+      const waitParam = query.get('wait');
+      const waitMs = waitParam === null ? DEFAULT_WAIT_MS : parseDuration(waitParam);
+      if (waitMs === undefined || waitMs > MAX_WAIT_MS) {
+        throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `wait ${JSON.stringify(waitParam)} must be a duration up to 10m, e.g. "30s"`);
+      }
+      const seen = Number(indexParam);
+      if (agent.serviceIndex(name!) === seen && waitMs > 0) {
+        if (blocking >= t.maxBlockingQueries) {
+          throw t.fail(503, SERVICE_ERROR_CODES.tooManyQueries, `already ${blocking} blocking queries open: retry later or without index`);
+        }
+        blocking++;
+        try {
+          await waitForChange(agent, name!, seen, waitMs, req, t.closed);
+        } finally {
+          blocking--;
+        }
+        if (res.destroyed) return;
+      }
+    }
+    const result = agent.lookup(name!, options);
+    t.sendJson(res, 200, result, { 'x-hearsay-index': String(agent.serviceIndex(name!)) });
+  };
+
+  const pick: ServiceHandler = (_req, res, [name], query) => {
+    const strategy = query.get('strategy') ?? 'round-robin';
+    if (strategy !== 'round-robin' && strategy !== 'random') throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `strategy ${JSON.stringify(strategy)}: use round-robin or random`);
+    const tags = query.getAll('tag').filter((x) => x !== '');
+    const chosen = agent.pick(name!, { tags, strategy });
+    if (chosen === undefined) throw t.fail(404, SERVICE_ERROR_CODES.noInstance, `no passing instance of ${JSON.stringify(name)}${tags.length > 0 ? ` with tags ${tags.join(', ')}` : ''}`);
+    t.sendJson(res, 200, chosen, { 'x-hearsay-index': String(agent.serviceIndex(name!)) });
+  };
+
+  const localServices: ServiceHandler = (_req, res) => {
+    const checks = agent.checks();
+    t.sendJson(
+      res,
+      200,
+      agent.localServices().map((s) => ({
+        ...s.record,
+        node: agent.name,
+        address: s.record.address === '' ? agent.address.host : s.record.address,
+        ...(s.maintenance === undefined ? {} : { maintenance: s.maintenance }),
+        checks: checks.filter((c) => c.serviceId === s.record.id),
+      })),
+    );
+  };
+
+  const checks: ServiceHandler = (_req, res) => {
+    t.sendJson(res, 200, agent.checks());
+  };
+
+  const ttl: ServiceHandler = async (req, res, [id, action], query) => {
+    const status = TTL_ACTIONS[action!]!;
+    let note = query.get('note') ?? '';
+    const body = await t.readJsonBody(req, false, '{"note": "queue depth 3"}');
+    if (body !== undefined) {
+      const n = (body as { note?: unknown } | null)?.note;
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || (n !== undefined && typeof n !== 'string') || Object.keys(body).some((k) => k !== 'note')) {
+        throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', 'the body must be empty or {"note": "text"}');
+      }
+      if (typeof n === 'string') note = n;
+    }
+    call(() => agent.updateCheck(id!, status, note));
+    t.sendJson(res, 200, agent.checks().find((c) => c.id === id) ?? { id, status });
+  };
+
+  const maintenance: ServiceHandler = async (req, res, _params, query) => {
+    const body = await t.readJsonBody(req, false, '{"enable": true, "serviceId": "billing-1", "reason": "upgrade"}');
+    let enableRaw: unknown = query.get('enable') ?? undefined;
+    let serviceId: unknown = query.get('service') ?? undefined;
+    let reason: unknown = query.get('reason') ?? undefined;
+    if (body !== undefined) {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', 'the body must be {"enable": true, "serviceId"?: "...", "reason"?: "..."}');
+      const b = body as Record<string, unknown>;
+      const extra = Object.keys(b).filter((k) => !['enable', 'serviceId', 'reason'].includes(k));
+      if (extra.length > 0) throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `unknown field ${extra.map((k) => `"${k}"`).join(', ')}: the fields are enable, serviceId and reason`);
+      enableRaw = b.enable ?? enableRaw;
+      serviceId = b.serviceId ?? serviceId;
+      reason = b.reason ?? reason;
+    }
+    const enable = enableRaw === true || enableRaw === 'true' ? true : enableRaw === false || enableRaw === 'false' ? false : undefined;
+    if (enable === undefined) throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', 'say enable=true or enable=false (query) or {"enable": true} (body)');
+    if (serviceId !== undefined && typeof serviceId !== 'string') throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', 'serviceId must be a string');
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 256)) throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', 'reason must be a string of at most 256 characters');
+    call(() => agent.setMaintenance(enable, { ...(serviceId === undefined ? {} : { serviceId }), ...(reason === undefined ? {} : { reason }) }));
+    t.sendJson(res, 200, { maintenance: enable, ...(serviceId === undefined ? { node: agent.name } : { serviceId }) });
+  };
+
+  const seg = '([^/]+)';
+  const route = (method: string, path: string, handler: ServiceHandler, label = path): ServiceRoute => ({
+    method,
+    pattern: new RegExp(`^${path.replaceAll(':id', seg).replaceAll(':name', seg).replaceAll(':action', '(pass|warn|fail)')}$`),
+    handler,
+    label: `${method} ${label}`,
+  });
+  return [
+    route('PUT', '/v1/services', register),
+    route('GET', '/v1/services', list),
+    route('DELETE', '/v1/services/:id', deregister),
+    route('GET', '/v1/services/:name', lookup),
+    route('GET', '/v1/pick/:name', pick),
+    route('GET', '/v1/agent/services', localServices),
+    route('GET', '/v1/checks', checks),
+    route('PUT', '/v1/checks/:id/:action', ttl, '/v1/checks/:id/pass|warn|fail'),
+    route('PUT', '/v1/maintenance', maintenance),
+  ];
+}
+
+/** Resolves once `name`'s index differs from `seen`, `waitMs` elapses, the client goes away or the server closes. */
+function waitForChange(agent: Agent, name: string, seen: number, waitMs: number, req: IncomingMessage, closed: Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      agent.off('event', listener);
+      req.socket.off('close', finish);
+      resolve();
+    };
+    const listener = (event: AgentEvent): void => {
+      if (event.type === 'service-change' && event.name === name && event.index !== seen) finish();
+    };
+    const timer = setTimeout(finish, waitMs);
+    timer.unref();
+    agent.on('event', listener);
+    req.socket.once('close', finish);
+    void closed.then(finish);
+    if (agent.serviceIndex(name) !== seen) finish();
+  });
+}
