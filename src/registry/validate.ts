@@ -28,6 +28,11 @@ const META_KEY_RE = /^[A-Za-z0-9_-]+$/;
 const CONTROL_OR_SPACE_RE = /[\u0000-\u0020\u007f]/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f]/;
+/**
+ * An unpaired UTF-16 surrogate (JSON can carry one as "\ud800"): UTF-8 has no encoding for it, so
+ * the payload would carry U+FFFD instead and peers would see a different string, or a repeat.
+ */
+const LONE_SURROGATE_RE = /[\uD800-\uDFFF]/u;
 
 const encoder = new TextEncoder();
 export function utf8Length(s: string): number {
@@ -57,7 +62,7 @@ export function idProblem(id: unknown): string | undefined {
 }
 
 export function addressProblem(address: unknown): string | undefined {
-  if (typeof address !== 'string' || utf8Length(address) > REGISTRY_LIMITS.maxAddressBytes || CONTROL_OR_SPACE_RE.test(address)) {
+  if (typeof address !== 'string' || utf8Length(address) > REGISTRY_LIMITS.maxAddressBytes || CONTROL_OR_SPACE_RE.test(address) || LONE_SURROGATE_RE.test(address)) {
     return `address ${JSON.stringify(address)} must be an IP address or host name of at most ${REGISTRY_LIMITS.maxAddressBytes} bytes without spaces`;
   }
   return undefined;
@@ -75,8 +80,8 @@ export function tagsProblems(tags: unknown): string[] {
   const problems: string[] = [];
   if (tags.length > REGISTRY_LIMITS.maxTags) problems.push(`${tags.length} tags: give at most ${REGISTRY_LIMITS.maxTags}`);
   for (const t of tags) {
-    if (typeof t !== 'string' || t.length === 0 || utf8Length(t) > REGISTRY_LIMITS.maxTagBytes || CONTROL_OR_SPACE_RE.test(t)) {
-      problems.push(`tag ${JSON.stringify(t)} must be a string of 1-${REGISTRY_LIMITS.maxTagBytes} bytes without spaces`);
+    if (typeof t !== 'string' || t.length === 0 || utf8Length(t) > REGISTRY_LIMITS.maxTagBytes || CONTROL_OR_SPACE_RE.test(t) || LONE_SURROGATE_RE.test(t)) {
+      problems.push(`tag ${JSON.stringify(t)} must be a string of 1-${REGISTRY_LIMITS.maxTagBytes} bytes of valid Unicode without spaces`);
     }
   }
   if (new Set(tags).size !== tags.length) problems.push('tags must not repeat');
@@ -92,8 +97,8 @@ export function metaProblems(meta: unknown): string[] {
     if (k.length > REGISTRY_LIMITS.maxMetaKeyBytes || !META_KEY_RE.test(k)) {
       problems.push(`meta key ${JSON.stringify(k)} must be 1-${REGISTRY_LIMITS.maxMetaKeyBytes} letters, digits, _ or -`);
     }
-    if (typeof v !== 'string' || utf8Length(v) > REGISTRY_LIMITS.maxMetaValueBytes || CONTROL_RE.test(v)) {
-      problems.push(`meta value of ${JSON.stringify(k)} must be a string of at most ${REGISTRY_LIMITS.maxMetaValueBytes} bytes without control characters`);
+    if (typeof v !== 'string' || utf8Length(v) > REGISTRY_LIMITS.maxMetaValueBytes || CONTROL_RE.test(v) || LONE_SURROGATE_RE.test(v)) {
+      problems.push(`meta value of ${JSON.stringify(k)} must be a string of at most ${REGISTRY_LIMITS.maxMetaValueBytes} bytes of valid Unicode without control characters`);
     }
   }
   return problems;
