@@ -138,6 +138,19 @@ describe('normalizeService', () => {
     expect(problemsOf({ name: 'web', port: 80, meta: { k: 'a\u0000b' } })[0]).toMatch(/meta value/);
   });
 
+  it('refuses unpaired surrogates in tags, meta values and addresses (UTF-8 cannot carry them)', () => {
+    // JSON can carry them: this is what an HTTP registration with "\ud800" escapes parses to.
+    const def = JSON.parse('{"name": "web", "port": 80, "tags": ["\\ud800", "\\udc00", "ok-\\ud83d\\ude80"], "meta": {"k": "x\\udfff"}, "address": "h\\ud800"}') as Record<string, unknown>;
+    expect((def.tags as string[])[0]).toBe('\uD800');
+    const problems = problemsOf(def);
+    expect(problems.filter((p) => p.startsWith('tag '))).toHaveLength(2);
+    expect(problems.some((p) => p.startsWith('meta value of "k"'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('address '))).toBe(true);
+    expect(problems).toHaveLength(4);
+    // A proper pair (an emoji) is fine.
+    expect(normalized({ name: 'web', port: 80, tags: ['ok-\u{1F680}'], meta: { k: '\u{1F680}' }, address: 'h\u{1F680}' }).record.tags).toEqual(['ok-🚀']);
+  });
+
   it('refuses checks that are not an array, or too many', () => {
     expect(problemsOf({ name: 'web', port: 80, checks: { ttl: '10s' } })[0]).toMatch(/checks must be an array/);
     expect(problemsOf({ name: 'web', port: 80, checks: Array.from({ length: 17 }, () => ({ ttl: '10s' })) })[0]).toMatch(/17 checks/);

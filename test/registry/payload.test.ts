@@ -8,6 +8,7 @@ import {
   isRegistryPayload,
   type DecodeInstancesResult,
 } from '../../src/registry/payload.js';
+import { normalizeService } from '../../src/registry/local.js';
 import { HEALTH_STATUSES, type HealthStatus, type LocalInstanceRecord } from '../../src/registry/types.js';
 import {
   REGISTRY_LIMITS,
@@ -131,6 +132,23 @@ describe('encodeInstances / decodeInstances round trip', () => {
     const back = roundTrip([r]);
     expect(back).toEqual([r]);
     expect(back[0]!.tags[0]).toBe('\uFEFF');
+  });
+
+  it('every record normalizeService accepts round-trips unchanged, even from hostile JSON strings', () => {
+    // Unpaired surrogate halves (JSON can carry "\\ud800"), a proper pair, a BOM, ASCII and Latin-1.
+    const hostileChar = fc.constantFrom('\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uD83D\uDE80', '\uFEFF', '\uFFFD', 'a', 'é');
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ unit: hostileChar, minLength: 1, maxLength: 4 }), { maxLength: 4 }),
+        fc.string({ unit: hostileChar, maxLength: 6 }),
+        (tags, value) => {
+          const n = normalizeService({ id: 'x', name: 'web', port: 80, tags, meta: { k: value } }, () => 'unused');
+          if (!n.ok) return;
+          expect(roundTrip([n.record])).toEqual([n.record]);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('round-trips every field at its maximum length', () => {
