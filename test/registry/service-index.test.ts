@@ -133,6 +133,23 @@ describe('ServiceIndex: membership events move instances in and out', () => {
     expect(idx.services()).toEqual([{ name: 'db', instances: 1, passing: 1 }]);
   });
 
+  it('a "__proto__" meta key is data: indexed, compared and diffed like any other', () => {
+    const { idx, calls } = indexWithLog();
+    const meta = (v: string): Record<string, string> => JSON.parse(`{"__proto__": "${v}"}`) as Record<string, string>;
+    idx.apply(event('member-join', 'n1', [web('a', { meta: meta('1') })]));
+    const [a] = idx.lookup('web');
+    expect(Object.getOwnPropertyDescriptor(a!.meta, '__proto__')?.value).toBe('1');
+    expect(Object.getPrototypeOf(a!.meta)).toBe(Object.prototype);
+    calls.length = 0;
+    idx.apply(event('member-update', 'n1', [web('a', { meta: meta('1') })]));
+    expect(calls).toEqual([]);
+    idx.apply(event('member-update', 'n1', [web('a', { meta: meta('2') })]));
+    expect(calls).toHaveLength(1);
+    idx.apply(event('member-update', 'n1', [web('a', { meta: { other: '2' } })]));
+    expect(calls).toHaveLength(2);
+    expect(Object.hasOwn(idx.lookup('web')[0]!.meta, '__proto__')).toBe(false);
+  });
+
   it('the same instance id on two nodes is two instances', () => {
     const idx = new ServiceIndex();
     idx.apply(event('member-join', 'n1', [web('same')]));
