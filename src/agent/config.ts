@@ -12,11 +12,15 @@ import { HearsayError, InvalidOptionsError } from '../errors.js';
 import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName } from '../membership/options.js';
 import type { Address } from '../wire/messages.js';
 import { isPortText, splitHostPort } from '../transport/address.js';
+import { normalizeService, type ServiceDefinition } from '../registry/local.js';
 
 /** Where the agent's UDP and TCP listeners bind unless told otherwise. */
 export const DEFAULT_BIND: Address = Object.freeze({ host: '127.0.0.1', port: 7946 });
 /** Where the agent's HTTP API listens unless told otherwise (loopback: the API has no authentication). */
 export const DEFAULT_HTTP: Address = Object.freeze({ host: '127.0.0.1', port: 7947 });
+/** Where the agent's DNS interface listens (UDP and TCP) unless told otherwise. */
+export const DEFAULT_DNS: Address = Object.freeze({ host: '127.0.0.1', port: 7953 });
+const MAX_CONFIG_SERVICES = 255;
 /** The pino levels `--log-level` accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -128,6 +132,8 @@ export interface AgentSettings {
   readonly profile?: string;
   readonly dataDir?: string;
   readonly logLevel?: string;
+  /** HOST:PORT for the DNS interface, or "off". */
+  readonly dns?: string;
 }
 
 /** The flags `hearsay agent` takes; `join` is the repeatable `--join`. */
@@ -146,6 +152,8 @@ export interface AgentConfig {
   readonly advertise?: Address;
   readonly join: readonly Address[];
   readonly http: Address;
+  /** Where the DNS interface listens; null when turned off (--dns off). */
+  readonly dns: Address | null;
   readonly profile: ProfileName;
   readonly dataDir?: string;
   readonly logLevel: LogLevel;
@@ -153,6 +161,8 @@ export interface AgentConfig {
   readonly tags: Readonly<Record<string, string>>;
   /** Membership option overrides over the profile (config file only), already validated. */
   readonly membership: Partial<MembershipOptions>;
+  /** Services to register at start (config file only), already validated. */
+  readonly services: readonly ServiceDefinition[];
   /** The config file read, if any. */
   readonly configFile?: string;
   /** Where each setting's value came from. */
@@ -182,6 +192,7 @@ export const ENV_VARS: Readonly<Record<keyof AgentSettings, string>> = Object.fr
   profile: 'HEARSAY_PROFILE',
   dataDir: 'HEARSAY_DATA_DIR',
   logLevel: 'HEARSAY_LOG_LEVEL',
+  dns: 'HEARSAY_DNS',
 });
 
 const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze({
@@ -193,10 +204,11 @@ const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze(
   profile: '--profile',
   dataDir: '--data-dir',
   logLevel: '--log-level',
+  dns: '--dns',
 });
 
 const SETTING_KEYS = Object.keys(ENV_VARS) as (keyof AgentSettings)[];
-const FILE_KEYS = [...SETTING_KEYS, 'tags', 'membership'] as const;
+const FILE_KEYS = [...SETTING_KEYS, 'tags', 'membership', 'services'] as const;
 
 /** Reads the HEARSAY_* variables; an empty variable counts as unset. HEARSAY_JOIN is comma-separated. */
 export function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): AgentSettings {
@@ -276,6 +288,16 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
   const bind = address('bind', DEFAULT_BIND, { defaultPort: DEFAULT_BIND.port, allowPortZero: true }) as Address;
   const advertise = address('advertise', undefined, { defaultPort: bind.port === 0 ? DEFAULT_BIND.port : bind.port });
   const http = address('http', DEFAULT_HTTP, { defaultPort: DEFAULT_HTTP.port, allowPortZero: true }) as Address;
+  let dns: Address | null = DEFAULT_DNS;
+  const dnsIn = pick('dns');
+  if (dnsIn !== undefined) {
+    if (dnsIn.value.trim().toLowerCase() === 'off') dns = null;
+    else {
+      const parsed = parseHostPort(dnsIn.value, { defaultPort: DEFAULT_DNS.port, allowPortZero: true });
+      if (parsed.ok) dns = parsed.address;
+      else problems.push(`${dnsIn.label} ${parsed.problem} (or "off" to run without DNS)`);
+    }
+  }
 
   // join
   const join: Address[] = [];
@@ -335,11 +357,13 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     ...(advertise === undefined ? {} : { advertise }),
     join,
     http,
+    dns,
     profile,
     ...(dataDir === undefined ? {} : { dataDir }),
     logLevel,
     tags: fileSettings.tags,
     membership,
+    services: fileSettings.services,
     ...(input.file === undefined ? {} : { configFile: input.file.path }),
     sources,
   };
@@ -371,11 +395,12 @@ export async function loadAgentConfig(
 interface FileSettings {
   readonly settings: AgentSettings;
   readonly tags: Readonly<Record<string, string>>;
+  readonly services: readonly ServiceDefinition[];
   readonly membership?: Partial<MembershipOptions>;
 }
 
 function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]): FileSettings {
-  const empty: FileSettings = { settings: {}, tags: {} };
+  const empty: FileSettings = { settings: {}, tags: {}, services: [] };
   if (file === undefined) return empty;
   if ('error' in file) {
     problems.push(file.error);
@@ -396,6 +421,7 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
   const settings: Record<string, unknown> = {};
   let tags: Record<string, string> = {};
   let membership: Partial<MembershipOptions> | undefined;
+  const services: ServiceDefinition[] = [];
   for (const [key, value] of Object.entries(doc)) {
     if (!(FILE_KEYS as readonly string[]).includes(key)) {
       const camel = key.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -410,6 +436,23 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
       const t = checkTags(value);
       if (typeof t === 'string') problems.push(`"tags" ${where} ${t}`);
       else tags = t;
+    } else if (key === 'services') {
+      if (!Array.isArray(value)) {
+        problems.push(`"services" ${where} must be an array of service definitions, e.g. [{"name": "web", "port": 8080, "checks": [{"http": "http://127.0.0.1:8080/health"}]}]`);
+      } else if (value.length > MAX_CONFIG_SERVICES) {
+        problems.push(`"services" ${where} lists ${value.length} services: one node holds at most ${MAX_CONFIG_SERVICES}`);
+      } else {
+        const ids = new Set<string>();
+        value.forEach((def: unknown, i: number) => {
+          const checked = normalizeService(def, () => `config-${i}`);
+          if (!checked.ok) for (const p of checked.problems) problems.push(`"services"[${i}] ${where}: ${p}`);
+          else if ((def as { id?: unknown }).id !== undefined && ids.has(checked.record.id)) problems.push(`"services"[${i}] ${where}: id "${checked.record.id}" repeats`);
+          else {
+            if ((def as { id?: unknown }).id !== undefined) ids.add(checked.record.id);
+            services.push(def as ServiceDefinition);
+          }
+        });
+      }
     } else if (key === 'membership') {
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) membership = value as Partial<MembershipOptions>;
       else problems.push(`"membership" ${where} must be an object of membership options, e.g. {"probeIntervalMs": 1000}`);
@@ -419,7 +462,7 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
       problems.push(`"${key}" ${where} must be a string (got ${JSON.stringify(value)})`);
     }
   }
-  return { settings: settings as AgentSettings, tags, ...(membership === undefined ? {} : { membership }) };
+  return { settings: settings as AgentSettings, tags, services, ...(membership === undefined ? {} : { membership }) };
 }
 
 function checkName(name: string): string | undefined {

@@ -68,12 +68,14 @@ export interface CallOptions {
   readonly connectTimeoutMs?: number;
   /** Give up waiting for the whole answer after this long, in ms. @default 10000 */
   readonly timeoutMs?: number;
+  /** Called with the response headers of a 2xx answer (e.g. to read X-Hearsay-Index). */
+  readonly onHeaders?: (headers: Readonly<Record<string, string | string[] | undefined>>) => void;
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Calls the API; resolves with the parsed JSON of a 2xx answer, rejects with one of the errors above. */
-export function callAgent(address: Address, method: 'GET' | 'POST', path: string, options: CallOptions = {}): Promise<unknown> {
+export function callAgent(address: Address, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: CallOptions = {}): Promise<unknown> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     let connected = false;
@@ -112,7 +114,10 @@ export function callAgent(address: Address, method: 'GET' | 'POST', path: string
             return;
           }
           const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve(json);
+          if (status >= 200 && status < 300) {
+            options.onHeaders?.(res.headers);
+            resolve(json);
+          }
           else {
             const body = json as { error?: unknown; code?: unknown };
             reject(

@@ -71,6 +71,8 @@ export interface ArgsSpec {
   readonly description: string;
   /** Fewest arguments accepted. @default 0 */
   readonly min?: number;
+  /** Most arguments accepted. @default no limit */
+  readonly max?: number;
   /** Returns what is wrong with one argument, or undefined if it is fine. */
   readonly check?: (value: string) => string | undefined;
 }
@@ -113,6 +115,26 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   leave: {
     summary: 'make a running agent leave the mesh gracefully and exit',
     load: async () => (await import('./commands/leave.js')).command as unknown as Command,
+  },
+  register: {
+    summary: 'register a service instance with a running agent (its checks run in the agent)',
+    load: async () => (await import('./commands/register.js')).command as unknown as Command,
+  },
+  deregister: {
+    summary: 'deregister a service instance from a running agent',
+    load: async () => (await import('./commands/deregister.js')).command as unknown as Command,
+  },
+  services: {
+    summary: 'list the services in the mesh with their instance counts',
+    load: async () => (await import('./commands/services.js')).command as unknown as Command,
+  },
+  lookup: {
+    summary: 'look up the healthy instances of a service',
+    load: async () => (await import('./commands/lookup.js')).command as unknown as Command,
+  },
+  watch: {
+    summary: 'print the instances of a service, then every change, until interrupted',
+    load: async () => (await import('./commands/watch.js')).command as unknown as Command,
   },
   cluster: {
     summary: 'start N agent processes on 127.0.0.1, converge them, kill/pause/leave some and time it',
@@ -246,6 +268,11 @@ export function parseCommandLine<F extends FlagSpecs>(
     if (args.length < min) {
       throw new UsageError(
         `'hearsay ${commandName}' needs ${min === 1 ? 'at least one' : `at least ${min}`} ${argsSpec.placeholder} argument${min === 1 ? '' : 's'}: ${argsSpec.description}`,
+      );
+    }
+    if (argsSpec.max !== undefined && args.length > argsSpec.max) {
+      throw new UsageError(
+        `'hearsay ${commandName}' takes ${argsSpec.max === 1 ? 'one' : `at most ${argsSpec.max}`} ${argsSpec.placeholder} argument${argsSpec.max === 1 ? '' : 's'} (got ${args.length}: ${args.join(' ')}): ${argsSpec.description}`,
       );
     }
     for (const a of args) {

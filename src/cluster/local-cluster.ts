@@ -116,6 +116,8 @@ export class LocalCluster {
       '127.0.0.1:0',
       '--http',
       '127.0.0.1:0',
+      '--dns',
+      '127.0.0.1:0',
       '--profile',
       this.options.profile ?? 'lan',
       ...join.flatMap((j) => ['--join', j]),

@@ -86,12 +86,44 @@ describe('agent configuration', () => {
       bind: { host: '127.0.0.1', port: 7946 },
       join: [],
       http: { host: '127.0.0.1', port: 7947 },
+      dns: { host: '127.0.0.1', port: 7953 },
       profile: 'lan',
       logLevel: 'info',
       tags: {},
       membership: {},
-      sources: { name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default' },
+      services: [],
+      sources: { name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default', dns: 'default' },
     });
+  });
+
+  it('takes --dns HOST:PORT or off, and reports a bad one', () => {
+    expect(resolveAgentConfig({ flags: { dns: 'off' }, env: {} }).dns).toBeNull();
+    expect(resolveAgentConfig({ flags: {}, env: { HEARSAY_DNS: '127.0.0.1:0' } }).dns).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(() => resolveAgentConfig({ flags: { dns: '127.0.0.1:99999' }, env: {} })).toThrow(/--dns "127.0.0.1:99999" has port 99999.*or "off"/);
+  });
+
+  it('reads services from the config file and reports every problem in them', () => {
+    const good = resolveAgentConfig({
+      flags: {},
+      env: {},
+      file: file({ services: [{ name: 'web', port: 8080, checks: [{ http: 'http://127.0.0.1:8080/health', interval: '5s' }] }] }),
+    });
+    expect(good.services).toEqual([{ name: 'web', port: 8080, checks: [{ http: 'http://127.0.0.1:8080/health', interval: '5s' }] }]);
+    let problems: readonly string[] = [];
+    try {
+      resolveAgentConfig({
+        flags: {},
+        env: {},
+        file: file({ services: [{ name: 'Web', port: 8080 }, { id: 'a', name: 'x', port: 1 }, { id: 'a', name: 'y', port: 2 }, { name: 'z', port: 1, checks: [{ ttl: 'later' }] }] }),
+      });
+    } catch (err) {
+      problems = (err as InvalidConfigError).problems;
+    }
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^"services"\[0\] in .*: service name "Web" is not a DNS label/);
+    expect(problems[1]).toMatch(/"services"\[2\].*id "a" repeats/);
+    expect(problems[2]).toMatch(/"services"\[3\].*ttl "later" must be a duration/);
+    expect(() => resolveAgentConfig({ flags: {}, env: {}, file: file({ services: { web: 1 } }) })).toThrow(/"services" in .* must be an array/);
   });
 
   it('lets the config file override defaults, the environment override the file, and flags override both', () => {

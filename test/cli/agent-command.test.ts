@@ -17,6 +17,7 @@ const noFlags: AgentFlags = {
   advertise: undefined,
   join: [],
   http: '127.0.0.1:0',
+  dns: 'off',
   profile: undefined,
   'data-dir': undefined,
   config: undefined,

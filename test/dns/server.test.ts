@@ -84,6 +84,8 @@ function rawTcp(queries: Buffer[]): Promise<dnsPacket.DecodedPacket[]> {
   });
 }
 
+const rcodeOf = (p: dnsPacket.DecodedPacket): string => (p as unknown as { rcode: string }).rcode;
+
 const query = (name: string, type: dnsPacket.RecordType, id = 7): Buffer =>
   dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] });
 
@@ -122,14 +124,14 @@ describe('DNS interface', () => {
   it('a known service with no passing instance is an empty answer, not NXDOMAIN', async () => {
     remote('n1', '10.0.0.1', [{ status: 'critical' }]);
     const res = dnsPacket.decode(await rawUdp(query('billing.service.hearsay', 'A')));
-    expect(res.rcode).toBe('NOERROR');
+    expect(rcodeOf(res)).toBe('NOERROR');
     expect(res.answers).toEqual([]);
     expect(res.authorities?.[0]?.type).toBe('SOA');
   });
 
   it('refuses names outside its domain and is authoritative inside it', async () => {
     const refused = dnsPacket.decode(await rawUdp(query('example.com', 'A')));
-    expect(refused.rcode).toBe('REFUSED');
+    expect(rcodeOf(refused)).toBe('REFUSED');
     remote('n1', '10.0.0.1', [{}]);
     const ok = dnsPacket.decode(await rawUdp(query('billing.service.hearsay', 'A', 4242)));
     expect(ok.id).toBe(4242);

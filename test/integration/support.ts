@@ -61,6 +61,8 @@ export interface StartOptions {
   readonly bind?: string;
   /** @default 127.0.0.1:0 */
   readonly http?: string;
+  /** DNS listen address or "off". @default 127.0.0.1:0 */
+  readonly dns?: string;
   /** Run it inside this network namespace (`ip netns exec NS node ...`). */
   readonly netns?: string;
   /** Make HTTP requests to it some other way (from inside its namespace). */
@@ -99,6 +101,8 @@ export class Agents {
       options.bind ?? '127.0.0.1:0',
       '--http',
       options.http ?? '127.0.0.1:0',
+      '--dns',
+      options.dns ?? '127.0.0.1:0',
       '--profile',
       'local',
       '--log-level',

@@ -3,7 +3,7 @@
  * environment variables, else a JSON --config file, else defaults (src/agent/config.ts), all
  * validated together. Logs are pino JSON lines on stderr; one line on stdout says it is ready:
  *
- *   hearsay agent <name> listening on <gossip addr> (http <http addr>)
+ *   hearsay agent <name> listening on <gossip addr> (http <http addr>) (dns <dns addr>)
  *
  * With --join it joins through the seeds (with retries); if none answers it logs the JoinError and
  * keeps running, since it may be the first node. SIGINT or SIGTERM make it leave gracefully and
@@ -14,6 +14,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { createAgent } from '../../agent/agent.js';
 import { formatHostPort, InvalidConfigError, isLoopbackHost, loadAgentConfig, LOG_LEVELS, type AgentConfig } from '../../agent/config.js';
 import { createHttpServer, type HttpServer } from '../../agent/http.js';
+import { createDnsServer, type DnsServer } from '../../dns/server.js';
 import type { Agent, AgentOptions } from '../../agent/types.js';
 import { HearsayError } from '../../errors.js';
 import type { Command, FlagValues, Io } from '../main.js';
@@ -33,6 +34,11 @@ const flags = {
     description: 'gossip address of an agent to join through ($HEARSAY_JOIN, comma-separated)',
   },
   http: { type: 'string', placeholder: 'HOST:PORT', description: 'HTTP API listen address, port 0 for any (default 127.0.0.1:7947; $HEARSAY_HTTP)' },
+  dns: {
+    type: 'string',
+    placeholder: 'HOST:PORT|off',
+    description: 'DNS interface (UDP and TCP) listen address, or off (default 127.0.0.1:7953; $HEARSAY_DNS)',
+  },
   profile: { type: 'string', placeholder: 'lan|wan|local', description: 'timing profile (default lan; $HEARSAY_PROFILE)' },
   'data-dir': {
     type: 'string',
@@ -64,7 +70,7 @@ export interface AgentCommandDeps {
   readonly logger?: Logger;
   readonly readFile?: (path: string) => Promise<string>;
   /** Called once the agent and the HTTP API are up (tests use it to find the ports). */
-  readonly onReady?: (ready: { readonly agent: Agent; readonly http: HttpServer; readonly config: AgentConfig }) => void;
+  readonly onReady?: (ready: { readonly agent: Agent; readonly http: HttpServer; readonly config: AgentConfig; readonly dns?: DnsServer }) => void;
 }
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
@@ -81,6 +87,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
         ...(values.advertise === undefined ? {} : { advertise: values.advertise }),
         ...(values.join.length === 0 ? {} : { join: values.join }),
         ...(values.http === undefined ? {} : { http: values.http }),
+        ...(values.dns === undefined ? {} : { dns: values.dns }),
         ...(values.profile === undefined ? {} : { profile: values.profile }),
         ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
         ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'] }),
@@ -106,6 +113,8 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
       bind: formatHostPort(config.bind),
       advertise: config.advertise === undefined ? undefined : formatHostPort(config.advertise),
       http: formatHostPort(config.http),
+      dns: config.dns === null ? 'off' : formatHostPort(config.dns),
+      services: config.services.length,
       join: config.join.map(formatHostPort),
       profile: config.profile,
       dataDir: config.dataDir,
@@ -141,9 +150,25 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     throw err;
   }
 
+  // Services from the config file: registered before start, so the first state carries them.
+  for (const def of config.services) {
+    try {
+      const inst = agent.register(def);
+      log.info({ service: inst.name, id: inst.id, port: inst.port }, 'registered a service from the config file');
+    } catch (err) {
+      await agent.close().catch(() => undefined);
+      if (err instanceof HearsayError) {
+        io.stderr.write(`hearsay agent: service "${String(def.name)}" from ${config.configFile ?? 'the config file'}: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+  }
+
   let resolveDone: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let stopping = false;
+  let dns: DnsServer | undefined;
   const http: HttpServer = createHttpServer(agent, {
     logger: logger.child({ component: 'http' }),
     profile: config.profile,
@@ -164,6 +189,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
       code = 1;
     }
     await http.close();
+    await dns?.close();
     log.info({ code }, 'stopped');
     resolveDone(code);
   };
@@ -214,8 +240,31 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     return 1;
   }
 
-  io.stdout.write(`hearsay agent ${agent.name} listening on ${formatHostPort(agent.address)} (http ${formatHostPort(httpAddress)})\n`);
-  deps.onReady?.({ agent, http, config });
+  let dnsAddress;
+  if (config.dns !== null) {
+    dns = createDnsServer(agent, { logger: logger.child({ component: 'dns' }) });
+    try {
+      dnsAddress = await dns.listen(config.dns);
+    } catch (err) {
+      removeSignals();
+      await agent.close().catch(() => undefined);
+      await http.close();
+      const errno = (err as NodeJS.ErrnoException).code;
+      const hint =
+        errno === 'EADDRINUSE'
+          ? 'another process (or agent) uses this port: pass --dns HOST:PORT with a free port, port 0, or --dns off'
+          : errno === 'EACCES'
+            ? 'ports below 1024 need privileges: use a high port such as 7953 and forward to it, or --dns off'
+            : 'check the --dns address, or pass --dns off';
+      io.stderr.write(`hearsay agent: cannot listen for DNS on ${formatHostPort(config.dns)} (${errno ?? String(err)}): ${hint}\n`);
+      return 1;
+    }
+  }
+
+  io.stdout.write(
+    `hearsay agent ${agent.name} listening on ${formatHostPort(agent.address)} (http ${formatHostPort(httpAddress)})${dnsAddress === undefined ? '' : ` (dns ${formatHostPort(dnsAddress)})`}\n`,
+  );
+  deps.onReady?.({ agent, http, config, ...(dns === undefined ? {} : { dns }) });
 
   if (config.join.length > 0) {
     agent.join(config.join).then(
@@ -237,14 +286,17 @@ export const command: Command<typeof flags> = {
   summary: 'run a hearsay agent: join the mesh over UDP/TCP and serve the local HTTP API',
   details: [
     'Settings: flags win over HEARSAY_* environment variables, which win over the --config file',
-    '(a JSON object with the keys name, bind, advertise, join (an array), http, profile, dataDir,',
-    'logLevel, tags (an object of strings) and membership (membership option overrides)).',
+    '(a JSON object with the keys name, bind, advertise, join (an array), http, dns, profile, dataDir,',
+    'logLevel, tags (an object of strings), membership (membership option overrides) and services',
+    '(an array of service definitions as PUT /v1/services takes them, registered at start)).',
     'A HOST without :PORT uses the default port; write IPv6 as [ADDRESS]:PORT.',
     '',
     'Logs are JSON lines on stderr. SIGINT or SIGTERM leaves gracefully and exits 0; a second',
     'signal exits at once. The HTTP API (loopback by default; no authentication) serves',
-    'GET /v1/members, GET /v1/agent/self, POST /v1/join, POST /v1/leave, GET /v1/events (SSE)',
-    'and GET /metrics (Prometheus).',
+    'GET /v1/members, GET /v1/agent/self, POST /v1/join, POST /v1/leave, GET /v1/events (SSE),',
+    'GET /metrics (Prometheus), and the service routes (PUT/GET /v1/services, GET /v1/services/NAME,',
+    'DELETE /v1/services/ID, GET /v1/pick/NAME, PUT /v1/checks/ID/pass|warn|fail, PUT /v1/maintenance).',
+    'The DNS interface answers NAME.service.hearsay, TAG.NAME.service.hearsay and NODE.node.hearsay.',
   ].join('\n'),
   flags,
   async run(values, io) {

@@ -1,0 +1,35 @@
+/** Tables the service commands print. */
+import { formatHostPort } from '../../agent/config.js';
+import type { ServiceInstance, ServiceSummary } from '../../registry/types.js';
+
+function table(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ')).join('\n');
+}
+
+export function formatInstancesTable(instances: readonly ServiceInstance[]): string {
+  const rows = [['ID', 'NODE', 'ADDRESS', 'STATUS', 'TAGS']];
+  for (const i of instances) rows.push([i.id, i.node, formatHostPort({ host: i.address, port: i.port }), i.status, i.tags.length === 0 ? '-' : i.tags.join(',')]);
+  return `${table(rows)}\n\n${instances.length} instance${instances.length === 1 ? '' : 's'}\n`;
+}
+
+export function formatServicesTable(services: readonly ServiceSummary[]): string {
+  const rows = [['NAME', 'INSTANCES', 'PASSING']];
+  for (const s of services) rows.push([s.name, String(s.instances), String(s.passing)]);
+  return `${table(rows)}\n\n${services.length} service${services.length === 1 ? '' : 's'}\n`;
+}
+
+/** One line per change, as `hearsay watch` prints it: "+ added", "- removed", "~ updated". */
+export function formatChange(sign: '+' | '-' | '~', i: ServiceInstance): string {
+  return `${sign} ${i.id} ${i.node} ${formatHostPort({ host: i.address, port: i.port })} ${i.status}${i.tags.length === 0 ? '' : ` [${i.tags.join(',')}]`}`;
+}
+
+/** The query string of a lookup. */
+export function lookupQuery(tags: readonly string[], status: string | undefined, extra: Readonly<Record<string, string>> = {}): string {
+  const q = new URLSearchParams();
+  for (const t of tags) q.append('tag', t);
+  if (status !== undefined) q.set('status', status);
+  for (const [k, v] of Object.entries(extra)) q.set(k, v);
+  const text = q.toString();
+  return text === '' ? '' : `?${text}`;
+}
