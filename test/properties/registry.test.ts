@@ -92,14 +92,14 @@ abstract class OnInstance implements fc.Command<Model, Real> {
 }
 
 class Deregister extends OnInstance {
-  run(m: Model, r: Real): void {
+  override run(m: Model, r: Real): void {
     const { node, id } = this.target(m);
     r.registries.get(node)!.deregister(id);
     m.live.get(node)!.delete(id);
     publish(r, node);
     r.world.runFor(r.gapMs);
   }
-  toString(): string {
+  override toString(): string {
     return `deregister(${this.pickAt})`;
   }
 }
@@ -111,14 +111,14 @@ class CheckResult extends OnInstance {
   ) {
     super(pickAt);
   }
-  run(m: Model, r: Real): void {
+  override run(m: Model, r: Real): void {
     const { node, id, inst } = this.target(m);
     r.registries.get(node)!.reportCheck(`service:${id}`, this.status, '', r.world.now);
     inst.check = this.status;
     publish(r, node);
     r.world.runFor(r.gapMs);
   }
-  toString(): string {
+  override toString(): string {
     return `check(${this.pickAt}, ${this.status})`;
   }
 }
@@ -130,14 +130,14 @@ class Maintenance extends OnInstance {
   ) {
     super(pickAt);
   }
-  run(m: Model, r: Real): void {
+  override run(m: Model, r: Real): void {
     const { node, id, inst } = this.target(m);
     r.registries.get(node)!.setServiceMaintenance(id, this.on ? 'test' : undefined);
     inst.maintenance = this.on;
     publish(r, node);
     r.world.runFor(r.gapMs);
   }
-  toString(): string {
+  override toString(): string {
     return `maintenance(${this.pickAt}, ${this.on})`;
   }
 }
