@@ -1,44 +1,57 @@
 /**
- * A Node HTTP service that embeds a hearsay agent: it joins the mesh on start, answers
- * GET /peers with the members it knows alive, and leaves gracefully on SIGTERM or SIGINT.
+ * A Node HTTP service that embeds a hearsay agent: it registers itself as an instance of "greeter"
+ * on start (with a TTL check it keeps passing while it is healthy), answers GET /hello itself, and
+ * answers GET /relay by calling a healthy *other* greeter picked round-robin per request. On
+ * SIGTERM or SIGINT it deregisters, leaves the mesh gracefully and exits.
  *
- *   npx tsx examples/embedded-service.ts                          # first instance
+ *   npx tsx examples/embedded-service.ts                                              # first instance
  *   GOSSIP=127.0.0.1:7950 HTTP_PORT=8081 SEEDS=127.0.0.1:7946 npx tsx examples/embedded-service.ts
+ *   curl 127.0.0.1:8080/relay                                                          # answered by 8081
  *
  * In an installed project, import from 'hearsay' instead of '../src/index.js'.
  */
-import { createServer } from 'node:http';
+import { createServer, get } from 'node:http';
 import { createAgent, parseHostPort } from '../src/index.js';
 
 const gossip = parseHostPort(process.env.GOSSIP ?? '127.0.0.1:7946');
 const seeds = (process.env.SEEDS ?? '').split(',').filter((s) => s !== '');
 const httpPort = Number(process.env.HTTP_PORT ?? 8080);
 
-const agent = createAgent({ bind: gossip, profile: 'lan', tags: { role: 'web', http: String(httpPort) } });
+const agent = createAgent({ bind: gossip, profile: 'lan' });
 await agent.start();
-if (seeds.length > 0) {
-  const joined = await agent.join(seeds); // rejects with a JoinError listing each seed's failure
-  console.log(`joined through ${joined} of ${seeds.length} seeds`);
-}
-agent.on('event', (e) => {
-  if ('member' in e) console.log(`${e.type}: ${e.member.name}`);
-});
+if (seeds.length > 0) await agent.join(seeds); // rejects with a JoinError listing each seed's failure
+
+const me = agent.register({ name: 'greeter', port: httpPort, address: '127.0.0.1', tags: ['v1'], checks: [{ ttl: '10s' }] });
+const heartbeat = setInterval(() => agent.updateCheck(`service:${me.id}`, 'passing', 'event loop alive'), 3000);
+agent.updateCheck(`service:${me.id}`, 'passing');
+agent.onServiceChange('greeter', (u) => console.log(`greeters: ${u.instances.map((i) => `${i.address}:${i.port}`).join(' ') || 'none'}`));
 
 const server = createServer((req, res) => {
-  if (req.url === '/peers') {
-    const peers = agent.members().filter((m) => m.status === 'alive' && m.name !== agent.name);
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(peers.map((m) => ({ name: m.name, http: `${m.addr}:${m.tags.http ?? '?'}` }))));
+  if (req.url === '/hello') {
+    res.end(`hello from ${agent.name}\n`);
+    return;
+  }
+  if (req.url === '/relay') {
+    // A healthy greeter on another node, round-robin; lookups are local, so this costs microseconds.
+    let target = agent.pick('greeter', { tags: ['v1'] });
+    if (target?.id === me.id) target = agent.pick('greeter', { tags: ['v1'] }); // round-robin: the next one
+    if (target === undefined || target.id === me.id) {
+      res.writeHead(503).end('no other healthy greeter\n');
+      return;
+    }
+    get({ host: target.address, port: target.port, path: '/hello' }, (up) => up.pipe(res)).on('error', () => res.writeHead(502).end());
     return;
   }
   res.writeHead(404).end();
 });
-server.listen(httpPort, '127.0.0.1', () => console.log(`${agent.name} serving on 127.0.0.1:${httpPort}`));
+server.listen(httpPort, '127.0.0.1', () => console.log(`${agent.name} serving greeter on 127.0.0.1:${httpPort}`));
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
+    clearInterval(heartbeat);
     server.close();
-    // Spreads `left` (never mistaken for a crash) and waits for it to go out, then closes.
+    agent.deregister(me.id);
+    // Spreads the deregistration and `left` (never mistaken for a crash), then closes.
     void agent.leave({ timeoutMs: 3000 }).then(() => process.exit(0));
   });
 }

@@ -1,6 +1,6 @@
 /**
- * hearsay's public API: the agent, its types and options, the errors it throws, and the
- * membership option profiles.
+ * hearsay's public API: the agent, its types and options, the service registry's types, the DNS
+ * server, the errors it throws, and the membership option profiles.
  */
 export { createAgent, AGENT_DEFAULTS, DEFAULT_PORT } from './agent/agent.js';
 export type {
@@ -13,6 +13,18 @@ export type {
   LeaveOptions,
   MemberInfo,
 } from './agent/types.js';
+export type { PickOptions, WatchOptions, ServiceEvent } from './agent/services.js';
+export type {
+  HealthStatus,
+  LookupOptions,
+  ServiceInstance,
+  ServiceSummary,
+  ServiceWatchUpdate,
+} from './registry/types.js';
+export type { CheckDefinition, CheckInfo, CheckStatus, Duration, LocalService, ServiceDefinition } from './registry/local.js';
+export type { PickStrategy } from './registry/pickers.js';
+export { createDnsServer, DEFAULT_DNS_ADDRESS } from './dns/server.js';
+export type { DnsServer, DnsServerOptions } from './dns/server.js';
 export type { MemberView, MembershipEvent, MembershipEventType } from './membership/types.js';
 export type { Address, MemberStatus, MemberState } from './wire/messages.js';
 export { resolveOptions, PROFILES, LAN, isProfileName } from './membership/options.js';
@@ -29,5 +41,8 @@ export {
   InvalidAddressError,
   BindError,
   DataDirError,
+  InvalidServiceError,
+  ServiceTooLargeError,
+  UnknownServiceError,
 } from './errors.js';
 export type { SeedFailure } from './errors.js';
