@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 export const BIN = fileURLToPath(new URL('../../bin/hearsay.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-const READY = /^hearsay agent (\S+) listening on (\S+) \(http (\S+)\)/;
+const READY = /^hearsay agent (\S+) listening on (\S+) \(http (\S+)\)(?: \(dns (\S+)\))?/;
 const LOG_LINES_KEPT = 40;
 
 export type Status = 'alive' | 'suspect' | 'dead' | 'left';
@@ -45,6 +45,8 @@ export interface AgentProcess {
   readonly gossip: string;
   /** HTTP API address, HOST:PORT. */
   readonly http: string;
+  /** DNS address, HOST:PORT ('' with --dns off). */
+  readonly dns: string;
   readonly child: ChildProcess;
   /** Resolves when the process has exited. */
   readonly exit: Promise<Exit>;
@@ -63,6 +65,8 @@ export interface StartOptions {
   readonly http?: string;
   /** DNS listen address or "off". @default 127.0.0.1:0 */
   readonly dns?: string;
+  /** More `hearsay agent` arguments, e.g. ['--config', FILE]. */
+  readonly args?: readonly string[];
   /** Run it inside this network namespace (`ip netns exec NS node ...`). */
   readonly netns?: string;
   /** Make HTTP requests to it some other way (from inside its namespace). */
@@ -109,6 +113,7 @@ export class Agents {
       'debug',
       ...(options.join ?? []).flatMap((j) => ['--join', j]),
       ...(options.dataDir === undefined ? [] : ['--data-dir', options.dataDir]),
+      ...(options.args ?? []),
     ];
     const [cmd, args] =
       options.netns === undefined ? [process.execPath, agentArgs] : ['ip', ['netns', 'exec', options.netns, process.execPath, ...agentArgs]];
@@ -125,13 +130,13 @@ export class Agents {
       if (log.length > LOG_LINES_KEPT) log.shift();
     });
     const timeoutMs = options.readyTimeoutMs ?? 30_000;
-    const ready = await new Promise<{ gossip: string; http: string } | Error>((resolve) => {
+    const ready = await new Promise<{ gossip: string; http: string; dns: string } | Error>((resolve) => {
       const timer = setTimeout(() => resolve(new Error(`agent ${name} printed no ready line within ${timeoutMs} ms`)), timeoutMs);
       createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
         const m = READY.exec(line);
         if (m === null || m[1] !== name) return;
         clearTimeout(timer);
-        resolve({ gossip: m[2] as string, http: m[3] as string });
+        resolve({ gossip: m[2] as string, http: m[3] as string, dns: m[4] ?? '' });
       });
       void exit.then((e) => {
         clearTimeout(timer);
@@ -142,6 +147,7 @@ export class Agents {
       name,
       gossip: ready instanceof Error ? '' : ready.gossip,
       http: ready instanceof Error ? '' : ready.http,
+      dns: ready instanceof Error ? '' : ready.dns,
       child,
       exit,
       log,
