@@ -29,6 +29,8 @@ const GAUGES: Readonly<Record<string, readonly [string, string]>> = {
   'members.active': ['hearsay_members_active', 'Members alive or suspect, this node included.'],
   'members.total': ['hearsay_member_table_entries', 'Entries in the member table, tombstones (dead, left) included.'],
   'transport.stream.connectionsOpen': ['hearsay_transport_connections_open', 'TCP connections open now.'],
+  'services.local': ['hearsay_services_local', 'Service instances registered with this agent.'],
+  'services.indexed': ['hearsay_services_indexed', 'Service instances on live nodes in this agent\'s index (the whole mesh as it sees it).'],
 };
 
 /** Help text for the counters the agent keeps; others get a generic line. */
@@ -51,6 +53,10 @@ const KNOWN_HELP: Readonly<Record<string, string>> = {
   hearsay_transport_bytes_in_total: 'Bytes received by the transport, by channel.',
   hearsay_transport_bytes_out_total: 'Bytes sent by the transport, by channel.',
   hearsay_transport_dropped_total: 'Packets the transport dropped, by reason.',
+  hearsay_services_publishes_total: "Times this node's service state was published (a new incarnation).",
+  hearsay_services_publishes_coalesced_total: 'Service state changes folded into a later publication (rate limit).',
+  hearsay_services_check_runs_total: 'Health check results received (runs and TTL updates).',
+  hearsay_services_deregistered_critical_total: 'Instances deregistered because a check stayed critical past deregisterCriticalAfter.',
 };
 
 /** Optional extra an agent may provide; not part of the Agent interface. */
