@@ -54,3 +54,12 @@ export function pushPullIntervalMs(baseMs: number, n: number): number {
 export function scaleByHealth(ms: number, healthScore: number): number {
   return ms * (healthScore + 1);
 }
+
+/**
+ * How late a timer may fire before this node concludes it was stalled (paused, starved) rather
+ * than merely jittered: a tenth of the probe timeout, at least 10 ms (50 ms on lan). A real event
+ * loop is late by a few ms under load; a stall long enough to lose a refutation is far longer.
+ */
+export function stallLatenessMs(probeTimeoutMs: number): number {
+  return Math.max(10, Math.round(probeTimeoutMs / 10));
+}

@@ -38,6 +38,7 @@ import {
   expectedConfirmations,
   pushPullIntervalMs,
   retransmitLimit,
+  stallLatenessMs,
   suspicionMinTimeoutMs,
   suspicionTimeoutMs,
 } from './math.js';
@@ -98,6 +99,7 @@ const COUNTER_NAMES = [
   'suspicionsRaised',
   'confirmations',
   'deathsDeclared',
+  'suspicionsDeferredAfterStall',
   'refutations',
   'pushPullsSent',
   'pushPullsReceived',
@@ -133,6 +135,8 @@ export class Membership {
   /** This node's slot in the table. */
   private readonly self: number;
   private readonly queue: BroadcastQueue;
+  /** When each suspect-timeout timer in flight is due, by its token (to tell a late timer: a stall). */
+  private readonly suspicionTimerDue = new Map<number, number>();
   private readonly awareness: Awareness;
   private out: Effect[] = [];
   private seq = 0;
@@ -646,10 +650,7 @@ export class Membership {
     const token = ++this.suspicionToken;
     const incarnation = msg.incarnation;
     this.suspicions.set(msg.node, { incarnation, from: msg.from, confirmers: new Set(), startedAt: now, minMs, maxMs, expected, token });
-    this.schedule(
-      { kind: 'suspect-timeout', member: msg.node, incarnation, token },
-      suspicionTimeoutMs(minMs, maxMs, 0, expected),
-    );
+    this.scheduleSuspicion(msg.node, incarnation, token, suspicionTimeoutMs(minMs, maxMs, 0, expected), now);
     this.counters.suspicionsRaised++;
     this.broadcast(msg.node, msg);
     if (rejoined) this.emit({ type: 'member-join', member: t.view(slot) });
@@ -665,18 +666,33 @@ export class Membership {
     this.counters.confirmations++;
     const timeout = suspicionTimeoutMs(s.minMs, s.maxMs, s.confirmers.size, s.expected);
     s.token = ++this.suspicionToken;
-    this.schedule(
-      { kind: 'suspect-timeout', member: msg.node, incarnation: msg.incarnation, token: s.token },
-      Math.max(0, s.startedAt + timeout - now),
-    );
+    this.scheduleSuspicion(msg.node, msg.incarnation, s.token, Math.max(0, s.startedAt + timeout - now), now);
     this.broadcast(msg.node, msg);
   }
 
+  private scheduleSuspicion(member: string, incarnation: number, token: number, delayMs: number, now: number): void {
+    this.suspicionTimerDue.set(token, now + delayMs);
+    this.schedule({ kind: 'suspect-timeout', member, incarnation, token }, delayMs);
+  }
+
   private onSuspectTimeout(name: string, incarnation: number, token: number, now: number): void {
+    // Every suspect-timeout timer fires exactly once, so this map only holds timers in flight.
+    const due = this.suspicionTimerDue.get(token) ?? now;
+    this.suspicionTimerDue.delete(token);
     const slot = this.table.slotOf(name);
     if (slot === NONE || this.table.status(slot) !== 'suspect' || this.table.incarnation(slot) !== incarnation) return;
     const s = this.suspicions.get(name);
     if (s === undefined || s.token !== token) return;
+    // A timer that fires well after it was due means this node was stalled (a long GC pause, a
+    // starved CPU, SIGSTOP): an event loop runs overdue timers before it reads what arrived during
+    // the stall, and the refutation may be among it. Give the queued packets one probe timeout
+    // before deciding; only a timer that fires on time, on a node running normally, declares death.
+    if (now - due > stallLatenessMs(this.opts.probeTimeoutMs)) {
+      this.counters.suspicionsDeferredAfterStall++;
+      s.token = ++this.suspicionToken;
+      this.scheduleSuspicion(name, incarnation, s.token, this.opts.probeTimeoutMs, now);
+      return;
+    }
     this.counters.deathsDeclared++;
     this.onDead({ type: 'dead', node: name, incarnation, from: this.name }, now, null);
   }

@@ -178,6 +178,33 @@ describe('membership: suspicion, death and refutation', () => {
     expect(h.eventsOf('a', 'member-dead')).toHaveLength(1);
   });
 
+  it('defers a death verdict whose timer fires late (this node stalled) by one probe timeout, so queued refutations are read first', () => {
+    const h = cluster(['a', 'b', 'c']);
+    suspectB(h);
+    const due = h.timers.find((t) => t.node === 'a' && t.timer.kind === 'suspect-timeout')?.at ?? 0;
+    h.now = due + 2000; // a was paused past the deadline: the timer fires 2 s late
+    h.fire('a', 'suspect-timeout');
+    expect(h.node('a').statusOf('b')).toBe('suspect');
+    expect(h.node('a').counters.suspicionsDeferredAfterStall).toBe(1);
+    // What arrived during the stall is read now: b's refutation wins.
+    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: 1, state: { tags: {}, payload: null } }), 'datagram', h.now));
+    h.fire('a', 'suspect-timeout');
+    expect(h.node('a').statusOf('b')).toBe('alive');
+    expect(h.eventsOf('a', 'member-dead')).toHaveLength(0);
+  });
+
+  it('declares the death once the deferred timer fires on time and nothing refuted', () => {
+    const h = cluster(['a', 'b', 'c']);
+    suspectB(h);
+    const due = h.timers.find((t) => t.node === 'a' && t.timer.kind === 'suspect-timeout')?.at ?? 0;
+    h.now = due + 2000;
+    h.fire('a', 'suspect-timeout');
+    expect(h.node('a').statusOf('b')).toBe('suspect');
+    h.fire('a', 'suspect-timeout'); // on time now
+    expect(h.node('a').statusOf('b')).toBe('dead');
+    expect(h.eventsOf('a', 'member-dead')).toHaveLength(1);
+  });
+
   it('ignores a stale suspicion timer after the suspect refuted', () => {
     const h = cluster(['a', 'b', 'c']);
     suspectB(h);
