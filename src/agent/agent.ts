@@ -30,7 +30,7 @@ import { ServiceTooLargeError, StateTooLargeError } from '../errors.js';
 import type { CheckInfo, CheckStatus, LocalService, ServiceDefinition } from '../registry/local.js';
 import type { LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
 import { ServiceRuntime, type PickOptions, type WatchOptions } from './services.js';
-import { makeSnapshot, readSnapshot, SnapshotWriter, type Snapshot } from './data-dir.js';
+import { makeServicesFile, makeSnapshot, readServices, readSnapshot, SERVICES_FILE, SnapshotWriter, type Snapshot } from './data-dir.js';
 import { EventHub } from './events.js';
 import type {
   Agent,
@@ -146,6 +146,9 @@ export class HearsayAgent implements Agent {
 
   private readonly snapshot: Snapshot | null;
   private readonly registry: ServiceRuntime;
+  /** Service definitions saved in the data dir by an earlier run, registered again at start. */
+  private readonly savedServices: readonly unknown[];
+  private readonly servicesWriter: SnapshotWriter | null;
   private readonly writer: SnapshotWriter | null;
   private snapshotTimer: NodeJS.Timeout | null = null;
   private rejoinTimer: NodeJS.Timeout | null = null;
@@ -180,6 +183,10 @@ export class HearsayAgent implements Agent {
       );
     }
     this.writer = options.dataDir === undefined ? null : new SnapshotWriter(options.dataDir);
+    this.servicesWriter = options.dataDir === undefined ? null : new SnapshotWriter(options.dataDir, SERVICES_FILE);
+    const saved = options.dataDir === undefined ? ({ kind: 'none' } as const) : readServices(options.dataDir);
+    if (saved.kind === 'invalid') this.dataLog.warn({ path: saved.path, problem: saved.problem }, 'ignoring an unreadable saved-services file');
+    this.savedServices = saved.kind === 'ok' ? saved.services : [];
 
     this.random = new SeededRandom(randomBytes(6).readUIntBE(0, 6));
     this.hub = new EventHub<AgentEvent>({ onListenerError: (err) => this.log.error({ err }, 'an event listener threw') });
@@ -200,6 +207,7 @@ export class HearsayAgent implements Agent {
           }
         },
         publish: (payload) => this.publishPayload(payload),
+        persist: (definitions) => void this.saveServices(definitions),
         freshId: () => ids(),
         now,
         random: this.random.fork(),
@@ -325,6 +333,7 @@ export class HearsayAgent implements Agent {
       await this.transport.close();
       throw new AgentClosedError('start');
     }
+    this.restoreSavedServices();
     this.membership = this.makeMembership(this.advertised);
     this.lifecycle = 'running';
     this.registry.refreshSelf();
@@ -538,9 +547,34 @@ export class HearsayAgent implements Agent {
 
   // ---------------------------------------------------------------- services
 
-  register(definition: ServiceDefinition): ServiceInstance {
+  register(definition: ServiceDefinition, options: { persist?: boolean } = {}): ServiceInstance {
     if (this.isClosed() || this.membership.left) throw new AgentClosedError('register');
-    return this.registry.register(definition);
+    return this.registry.register(definition, { persist: options.persist ?? true });
+  }
+
+  /** Registers again what an earlier run saved in the data dir (unless already registered, e.g. from a config file). */
+  private restoreSavedServices(): void {
+    for (const def of this.savedServices) {
+      const id = (def as { id?: unknown } | null)?.id;
+      if (typeof id === 'string' && this.registry.local.has(id)) continue;
+      try {
+        const inst = this.registry.register(def as ServiceDefinition, { persist: true });
+        this.dataLog.info({ service: inst.name, id: inst.id }, 'registered a service saved by an earlier run');
+      } catch (err) {
+        this.dataLog.warn({ err, definition: def }, 'could not register a service saved by an earlier run; dropping it');
+      }
+    }
+  }
+
+  private async saveServices(definitions: readonly ServiceDefinition[]): Promise<void> {
+    if (this.servicesWriter === null) return;
+    try {
+      await this.servicesWriter.prepare();
+      if (await this.servicesWriter.write(makeServicesFile(definitions))) this.extra.snapshotWrites++;
+    } catch (err) {
+      this.extra.snapshotErrors++;
+      this.dataLog.warn({ err }, 'could not save the registered services in the data dir');
+    }
   }
 
   deregister(id: string): boolean {

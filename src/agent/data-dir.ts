@@ -1,8 +1,10 @@
 /**
  * The data dir: a snapshot of the peers this node knew and its last incarnation, so that a
- * restarted agent rejoins without seeds and comes back with a higher incarnation.
+ * restarted agent rejoins without seeds and comes back with a higher incarnation (peers.json);
+ * and the service definitions registered through the API, so that a restarted agent serves them
+ * again (services.json).
  *
- * The snapshot is one JSON file, written atomically (a temporary file in the same directory,
+ * Each is one JSON file, written atomically (a temporary file in the same directory,
  * flushed, then renamed over the old one), so a crash mid-write leaves the previous snapshot.
  * Reading never throws: a missing file is "no snapshot", a damaged one is reported and ignored.
  */
@@ -15,6 +17,8 @@ import { MAX_INCARNATION } from '../wire/codec.js';
 import type { MemberRecord } from '../wire/messages.js';
 
 export const SNAPSHOT_FILE = 'peers.json';
+export const SERVICES_FILE = 'services.json';
+const SERVICES_VERSION = 1;
 const SNAPSHOT_VERSION = 1;
 /** Most peers kept in a snapshot: enough to find the cluster again. */
 export const MAX_SNAPSHOT_PEERS = 1000;
@@ -88,6 +92,41 @@ function validate(raw: unknown): string | null {
   return null;
 }
 
+export type ServicesReadResult =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'ok'; readonly services: readonly unknown[]; readonly path: string }
+  | { readonly kind: 'invalid'; readonly path: string; readonly problem: string };
+
+/**
+ * Reads the saved service definitions in `dir`. Each is validated again when it is registered,
+ * so only the file's shape is checked here.
+ */
+export function readServices(dir: string): ServicesReadResult {
+  const path = join(dir, SERVICES_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+    return { kind: 'invalid', path, problem: (err as Error).message };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { kind: 'invalid', path, problem: `not JSON: ${(err as Error).message}` };
+  }
+  const doc = raw as { version?: unknown; services?: unknown } | null;
+  if (typeof doc !== 'object' || doc === null || doc.version !== SERVICES_VERSION || !Array.isArray(doc.services)) {
+    return { kind: 'invalid', path, problem: `not a version ${SERVICES_VERSION} services file` };
+  }
+  return { kind: 'ok', services: doc.services, path };
+}
+
+export function makeServicesFile(services: readonly unknown[]): { version: number; services: readonly unknown[] } {
+  return { version: SERVICES_VERSION, services };
+}
+
 /** The snapshot of a node's view: its own incarnation and its alive and suspect peers. */
 export function makeSnapshot(name: string, incarnation: number, records: readonly MemberRecord[]): Snapshot {
   const peers: SnapshotPeer[] = [];
@@ -101,14 +140,17 @@ export function makeSnapshot(name: string, incarnation: number, records: readonl
 }
 
 /**
- * Writes snapshots to one directory, one at a time, skipping a snapshot equal to the last one
+ * Writes one JSON file of a directory (the peer snapshot by default), one write at a time, skipping a snapshot equal to the last one
  * written. `write` rejects with DataDirError.
  */
 export class SnapshotWriter {
   private last = '';
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    readonly file: string = SNAPSHOT_FILE,
+  ) {}
 
   /** Creates the directory (so that a bad data dir fails start(), not a write minutes later). */
   async prepare(): Promise<void> {
@@ -120,7 +162,7 @@ export class SnapshotWriter {
   }
 
   /** Writes `snapshot` unless it equals the last one written; resolves true when it wrote. */
-  write(snapshot: Snapshot): Promise<boolean> {
+  write(snapshot: object): Promise<boolean> {
     const text = `${JSON.stringify(snapshot, null, 2)}\n`;
     const next = this.chain.then(async () => {
       if (text === this.last) return false;
@@ -133,7 +175,7 @@ export class SnapshotWriter {
   }
 
   private async writeNow(text: string): Promise<void> {
-    const path = snapshotPath(this.dir);
+    const path = join(this.dir, this.file);
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       const fh = await open(tmp, 'w', 0o644);

@@ -47,6 +47,8 @@ export interface ServiceRuntimeHost {
   checkPayload(payload: Uint8Array | null, what: string): void;
   /** Puts the payload in the node's state (a new incarnation, spread by gossip). */
   publish(payload: Uint8Array | null): void;
+  /** The persisted registrations changed (the agent saves them in its data dir). */
+  persist?(definitions: readonly ServiceDefinition[]): void;
   /** A fresh instance id (hyperid). */
   freshId(): string;
   now(): number;
@@ -66,6 +68,8 @@ export class ServiceRuntime {
   private lastPublishAt = -Infinity;
   private published: Uint8Array | null = null;
   private closed = false;
+  /** Definitions to keep across restarts, by instance id (registrations with persist: true). */
+  private readonly persisted = new Map<string, ServiceDefinition>();
   readonly counters = { publishes: 0, publishesCoalesced: 0, checkRuns: 0, deregisteredCritical: 0 };
 
   constructor(
@@ -89,11 +93,14 @@ export class ServiceRuntime {
 
   // ------------------------------------------------------------------ writes
 
-  register(def: ServiceDefinition): ServiceInstance {
+  register(def: ServiceDefinition, options: { persist?: boolean } = {}): ServiceInstance {
     this.assertOpen('register');
     const service = this.local.register(def, () => this.host.freshId(), this.host.now(), (records) =>
       this.host.checkPayload(encodeInstances(records), `registering instance "${def.id ?? '(new)'}" of "${String(def.name)}"`),
     );
+    const hadPersisted = this.persisted.delete(service.record.id);
+    if (options.persist === true) this.persisted.set(service.record.id, { ...def, id: service.record.id });
+    if (options.persist === true || hadPersisted) this.host.persist?.([...this.persisted.values()]);
     for (const spec of service.checks) this.runner.start(spec);
     // A replaced registration may have dropped checks.
     for (const c of this.runner.ids()) if (this.local.check(c) === undefined) this.runner.stop(c);
@@ -108,6 +115,7 @@ export class ServiceRuntime {
     if (service === undefined) return false;
     for (const c of service.checks) this.runner.stop(c.id);
     this.local.deregister(id);
+    if (this.persisted.delete(id)) this.host.persist?.([...this.persisted.values()]);
     this.changed(true);
     this.host.log.info({ service: service.record.name, id }, 'service deregistered');
     return true;

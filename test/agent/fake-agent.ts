@@ -96,8 +96,8 @@ export class FakeAgent implements Agent {
     return Promise.resolve();
   }
 
-  register(definition: ServiceDefinition): ServiceInstance {
-    return this.runtime.register(definition);
+  register(definition: ServiceDefinition, options?: { persist?: boolean }): ServiceInstance {
+    return this.runtime.register(definition, options);
   }
 
   deregister(id: string): boolean {

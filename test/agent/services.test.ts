@@ -6,6 +6,9 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidServiceError, ServiceTooLargeError } from '../../src/errors.js';
 import type { ServiceWatchUpdate } from '../../src/registry/types.js';
@@ -191,5 +194,37 @@ describe('service registry across agents', () => {
     expect(a.lookup('flappy')).toHaveLength(1);
     expect(a.incarnation - before).toBeLessThanOrEqual(1);
     expect(a.counters()['services.publishesCoalesced']).toBeGreaterThan(0);
+  });
+
+  it('with a data dir, API registrations survive a restart; non-persisted ones and deregistered ones do not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearsay-svc-dir-'));
+    const first = await agents.started('keeper', { dataDir: dir });
+    first.register({ id: 'kept', name: 'kept', port: 1, tags: ['x'], checks: [{ ttl: '1m' }] });
+    first.register({ id: 'gone', name: 'gone', port: 2 });
+    first.register({ id: 'ephemeral', name: 'eph', port: 3 }, { persist: false });
+    first.deregister('gone');
+    await waitFor('services.json written', () => {
+      try {
+        const doc = JSON.parse(readFileSync(join(dir, 'services.json'), 'utf8')) as { services: { id: string }[] };
+        return doc.services.map((d) => d.id).join() === 'kept';
+      } catch {
+        return false;
+      }
+    }, 5000);
+    await first.close();
+    const second = await agents.started('keeper', { dataDir: dir });
+    expect(second.localServices().map((s) => s.record.id)).toEqual(['kept']);
+    expect(second.localServices()[0]?.record).toMatchObject({ name: 'kept', tags: ['x'], status: 'critical' });
+    expect(second.checks().map((c) => c.id)).toEqual(['service:kept']);
+  });
+
+  it('ignores a damaged services file in the data dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearsay-svc-dir-'));
+    writeFileSync(join(dir, 'services.json'), '{"version": 1, "services": [{"name": "Bad Name", "port": 0}, {"id": "ok", "name": "ok", "port": 5}]}');
+    const a = await agents.started('restorer', { dataDir: dir });
+    expect(a.localServices().map((s) => s.record.id)).toEqual(['ok']);
+    writeFileSync(join(dir, 'services.json'), 'not json');
+    const b = await agents.started('restorer-2', { dataDir: dir });
+    expect(b.localServices()).toEqual([]);
   });
 });

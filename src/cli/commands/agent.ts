@@ -153,7 +153,8 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
   // Services from the config file: registered before start, so the first state carries them.
   for (const def of config.services) {
     try {
-      const inst = agent.register(def);
+      // Not saved in the data dir: the config file is their source, and says them again next time.
+      const inst = agent.register(def, { persist: false });
       log.info({ service: inst.name, id: inst.id, port: inst.port }, 'registered a service from the config file');
     } catch (err) {
       await agent.close().catch(() => undefined);
