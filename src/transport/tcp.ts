@@ -24,6 +24,10 @@ export interface StreamOptions {
   readonly readTimeoutMs: number;
   /** Largest frame accepted or sent, in bytes. */
   readonly maxFrameBytes: number;
+  /** Most inbound connections open at once; more are closed at once and counted. @default unlimited */
+  readonly maxInboundConnections?: number;
+  /** Most bytes read on one inbound connection; beyond it the connection is cut and counted. @default unlimited */
+  readonly maxConnectionBytes?: number;
 }
 
 /** How a dial ended. `ok` means the peer closed cleanly after answering (or not answering). */
@@ -45,6 +49,7 @@ export type InboundFrameHandler = (from: Address, frame: Buffer, reply: (frame: 
 export class StreamTransport {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private inbound = 0;
   private readonly pending = new Set<() => void>();
   private closed = false;
 
@@ -194,8 +199,18 @@ export class StreamTransport {
       socket.destroy();
       return;
     }
+    if (this.inbound >= (this.options.maxInboundConnections ?? Infinity)) {
+      c.drop('connection-limit');
+      this.log.debug({ from: socket.remoteAddress, open: this.inbound }, 'too many inbound connections: refused');
+      socket.destroy();
+      return;
+    }
     c.add('transport.stream.connectionsIn');
+    this.inbound++;
+    socket.once('close', () => this.inbound--);
     this.track(socket);
+    const maxBytes = this.options.maxConnectionBytes ?? Infinity;
+    let bytesRead = 0;
     // A fresh object per connection: answers addressed to exactly this object go back on it.
     const from: Address = { host: normalizeHost(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
     const peer = formatHostPort(from.host, from.port);
@@ -228,6 +243,13 @@ export class StreamTransport {
     };
     socket.on('data', (chunk: Buffer) => {
       if (!open) return;
+      bytesRead += chunk.length;
+      if (bytesRead > maxBytes) {
+        c.drop('connection-bytes');
+        this.log.debug({ from: peer, bytes: bytesRead, limit: maxBytes }, 'too many bytes on one connection: cut');
+        cut();
+        return;
+      }
       const r = decoder.push(chunk);
       for (const f of r.frames) {
         c.add('transport.stream.packetsIn');
