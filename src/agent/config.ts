@@ -12,6 +12,8 @@ import { HearsayError, InvalidOptionsError } from '../errors.js';
 import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName } from '../membership/options.js';
 import type { Address } from '../wire/messages.js';
 import { isPortText, splitHostPort } from '../transport/address.js';
+import type { AgentSecurityOptions } from '../security/options.js';
+import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from '../security/settings.js';
 
 /** Where the agent's UDP and TCP listeners bind unless told otherwise. */
 export const DEFAULT_BIND: Address = Object.freeze({ host: '127.0.0.1', port: 7946 });
@@ -128,6 +130,11 @@ export interface AgentSettings {
   readonly profile?: string;
   readonly dataDir?: string;
   readonly logLevel?: string;
+  readonly key?: string;
+  readonly keyringFile?: string;
+  readonly label?: string;
+  readonly encryptTransition?: string;
+  readonly httpToken?: string;
 }
 
 /** The flags `hearsay agent` takes; `join` is the repeatable `--join`. */
@@ -155,6 +162,12 @@ export interface AgentConfig {
   readonly membership: Partial<MembershipOptions>;
   /** The config file read, if any. */
   readonly configFile?: string;
+  /** Keys, keyring file, cluster label, transition step (security/options.ts). */
+  readonly security: AgentSecurityOptions;
+  /** The HTTP API's bearer token, if any. */
+  readonly httpToken?: string;
+  /** Limits (config file only: "limits"). */
+  readonly limits: ConfigLimits;
   /** Where each setting's value came from. */
   readonly sources: Readonly<Record<keyof AgentSettings, SettingSource>>;
 }
@@ -182,6 +195,11 @@ export const ENV_VARS: Readonly<Record<keyof AgentSettings, string>> = Object.fr
   profile: 'HEARSAY_PROFILE',
   dataDir: 'HEARSAY_DATA_DIR',
   logLevel: 'HEARSAY_LOG_LEVEL',
+  key: 'HEARSAY_KEY',
+  keyringFile: 'HEARSAY_KEYRING_FILE',
+  label: 'HEARSAY_LABEL',
+  encryptTransition: 'HEARSAY_ENCRYPT_TRANSITION',
+  httpToken: 'HEARSAY_HTTP_TOKEN',
 });
 
 const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze({
@@ -193,10 +211,15 @@ const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze(
   profile: '--profile',
   dataDir: '--data-dir',
   logLevel: '--log-level',
+  key: '--key',
+  keyringFile: '--keyring-file',
+  label: '--label',
+  encryptTransition: '--encrypt-transition',
+  httpToken: '--http-token',
 });
 
 const SETTING_KEYS = Object.keys(ENV_VARS) as (keyof AgentSettings)[];
-const FILE_KEYS = [...SETTING_KEYS, 'tags', 'membership'] as const;
+const FILE_KEYS = [...SETTING_KEYS, 'tags', 'membership', 'limits'] as const;
 
 /** Reads the HEARSAY_* variables; an empty variable counts as unset. HEARSAY_JOIN is comma-separated. */
 export function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): AgentSettings {
@@ -328,8 +351,33 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     }
   }
 
+  const secret = (k: 'key' | 'httpToken'): { value: string; label: string } | undefined => {
+    const p = pick(k);
+    // Never echo a secret: name only where it came from.
+    const where = p === undefined ? '' : p.source === 'flag' ? FLAG_NAMES[k] : p.source === 'env' ? ENV_VARS[k] : `"${k}" ${fileLabel}`;
+    return p === undefined ? undefined : { value: p.value, label: where };
+  };
+  const plain = (k: 'keyringFile' | 'label' | 'encryptTransition'): { value: string; label: string } | undefined => {
+    const p = pick(k);
+    return p === undefined ? undefined : { value: p.value, label: p.label };
+  };
+  const sec = resolveSecuritySettings(
+    {
+      ...optional('key', secret('key')),
+      ...optional('keyringFile', plain('keyringFile')),
+      ...optional('label', plain('label')),
+      ...optional('encryptTransition', plain('encryptTransition')),
+      ...optional('httpToken', secret('httpToken')),
+    },
+    http,
+    problems,
+  );
+
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return {
+    security: sec.security,
+    ...(sec.httpToken === undefined ? {} : { httpToken: sec.httpToken }),
+    limits: fileSettings.limits ?? {},
     ...(name === undefined ? {} : { name }),
     bind,
     ...(advertise === undefined ? {} : { advertise }),
@@ -368,7 +416,12 @@ export async function loadAgentConfig(
   return resolveAgentConfig({ flags, env, ...(file === undefined ? {} : { file }) });
 }
 
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
 interface FileSettings {
+  readonly limits?: ConfigLimits;
   readonly settings: AgentSettings;
   readonly tags: Readonly<Record<string, string>>;
   readonly membership?: Partial<MembershipOptions>;
@@ -396,6 +449,7 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
   const settings: Record<string, unknown> = {};
   let tags: Record<string, string> = {};
   let membership: Partial<MembershipOptions> | undefined;
+  let limits: ConfigLimits | undefined;
   for (const [key, value] of Object.entries(doc)) {
     if (!(FILE_KEYS as readonly string[]).includes(key)) {
       const camel = key.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -410,6 +464,8 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
       const t = checkTags(value);
       if (typeof t === 'string') problems.push(`"tags" ${where} ${t}`);
       else tags = t;
+    } else if (key === 'limits') {
+      limits = parseConfigLimits(value, where, problems);
     } else if (key === 'membership') {
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) membership = value as Partial<MembershipOptions>;
       else problems.push(`"membership" ${where} must be an object of membership options, e.g. {"probeIntervalMs": 1000}`);
@@ -419,7 +475,7 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
       problems.push(`"${key}" ${where} must be a string (got ${JSON.stringify(value)})`);
     }
   }
-  return { settings: settings as AgentSettings, tags, ...(membership === undefined ? {} : { membership }) };
+  return { settings: settings as AgentSettings, tags, ...(membership === undefined ? {} : { membership }), ...(limits === undefined ? {} : { limits }) };
 }
 
 function checkName(name: string): string | undefined {

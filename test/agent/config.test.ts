@@ -90,7 +90,12 @@ describe('agent configuration', () => {
       logLevel: 'info',
       tags: {},
       membership: {},
-      sources: { name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default' },
+      security: {},
+      limits: {},
+      sources: {
+        name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default',
+        key: 'default', keyringFile: 'default', label: 'default', encryptTransition: 'default', httpToken: 'default',
+      },
     });
   });
 

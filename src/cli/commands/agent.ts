@@ -17,6 +17,7 @@ import { createHttpServer, type HttpServer } from '../../agent/http.js';
 import type { Agent, AgentOptions } from '../../agent/types.js';
 import { HearsayError } from '../../errors.js';
 import type { Command, FlagValues, Io } from '../main.js';
+import { agentLimits, httpSecurityOptions, securityFlags, securitySettingsFromFlags } from './security-flags.js';
 
 const flags = {
   name: { type: 'string', placeholder: 'NAME', description: 'unique node name (default: host name plus a random suffix; $HEARSAY_NAME)' },
@@ -45,6 +46,7 @@ const flags = {
     placeholder: 'LEVEL',
     description: `log level of the JSON lines on stderr: ${LOG_LEVELS.join(', ')} (default info; $HEARSAY_LOG_LEVEL)`,
   },
+  ...securityFlags,
 } as const;
 
 export type AgentFlags = FlagValues<typeof flags>;
@@ -85,6 +87,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
         ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
         ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'] }),
         ...(values.config === undefined ? {} : { config: values.config }),
+        ...securitySettingsFromFlags(values),
       },
       deps.env,
       ...(deps.readFile === undefined ? [] : [deps.readFile]),
@@ -115,10 +118,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     'starting',
   );
   if (!isLoopbackHost(config.http.host)) {
-    log.warn(
-      { http: formatHostPort(config.http) },
-      'the HTTP API has no authentication and listens beyond loopback: anyone who can reach it can make this agent join or leave',
-    );
+    log.warn({ http: formatHostPort(config.http) }, 'the HTTP API listens beyond loopback: every caller must send the bearer token');
   }
 
   let agent: Agent;
@@ -131,6 +131,8 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
       membership: config.membership,
       tags: config.tags,
       ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
+      security: config.security,
+      limits: agentLimits(config.limits),
       logger,
     });
   } catch (err) {
@@ -147,6 +149,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
   const http: HttpServer = createHttpServer(agent, {
     logger: logger.child({ component: 'http' }),
     profile: config.profile,
+    ...httpSecurityOptions(config, agent),
     onLeave: () => {
       if (stopping) return;
       stopping = true;
