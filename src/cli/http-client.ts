@@ -68,6 +68,8 @@ export interface CallOptions {
   readonly connectTimeoutMs?: number;
   /** Give up waiting for the whole answer after this long, in ms. @default 10000 */
   readonly timeoutMs?: number;
+  /** Bearer token for an agent started with --http-token. @default $HEARSAY_HTTP_TOKEN */
+  readonly token?: string;
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -75,6 +77,7 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** Calls the API; resolves with the parsed JSON of a 2xx answer, rejects with one of the errors above. */
 export function callAgent(address: Address, method: 'GET' | 'POST', path: string, options: CallOptions = {}): Promise<unknown> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const token = options.token ?? process.env.HEARSAY_HTTP_TOKEN;
   return new Promise((resolve, reject) => {
     let connected = false;
     const req = request(
@@ -85,6 +88,7 @@ export function callAgent(address: Address, method: 'GET' | 'POST', path: string
         path,
         headers: {
           accept: 'application/json',
+          ...(token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` }),
           ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
         },
         timeout: options.connectTimeoutMs ?? 3000,
