@@ -653,6 +653,12 @@ export class HearsayAgent implements Agent {
       case 'member-dead':
         this.log.warn({ member: event.member.name, from: event.from, incarnation: event.member.incarnation }, event.type);
         break;
+      case 'member-conflict':
+        this.log.error(
+          { member: event.name, holder: `${event.holder.host}:${event.holder.port}`, other: `${event.other.host}:${event.other.port}`, incarnation: event.incarnation },
+          'two nodes claim one name: the holder keeps it; give every node a unique --name',
+        );
+        break;
       case 'self-refute':
         this.log.warn({ incarnation: event.incarnation, accusedBy: event.accusedBy }, 'refuted a suspicion of this node');
         break;
