@@ -25,6 +25,10 @@ export interface ConfigLimits extends AgentLimits {
   readonly httpMaxBodyBytes?: number;
   /** Sustained HTTP request rate per second (bursts to twice it). @default 100 */
   readonly httpMaxRequestsPerSecond?: number;
+  /** TCP connect timeout for push-pulls, stream probes and key operations, in ms. @default 5000 */
+  readonly tcpConnectTimeoutMs?: number;
+  /** TCP read timeout (a whole message must arrive within it), in ms. @default 10000 */
+  readonly tcpReadTimeoutMs?: number;
 }
 
 const LIMIT_KEYS: readonly (keyof ConfigLimits)[] = [
@@ -33,6 +37,8 @@ const LIMIT_KEYS: readonly (keyof ConfigLimits)[] = [
   'maxConnectionBytes',
   'httpMaxBodyBytes',
   'httpMaxRequestsPerSecond',
+  'tcpConnectTimeoutMs',
+  'tcpReadTimeoutMs',
 ];
 
 export interface ResolvedSecuritySettings {

@@ -132,7 +132,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
       tags: config.tags,
       ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
       security: config.security,
-      limits: agentLimits(config.limits),
+      ...agentLimits(config.limits),
       logger,
     });
   } catch (err) {

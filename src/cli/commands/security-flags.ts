@@ -60,10 +60,14 @@ export function securitySettingsFromFlags(values: SecurityFlagValues): {
   };
 }
 
-/** The agent's share of the config file's limits. */
-export function agentLimits(limits: AgentConfig['limits']): AgentLimits {
-  const { httpMaxBodyBytes: _b, httpMaxRequestsPerSecond: _r, ...agent } = limits;
-  return agent;
+/** The agent's share of the config file's limits: its `limits` and its TCP timeouts. */
+export function agentLimits(limits: AgentConfig['limits']): { limits: AgentLimits; tcpConnectTimeoutMs?: number; tcpReadTimeoutMs?: number } {
+  const { httpMaxBodyBytes: _b, httpMaxRequestsPerSecond: _r, tcpConnectTimeoutMs, tcpReadTimeoutMs, ...agent } = limits;
+  return {
+    limits: agent,
+    ...(tcpConnectTimeoutMs === undefined ? {} : { tcpConnectTimeoutMs }),
+    ...(tcpReadTimeoutMs === undefined ? {} : { tcpReadTimeoutMs }),
+  };
 }
 
 /** The HTTP server options that come from the security settings. */
