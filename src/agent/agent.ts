@@ -160,7 +160,9 @@ export class HearsayAgent implements Agent {
     const security = membershipOptions === null ? null : resolveSecurity(options.security, options.limits, membershipOptions, problems);
     if (problems.length > 0 || membershipOptions === null || security === null) throw new InvalidOptionsError(problems);
     this.options = options;
-    this.membershipOptions = membershipOptions;
+    // The datagram budget covers the envelope (label, nonce, tag): the core packs into the rest.
+    const overhead = security.envelope.overheadBytes;
+    this.membershipOptions = overhead === 0 ? membershipOptions : Object.freeze({ ...membershipOptions, maxPacketBytes: membershipOptions.maxPacketBytes - overhead });
 
     const base = options.logger ?? pino({ level: 'silent' });
     const read = options.dataDir === undefined ? null : readSnapshot(options.dataDir);

@@ -149,3 +149,30 @@ describe('hearsay keys and hearsay keygen', () => {
     expect(allSee([a, b], ['cli-a', 'cli-b'], 'alive')).toBe(true);
   });
 });
+
+describe('hearsay agent and the HTTP exposure rule', () => {
+  it('refuses to start with --http beyond loopback and no token, saying what to do (exit 2)', async () => {
+    const { runAgent } = await import('../../src/cli/commands/agent.js');
+    const io = capture();
+    let created = 0;
+    const code = await runAgent(
+      {
+        name: undefined, bind: '127.0.0.1:0', advertise: undefined, join: [], http: '0.0.0.0:0', key: undefined, 'keyring-file': undefined,
+        label: undefined, 'encrypt-transition': undefined, 'http-token': undefined, profile: undefined, 'data-dir': undefined, config: undefined, 'log-level': undefined,
+      },
+      io,
+      {
+        env: {},
+        createAgent: () => {
+          created++;
+          throw new Error('must not be created');
+        },
+        signals: { on: () => undefined, off: () => undefined },
+        exit: () => undefined,
+      },
+    );
+    expect(code).toBe(2);
+    expect(created).toBe(0);
+    expect(io.err()).toMatch(/beyond loopback, without authentication: set --http-token TOKEN/);
+  });
+});

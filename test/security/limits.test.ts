@@ -48,3 +48,30 @@ describe('limits', () => {
     expect(() => createAgent({ security: { transition: 'accept-plaintext' } })).toThrow(/needs a key/);
   });
 });
+
+describe('the datagram budget covers the envelope', () => {
+  it('an encrypted agent leaves room for the nonce, tag and label inside maxPacketBytes', async () => {
+    const { generateKey } = await import('../../src/security/keyring.js');
+    const fits = (n: number, security?: object): boolean => {
+      try {
+        createAgent({ tags: { a: 'x'.repeat(600), b: 'y'.repeat(n) }, ...(security === undefined ? {} : { security }) });
+        return true;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'HEARSAY_ERR_STATE_TOO_LARGE') throw err;
+        return false;
+      }
+    };
+    let lo = 0;
+    let hi = 1024;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (fits(mid)) lo = mid;
+      else hi = mid - 1;
+    }
+    expect(fits(lo)).toBe(true); // the largest state that fits in plaintext...
+    expect(fits(lo, { keys: [generateKey()] })).toBe(false); // ...does not fit once sealed
+    expect(fits(lo - 29, { keys: [generateKey()] })).toBe(true); // 1 type byte + 12 nonce + 16 tag
+    expect(fits(lo - 29, { keys: [generateKey()], label: 'prod' })).toBe(false);
+    expect(fits(lo - 29 - 6, { keys: [generateKey()], label: 'prod' })).toBe(true); // + 2 + 4 label bytes
+  });
+});
