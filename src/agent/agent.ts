@@ -199,6 +199,7 @@ export class HearsayAgent implements Agent {
         envelope: security.envelope,
         maxDatagramBytes: security.maxDatagramBytes,
         maxInboundConnections: security.maxInboundConnections,
+        maxOutboundConnections: security.maxOutboundConnections,
         maxConnectionBytes: security.maxConnectionBytes,
       },
       {

@@ -44,6 +44,12 @@ export interface AgentLimits {
    */
   readonly maxInboundConnections?: number;
   /**
+   * Most outbound TCP connections open at once (push-pulls this node starts, stream probes, key
+   * operations); more fail at once and are counted (transport.dropped.dial-limit).
+   * @default 128
+   */
+  readonly maxOutboundConnections?: number;
+  /**
    * Most bytes read on one inbound TCP connection; beyond it the connection is cut and counted
    * (transport.dropped.connection-bytes).
    * @default maxStreamBytes + 1 MiB
@@ -54,6 +60,7 @@ export interface AgentLimits {
 export const LIMIT_DEFAULTS = Object.freeze({
   maxDatagramBytes: 16 * 1024,
   maxInboundConnections: 128,
+  maxOutboundConnections: 128,
   connectionBytesOverStream: 1024 * 1024,
 });
 
@@ -65,6 +72,7 @@ export interface ResolvedSecurity {
   readonly createFile: boolean;
   readonly maxDatagramBytes: number;
   readonly maxInboundConnections: number;
+  readonly maxOutboundConnections: number;
   readonly maxConnectionBytes: number;
 }
 
@@ -130,6 +138,10 @@ export function resolveSecurity(
   if (!Number.isInteger(maxInboundConnections) || maxInboundConnections < 1 || maxInboundConnections > 100_000) {
     problems.push(`limits.maxInboundConnections must be an integer in [1, 100000] (got ${JSON.stringify(maxInboundConnections)})`);
   }
+  const maxOutboundConnections = l.maxOutboundConnections ?? LIMIT_DEFAULTS.maxOutboundConnections;
+  if (!Number.isInteger(maxOutboundConnections) || maxOutboundConnections < 1 || maxOutboundConnections > 100_000) {
+    problems.push(`limits.maxOutboundConnections must be an integer in [1, 100000] (got ${JSON.stringify(maxOutboundConnections)})`);
+  }
   const maxConnectionBytes = l.maxConnectionBytes ?? membership.maxStreamBytes + LIMIT_DEFAULTS.connectionBytesOverStream;
   if (!Number.isInteger(maxConnectionBytes) || maxConnectionBytes < membership.maxStreamBytes + 4) {
     problems.push(`limits.maxConnectionBytes must be an integer of at least maxStreamBytes + 4 (${membership.maxStreamBytes + 4}) (got ${JSON.stringify(maxConnectionBytes)})`);
@@ -142,6 +154,7 @@ export function resolveSecurity(
     createFile,
     maxDatagramBytes,
     maxInboundConnections,
+    maxOutboundConnections,
     maxConnectionBytes,
   };
 }

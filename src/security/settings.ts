@@ -34,6 +34,7 @@ export interface ConfigLimits extends AgentLimits {
 const LIMIT_KEYS: readonly (keyof ConfigLimits)[] = [
   'maxDatagramBytes',
   'maxInboundConnections',
+  'maxOutboundConnections',
   'maxConnectionBytes',
   'httpMaxBodyBytes',
   'httpMaxRequestsPerSecond',

@@ -26,6 +26,8 @@ export const DROP_REASONS = [
   'connection-limit',
   /** An inbound connection that sent more than maxConnectionBytes; cut. */
   'connection-bytes',
+  /** A dial over maxOutboundConnections; not made. */
+  'dial-limit',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

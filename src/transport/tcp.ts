@@ -28,6 +28,8 @@ export interface StreamOptions {
   readonly maxInboundConnections?: number;
   /** Most bytes read on one inbound connection; beyond it the connection is cut and counted. @default unlimited */
   readonly maxConnectionBytes?: number;
+  /** Most outbound connections (dials) open at once; more fail at once and are counted. @default unlimited */
+  readonly maxOutboundConnections?: number;
 }
 
 /** How a dial ended. `ok` means the peer closed cleanly after answering (or not answering). */
@@ -36,7 +38,7 @@ export type DialResult =
   | {
       readonly ok: false;
       readonly frames: number;
-      readonly reason: 'connect-refused' | 'connect-timeout' | 'connect-failed' | 'read-timeout' | 'frame-too-large' | 'send-too-large' | 'reset' | 'closed';
+      readonly reason: 'connect-refused' | 'connect-timeout' | 'connect-failed' | 'read-timeout' | 'frame-too-large' | 'send-too-large' | 'reset' | 'closed' | 'dial-limit';
       /** A human-readable cause, e.g. "connection refused". */
       readonly message: string;
       /** The system error code, when there was one. */
@@ -50,6 +52,7 @@ export class StreamTransport {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private inbound = 0;
+  private outbound = 0;
   private readonly pending = new Set<() => void>();
   private closed = false;
 
@@ -116,7 +119,14 @@ export class StreamTransport {
         message: `the packet (${frame.length} bytes) exceeds maxStreamBytes (${this.options.maxFrameBytes})`,
       });
     }
+    const maxOut = this.options.maxOutboundConnections ?? Infinity;
+    if (this.outbound >= maxOut) {
+      c.drop('dial-limit');
+      this.log.debug({ to: formatHostPort(to.host, to.port), open: this.outbound }, 'too many outbound connections: not dialed');
+      return Promise.resolve({ ok: false, frames: 0, reason: 'dial-limit', message: `too many outbound connections open (limit ${maxOut})` });
+    }
     c.add('transport.stream.connectionsOut');
+    this.outbound++;
     const peer = formatHostPort(to.host, to.port);
     return new Promise<DialResult>((resolve) => {
       const socket = connect({ host: to.host, port: to.port, allowHalfOpen: true });
@@ -128,6 +138,7 @@ export class StreamTransport {
       const finish = (result: DialResult): void => {
         if (done) return;
         done = true;
+        this.outbound--;
         clearTimeout(connectTimer);
         clearTimeout(readTimer);
         this.pending.delete(onClose);

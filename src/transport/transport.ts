@@ -24,6 +24,8 @@ export interface TransportOptions {
   readonly maxInboundConnections?: number;
   /** Most bytes read on one inbound TCP connection. @default unlimited */
   readonly maxConnectionBytes?: number;
+  /** Most outbound TCP connections open at once. @default unlimited */
+  readonly maxOutboundConnections?: number;
   readonly logger: Logger;
 }
 
@@ -55,6 +57,7 @@ export class Transport {
         maxFrameBytes: options.maxStreamBytes,
         ...(options.maxInboundConnections === undefined ? {} : { maxInboundConnections: options.maxInboundConnections }),
         ...(options.maxConnectionBytes === undefined ? {} : { maxConnectionBytes: options.maxConnectionBytes }),
+        ...(options.maxOutboundConnections === undefined ? {} : { maxOutboundConnections: options.maxOutboundConnections }),
       },
       this.counters,
       this.log,
