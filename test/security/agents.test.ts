@@ -137,3 +137,45 @@ describe('key rotation across the mesh', () => {
     expect(r.failures['part-b']).toMatch(/not installed on this node: install it first/);
   });
 });
+
+describe('name conflicts and metrics', () => {
+  it('two agents started with one name: the seed reports a member-conflict (the first address keeps the name) and the newcomer refutes', async () => {
+    const seed = await keyed('conf-seed', [K1]);
+    const first = await keyed('twin', [K1]);
+    await first.join([seed.address]);
+    await waitFor('first twin known', () => allSee([seed, first], ['conf-seed', 'twin'], 'alive'));
+    const atSeed: unknown[] = [];
+    seed.on('event', (e) => {
+      if (e.type === 'member-conflict') atSeed.push(e);
+    });
+    const second = (await agents.started('twin', { security: { keys: [K1] } })) as HearsayAgent;
+    await second.join([seed.address]);
+    await waitFor('both report it', () => atSeed.length > 0 && (second.counters().nameConflicts ?? 0) > 0);
+    expect(atSeed[0]).toEqual({
+      type: 'member-conflict',
+      name: 'twin',
+      holder: { host: '127.0.0.1', port: first.address.port },
+      other: { host: '127.0.0.1', port: second.address.port },
+      incarnation: 0,
+    });
+    expect(second.incarnation).toBeGreaterThan(0); // it refuted the alive about "itself" from elsewhere
+  });
+
+  it('security drops appear on /metrics by reason', async () => {
+    const { createHttpServer } = await import('../../src/agent/http.js');
+    const { call } = await import('../agent/http-support.js');
+    const a = await keyed('metered', [K1]);
+    const stranger = await keyed('stranger', [K2]);
+    await refusedJoin(stranger, a);
+    const server = createHttpServer(a);
+    try {
+      const res = await call(await server.listen({ host: '127.0.0.1', port: 0 }), '/metrics');
+      expect(res.text).toMatch(/^hearsay_security_dropped_total\{reason="decrypt-failed"\} [1-9]\d*$/m);
+      expect(res.text).toMatch(/^hearsay_security_dropped_total\{reason="unencrypted"\} 0$/m);
+      expect(res.text).toMatch(/^hearsay_transport_dropped_total\{reason="connection-limit"\} 0$/m);
+      expect(res.text).toMatch(/^hearsay_name_conflicts_total 0$/m);
+    } finally {
+      await server.close();
+    }
+  });
+});
