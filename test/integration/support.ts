@@ -67,6 +67,8 @@ export interface StartOptions {
   readonly get?: (http: string) => HttpGet;
   /** @default 30000 */
   readonly readyTimeoutMs?: number;
+  /** More `hearsay agent` flags (e.g. --key, --label). */
+  readonly args?: readonly string[];
 }
 
 /** GET a JSON document with fetch, with a timeout. */
@@ -105,6 +107,7 @@ export class Agents {
       'debug',
       ...(options.join ?? []).flatMap((j) => ['--join', j]),
       ...(options.dataDir === undefined ? [] : ['--data-dir', options.dataDir]),
+      ...(options.args ?? []),
     ];
     const [cmd, args] =
       options.netns === undefined ? [process.execPath, agentArgs] : ['ip', ['netns', 'exec', options.netns, process.execPath, ...agentArgs]];
