@@ -17,7 +17,7 @@ import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from '.
 
 /** Where the agent's UDP and TCP listeners bind unless told otherwise. */
 export const DEFAULT_BIND: Address = Object.freeze({ host: '127.0.0.1', port: 7946 });
-/** Where the agent's HTTP API listens unless told otherwise (loopback: the API has no authentication). */
+/** Where the agent's HTTP API listens unless told otherwise (loopback; beyond it a bearer token is required). */
 export const DEFAULT_HTTP: Address = Object.freeze({ host: '127.0.0.1', port: 7947 });
 /** The pino levels `--log-level` accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

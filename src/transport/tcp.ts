@@ -8,7 +8,9 @@
  * request came, which also works through NAT), and once the dialer's FIN arrives and the answers
  * are written it closes its side. The dialer delivers every frame it reads back until that close.
  * Both sides cut a connection whose message does not arrive within the read timeout, or whose
- * frame announces more than `maxFrameBytes`, and count the drop.
+ * frame announces more than `maxFrameBytes`, and count the drop. Optional caps: inbound
+ * connections open at once (more are closed on accept), bytes read per inbound connection, and
+ * outbound connections open at once (more dials fail at once); each is counted when hit.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';

@@ -241,13 +241,14 @@ export const command: Command<typeof flags> = {
   details: [
     'Settings: flags win over HEARSAY_* environment variables, which win over the --config file',
     '(a JSON object with the keys name, bind, advertise, join (an array), http, profile, dataDir,',
-    'logLevel, tags (an object of strings) and membership (membership option overrides)).',
+    'logLevel, key, keyringFile, label, encryptTransition, httpToken, tags (an object of strings),',
+    'membership (membership option overrides) and limits (see README: Security)).',
     'A HOST without :PORT uses the default port; write IPv6 as [ADDRESS]:PORT.',
     '',
     'Logs are JSON lines on stderr. SIGINT or SIGTERM leaves gracefully and exits 0; a second',
-    'signal exits at once. The HTTP API (loopback by default; no authentication) serves',
-    'GET /v1/members, GET /v1/agent/self, POST /v1/join, POST /v1/leave, GET /v1/events (SSE)',
-    'and GET /metrics (Prometheus).',
+    'signal exits at once. The HTTP API (loopback by default; beyond loopback only with',
+    '--http-token) serves GET /v1/members, GET /v1/agent/self, POST /v1/join, POST /v1/leave,',
+    'GET /v1/events (SSE), GET /metrics (Prometheus) and the key routes /v1/keys (SECURITY.md).',
   ].join('\n'),
   flags,
   async run(values, io) {
