@@ -76,6 +76,8 @@ describe('fuzz: a real agent', () => {
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
     const in0 = victim.counters()['transport.datagram.packetsIn'] ?? 0;
     const heap0 = heapMb();
+    const incarnations = (): Map<string, number> => new Map(victim.members().map((m) => [m.name, m.incarnation]));
+    let last = incarnations();
     const seed = fc.sample(fc.integer({ min: 1, max: 0x7fff_ffff }), 1)[0] as number;
     const rng = new Rng(seed);
     let sent = 0;
@@ -92,6 +94,9 @@ describe('fuzz: a real agent', () => {
           await new Promise((r) => setTimeout(r, 1));
         }
         expect(victim.members().map((m) => m.name).sort(), `seed ${seed}`).toEqual(['peer', 'victim']);
+        const now = incarnations();
+        for (const [name, inc] of now) expect(inc, `seed ${seed}: ${name}'s incarnation only grows`).toBeGreaterThanOrEqual(last.get(name) ?? 0);
+        last = now;
       }
     } finally {
       sock.close();
