@@ -13,7 +13,7 @@ import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName
 import type { Address } from '../wire/messages.js';
 import { isPortText, splitHostPort } from '../transport/address.js';
 import type { AgentSecurityOptions } from '../security/options.js';
-import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from '../security/settings.js';
+import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from './security-settings.js';
 
 /** Where the agent's UDP and TCP listeners bind unless told otherwise. */
 export const DEFAULT_BIND: Address = Object.freeze({ host: '127.0.0.1', port: 7946 });

@@ -3,12 +3,12 @@
  * --keyring-file, --label, --encrypt-transition, --http-token, and the "limits" object of the
  * config file. Every problem names where the value came from and what to write instead.
  */
-import { isLoopbackHost } from '../agent/config.js';
-import { MIN_TOKEN_LENGTH } from '../agent/http-guard.js';
+import { isLoopbackHost } from './config.js';
+import { MIN_TOKEN_LENGTH } from './http-guard.js';
 import type { Address } from '../wire/messages.js';
-import { MAX_LABEL_BYTES, TRANSITION_MODES, type TransitionMode } from './envelope.js';
-import { parseKey } from './keyring.js';
-import type { AgentLimits, AgentSecurityOptions } from './options.js';
+import { MAX_LABEL_BYTES, TRANSITION_MODES, type TransitionMode } from '../security/envelope.js';
+import { parseKey } from '../security/keyring.js';
+import type { AgentLimits, AgentSecurityOptions } from '../security/options.js';
 
 /** The security settings as one source wrote them, each with a label naming its origin. */
 export interface SecurityInputs {
