@@ -37,14 +37,14 @@ export class HttpTokenRequiredError extends HearsayError {
   }
 }
 
-export const HTTP_GUARD_DEFAULTS = Object.freeze({ maxRequestsPerSecond: 100 });
+export const HTTP_GUARD_DEFAULTS = Object.freeze({ maxRequestsPerSecond: 10_000 });
 /** Shortest bearer token accepted. */
 export const MIN_TOKEN_LENGTH = 16;
 
 export interface HttpGuardOptions {
   /** Required as `Authorization: Bearer TOKEN` on every request when set. @default none */
   readonly token?: string;
-  /** Sustained request rate; bursts up to twice this. @default 100 */
+  /** Sustained request rate; bursts up to twice this. @default 10000 */
   readonly maxRequestsPerSecond?: number;
   /** Milliseconds, monotonic; injected by tests. @default performance.now */
   readonly now?: () => number;

@@ -50,7 +50,7 @@ export interface HttpServerOptions {
   readonly maxEventBacklogBytes?: number;
   /** Bearer token every request must carry; required to listen beyond loopback. @default none */
   readonly token?: string;
-  /** Sustained request rate (bursts to twice it); more get 429. @default 100 */
+  /** Sustained request rate (bursts to twice it); more get 429. @default 10000 */
   readonly maxRequestsPerSecond?: number;
   /** Key operations (the agent's keyManager); without it the key routes answer 409. */
   readonly keys?: KeyOps;

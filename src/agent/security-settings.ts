@@ -23,7 +23,7 @@ export interface SecurityInputs {
 export interface ConfigLimits extends AgentLimits {
   /** Largest HTTP request body, in bytes. @default 65536 */
   readonly httpMaxBodyBytes?: number;
-  /** Sustained HTTP request rate per second (bursts to twice it). @default 100 */
+  /** Sustained HTTP request rate per second (bursts to twice it). @default 10000 */
   readonly httpMaxRequestsPerSecond?: number;
   /** TCP connect timeout for push-pulls, stream probes and key operations, in ms. @default 5000 */
   readonly tcpConnectTimeoutMs?: number;
