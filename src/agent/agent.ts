@@ -160,9 +160,12 @@ export class HearsayAgent implements Agent {
     const security = membershipOptions === null ? null : resolveSecurity(options.security, options.limits, membershipOptions, problems);
     if (problems.length > 0 || membershipOptions === null || security === null) throw new InvalidOptionsError(problems);
     this.options = options;
-    // The datagram budget covers the envelope (label, nonce, tag): the core packs into the rest.
+    // The datagram and stream budgets cover the envelope (label, nonce, tag): the core packs into the rest.
     const overhead = security.envelope.overheadBytes;
-    this.membershipOptions = overhead === 0 ? membershipOptions : Object.freeze({ ...membershipOptions, maxPacketBytes: membershipOptions.maxPacketBytes - overhead });
+    this.membershipOptions =
+      overhead === 0
+        ? membershipOptions
+        : Object.freeze({ ...membershipOptions, maxPacketBytes: membershipOptions.maxPacketBytes - overhead, maxStreamBytes: membershipOptions.maxStreamBytes - overhead });
 
     const base = options.logger ?? pino({ level: 'silent' });
     const read = options.dataDir === undefined ? null : readSnapshot(options.dataDir);
