@@ -21,7 +21,10 @@ import { resolveOptions, type ResolvedOptions } from '../membership/options.js';
 import type { Channel, Effect, MembershipEvent, Timer } from '../membership/types.js';
 import type { MemberView } from '../membership/types.js';
 import { addressKey, defaultAdvertiseHost, formatHostPort, parseHostPort } from '../transport/address.js';
-import { Transport, type DialResult } from '../transport/transport.js';
+import type { DialResult } from '../transport/transport.js';
+import { KeyManager } from '../security/key-manager.js';
+import { resolveSecurity } from '../security/options.js';
+import { SecureTransport } from '../security/secure-transport.js';
 import { decodePacket, MAX_INCARNATION } from '../wire/codec.js';
 import type { Address, MemberState } from '../wire/messages.js';
 import { SeededRandom } from '../util/random.js';
@@ -126,7 +129,9 @@ export class HearsayAgent implements Agent {
   private readonly dataLog: Logger;
   private readonly random: SeededRandom;
   private readonly hub: EventHub<AgentEvent>;
-  private readonly transport: Transport;
+  private readonly transport: SecureTransport;
+  /** Key operations on this node's keyring and across the mesh (security/key-manager.ts). */
+  readonly keyManager: KeyManager;
   private membership: Membership;
   private lifecycle: AgentState = 'created';
   private advertised: Address;
@@ -163,9 +168,15 @@ export class HearsayAgent implements Agent {
       if (err instanceof InvalidOptionsError) problems.push(...err.problems);
       else throw err;
     }
-    if (problems.length > 0 || membershipOptions === null) throw new InvalidOptionsError(problems);
+    const security = membershipOptions === null ? null : resolveSecurity(options.security, options.limits, membershipOptions, problems);
+    if (problems.length > 0 || membershipOptions === null || security === null) throw new InvalidOptionsError(problems);
     this.options = options;
-    this.membershipOptions = membershipOptions;
+    // The datagram and stream budgets cover the envelope (label, nonce, tag): the core packs into the rest.
+    const overhead = security.envelope.overheadBytes;
+    this.membershipOptions =
+      overhead === 0
+        ? membershipOptions
+        : Object.freeze({ ...membershipOptions, maxPacketBytes: membershipOptions.maxPacketBytes - overhead, maxStreamBytes: membershipOptions.maxStreamBytes - overhead });
 
     const base = options.logger ?? pino({ level: 'silent' });
     const read = options.dataDir === undefined ? null : readSnapshot(options.dataDir);
@@ -219,19 +230,34 @@ export class HearsayAgent implements Agent {
     // A provisional core (the real one needs the bound port): validates the tags now, and answers
     // members() and counters() before start().
     this.membership = this.makeMembership(this.advertised);
-    this.transport = new Transport(
+    this.transport = new SecureTransport(
       {
         bind: this.bound,
         connectTimeoutMs: options.tcpConnectTimeoutMs ?? AGENT_DEFAULTS.tcpConnectTimeoutMs,
         readTimeoutMs: options.tcpReadTimeoutMs ?? AGENT_DEFAULTS.tcpReadTimeoutMs,
         maxStreamBytes: membershipOptions.maxStreamBytes,
         logger: this.transportLog,
+        envelope: security.envelope,
+        maxDatagramBytes: security.maxDatagramBytes,
+        maxInboundConnections: security.maxInboundConnections,
+        maxOutboundConnections: security.maxOutboundConnections,
+        maxConnectionBytes: security.maxConnectionBytes,
       },
       {
         onDatagram: (from, packet) => this.onDatagram(from, packet),
         onStreamFrame: (from, frame, reply) => this.onInboundFrame(from, frame, reply),
       },
     );
+    this.keyManager = new KeyManager(
+      security.keyring,
+      this.name,
+      () => this.membership.members().filter((v) => v.status === 'alive').map((v) => ({ name: v.name, addr: { host: v.host, port: v.port } })),
+      (to, request) => this.transport.dialControl(to, request),
+      { ...(security.keyringFile === undefined ? {} : { keyringFile: security.keyringFile }), writeNow: security.createFile, logger: root.child({ component: 'keys' }) },
+    );
+    this.transport.onControl((_from, request, reply) => {
+      if (this.live) reply(this.keyManager.handleRemote(request));
+    });
   }
 
   // ---------------------------------------------------------------- queries
@@ -467,7 +493,12 @@ export class HearsayAgent implements Agent {
         return;
       }
       void dial.result.then((r) => {
-        if (r.ok) waiter.settle({ ok: false, reason: 'the peer closed the connection without answering the join' });
+        if (r.ok) {
+          waiter.settle({
+            ok: false,
+            reason: 'the peer closed the connection without answering the join (if it is a hearsay agent, it may use another encryption key or cluster label: check --key and --label)',
+          });
+        }
         else waiter.settle({ ok: false, reason: r.message, ...(r.errno === undefined ? {} : { errno: r.errno }) });
       });
     });
@@ -759,6 +790,12 @@ export class HearsayAgent implements Agent {
         break;
       case 'member-dead':
         this.log.warn({ member: event.member.name, from: event.from, incarnation: event.member.incarnation }, event.type);
+        break;
+      case 'member-conflict':
+        this.log.error(
+          { member: event.name, holder: `${event.holder.host}:${event.holder.port}`, other: `${event.other.host}:${event.other.port}`, incarnation: event.incarnation },
+          'two nodes claim one name: the holder keeps it; give every node a unique --name',
+        );
         break;
       case 'self-refute':
         this.log.warn({ incarnation: event.incarnation, accusedBy: event.accusedBy }, 'refuted a suspicion of this node');

@@ -13,10 +13,12 @@ import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName
 import type { Address } from '../wire/messages.js';
 import { isPortText, splitHostPort } from '../transport/address.js';
 import { normalizeService, type ServiceDefinition } from '../registry/local.js';
+import type { AgentSecurityOptions } from '../security/options.js';
+import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from './security-settings.js';
 
 /** Where the agent's UDP and TCP listeners bind unless told otherwise. */
 export const DEFAULT_BIND: Address = Object.freeze({ host: '127.0.0.1', port: 7946 });
-/** Where the agent's HTTP API listens unless told otherwise (loopback: the API has no authentication). */
+/** Where the agent's HTTP API listens unless told otherwise (loopback; beyond it a bearer token is required). */
 export const DEFAULT_HTTP: Address = Object.freeze({ host: '127.0.0.1', port: 7947 });
 /** Where the agent's DNS interface listens (UDP and TCP) unless told otherwise. */
 export const DEFAULT_DNS: Address = Object.freeze({ host: '127.0.0.1', port: 7953 });
@@ -134,6 +136,11 @@ export interface AgentSettings {
   readonly logLevel?: string;
   /** HOST:PORT for the DNS interface, or "off". */
   readonly dns?: string;
+  readonly key?: string;
+  readonly keyringFile?: string;
+  readonly label?: string;
+  readonly encryptTransition?: string;
+  readonly httpToken?: string;
 }
 
 /** The flags `hearsay agent` takes; `join` is the repeatable `--join`. */
@@ -165,6 +172,12 @@ export interface AgentConfig {
   readonly services: readonly ServiceDefinition[];
   /** The config file read, if any. */
   readonly configFile?: string;
+  /** Keys, keyring file, cluster label, transition step (security/options.ts). */
+  readonly security: AgentSecurityOptions;
+  /** The HTTP API's bearer token, if any. */
+  readonly httpToken?: string;
+  /** Limits (config file only: "limits"). */
+  readonly limits: ConfigLimits;
   /** Where each setting's value came from. */
   readonly sources: Readonly<Record<keyof AgentSettings, SettingSource>>;
 }
@@ -193,6 +206,11 @@ export const ENV_VARS: Readonly<Record<keyof AgentSettings, string>> = Object.fr
   dataDir: 'HEARSAY_DATA_DIR',
   logLevel: 'HEARSAY_LOG_LEVEL',
   dns: 'HEARSAY_DNS',
+  key: 'HEARSAY_KEY',
+  keyringFile: 'HEARSAY_KEYRING_FILE',
+  label: 'HEARSAY_LABEL',
+  encryptTransition: 'HEARSAY_ENCRYPT_TRANSITION',
+  httpToken: 'HEARSAY_HTTP_TOKEN',
 });
 
 const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze({
@@ -205,10 +223,15 @@ const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze(
   dataDir: '--data-dir',
   logLevel: '--log-level',
   dns: '--dns',
+  key: '--key',
+  keyringFile: '--keyring-file',
+  label: '--label',
+  encryptTransition: '--encrypt-transition',
+  httpToken: '--http-token',
 });
 
 const SETTING_KEYS = Object.keys(ENV_VARS) as (keyof AgentSettings)[];
-const FILE_KEYS = [...SETTING_KEYS, 'tags', 'membership', 'services'] as const;
+const FILE_KEYS = [...SETTING_KEYS, 'tags', 'membership', 'services', 'limits'] as const;
 
 /** Reads the HEARSAY_* variables; an empty variable counts as unset. HEARSAY_JOIN is comma-separated. */
 export function settingsFromEnv(env: Readonly<Record<string, string | undefined>>): AgentSettings {
@@ -350,8 +373,33 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     }
   }
 
+  const secret = (k: 'key' | 'httpToken'): { value: string; label: string } | undefined => {
+    const p = pick(k);
+    // Never echo a secret: name only where it came from.
+    const where = p === undefined ? '' : p.source === 'flag' ? FLAG_NAMES[k] : p.source === 'env' ? ENV_VARS[k] : `"${k}" ${fileLabel}`;
+    return p === undefined ? undefined : { value: p.value, label: where };
+  };
+  const plain = (k: 'keyringFile' | 'label' | 'encryptTransition'): { value: string; label: string } | undefined => {
+    const p = pick(k);
+    return p === undefined ? undefined : { value: p.value, label: p.label };
+  };
+  const sec = resolveSecuritySettings(
+    {
+      ...optional('key', secret('key')),
+      ...optional('keyringFile', plain('keyringFile')),
+      ...optional('label', plain('label')),
+      ...optional('encryptTransition', plain('encryptTransition')),
+      ...optional('httpToken', secret('httpToken')),
+    },
+    http,
+    problems,
+  );
+
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return {
+    security: sec.security,
+    ...(sec.httpToken === undefined ? {} : { httpToken: sec.httpToken }),
+    limits: fileSettings.limits ?? {},
     ...(name === undefined ? {} : { name }),
     bind,
     ...(advertise === undefined ? {} : { advertise }),
@@ -392,7 +440,12 @@ export async function loadAgentConfig(
   return resolveAgentConfig({ flags, env, ...(file === undefined ? {} : { file }) });
 }
 
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
 interface FileSettings {
+  readonly limits?: ConfigLimits;
   readonly settings: AgentSettings;
   readonly tags: Readonly<Record<string, string>>;
   readonly services: readonly ServiceDefinition[];
@@ -422,6 +475,7 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
   let tags: Record<string, string> = {};
   let membership: Partial<MembershipOptions> | undefined;
   const services: ServiceDefinition[] = [];
+  let limits: ConfigLimits | undefined;
   for (const [key, value] of Object.entries(doc)) {
     if (!(FILE_KEYS as readonly string[]).includes(key)) {
       const camel = key.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -453,6 +507,8 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
           }
         });
       }
+    } else if (key === 'limits') {
+      limits = parseConfigLimits(value, where, problems);
     } else if (key === 'membership') {
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) membership = value as Partial<MembershipOptions>;
       else problems.push(`"membership" ${where} must be an object of membership options, e.g. {"probeIntervalMs": 1000}`);
@@ -462,7 +518,13 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
       problems.push(`"${key}" ${where} must be a string (got ${JSON.stringify(value)})`);
     }
   }
-  return { settings: settings as AgentSettings, tags, services, ...(membership === undefined ? {} : { membership }) };
+  return {
+    settings: settings as AgentSettings,
+    tags,
+    services,
+    ...(membership === undefined ? {} : { membership }),
+    ...(limits === undefined ? {} : { limits }),
+  };
 }
 
 function checkName(name: string): string | undefined {

@@ -1,5 +1,6 @@
 /**
- * The agent's local HTTP API (node:http, JSON; loopback by default, since it has no authentication):
+ * The agent's local HTTP API (node:http, JSON; loopback by default; beyond loopback only with a
+ * bearer token, http-guard.ts):
  *
  *   GET  /v1/members     array of {name, addr, port, status, incarnation, tags}
  *   GET  /v1/agent/self  {name, addr, port, incarnation, tags, status, profile, state, bind, counters}
@@ -8,6 +9,7 @@
  *   GET  /v1/events      Server-Sent Events: `event: member-join` + `data: {...}`, keep-alive comments
  *   GET  /metrics        Prometheus text format 0.0.4
  *   and the service routes of http-services.ts (/v1/services, /v1/pick, /v1/checks, /v1/maintenance)
+ *   GET  /v1/keys, POST /v1/keys/{install,use,remove}   key operations across the mesh (http-keys.ts)
  *
  * Every error is a 4xx/5xx with a JSON body {error, code}: `code` is a stable HEARSAY_ERR_* string
  * and `error` says what was wrong and what to do. Requests carrying an Origin header are refused
@@ -24,6 +26,9 @@ import type { MemberView } from '../membership/types.js';
 import type { Address } from '../wire/messages.js';
 import { formatHostPort, parseHostPort } from './config.js';
 import { serviceRoutes } from './http-services.js';
+import type { KeyOp } from '../security/key-manager.js';
+import { ApiError, checkHttpExposure, HttpGuard } from './http-guard.js';
+import { runKeyRequest, type KeyOps } from './http-keys.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import type { Agent, AgentEvent, MemberInfo } from './types.js';
 
@@ -47,6 +52,12 @@ export interface HttpServerOptions {
   readonly maxEventBacklogBytes?: number;
   /** Most concurrent blocking queries (GET /v1/services/:name?index=); more get 503. @default 1024 */
   readonly maxBlockingQueries?: number;
+  /** Bearer token every request must carry; required to listen beyond loopback. @default none */
+  readonly token?: string;
+  /** Sustained request rate (bursts to twice it); more get 429. @default 10000 */
+  readonly maxRequestsPerSecond?: number;
+  /** Key operations (the agent's keyManager); without it the key routes answer 409. */
+  readonly keys?: KeyOps;
 }
 
 export interface HttpServer {
@@ -113,6 +124,10 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   const maxStreams = options.maxEventStreams ?? 64;
   const maxBacklog = options.maxEventBacklogBytes ?? 1024 * 1024;
   const streams = new Set<ServerResponse>();
+  const guard = new HttpGuard({
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.maxRequestsPerSecond === undefined ? {} : { maxRequestsPerSecond: options.maxRequestsPerSecond }),
+  });
   let leaving: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
   let bound: Address | undefined;
@@ -259,10 +274,19 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   };
 
   const metrics: Handler = (_req, res) => {
-    const text = renderMetrics(agent, options.profile === undefined ? {} : { profile: options.profile });
+    // The agent's counters plus the API's own (requests refused by reason).
+    const withHttp = Object.create(agent, { counters: { value: () => ({ ...agent.counters(), ...guard.counters }) } }) as typeof agent;
+    const text = renderMetrics(withHttp, options.profile === undefined ? {} : { profile: options.profile });
     res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
     res.end(text);
   };
+
+  const keyOp =
+    (op: KeyOp): Handler =>
+    async (req, res) => {
+      const body = op === 'list' ? undefined : await readJsonBody(req, maxBodyBytes, true, '{"key": "BASE64 KEY"}');
+      sendJson(res, 200, await runKeyRequest(options.keys, op, body));
+    };
 
   const routes: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
     '/v1/members': { GET: members },
@@ -271,6 +295,10 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     '/v1/leave': { POST: leave },
     '/v1/events': { GET: events },
     '/metrics': { GET: metrics },
+    '/v1/keys': { GET: keyOp('list') },
+    '/v1/keys/install': { POST: keyOp('install') },
+    '/v1/keys/use': { POST: keyOp('use') },
+    '/v1/keys/remove': { POST: keyOp('remove') },
   };
   const patterned = serviceRoutes(agent, {
     sendJson,
@@ -307,6 +335,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     const method = req.method ?? 'GET';
     const path = pathOf(req.url);
     try {
+      guard.check(req);
       if (req.headers.origin !== undefined) {
         throw new HttpError(403, HTTP_ERROR_CODES.forbiddenOrigin, 'requests from web pages (with an Origin header) are refused: call the API from a program or the hearsay CLI');
       }
@@ -327,7 +356,10 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
       const e =
         err instanceof HttpError
           ? err
-          : new HttpError(500, HTTP_ERROR_CODES.internal, `internal error: ${(err as Error).message ?? String(err)}; see the agent's log`);
+          : err instanceof ApiError
+            ? new HttpError(err.status, err.code, err.message, err.headers)
+            : new HttpError(500, HTTP_ERROR_CODES.internal, `internal error: ${(err as Error).message ?? String(err)}; see the agent's log`);
+      guard.noteRefused(e.status);
       if (e.status >= 500) log?.error({ err, method, path }, 'http request failed');
       else log?.debug({ method, path, status: e.status, code: e.code }, 'http request rejected');
       if (res.headersSent) {
@@ -347,6 +379,11 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
 
   return {
     listen(address: Address): Promise<Address> {
+      try {
+        checkHttpExposure(address.host, address.port, options.token);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
       return new Promise((resolve, reject) => {
         const onError = (err: Error): void => reject(err);
         server.once('error', onError);

@@ -3,6 +3,7 @@
  * (agent.ts) drives the sans-I/O Membership with real timers and the transport/ sockets.
  */
 import type { Logger } from 'pino';
+import type { AgentLimits, AgentSecurityOptions } from '../security/options.js';
 import type { MembershipOptions, ProfileName } from '../membership/options.js';
 import type { MemberView, MembershipEvent } from '../membership/types.js';
 import type { Address, MemberStatus } from '../wire/messages.js';
@@ -50,6 +51,10 @@ export interface AgentOptions {
    * is coalesced: the latest state goes out at the end of the interval), in ms. @default 1000
    */
   readonly serviceUpdateIntervalMs?: number;
+  /** Encryption (AES-256-GCM keyring), cluster label and transition mode (SECURITY.md). @default no encryption, no label */
+  readonly security?: AgentSecurityOptions;
+  /** Limits on what peers may send: datagram size, inbound connections, bytes per connection. */
+  readonly limits?: AgentLimits;
 }
 
 /** Where an agent is in its life. */

@@ -70,6 +70,8 @@ export interface CallOptions {
   readonly timeoutMs?: number;
   /** Called with the response headers of a 2xx answer (e.g. to read X-Hearsay-Index). */
   readonly onHeaders?: (headers: Readonly<Record<string, string | string[] | undefined>>) => void;
+  /** Bearer token for an agent started with --http-token. @default $HEARSAY_HTTP_TOKEN */
+  readonly token?: string;
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -77,6 +79,7 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** Calls the API; resolves with the parsed JSON of a 2xx answer, rejects with one of the errors above. */
 export function callAgent(address: Address, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, options: CallOptions = {}): Promise<unknown> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const token = options.token ?? process.env.HEARSAY_HTTP_TOKEN;
   return new Promise((resolve, reject) => {
     let connected = false;
     const req = request(
@@ -87,6 +90,7 @@ export function callAgent(address: Address, method: 'GET' | 'POST' | 'PUT' | 'DE
         path,
         headers: {
           accept: 'application/json',
+          ...(token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` }),
           ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
         },
         timeout: options.connectTimeoutMs ?? 3000,

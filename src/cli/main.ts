@@ -136,6 +136,14 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'print the instances of a service, then every change, until interrupted',
     load: async () => (await import('./commands/watch.js')).command as unknown as Command,
   },
+  keys: {
+    summary: 'list, install, use (make primary) or remove encryption keys on every member of the mesh',
+    load: async () => (await import('./commands/keys.js')).command as unknown as Command,
+  },
+  keygen: {
+    summary: 'print a new random encryption key (AES-256, base64) for --key or `hearsay keys install`',
+    load: async () => (await import('./commands/keygen.js')).command as unknown as Command,
+  },
   cluster: {
     summary: 'start N agent processes on 127.0.0.1, converge them, kill/pause/leave some and time it',
     load: async () => (await import('./commands/cluster.js')).command as unknown as Command,

@@ -108,6 +108,7 @@ const COUNTER_NAMES = [
   'digestSyncs',
   'gossipPackets',
   'reaped',
+  'nameConflicts',
   'dropped.empty',
   'dropped.too-large',
   'dropped.bad-version',
@@ -145,6 +146,8 @@ export class Membership {
   private readonly relays = new Map<number, Relay>();
   /** Lifeguard bookkeeping of the members currently suspect. */
   private readonly suspicions = new Map<string, Suspicion>();
+  /** Last conflict reported per name (bounded), so that retransmitted gossip reports it once. */
+  private readonly conflictsSeen = new Map<string, string>();
   private started = false;
   private gossipScheduled = false;
   private leaving = false;
@@ -270,7 +273,7 @@ export class Membership {
     this.counters.packetsIn++;
     this.counters.bytesIn += packet.length;
     const maxBytes = channel === 'stream' ? this.opts.maxStreamBytes : 65_535;
-    const result = decodePacket(packet, { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers });
+    const result = decodePacket(packet, { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers, maxPayloadBytes: this.opts.maxPayloadBytes });
     if (!result.ok) {
       this.counters[`dropped.${result.error.code}` as CounterName]++;
       return this.flush();
@@ -596,7 +599,12 @@ export class Membership {
       return;
     }
     // alive(i) beats alive|suspect|dead|left(j) only if i > j.
-    if (msg.incarnation <= t.incarnation(slot)) return;
+    if (msg.incarnation <= t.incarnation(slot)) {
+      // The same name at the same incarnation from another address: two nodes claim one name.
+      // Rule: the address first seen keeps the name until its holder outbids (SECURITY.md).
+      if (msg.incarnation === t.incarnation(slot) && !sameAddress(t.addr(slot), msg.addr)) this.conflict(msg.node, t.addr(slot), msg.addr, msg.incarnation);
+      return;
+    }
     const previous = t.status(slot);
     const moved = !sameAddress(t.addr(slot), msg.addr);
     const changed = moved || !stateEquals(t.state(slot), msg.state);
@@ -621,7 +629,8 @@ export class Membership {
       stateEquals(msg.state, this.table.state(this.self));
     if (same) return;
     // Somebody spreads an alive about us that is not ours (an older instance of this node, or a
-    // forgery): outbid it.
+    // forgery): outbid it. From another address it is also a name conflict.
+    if (!sameAddress(msg.addr, this.addr)) this.conflict(this.name, this.addr, msg.addr, msg.incarnation);
     this.refute(msg.incarnation, msg.node);
   }
 
@@ -731,6 +740,16 @@ export class Membership {
       this.counters.staleAccusationsAnswered++;
       this.sendDatagram(replyTo, [encodeMessage(this.selfAlive())]);
     }
+  }
+
+  /** Reports a name claimed from two addresses, once per (name, other address, incarnation). */
+  private conflict(name: string, holder: Address, other: Address, incarnation: number): void {
+    const key = `${other.host}:${other.port}@${incarnation}`;
+    if (this.conflictsSeen.get(name) === key) return;
+    if (this.conflictsSeen.size >= 1024) this.conflictsSeen.clear();
+    this.conflictsSeen.set(name, key);
+    this.counters.nameConflicts++;
+    this.emit({ type: 'member-conflict', name, holder: { host: holder.host, port: holder.port }, other: { host: other.host, port: other.port }, incarnation });
   }
 
   /** Outbids an accusation (or a foreign alive) about this node with a higher incarnation. */

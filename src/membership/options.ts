@@ -119,6 +119,13 @@ export interface MembershipOptions {
    * @default 100000
    */
   maxMembers: number;
+  /**
+   * Largest member-state payload (the service registry's instances) accepted from a peer, in
+   * bytes; a packet carrying a larger one is dropped whole and counted as
+   * `dropped.invalid-message`. Tags are bounded separately (64 tags, 128-byte keys, 1 KiB values).
+   * @default 65536
+   */
+  maxPayloadBytes: number;
 }
 
 export type ResolvedOptions = Readonly<MembershipOptions>;
@@ -145,6 +152,7 @@ export const LAN: ResolvedOptions = Object.freeze({
   maxPacketBytes: 1400,
   maxStreamBytes: 32 * 1024 * 1024,
   maxMembers: 100_000,
+  maxPayloadBytes: 65_536,
 });
 
 export const PROFILES: Readonly<Record<ProfileName, ResolvedOptions>> = Object.freeze({
@@ -202,6 +210,7 @@ const CHECKS: readonly Check[] = [
   ['maxPacketBytes', (v) => Number.isInteger(v) && v >= 512 && v <= 65_000, 'must be an integer in [512, 65000] (keep it below the path MTU)'],
   ['maxStreamBytes', (v, o) => Number.isInteger(v) && v >= o.maxPacketBytes && v <= 1 << 30, 'must be an integer in [maxPacketBytes, 1 GiB]'],
   ['maxMembers', (v) => positiveInt(v) && v <= 10_000_000, 'must be an integer in [1, 10000000]'],
+  ['maxPayloadBytes', (v) => nonNegativeInt(v) && v <= 16 * 1024 * 1024, 'must be an integer in [0, 16 MiB]'],
 ];
 
 /**

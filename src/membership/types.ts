@@ -65,6 +65,12 @@ export type MembershipEvent =
   | { readonly type: 'member-leave'; readonly member: MemberView }
   /** Its tombstone was removed from the table. */
   | { readonly type: 'member-reap'; readonly member: MemberView }
+  /**
+   * A name is claimed from two addresses: `holder` keeps it (the address already in the table at
+   * that incarnation, or this node when `name` is its own), `other` is ignored unless it outbids.
+   * Two live nodes with one name outbid each other for ever: rename one.
+   */
+  | { readonly type: 'member-conflict'; readonly name: string; readonly holder: Address; readonly other: Address; readonly incarnation: number }
   /** This node heard itself suspected or declared dead and refuted with a higher incarnation. */
   | { readonly type: 'self-refute'; readonly incarnation: number; readonly accusedBy: string }
   /** A full-state exchange with `peer` completed; `join` is true for the answer to a join. */

@@ -22,6 +22,12 @@ export const DROP_REASONS = [
   'datagram-too-large',
   /** A send after close(). */
   'closed',
+  /** An inbound connection over maxInboundConnections; closed at once. */
+  'connection-limit',
+  /** An inbound connection that sent more than maxConnectionBytes; cut. */
+  'connection-bytes',
+  /** A dial over maxOutboundConnections; not made. */
+  'dial-limit',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

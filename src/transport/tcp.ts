@@ -8,7 +8,9 @@
  * request came, which also works through NAT), and once the dialer's FIN arrives and the answers
  * are written it closes its side. The dialer delivers every frame it reads back until that close.
  * Both sides cut a connection whose message does not arrive within the read timeout, or whose
- * frame announces more than `maxFrameBytes`, and count the drop.
+ * frame announces more than `maxFrameBytes`, and count the drop. Optional caps: inbound
+ * connections open at once (more are closed on accept), bytes read per inbound connection, and
+ * outbound connections open at once (more dials fail at once); each is counted when hit.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -24,6 +26,12 @@ export interface StreamOptions {
   readonly readTimeoutMs: number;
   /** Largest frame accepted or sent, in bytes. */
   readonly maxFrameBytes: number;
+  /** Most inbound connections open at once; more are closed at once and counted. @default unlimited */
+  readonly maxInboundConnections?: number;
+  /** Most bytes read on one inbound connection; beyond it the connection is cut and counted. @default unlimited */
+  readonly maxConnectionBytes?: number;
+  /** Most outbound connections (dials) open at once; more fail at once and are counted. @default unlimited */
+  readonly maxOutboundConnections?: number;
 }
 
 /** How a dial ended. `ok` means the peer closed cleanly after answering (or not answering). */
@@ -32,7 +40,7 @@ export type DialResult =
   | {
       readonly ok: false;
       readonly frames: number;
-      readonly reason: 'connect-refused' | 'connect-timeout' | 'connect-failed' | 'read-timeout' | 'frame-too-large' | 'send-too-large' | 'reset' | 'closed';
+      readonly reason: 'connect-refused' | 'connect-timeout' | 'connect-failed' | 'read-timeout' | 'frame-too-large' | 'send-too-large' | 'reset' | 'closed' | 'dial-limit';
       /** A human-readable cause, e.g. "connection refused". */
       readonly message: string;
       /** The system error code, when there was one. */
@@ -45,6 +53,8 @@ export type InboundFrameHandler = (from: Address, frame: Buffer, reply: (frame: 
 export class StreamTransport {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private inbound = 0;
+  private outbound = 0;
   private readonly pending = new Set<() => void>();
   private closed = false;
 
@@ -111,7 +121,14 @@ export class StreamTransport {
         message: `the packet (${frame.length} bytes) exceeds maxStreamBytes (${this.options.maxFrameBytes})`,
       });
     }
+    const maxOut = this.options.maxOutboundConnections ?? Infinity;
+    if (this.outbound >= maxOut) {
+      c.drop('dial-limit');
+      this.log.debug({ to: formatHostPort(to.host, to.port), open: this.outbound }, 'too many outbound connections: not dialed');
+      return Promise.resolve({ ok: false, frames: 0, reason: 'dial-limit', message: `too many outbound connections open (limit ${maxOut})` });
+    }
     c.add('transport.stream.connectionsOut');
+    this.outbound++;
     const peer = formatHostPort(to.host, to.port);
     return new Promise<DialResult>((resolve) => {
       const socket = connect({ host: to.host, port: to.port, allowHalfOpen: true });
@@ -123,6 +140,7 @@ export class StreamTransport {
       const finish = (result: DialResult): void => {
         if (done) return;
         done = true;
+        this.outbound--;
         clearTimeout(connectTimer);
         clearTimeout(readTimer);
         this.pending.delete(onClose);
@@ -194,8 +212,18 @@ export class StreamTransport {
       socket.destroy();
       return;
     }
+    if (this.inbound >= (this.options.maxInboundConnections ?? Infinity)) {
+      c.drop('connection-limit');
+      this.log.debug({ from: socket.remoteAddress, open: this.inbound }, 'too many inbound connections: refused');
+      socket.destroy();
+      return;
+    }
     c.add('transport.stream.connectionsIn');
+    this.inbound++;
+    socket.once('close', () => this.inbound--);
     this.track(socket);
+    const maxBytes = this.options.maxConnectionBytes ?? Infinity;
+    let bytesRead = 0;
     // A fresh object per connection: answers addressed to exactly this object go back on it.
     const from: Address = { host: normalizeHost(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
     const peer = formatHostPort(from.host, from.port);
@@ -228,6 +256,13 @@ export class StreamTransport {
     };
     socket.on('data', (chunk: Buffer) => {
       if (!open) return;
+      bytesRead += chunk.length;
+      if (bytesRead > maxBytes) {
+        c.drop('connection-bytes');
+        this.log.debug({ from: peer, bytes: bytesRead, limit: maxBytes }, 'too many bytes on one connection: cut');
+        cut();
+        return;
+      }
       const r = decoder.push(chunk);
       for (const f of r.frames) {
         c.add('transport.stream.packetsIn');

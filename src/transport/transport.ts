@@ -20,6 +20,12 @@ export interface TransportOptions {
   readonly readTimeoutMs: number;
   /** Largest stream frame accepted or sent (membership's maxStreamBytes). */
   readonly maxStreamBytes: number;
+  /** Most inbound TCP connections open at once (concurrent push-pulls included). @default unlimited */
+  readonly maxInboundConnections?: number;
+  /** Most bytes read on one inbound TCP connection. @default unlimited */
+  readonly maxConnectionBytes?: number;
+  /** Most outbound TCP connections open at once. @default unlimited */
+  readonly maxOutboundConnections?: number;
   readonly logger: Logger;
 }
 
@@ -45,7 +51,14 @@ export class Transport {
   ) {
     this.log = options.logger;
     this.stream = new StreamTransport(
-      { connectTimeoutMs: options.connectTimeoutMs, readTimeoutMs: options.readTimeoutMs, maxFrameBytes: options.maxStreamBytes },
+      {
+        connectTimeoutMs: options.connectTimeoutMs,
+        readTimeoutMs: options.readTimeoutMs,
+        maxFrameBytes: options.maxStreamBytes,
+        ...(options.maxInboundConnections === undefined ? {} : { maxInboundConnections: options.maxInboundConnections }),
+        ...(options.maxConnectionBytes === undefined ? {} : { maxConnectionBytes: options.maxConnectionBytes }),
+        ...(options.maxOutboundConnections === undefined ? {} : { maxOutboundConnections: options.maxOutboundConnections }),
+      },
       this.counters,
       this.log,
       (from, frame, reply) => this.handlers.onStreamFrame(from, frame, reply),

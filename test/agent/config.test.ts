@@ -92,7 +92,12 @@ describe('agent configuration', () => {
       tags: {},
       membership: {},
       services: [],
-      sources: { name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default', dns: 'default' },
+      security: {},
+      limits: {},
+      sources: {
+        name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default',
+        dns: 'default', key: 'default', keyringFile: 'default', label: 'default', encryptTransition: 'default', httpToken: 'default',
+      },
     });
   });
 

@@ -65,14 +65,14 @@ export interface StartOptions {
   readonly http?: string;
   /** DNS listen address or "off". @default 127.0.0.1:0 */
   readonly dns?: string;
-  /** More `hearsay agent` arguments, e.g. ['--config', FILE]. */
-  readonly args?: readonly string[];
   /** Run it inside this network namespace (`ip netns exec NS node ...`). */
   readonly netns?: string;
   /** Make HTTP requests to it some other way (from inside its namespace). */
   readonly get?: (http: string) => HttpGet;
   /** @default 30000 */
   readonly readyTimeoutMs?: number;
+  /** More `hearsay agent` flags (e.g. --key, --label, --config FILE). */
+  readonly args?: readonly string[];
 }
 
 /** GET a JSON document with fetch, with a timeout. */

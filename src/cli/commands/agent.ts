@@ -18,6 +18,7 @@ import { createDnsServer, type DnsServer } from '../../dns/server.js';
 import type { Agent, AgentOptions } from '../../agent/types.js';
 import { HearsayError } from '../../errors.js';
 import type { Command, FlagValues, Io } from '../main.js';
+import { agentLimits, httpSecurityOptions, securityFlags, securitySettingsFromFlags } from './security-flags.js';
 
 const flags = {
   name: { type: 'string', placeholder: 'NAME', description: 'unique node name (default: host name plus a random suffix; $HEARSAY_NAME)' },
@@ -51,6 +52,7 @@ const flags = {
     placeholder: 'LEVEL',
     description: `log level of the JSON lines on stderr: ${LOG_LEVELS.join(', ')} (default info; $HEARSAY_LOG_LEVEL)`,
   },
+  ...securityFlags,
 } as const;
 
 export type AgentFlags = FlagValues<typeof flags>;
@@ -92,6 +94,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
         ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
         ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'] }),
         ...(values.config === undefined ? {} : { config: values.config }),
+        ...securitySettingsFromFlags(values),
       },
       deps.env,
       ...(deps.readFile === undefined ? [] : [deps.readFile]),
@@ -124,10 +127,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     'starting',
   );
   if (!isLoopbackHost(config.http.host)) {
-    log.warn(
-      { http: formatHostPort(config.http) },
-      'the HTTP API has no authentication and listens beyond loopback: anyone who can reach it can make this agent join or leave',
-    );
+    log.warn({ http: formatHostPort(config.http) }, 'the HTTP API listens beyond loopback: every caller must send the bearer token');
   }
 
   let agent: Agent;
@@ -140,6 +140,8 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
       membership: config.membership,
       tags: config.tags,
       ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
+      security: config.security,
+      ...agentLimits(config.limits),
       logger,
     });
   } catch (err) {
@@ -173,6 +175,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
   const http: HttpServer = createHttpServer(agent, {
     logger: logger.child({ component: 'http' }),
     profile: config.profile,
+    ...httpSecurityOptions(config, agent),
     onLeave: () => {
       if (stopping) return;
       stopping = true;
@@ -288,15 +291,17 @@ export const command: Command<typeof flags> = {
   details: [
     'Settings: flags win over HEARSAY_* environment variables, which win over the --config file',
     '(a JSON object with the keys name, bind, advertise, join (an array), http, dns, profile, dataDir,',
-    'logLevel, tags (an object of strings), membership (membership option overrides) and services',
-    '(an array of service definitions as PUT /v1/services takes them, registered at start)).',
+    'logLevel, key, keyringFile, label, encryptTransition, httpToken, tags (an object of strings),',
+    'membership (membership option overrides), limits (see README: Security) and services (an array',
+    'of service definitions as PUT /v1/services takes them, registered at start)).',
     'A HOST without :PORT uses the default port; write IPv6 as [ADDRESS]:PORT.',
     '',
     'Logs are JSON lines on stderr. SIGINT or SIGTERM leaves gracefully and exits 0; a second',
-    'signal exits at once. The HTTP API (loopback by default; no authentication) serves',
-    'GET /v1/members, GET /v1/agent/self, POST /v1/join, POST /v1/leave, GET /v1/events (SSE),',
-    'GET /metrics (Prometheus), and the service routes (PUT/GET /v1/services, GET /v1/services/NAME,',
-    'DELETE /v1/services/ID, GET /v1/pick/NAME, PUT /v1/checks/ID/pass|warn|fail, PUT /v1/maintenance).',
+    'signal exits at once. The HTTP API (loopback by default; beyond loopback only with',
+    '--http-token) serves GET /v1/members, GET /v1/agent/self, POST /v1/join, POST /v1/leave,',
+    'GET /v1/events (SSE), GET /metrics (Prometheus), the key routes /v1/keys (SECURITY.md) and the',
+    'service routes (PUT/GET /v1/services, GET /v1/services/NAME, DELETE /v1/services/ID,',
+    'GET /v1/pick/NAME, PUT /v1/checks/ID/pass|warn|fail, PUT /v1/maintenance).',
     'The DNS interface answers NAME.service.hearsay, TAG.NAME.service.hearsay and NODE.node.hearsay.',
   ].join('\n'),
   flags,

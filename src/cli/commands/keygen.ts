@@ -1,0 +1,43 @@
+/**
+ * `hearsay keygen`: prints a new random AES-256 key (32 bytes, base64) for --key, HEARSAY_KEY or
+ * `hearsay keys install`; with --keyring-file FILE, writes a new keyring file holding it instead
+ * (refusing to overwrite an existing file).
+ */
+import { existsSync } from 'node:fs';
+import { generateKey, Keyring, writeKeyringFile } from '../../security/keyring.js';
+import type { Command } from '../main.js';
+
+const flags = {
+  'keyring-file': {
+    type: 'string',
+    placeholder: 'FILE',
+    description: 'write a new keyring file holding the new key (mode 0600) instead of printing the key',
+  },
+} as const;
+
+export const command: Command<typeof flags> = {
+  name: 'keygen',
+  summary: 'print a new random encryption key (AES-256, base64) for --key or `hearsay keys install`',
+  details: 'Keep keys secret: anyone holding one can join the mesh and change its keyrings (see SECURITY.md).',
+  flags,
+  async run(values, io) {
+    const key = generateKey();
+    const file = values['keyring-file'];
+    if (file === undefined) {
+      io.stdout.write(`${key}\n`);
+      return 0;
+    }
+    if (existsSync(file)) {
+      io.stderr.write(`hearsay keygen: ${file} already exists: pick another path, or add a key to a running mesh with \`hearsay keys install\`\n`);
+      return 1;
+    }
+    try {
+      await writeKeyringFile(file, Keyring.fromBase64([key]));
+    } catch (err) {
+      io.stderr.write(`hearsay keygen: cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): check the directory exists and is writable\n`);
+      return 1;
+    }
+    io.stdout.write(`wrote a keyring with one new key to ${file}: start agents with --keyring-file ${file} (copy it to every node)\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,85 @@
+/**
+ * The security flags of `hearsay agent` and how they reach the agent and its HTTP API
+ * (kept apart from agent.ts so that the agent command changes by a few lines only).
+ */
+import type { AgentConfig } from '../../agent/config.js';
+import type { KeyOps } from '../../agent/http-keys.js';
+import type { Agent } from '../../agent/types.js';
+import type { AgentLimits } from '../../security/options.js';
+
+export const securityFlags = {
+  key: {
+    type: 'string',
+    placeholder: 'KEY',
+    description:
+      'AES-256 key (base64, from `hearsay keygen`): encrypt and authenticate all gossip; prefer $HEARSAY_KEY or --keyring-file, since flags show in ps',
+  },
+  'keyring-file': {
+    type: 'string',
+    placeholder: 'FILE',
+    description: 'JSON keyring (base64 keys, the primary first), rewritten after every `hearsay keys` change ($HEARSAY_KEYRING_FILE)',
+  },
+  label: {
+    type: 'string',
+    placeholder: 'NAME',
+    description: 'cluster label: packets of meshes with another label are dropped, encrypted or not ($HEARSAY_LABEL)',
+  },
+  'encrypt-transition': {
+    type: 'string',
+    placeholder: 'STEP',
+    description: 'rolling encryption out: send-plaintext (step 1), accept-plaintext (step 2), off (default; $HEARSAY_ENCRYPT_TRANSITION)',
+  },
+  'http-token': {
+    type: 'string',
+    placeholder: 'TOKEN',
+    description: 'bearer token the HTTP API requires; mandatory when --http is not loopback ($HEARSAY_HTTP_TOKEN)',
+  },
+} as const;
+
+interface SecurityFlagValues {
+  readonly key?: string | undefined;
+  readonly 'keyring-file'?: string | undefined;
+  readonly label?: string | undefined;
+  readonly 'encrypt-transition'?: string | undefined;
+  readonly 'http-token'?: string | undefined;
+}
+
+export function securitySettingsFromFlags(values: SecurityFlagValues): {
+  key?: string;
+  keyringFile?: string;
+  label?: string;
+  encryptTransition?: string;
+  httpToken?: string;
+} {
+  return {
+    ...(values.key === undefined ? {} : { key: values.key }),
+    ...(values['keyring-file'] === undefined ? {} : { keyringFile: values['keyring-file'] }),
+    ...(values.label === undefined ? {} : { label: values.label }),
+    ...(values['encrypt-transition'] === undefined ? {} : { encryptTransition: values['encrypt-transition'] }),
+    ...(values['http-token'] === undefined ? {} : { httpToken: values['http-token'] }),
+  };
+}
+
+/** The agent's share of the config file's limits: its `limits` and its TCP timeouts. */
+export function agentLimits(limits: AgentConfig['limits']): { limits: AgentLimits; tcpConnectTimeoutMs?: number; tcpReadTimeoutMs?: number } {
+  const { httpMaxBodyBytes: _b, httpMaxRequestsPerSecond: _r, tcpConnectTimeoutMs, tcpReadTimeoutMs, ...agent } = limits;
+  return {
+    limits: agent,
+    ...(tcpConnectTimeoutMs === undefined ? {} : { tcpConnectTimeoutMs }),
+    ...(tcpReadTimeoutMs === undefined ? {} : { tcpReadTimeoutMs }),
+  };
+}
+
+/** The HTTP server options that come from the security settings. */
+export function httpSecurityOptions(
+  config: AgentConfig,
+  agent: Agent,
+): { token?: string; keys?: KeyOps; maxBodyBytes?: number; maxRequestsPerSecond?: number } {
+  const keys = (agent as Partial<{ keyManager: KeyOps & { keyring: unknown } }>).keyManager;
+  return {
+    ...(config.httpToken === undefined ? {} : { token: config.httpToken }),
+    ...(keys === undefined || keys.keyring === null ? {} : { keys }),
+    ...(config.limits.httpMaxBodyBytes === undefined ? {} : { maxBodyBytes: config.limits.httpMaxBodyBytes }),
+    ...(config.limits.httpMaxRequestsPerSecond === undefined ? {} : { maxRequestsPerSecond: config.limits.httpMaxRequestsPerSecond }),
+  };
+}
