@@ -5,10 +5,12 @@
  * It is laid out as columns indexed by a slot number (struct of arrays), not as one object per
  * member: a simulation of 10,000 nodes holds 10^8 entries, and per-entry objects (or a Map entry
  * per member) would cost both memory and garbage-collector time proportional to that. Each entry
- * is one pointer to its immutable identity (name, address, state: shared with the message or
- * record it came from, so seeding a simulation allocates nothing per entry) plus numbers in typed
- * arrays, and the name index is an open-addressing hash table in an Int32Array. A slot is a plain
- * integer handle that stays valid until the member is removed (reaped); removed slots are reused.
+ * is numbers in typed arrays only: its immutable identity (name, address, state: the very object
+ * of the message or record it came from) is held by an IdentityRegistry and the entry keeps its
+ * integer id, so the garbage collector has no per-entry pointer to trace, and tables that share a
+ * registry (a simulator's nodes) share one id per identity object. The name index is an
+ * open-addressing hash table in an Int32Array. A slot is a plain integer handle that stays valid
+ * until the member is removed (reaped); removed slots are reused.
  */
 import type { Address, MemberState, MemberStatus } from '../wire/messages.js';
 import type { MemberView, Random } from './types.js';
@@ -57,8 +59,94 @@ export interface Identity {
 /** No member: what lookups return instead of a slot. */
 export const NONE = -1;
 
+/**
+ * Identity objects by integer id, reference-counted. A table holds ids, not pointers; the objects
+ * live here once however many tables hold them. Ids of objects no table holds any more are
+ * reused, so a long-running node keeps only the identities it still uses. One registry may serve
+ * many tables (the simulator's nodes share one); a table makes its own by default.
+ */
+export class IdentityRegistry {
+  private objects: (Identity | undefined)[] = [];
+  private refs = new Int32Array(16);
+  private readonly ids = new Map<Identity, number>();
+  private readonly free: number[] = [];
+  /** The last batch of `idsOf` and its ids (each held once by this cache). */
+  private batch: readonly Identity[] | null = null;
+  private batchIds = new Int32Array(0);
+
+  /** Distinct identity objects held. */
+  get size(): number {
+    return this.ids.size;
+  }
+
+  get(id: number): Identity {
+    return this.objects[id] as Identity;
+  }
+
+  /** References held on `id` (0 for a free id). */
+  refCount(id: number): number {
+    return id < this.refs.length ? (this.refs[id] as number) : 0;
+  }
+
+  /** The id of `ident` (registered on first use) with one more reference on it. */
+  acquire(ident: Identity): number {
+    let id = this.ids.get(ident);
+    if (id === undefined) {
+      id = this.free.pop();
+      if (id === undefined) {
+        id = this.objects.length;
+        this.objects.push(ident);
+        if (id >= this.refs.length) {
+          const refs = new Int32Array(this.refs.length * 2);
+          refs.set(this.refs);
+          this.refs = refs;
+        }
+      } else {
+        this.objects[id] = ident;
+      }
+      this.ids.set(ident, id);
+    }
+    this.refs[id] = (this.refs[id] as number) + 1;
+    return id;
+  }
+
+  /** One more reference on an id the caller holds (or got from `idsOf`). */
+  retain(id: number): void {
+    this.refs[id] = (this.refs[id] as number) + 1;
+  }
+
+  /** Drops one reference; the id is freed with its last. */
+  release(id: number): void {
+    const n = (this.refs[id] as number) - 1;
+    this.refs[id] = n;
+    if (n > 0) return;
+    this.ids.delete(this.objects[id] as Identity);
+    this.objects[id] = undefined;
+    this.free.push(id);
+  }
+
+  /**
+   * The ids of `items`, in order, valid until the next call with another array (they are held by
+   * this cache until then; `retain` one to keep it). The same array again costs nothing, so
+   * seeding many tables from one array of records looks each object up once, not once a table.
+   */
+  idsOf(items: readonly Identity[]): Int32Array {
+    if (items === this.batch) return this.batchIds;
+    const ids = new Int32Array(items.length);
+    for (let i = 0; i < items.length; i++) ids[i] = this.acquire(items[i] as Identity);
+    const old = this.batchIds;
+    for (let i = 0; i < old.length; i++) this.release(old[i] as number);
+    this.batch = items;
+    this.batchIds = ids;
+    return ids;
+  }
+}
+
 export class MemberTable {
-  private idents: (Identity | undefined)[] = [];
+  /** The registry holding this table's identities (shared with other tables, or its own). */
+  readonly identities: IdentityRegistry;
+  /** Identity id of each slot (NONE for a free slot). */
+  private ids = new Int32Array(0);
   /** Open-addressing index from name hash to slot (NONE when empty); size a power of two. */
   private buckets = new Int32Array(0);
   private bucketMask = -1;
@@ -81,8 +169,9 @@ export class MemberTable {
   readonly counts: StatusCounts = { alive: 0, suspect: 0, dead: 0, left: 0 };
   private readonly random: Random;
 
-  constructor(random: Random) {
+  constructor(random: Random, identities: IdentityRegistry = new IdentityRegistry()) {
     this.random = random;
+    this.identities = identities;
   }
 
   get size(): number {
@@ -107,27 +196,28 @@ export class MemberTable {
     if (this.count === 0) return NONE;
     const buckets = this.buckets;
     const mask = this.bucketMask;
-    for (let i = nameHash(name) & mask; ; i = (i + 1) & mask) {
+    const hash = nameHash(name);
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
       const slot = buckets[i] as number;
       if (slot === NONE) return NONE;
-      if ((this.idents[slot] as Identity).node === name) return slot;
+      if (this.hashes[slot] === hash && this.identity(slot).node === name) return slot;
     }
   }
 
   identity(slot: number): Identity {
-    return this.idents[slot] as Identity;
+    return this.identities.get(this.ids[slot] as number);
   }
 
   name(slot: number): string {
-    return (this.idents[slot] as Identity).node;
+    return this.identity(slot).node;
   }
 
   addr(slot: number): Address {
-    return (this.idents[slot] as Identity).addr;
+    return this.identity(slot).addr;
   }
 
   state(slot: number): MemberState {
-    return (this.idents[slot] as Identity).state;
+    return this.identity(slot).state;
   }
 
   incarnation(slot: number): number {
@@ -171,13 +261,26 @@ export class MemberTable {
    * so that it is probed within one round.
    */
   add(ident: Identity, incarnation: number, status: MemberStatus, now: number): number {
+    return this.addId(this.identities.acquire(ident), incarnation, status, now);
+  }
+
+  /**
+   * `add` for an identity already in this table's registry, by id (as `IdentityRegistry.idsOf`
+   * gives): takes a reference of its own on it. The same entry as `add` of the object.
+   */
+  addShared(id: number, incarnation: number, status: MemberStatus, now: number): number {
+    this.identities.retain(id);
+    return this.addId(id, incarnation, status, now);
+  }
+
+  private addId(id: number, incarnation: number, status: MemberStatus, now: number): number {
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.highWater >= this.capacity) this.grow(Math.max(8, this.capacity * 2));
       slot = this.highWater++;
     }
-    const hash = nameHash(ident.node);
-    this.idents[slot] = ident;
+    const hash = nameHash(this.identities.get(id).node);
+    this.ids[slot] = id;
     this.incarnations[slot] = incarnation;
     this.statuses[slot] = CODE[status];
     this.changed[slot] = now;
@@ -207,7 +310,16 @@ export class MemberTable {
 
   /** Replaces a member's identity (same name: a new address or state). */
   setIdentity(slot: number, ident: Identity): void {
-    this.idents[slot] = ident;
+    const id = this.identities.acquire(ident);
+    this.identities.release(this.ids[slot] as number);
+    this.ids[slot] = id;
+  }
+
+  /** `setIdentity` by id (see `addShared`). */
+  setIdentityShared(slot: number, id: number): void {
+    this.identities.retain(id);
+    this.identities.release(this.ids[slot] as number);
+    this.ids[slot] = id;
   }
 
   setStatus(slot: number, status: MemberStatus, now: number): void {
@@ -230,14 +342,15 @@ export class MemberTable {
 
   /** Removes a member entirely (reaping a tombstone). O(n), and rare. */
   remove(slot: number): void {
-    const ident = this.idents[slot];
-    if (ident === undefined || this.slotOf(ident.node) !== slot) return;
+    const id = this.ids[slot];
+    if (id === undefined || id === NONE || this.slotOf(this.identities.get(id).node) !== slot) return;
     this.removeIndex(slot);
     this.count--;
     if (this.statuses[slot] === ALIVE) this.digestValue ^= this.entryHash(slot);
     this.untrack(slot);
     this.counts[STATUS[this.statuses[slot] as number] as MemberStatus]--;
-    this.idents[slot] = undefined;
+    this.ids[slot] = NONE;
+    this.identities.release(id);
     this.free.push(slot);
     const order = this.order;
     let i = 0;
@@ -382,7 +495,9 @@ export class MemberTable {
     const order = new Int32Array(capacity);
     order.set(this.order.subarray(0, this.orderLength));
     this.order = order;
-    this.idents = resized(this.idents, capacity);
+    const ids = new Int32Array(capacity);
+    ids.set(this.ids);
+    this.ids = ids;
     this.capacity = capacity;
     // The index keeps its load at or below one half.
     let size = 16;
@@ -395,13 +510,6 @@ export class MemberTable {
       this.insertIndex(slot, this.hashes[slot] as number);
     }
   }
-}
-
-/** A copy of `items` with room for `capacity` elements allocated up front (no regrowth). */
-function resized<T>(items: (T | undefined)[], capacity: number): (T | undefined)[] {
-  const out = new Array<T | undefined>(capacity);
-  for (let i = 0; i < items.length; i++) out[i] = items[i];
-  return out;
 }
 
 /** FNV-1a over the UTF-16 code units of a name. */
