@@ -511,9 +511,11 @@ export class MemberTable {
     order.set(this.order.subarray(0, this.orderLength));
     this.order = order;
     this.capacity = capacity;
-    // The index keeps its load at or below one half.
+    // The index keeps its load at or below three quarters: linear probing stays short at that load
+    // (about 2.5 probes for a hit at worst), and the index is the largest column (13 bytes an
+    // entry at one half, 10^8 entries in a 10,000-node simulation).
     let size = 16;
-    while (size < capacity * 2) size *= 2;
+    while (size * 3 < capacity * 4) size *= 2;
     const buckets = new Int32Array(size).fill(NONE);
     this.buckets = buckets;
     this.bucketMask = size - 1;
