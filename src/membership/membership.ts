@@ -774,9 +774,16 @@ export class Membership {
    */
   private mergeRecord(r: MemberRecord, source: string, now: number): void {
     switch (r.status) {
-      case 'alive':
+      case 'alive': {
+        // Most records of a full-state exchange are news to nobody: answer onAlive's first question
+        // (a known member at this incarnation or newer is left alone) before building a message.
+        if (r.node !== this.name) {
+          const slot = this.table.slotOf(r.node);
+          if (slot !== NONE && r.incarnation <= this.table.incarnation(slot)) return;
+        }
         this.onAlive({ type: 'alive', node: r.node, addr: r.addr, incarnation: r.incarnation, state: r.state }, now);
         return;
+      }
       case 'suspect':
       case 'dead':
         this.onSuspect({ type: 'suspect', node: r.node, incarnation: r.incarnation, from: source }, now, null);
