@@ -138,15 +138,23 @@ export function encodePushPullPacket(msg: PushPullMessage): Uint8Array {
  */
 function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
   const members = msg.members;
-  // Upper bound: UTF-8 is at most 3 bytes per UTF-16 unit; each header at most 5 bytes.
+  // Upper bound: UTF-8 is at most 3 bytes per UTF-16 unit; each header at most 5 bytes. Records
+  // in a row often share one state object (in a simulation, all of them): it is measured once.
   let bound = 16 + 3 * msg.source.length + 5;
+  let measured: MemberState | null = null;
+  let stateBound = 0;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
     bound += 1 + 8 + 3 * (m.node.length + m.addr.host.length) + 3 + 5 + 1 + 5;
-    const tags = m.state.tags;
-    for (const k in tags) bound += 10 + 3 * (k.length + (tags[k] as string).length);
-    const payload = m.state.payload;
-    bound += payload === null ? 1 : 5 + payload.length;
+    if (m.state !== measured) {
+      measured = m.state;
+      stateBound = 0;
+      const tags = m.state.tags;
+      for (const k in tags) stateBound += 10 + 3 * (k.length + (tags[k] as string).length);
+      const payload = m.state.payload;
+      stateBound += payload === null ? 1 : 5 + payload.length;
+    }
+    bound += stateBound;
   }
   const w = new Writer(bound + 2);
   if (framed) {
@@ -159,6 +167,11 @@ function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
   w.byte(msg.reply ? 0xc3 : 0xc2);
   w.str(msg.source);
   w.arrayHeader(members.length);
+  // A state object already written for the record before is copied from there (it is immutable,
+  // and its bytes depend on nothing else).
+  let written: MemberState | null = null;
+  let stateStart = 0;
+  let stateEnd = 0;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
     w.arrayHeader(7);
@@ -167,6 +180,12 @@ function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
     w.uint(m.addr.port);
     w.uint(m.incarnation);
     w.uint(statusCode(m.status));
+    if (m.state === written) {
+      w.repeat(stateStart, stateEnd);
+      continue;
+    }
+    written = m.state;
+    stateStart = w.offset;
     const tags = m.state.tags;
     const keys = Object.keys(tags);
     w.arrayHeader(keys.length * 2);
@@ -177,6 +196,7 @@ function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
     const payload = m.state.payload;
     if (payload === null) w.byte(0xc0);
     else w.bin(payload);
+    stateEnd = w.offset;
   }
   return w.finish();
 }
@@ -194,8 +214,26 @@ class Writer {
     this.buf = scratch;
   }
 
+  /** Bytes written so far. */
+  get offset(): number {
+    return this.pos;
+  }
+
   byte(b: number): void {
     this.buf[this.pos++] = b;
+  }
+
+  /** Writes again the bytes written at [start, end). */
+  repeat(start: number, end: number): void {
+    const buf = this.buf;
+    const n = end - start;
+    if (n <= 16) {
+      let p = this.pos;
+      for (let i = start; i < end; i++) buf[p++] = buf[i]!;
+    } else {
+      buf.copyWithin(this.pos, start, end);
+    }
+    this.pos += n;
   }
 
   uint(n: number): void {

@@ -669,4 +669,33 @@ describe('the hand-written push-pull encoder', () => {
       { numRuns: 300 },
     );
   });
+
+  it('writes the same bytes when records share state objects (each written once, then copied)', () => {
+    const codes = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
+    const arbStates = fc.array(arbRecord.map((r) => r.state), { minLength: 1, maxLength: 4 });
+    const arbShared = fc.tuple(arbStates, fc.array(fc.tuple(arbRecord, fc.nat()), { maxLength: 60 }));
+    fc.assert(
+      fc.property(arbShared, ([states, picks]) => {
+        const members = picks.map(([r, k]) => ({ ...r, state: states[k % states.length]! }));
+        const mine = encodeMessage({ type: 'push-pull', join: false, reply: true, source: 's', members });
+        const reference = msgpackr.pack([
+          8,
+          false,
+          true,
+          's',
+          members.map((m) => [
+            m.node,
+            m.addr.host,
+            m.addr.port,
+            m.incarnation,
+            codes[m.status],
+            Object.entries(m.state.tags).flat(),
+            m.state.payload === null ? null : Buffer.from(m.state.payload),
+          ]),
+        ]);
+        expect(Buffer.from(mine).equals(Buffer.from(reference))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
