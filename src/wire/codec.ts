@@ -882,6 +882,18 @@ function failure(code: DecodeErrorCode, detail: string): DecodeResult {
  * whole `.buffer`) if you reach for the underlying ArrayBuffer.
  */
 export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>): DecodeResult {
+  return decode(bytes, limits, true);
+}
+
+/**
+ * `decodePacket` without its direct push-pull path: every packet through msgpackr and the
+ * field-by-field validation. The reference the fast path is tested against; same results.
+ */
+export function decodePacketReference(bytes: Uint8Array, limits?: Partial<DecodeLimits>): DecodeResult {
+  return decode(bytes, limits, false);
+}
+
+function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> | undefined, direct: boolean): DecodeResult {
   const lim: DecodeLimits = limits === undefined ? DEFAULT_DECODE_LIMITS : { ...DEFAULT_DECODE_LIMITS, ...limits };
   if (!(bytes instanceof Uint8Array)) return failure('malformed', 'packet is not a Uint8Array');
   const size = bytes.length;
@@ -896,6 +908,24 @@ export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
   const count = scanBody(bytes, lim.maxMessages);
   if (count === SCAN_MALFORMED) return failure('malformed', scanDetail);
   if (count === SCAN_TOO_MANY_MESSAGES) return failure('too-many-messages', scanDetail);
+
+  // A packet that is one push-pull (a full-state exchange, up to 10^4 records) is read straight
+  // from the bytes. Anything that path does not take as plainly valid goes the general way below,
+  // which then gives the same message or says exactly what is wrong.
+  if (direct && count === 1 && bytes[1] === 0x91 && bytes[2] === 0x95 && bytes[3] === CODE_PUSH_PULL) {
+    clearPending();
+    try {
+      const message = readPushPull(bytes, lim);
+      if (message !== undefined) {
+        flushPayloads();
+        return { ok: true, messages: [message] };
+      }
+    } catch {
+      // Unreachable by construction (reads stay inside the scanned structure); the general path decides.
+    } finally {
+      clearPending();
+    }
+  }
 
   let root: unknown;
   try {
@@ -922,4 +952,162 @@ export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
     clearPending(); // never keep a view into the caller's packet
   }
   return { ok: true, messages };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: a push-pull straight from the bytes
+// ---------------------------------------------------------------------------------------------
+
+/** Read position of readPushPull and its helpers. */
+let rp = 0;
+/** Char codes of a short string being read (reused). */
+const charCodes: number[] = [];
+const asciiDecoder = new TextDecoder('utf-8');
+
+/**
+ * An ASCII str of at most `maxBytes` bytes at rp (at least `minBytes`), or undefined for anything
+ * else (another type, a longer or shorter string, a byte over 0x7f: the general path decides).
+ * For ASCII, bytes and UTF-16 units agree, so the length check is isStr's.
+ */
+function readAscii(b: Uint8Array, minBytes: number, maxBytes: number): string | undefined {
+  const t = b[rp]!;
+  let n: number;
+  let start: number;
+  if (t >= 0xa0 && t <= 0xbf) {
+    n = t & 0x1f;
+    start = rp + 1;
+  } else if (t === 0xd9) {
+    n = b[rp + 1]!;
+    start = rp + 2;
+  } else if (t === 0xda) {
+    n = (b[rp + 1]! << 8) | b[rp + 2]!;
+    start = rp + 3;
+  } else {
+    return undefined;
+  }
+  if (n < minBytes || n > maxBytes || start + n > b.length) return undefined;
+  const end = start + n;
+  rp = end;
+  if (n <= 32) {
+    const codes = charCodes;
+    codes.length = n;
+    for (let i = 0; i < n; i++) {
+      const c = b[start + i]!;
+      if (c >= 0x80) return undefined;
+      codes[i] = c;
+    }
+    return String.fromCharCode.apply(null, codes);
+  }
+  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return undefined;
+  return asciiDecoder.decode(b.subarray(start, end));
+}
+
+/** An unsigned integer (fixint, uint8/16/32) at rp, or -1 for any other type. */
+function readUint(b: Uint8Array): number {
+  const t = b[rp]!;
+  if (t < 0x80) {
+    rp += 1;
+    return t;
+  }
+  if (t === 0xcc) {
+    rp += 2;
+    return b[rp - 1]!;
+  }
+  if (t === 0xcd) {
+    rp += 3;
+    return (b[rp - 2]! << 8) | b[rp - 1]!;
+  }
+  if (t === 0xce) {
+    rp += 5;
+    return b[rp - 4]! * 0x100_0000 + ((b[rp - 3]! << 16) | (b[rp - 2]! << 8) | b[rp - 1]!);
+  }
+  return -1;
+}
+
+/** An array header at rp: its length, or -1 for any other type. */
+function readArrayHeader(b: Uint8Array): number {
+  const t = b[rp]!;
+  if (t >= 0x90 && t <= 0x9f) {
+    rp += 1;
+    return t & 0x0f;
+  }
+  if (t === 0xdc) {
+    rp += 3;
+    return (b[rp - 2]! << 8) | b[rp - 1]!;
+  }
+  if (t === 0xdd) {
+    rp += 5;
+    return b[rp - 4]! * 0x100_0000 + ((b[rp - 3]! << 16) | (b[rp - 2]! << 8) | b[rp - 1]!);
+  }
+  return -1;
+}
+
+/**
+ * The push-pull message of a packet that scanBody accepted and that holds exactly one message,
+ * a push-pull (bytes 1..3 are 0x91 0x95 8), read without msgpackr or intermediate arrays: the same
+ * object decodeOne builds, field for field and check for check, or undefined whenever anything is
+ * other than plainly valid (non-ASCII strings, unusual integer forms, any invalid field), so that
+ * the general path decides. Payloads are queued like decodeState's, as views into `b`.
+ */
+function readPushPull(b: Uint8Array, lim: DecodeLimits): PushPullMessage | undefined {
+  rp = 4;
+  const join = b[rp++];
+  if (join !== 0xc2 && join !== 0xc3) return undefined;
+  const reply = b[rp++];
+  if (reply !== 0xc2 && reply !== 0xc3) return undefined;
+  const source = readAscii(b, 1, lim.maxNameBytes);
+  if (source === undefined) return undefined;
+  const count = readArrayHeader(b);
+  if (count < 0 || count > lim.maxMembers) return undefined;
+  const members = new Array<MemberRecord>(count);
+  for (let i = 0; i < count; i++) {
+    if (b[rp++] !== 0x97) return undefined;
+    const node = readAscii(b, 1, lim.maxNameBytes);
+    if (node === undefined) return undefined;
+    const host = readAscii(b, 1, lim.maxHostBytes);
+    if (host === undefined) return undefined;
+    const port = readUint(b);
+    if (port < 1 || port > 65535) return undefined;
+    const incarnation = readUint(b);
+    if (incarnation < 0) return undefined;
+    const statusName = STATUSES[b[rp++]!];
+    if (statusName === undefined) return undefined;
+    const n = readArrayHeader(b);
+    if (n < 0 || (n & 1) !== 0 || n > lim.maxTags * 2) return undefined;
+    const tags: Record<string, string> = {};
+    for (let k = 0; k < n; k += 2) {
+      const key = readAscii(b, 0, lim.maxTagKeyBytes);
+      if (key === undefined) return undefined;
+      const value = readAscii(b, 0, lim.maxTagValueBytes);
+      if (value === undefined) return undefined;
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype' || Object.hasOwn(tags, key)) return undefined;
+      tags[key] = value;
+    }
+    const t = b[rp++];
+    let state: PendingState | undefined;
+    if (t === 0xc0) {
+      state = decodeState(tags, null, lim);
+    } else {
+      let len: number;
+      if (t === 0xc4) {
+        len = b[rp]!;
+        rp += 1;
+      } else if (t === 0xc5) {
+        len = (b[rp]! << 8) | b[rp + 1]!;
+        rp += 2;
+      } else if (t === 0xc6) {
+        len = b[rp]! * 0x100_0000 + ((b[rp + 1]! << 16) | (b[rp + 2]! << 8) | b[rp + 3]!);
+        rp += 4;
+      } else {
+        return undefined;
+      }
+      if (rp + len > b.length) return undefined;
+      state = decodeState(tags, b.subarray(rp, rp + len), lim);
+      rp += len;
+    }
+    if (state === undefined) return undefined;
+    members[i] = { node, addr: { host, port }, incarnation, status: statusName, state };
+  }
+  if (rp !== b.length) return undefined;
+  return { type: 'push-pull', join: join === 0xc3, reply: reply === 0xc3, source, members };
 }
