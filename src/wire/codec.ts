@@ -958,10 +958,16 @@ function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> | undefined, di
 // Decoding: a push-pull straight from the bytes
 // ---------------------------------------------------------------------------------------------
 
-/** Read position of readPushPull and its helpers. */
-let rp = 0;
-/** Char codes of a short string being read (reused). */
-const charCodes: number[] = [];
+/** Where readPushPull and its helpers are in the packet (an object field: cheaper than a module-level let). */
+class Cursor {
+  pos = 0;
+}
+const cursor = new Cursor();
+
+/** Strings of up to this many bytes are built from char codes (cheaper than a decoder call). */
+const SHORT_STRING_BYTES = 32;
+/** Char-code arrays by exact length, reused to build short strings. */
+const charCodes: number[][] = Array.from({ length: SHORT_STRING_BYTES + 1 }, (_, n) => new Array<number>(n).fill(0));
 const asciiDecoder = new TextDecoder('utf-8');
 
 /**
@@ -969,7 +975,8 @@ const asciiDecoder = new TextDecoder('utf-8');
  * else (another type, a longer or shorter string, a byte over 0x7f: the general path decides).
  * For ASCII, bytes and UTF-16 units agree, so the length check is isStr's.
  */
-function readAscii(b: Uint8Array, minBytes: number, maxBytes: number): string | undefined {
+function readAscii(r: Cursor, b: Uint8Array, minBytes: number, maxBytes: number): string | undefined {
+  const rp = r.pos;
   const t = b[rp]!;
   let n: number;
   let start: number;
@@ -987,57 +994,58 @@ function readAscii(b: Uint8Array, minBytes: number, maxBytes: number): string | 
   }
   if (n < minBytes || n > maxBytes || start + n > b.length) return undefined;
   const end = start + n;
-  rp = end;
-  if (n <= 32) {
-    const codes = charCodes;
-    codes.length = n;
-    for (let i = 0; i < n; i++) {
-      const c = b[start + i]!;
-      if (c >= 0x80) return undefined;
-      codes[i] = c;
-    }
-    return String.fromCharCode.apply(null, codes);
+  r.pos = end;
+  if (n > SHORT_STRING_BYTES) {
+    for (let i = start; i < end; i++) if (b[i]! >= 0x80) return undefined;
+    return asciiDecoder.decode(b.subarray(start, end));
   }
-  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return undefined;
-  return asciiDecoder.decode(b.subarray(start, end));
+  const codes = charCodes[n]!;
+  for (let i = 0; i < n; i++) {
+    const c = b[start + i]!;
+    if (c >= 0x80) return undefined;
+    codes[i] = c;
+  }
+  return String.fromCharCode.apply(null, codes);
 }
 
 /** An unsigned integer (fixint, uint8/16/32) at rp, or -1 for any other type. */
-function readUint(b: Uint8Array): number {
+function readUint(r: Cursor, b: Uint8Array): number {
+  const rp = r.pos;
   const t = b[rp]!;
   if (t < 0x80) {
-    rp += 1;
+    r.pos = rp + 1;
     return t;
   }
   if (t === 0xcc) {
-    rp += 2;
-    return b[rp - 1]!;
+    r.pos = rp + 2;
+    return b[rp + 1]!;
   }
   if (t === 0xcd) {
-    rp += 3;
-    return (b[rp - 2]! << 8) | b[rp - 1]!;
+    r.pos = rp + 3;
+    return (b[rp + 1]! << 8) | b[rp + 2]!;
   }
   if (t === 0xce) {
-    rp += 5;
-    return b[rp - 4]! * 0x100_0000 + ((b[rp - 3]! << 16) | (b[rp - 2]! << 8) | b[rp - 1]!);
+    r.pos = rp + 5;
+    return b[rp + 1]! * 0x100_0000 + ((b[rp + 2]! << 16) | (b[rp + 3]! << 8) | b[rp + 4]!);
   }
   return -1;
 }
 
 /** An array header at rp: its length, or -1 for any other type. */
-function readArrayHeader(b: Uint8Array): number {
+function readArrayHeader(r: Cursor, b: Uint8Array): number {
+  const rp = r.pos;
   const t = b[rp]!;
   if (t >= 0x90 && t <= 0x9f) {
-    rp += 1;
+    r.pos = rp + 1;
     return t & 0x0f;
   }
   if (t === 0xdc) {
-    rp += 3;
-    return (b[rp - 2]! << 8) | b[rp - 1]!;
+    r.pos = rp + 3;
+    return (b[rp + 1]! << 8) | b[rp + 2]!;
   }
   if (t === 0xdd) {
-    rp += 5;
-    return b[rp - 4]! * 0x100_0000 + ((b[rp - 3]! << 16) | (b[rp - 2]! << 8) | b[rp - 1]!);
+    r.pos = rp + 5;
+    return b[rp + 1]! * 0x100_0000 + ((b[rp + 2]! << 16) | (b[rp + 3]! << 8) | b[rp + 4]!);
   }
   return -1;
 }
@@ -1050,39 +1058,41 @@ function readArrayHeader(b: Uint8Array): number {
  * the general path decides. Payloads are queued like decodeState's, as views into `b`.
  */
 function readPushPull(b: Uint8Array, lim: DecodeLimits): PushPullMessage | undefined {
-  rp = 4;
-  const join = b[rp++];
+  const r = cursor;
+  r.pos = 4;
+  const join = b[r.pos++];
   if (join !== 0xc2 && join !== 0xc3) return undefined;
-  const reply = b[rp++];
+  const reply = b[r.pos++];
   if (reply !== 0xc2 && reply !== 0xc3) return undefined;
-  const source = readAscii(b, 1, lim.maxNameBytes);
+  const source = readAscii(r, b, 1, lim.maxNameBytes);
   if (source === undefined) return undefined;
-  const count = readArrayHeader(b);
+  const count = readArrayHeader(r, b);
   if (count < 0 || count > lim.maxMembers) return undefined;
   const members = new Array<MemberRecord>(count);
   for (let i = 0; i < count; i++) {
-    if (b[rp++] !== 0x97) return undefined;
-    const node = readAscii(b, 1, lim.maxNameBytes);
+    if (b[r.pos++] !== 0x97) return undefined;
+    const node = readAscii(r, b, 1, lim.maxNameBytes);
     if (node === undefined) return undefined;
-    const host = readAscii(b, 1, lim.maxHostBytes);
+    const host = readAscii(r, b, 1, lim.maxHostBytes);
     if (host === undefined) return undefined;
-    const port = readUint(b);
+    const port = readUint(r, b);
     if (port < 1 || port > 65535) return undefined;
-    const incarnation = readUint(b);
+    const incarnation = readUint(r, b);
     if (incarnation < 0) return undefined;
-    const statusName = STATUSES[b[rp++]!];
+    const statusName = STATUSES[b[r.pos++]!];
     if (statusName === undefined) return undefined;
-    const n = readArrayHeader(b);
+    const n = readArrayHeader(r, b);
     if (n < 0 || (n & 1) !== 0 || n > lim.maxTags * 2) return undefined;
     const tags: Record<string, string> = {};
     for (let k = 0; k < n; k += 2) {
-      const key = readAscii(b, 0, lim.maxTagKeyBytes);
+      const key = readAscii(r, b, 0, lim.maxTagKeyBytes);
       if (key === undefined) return undefined;
-      const value = readAscii(b, 0, lim.maxTagValueBytes);
+      const value = readAscii(r, b, 0, lim.maxTagValueBytes);
       if (value === undefined) return undefined;
       if (key === '__proto__' || key === 'constructor' || key === 'prototype' || Object.hasOwn(tags, key)) return undefined;
       tags[key] = value;
     }
+    let rp = r.pos;
     const t = b[rp++];
     let state: PendingState | undefined;
     if (t === 0xc0) {
@@ -1105,9 +1115,10 @@ function readPushPull(b: Uint8Array, lim: DecodeLimits): PushPullMessage | undef
       state = decodeState(tags, b.subarray(rp, rp + len), lim);
       rp += len;
     }
+    r.pos = rp;
     if (state === undefined) return undefined;
     members[i] = { node, addr: { host, port }, incarnation, status: statusName, state };
   }
-  if (rp !== b.length) return undefined;
+  if (r.pos !== b.length) return undefined;
   return { type: 'push-pull', join: join === 0xc3, reply: reply === 0xc3, source, members };
 }
