@@ -203,6 +203,21 @@ function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
 
 /** Scratch space the Writer reuses, grown on demand, so that encoding allocates only its result. */
 let scratch = Buffer.allocUnsafe(64 * 1024);
+/** The same memory as a plain Uint8Array: what `finish` copies out is a Uint8Array, not a Buffer. */
+let scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.length);
+
+/** Big-endian 16 and 32-bit writes without Buffer's argument checks (the bound is known). */
+function put16(buf: Uint8Array, at: number, n: number): void {
+  buf[at] = n >>> 8;
+  buf[at + 1] = n;
+}
+
+function put32(buf: Uint8Array, at: number, n: number): void {
+  buf[at] = n >>> 24;
+  buf[at + 1] = n >>> 16;
+  buf[at + 2] = n >>> 8;
+  buf[at + 3] = n;
+}
 
 /** A msgpack writer into a reused buffer of at least the given bound. */
 class Writer {
@@ -210,7 +225,10 @@ class Writer {
   private pos = 0;
 
   constructor(bound: number) {
-    if (scratch.length < bound) scratch = Buffer.allocUnsafe(Math.ceil(bound * 1.25));
+    if (scratch.length < bound) {
+      scratch = Buffer.allocUnsafe(Math.ceil(bound * 1.25));
+      scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.length);
+    }
     this.buf = scratch;
   }
 
@@ -244,11 +262,11 @@ class Writer {
       buf[this.pos++] = n;
     } else if (n < 0x10000) {
       buf[this.pos++] = 0xcd;
-      buf.writeUInt16BE(n, this.pos);
+      put16(buf, this.pos, n);
       this.pos += 2;
     } else {
       buf[this.pos++] = 0xce;
-      buf.writeUInt32BE(n, this.pos);
+      put32(buf, this.pos, n);
       this.pos += 4;
     }
   }
@@ -258,11 +276,11 @@ class Writer {
     if (n < 16) buf[this.pos++] = 0x90 | n;
     else if (n < 0x10000) {
       buf[this.pos++] = 0xdc;
-      buf.writeUInt16BE(n, this.pos);
+      put16(buf, this.pos, n);
       this.pos += 2;
     } else {
       buf[this.pos++] = 0xdd;
-      buf.writeUInt32BE(n, this.pos);
+      put32(buf, this.pos, n);
       this.pos += 4;
     }
   }
@@ -300,10 +318,10 @@ class Writer {
       buf[p + 1] = len;
     } else if (exactHeader === 3) {
       buf[p] = 0xda;
-      buf.writeUInt16BE(len, p + 1);
+      put16(buf, p + 1, len);
     } else {
       buf[p] = 0xdb;
-      buf.writeUInt32BE(len, p + 1);
+      put32(buf, p + 1, len);
     }
     this.pos = p + exactHeader + len;
   }
@@ -316,11 +334,11 @@ class Writer {
       buf[this.pos++] = n;
     } else if (n < 0x10000) {
       buf[this.pos++] = 0xc5;
-      buf.writeUInt16BE(n, this.pos);
+      put16(buf, this.pos, n);
       this.pos += 2;
     } else {
       buf[this.pos++] = 0xc6;
-      buf.writeUInt32BE(n, this.pos);
+      put32(buf, this.pos, n);
       this.pos += 4;
     }
     buf.set(b, this.pos);
@@ -329,7 +347,7 @@ class Writer {
 
   /** The written bytes, copied out of the scratch buffer. */
   finish(): Uint8Array {
-    return Uint8Array.prototype.slice.call(this.buf, 0, this.pos);
+    return scratchBytes.slice(0, this.pos);
   }
 }
 
