@@ -431,6 +431,11 @@ export class MemberTable {
     return [...this.dead, ...this.left];
   }
 
+  /** The slot at `index` (0 ≤ index < size) of the probe order: `slots()[index]` without the array. */
+  slotAt(index: number): number {
+    return this.order[index] as number;
+  }
+
   /** Every slot in use, in probe order. */
   slots(): number[] {
     const n = this.orderLength;
