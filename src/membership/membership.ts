@@ -33,7 +33,7 @@ import type { Channel, Effect, MemberView, MembershipEvent, Random, Timer } from
 import type { ResolvedOptions } from './options.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
-import { MemberTable, NONE, type Suspicion } from './member-table.js';
+import { IdentityRegistry, MemberTable, NONE, type Suspicion } from './member-table.js';
 import {
   expectedConfirmations,
   pushPullIntervalMs,
@@ -57,6 +57,11 @@ export interface MembershipConfig {
   readonly incarnation?: number;
   readonly options: ResolvedOptions;
   readonly random: Random;
+  /**
+   * Where the member table keeps identity objects. Instances in one process may share one (the
+   * simulator's nodes do, so 10^8 entries refer to 10^4 objects by id); by default each has its own.
+   */
+  readonly identities?: IdentityRegistry;
 }
 
 /** The probe in flight (at most one at a time). */
@@ -161,7 +166,7 @@ export class Membership {
     this.addr = { host: config.addr.host, port: config.addr.port };
     this.opts = config.options;
     this.random = config.random;
-    this.table = new MemberTable(config.random);
+    this.table = new MemberTable(config.random, config.identities ?? new IdentityRegistry());
     this.awareness = new Awareness(config.options.awarenessMaxMultiplier);
     this.queue = new BroadcastQueue((_key, tag) => {
       if (tag === 'leave') this.emit({ type: 'leave-disseminated' });
@@ -230,10 +235,15 @@ export class Membership {
 
   /** The full state as push-pull records (also what a data-dir snapshot stores). */
   records(): MemberRecord[] {
-    const out: MemberRecord[] = [];
+    // Called for every push-pull (10^4 records each in a large cluster): sized up front, and each
+    // identity looked up once.
     const t = this.table;
-    for (const slot of t.slots()) {
-      out.push({ node: t.name(slot), addr: t.addr(slot), incarnation: t.incarnation(slot), status: t.status(slot), state: t.state(slot) });
+    const n = t.size;
+    const out = new Array<MemberRecord>(n);
+    for (let i = 0; i < n; i++) {
+      const slot = t.slotAt(i);
+      const id = t.identity(slot);
+      out[i] = { node: id.node, addr: id.addr, incarnation: t.incarnation(slot), status: t.status(slot), state: id.state };
     }
     return out;
   }
@@ -383,7 +393,11 @@ export class Membership {
   restore(records: readonly MemberRecord[], now: number): void {
     const t = this.table;
     t.reserve(records.length);
-    for (const r of records) {
+    // Each record is stored as its own identity; by id, so that restoring the same array into many
+    // tables (a simulated cluster) looks each record up in the shared registry once.
+    const ids = t.identities.idsOf(records);
+    for (let k = 0; k < records.length; k++) {
+      const r = records[k] as MemberRecord;
       if (r.node === this.name) continue;
       const status: MemberStatus = r.status === 'suspect' ? 'alive' : r.status;
       const slot = t.slotOf(r.node);
@@ -392,10 +406,10 @@ export class Membership {
           this.counters['dropped.member-limit']++;
           continue;
         }
-        t.add(r, r.incarnation, status, now);
+        t.addShared(ids[k] as number, r.incarnation, status, now);
       } else if (r.incarnation > t.incarnation(slot)) {
         t.setIncarnation(slot, r.incarnation);
-        t.setIdentity(slot, r);
+        t.setIdentityShared(slot, ids[k] as number);
         this.suspicions.delete(r.node);
         t.setStatus(slot, status, now);
       }
@@ -800,9 +814,16 @@ export class Membership {
    */
   private mergeRecord(r: MemberRecord, source: string, now: number): void {
     switch (r.status) {
-      case 'alive':
+      case 'alive': {
+        // Most records of a full-state exchange are news to nobody: answer onAlive's first question
+        // (a known member at this incarnation or newer is left alone) before building a message.
+        if (r.node !== this.name) {
+          const slot = this.table.slotOf(r.node);
+          if (slot !== NONE && r.incarnation <= this.table.incarnation(slot)) return;
+        }
         this.onAlive({ type: 'alive', node: r.node, addr: r.addr, incarnation: r.incarnation, state: r.state }, now);
         return;
+      }
       case 'suspect':
       case 'dead':
         this.onSuspect({ type: 'suspect', node: r.node, incarnation: r.incarnation, from: source }, now, null);

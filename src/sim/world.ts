@@ -11,6 +11,7 @@
 import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
 import type { Channel, Effect, MemberView, MembershipEvent, Random, Timer } from '../membership/types.js';
 import { resolveOptions, type MembershipOptions, type ProfileName, type ResolvedOptions } from '../membership/options.js';
+import { IdentityRegistry } from '../membership/member-table.js';
 import { SeededRandom } from '../util/random.js';
 import { EventHeap } from './event-heap.js';
 import { Network, type NetworkOptions } from './network.js';
@@ -22,6 +23,12 @@ export interface SimMemberConfig {
   readonly state?: MemberState;
   readonly options: ResolvedOptions;
   readonly random: Random;
+  /**
+   * One registry of member identities for every node of the world: the tables of a converged
+   * cluster then hold ids of the same N record objects instead of N² pointers for the garbage
+   * collector to trace.
+   */
+  readonly identities: IdentityRegistry;
 }
 
 /** The part of the Membership API the world drives (Membership implements it). */
@@ -175,6 +182,7 @@ export class World {
   private readonly pauseQueueLimit: number;
   private readonly leaveTimeoutMs: number;
   private readonly defaultState: MemberState;
+  private readonly identities = new IdentityRegistry();
 
   private readonly names: string[] = [];
   private readonly addrs: Address[] = [];
@@ -669,6 +677,7 @@ export class World {
       state: state ?? this.defaultState,
       options: this.options,
       random: this.root.fork(),
+      identities: this.identities,
     });
   }
 

@@ -138,15 +138,23 @@ export function encodePushPullPacket(msg: PushPullMessage): Uint8Array {
  */
 function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
   const members = msg.members;
-  // Upper bound: UTF-8 is at most 3 bytes per UTF-16 unit; each header at most 5 bytes.
+  // Upper bound: UTF-8 is at most 3 bytes per UTF-16 unit; each header at most 5 bytes. Records
+  // in a row often share one state object (in a simulation, all of them): it is measured once.
   let bound = 16 + 3 * msg.source.length + 5;
+  let measured: MemberState | null = null;
+  let stateBound = 0;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
     bound += 1 + 8 + 3 * (m.node.length + m.addr.host.length) + 3 + 5 + 1 + 5;
-    const tags = m.state.tags;
-    for (const k in tags) bound += 10 + 3 * (k.length + (tags[k] as string).length);
-    const payload = m.state.payload;
-    bound += payload === null ? 1 : 5 + payload.length;
+    if (m.state !== measured) {
+      measured = m.state;
+      stateBound = 0;
+      const tags = m.state.tags;
+      for (const k in tags) stateBound += 10 + 3 * (k.length + (tags[k] as string).length);
+      const payload = m.state.payload;
+      stateBound += payload === null ? 1 : 5 + payload.length;
+    }
+    bound += stateBound;
   }
   const w = new Writer(bound + 2);
   if (framed) {
@@ -159,6 +167,11 @@ function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
   w.byte(msg.reply ? 0xc3 : 0xc2);
   w.str(msg.source);
   w.arrayHeader(members.length);
+  // A state object already written for the record before is copied from there (it is immutable,
+  // and its bytes depend on nothing else).
+  let written: MemberState | null = null;
+  let stateStart = 0;
+  let stateEnd = 0;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
     w.arrayHeader(7);
@@ -167,6 +180,12 @@ function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
     w.uint(m.addr.port);
     w.uint(m.incarnation);
     w.uint(statusCode(m.status));
+    if (m.state === written) {
+      w.repeat(stateStart, stateEnd);
+      continue;
+    }
+    written = m.state;
+    stateStart = w.offset;
     const tags = m.state.tags;
     const keys = Object.keys(tags);
     w.arrayHeader(keys.length * 2);
@@ -177,12 +196,28 @@ function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
     const payload = m.state.payload;
     if (payload === null) w.byte(0xc0);
     else w.bin(payload);
+    stateEnd = w.offset;
   }
   return w.finish();
 }
 
 /** Scratch space the Writer reuses, grown on demand, so that encoding allocates only its result. */
 let scratch = Buffer.allocUnsafe(64 * 1024);
+/** The same memory as a plain Uint8Array: what `finish` copies out is a Uint8Array, not a Buffer. */
+let scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.length);
+
+/** Big-endian 16 and 32-bit writes without Buffer's argument checks (the bound is known). */
+function put16(buf: Uint8Array, at: number, n: number): void {
+  buf[at] = n >>> 8;
+  buf[at + 1] = n;
+}
+
+function put32(buf: Uint8Array, at: number, n: number): void {
+  buf[at] = n >>> 24;
+  buf[at + 1] = n >>> 16;
+  buf[at + 2] = n >>> 8;
+  buf[at + 3] = n;
+}
 
 /** A msgpack writer into a reused buffer of at least the given bound. */
 class Writer {
@@ -190,12 +225,33 @@ class Writer {
   private pos = 0;
 
   constructor(bound: number) {
-    if (scratch.length < bound) scratch = Buffer.allocUnsafe(Math.ceil(bound * 1.25));
+    if (scratch.length < bound) {
+      scratch = Buffer.allocUnsafe(Math.ceil(bound * 1.25));
+      scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.length);
+    }
     this.buf = scratch;
+  }
+
+  /** Bytes written so far. */
+  get offset(): number {
+    return this.pos;
   }
 
   byte(b: number): void {
     this.buf[this.pos++] = b;
+  }
+
+  /** Writes again the bytes written at [start, end). */
+  repeat(start: number, end: number): void {
+    const buf = this.buf;
+    const n = end - start;
+    if (n <= 16) {
+      let p = this.pos;
+      for (let i = start; i < end; i++) buf[p++] = buf[i]!;
+    } else {
+      buf.copyWithin(this.pos, start, end);
+    }
+    this.pos += n;
   }
 
   uint(n: number): void {
@@ -206,11 +262,11 @@ class Writer {
       buf[this.pos++] = n;
     } else if (n < 0x10000) {
       buf[this.pos++] = 0xcd;
-      buf.writeUInt16BE(n, this.pos);
+      put16(buf, this.pos, n);
       this.pos += 2;
     } else {
       buf[this.pos++] = 0xce;
-      buf.writeUInt32BE(n, this.pos);
+      put32(buf, this.pos, n);
       this.pos += 4;
     }
   }
@@ -220,11 +276,11 @@ class Writer {
     if (n < 16) buf[this.pos++] = 0x90 | n;
     else if (n < 0x10000) {
       buf[this.pos++] = 0xdc;
-      buf.writeUInt16BE(n, this.pos);
+      put16(buf, this.pos, n);
       this.pos += 2;
     } else {
       buf[this.pos++] = 0xdd;
-      buf.writeUInt32BE(n, this.pos);
+      put32(buf, this.pos, n);
       this.pos += 4;
     }
   }
@@ -262,10 +318,10 @@ class Writer {
       buf[p + 1] = len;
     } else if (exactHeader === 3) {
       buf[p] = 0xda;
-      buf.writeUInt16BE(len, p + 1);
+      put16(buf, p + 1, len);
     } else {
       buf[p] = 0xdb;
-      buf.writeUInt32BE(len, p + 1);
+      put32(buf, p + 1, len);
     }
     this.pos = p + exactHeader + len;
   }
@@ -278,11 +334,11 @@ class Writer {
       buf[this.pos++] = n;
     } else if (n < 0x10000) {
       buf[this.pos++] = 0xc5;
-      buf.writeUInt16BE(n, this.pos);
+      put16(buf, this.pos, n);
       this.pos += 2;
     } else {
       buf[this.pos++] = 0xc6;
-      buf.writeUInt32BE(n, this.pos);
+      put32(buf, this.pos, n);
       this.pos += 4;
     }
     buf.set(b, this.pos);
@@ -291,7 +347,7 @@ class Writer {
 
   /** The written bytes, copied out of the scratch buffer. */
   finish(): Uint8Array {
-    return Uint8Array.prototype.slice.call(this.buf, 0, this.pos);
+    return scratchBytes.slice(0, this.pos);
   }
 }
 
@@ -844,6 +900,18 @@ function failure(code: DecodeErrorCode, detail: string): DecodeResult {
  * whole `.buffer`) if you reach for the underlying ArrayBuffer.
  */
 export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>): DecodeResult {
+  return decode(bytes, limits, true);
+}
+
+/**
+ * `decodePacket` without its direct push-pull path: every packet through msgpackr and the
+ * field-by-field validation. The reference the fast path is tested against; same results.
+ */
+export function decodePacketReference(bytes: Uint8Array, limits?: Partial<DecodeLimits>): DecodeResult {
+  return decode(bytes, limits, false);
+}
+
+function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> | undefined, direct: boolean): DecodeResult {
   const lim: DecodeLimits = limits === undefined ? DEFAULT_DECODE_LIMITS : { ...DEFAULT_DECODE_LIMITS, ...limits };
   if (!(bytes instanceof Uint8Array)) return failure('malformed', 'packet is not a Uint8Array');
   const size = bytes.length;
@@ -858,6 +926,24 @@ export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
   const count = scanBody(bytes, lim.maxMessages);
   if (count === SCAN_MALFORMED) return failure('malformed', scanDetail);
   if (count === SCAN_TOO_MANY_MESSAGES) return failure('too-many-messages', scanDetail);
+
+  // A packet that is one push-pull (a full-state exchange, up to 10^4 records) is read straight
+  // from the bytes. Anything that path does not take as plainly valid goes the general way below,
+  // which then gives the same message or says exactly what is wrong.
+  if (direct && count === 1 && bytes[1] === 0x91 && bytes[2] === 0x95 && bytes[3] === CODE_PUSH_PULL) {
+    clearPending();
+    try {
+      const message = readPushPull(bytes, lim);
+      if (message !== undefined) {
+        flushPayloads();
+        return { ok: true, messages: [message] };
+      }
+    } catch {
+      // Unreachable by construction (reads stay inside the scanned structure); the general path decides.
+    } finally {
+      clearPending();
+    }
+  }
 
   let root: unknown;
   try {
@@ -884,4 +970,173 @@ export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
     clearPending(); // never keep a view into the caller's packet
   }
   return { ok: true, messages };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: a push-pull straight from the bytes
+// ---------------------------------------------------------------------------------------------
+
+/** Where readPushPull and its helpers are in the packet (an object field: cheaper than a module-level let). */
+class Cursor {
+  pos = 0;
+}
+const cursor = new Cursor();
+
+/** Strings of up to this many bytes are built from char codes (cheaper than a decoder call). */
+const SHORT_STRING_BYTES = 32;
+/** Char-code arrays by exact length, reused to build short strings. */
+const charCodes: number[][] = Array.from({ length: SHORT_STRING_BYTES + 1 }, (_, n) => new Array<number>(n).fill(0));
+const asciiDecoder = new TextDecoder('utf-8');
+
+/**
+ * An ASCII str of at most `maxBytes` bytes at rp (at least `minBytes`), or undefined for anything
+ * else (another type, a longer or shorter string, a byte over 0x7f: the general path decides).
+ * For ASCII, bytes and UTF-16 units agree, so the length check is isStr's.
+ */
+function readAscii(r: Cursor, b: Uint8Array, minBytes: number, maxBytes: number): string | undefined {
+  const rp = r.pos;
+  const t = b[rp]!;
+  let n: number;
+  let start: number;
+  if (t >= 0xa0 && t <= 0xbf) {
+    n = t & 0x1f;
+    start = rp + 1;
+  } else if (t === 0xd9) {
+    n = b[rp + 1]!;
+    start = rp + 2;
+  } else if (t === 0xda) {
+    n = (b[rp + 1]! << 8) | b[rp + 2]!;
+    start = rp + 3;
+  } else {
+    return undefined;
+  }
+  if (n < minBytes || n > maxBytes || start + n > b.length) return undefined;
+  const end = start + n;
+  r.pos = end;
+  if (n > SHORT_STRING_BYTES) {
+    for (let i = start; i < end; i++) if (b[i]! >= 0x80) return undefined;
+    return asciiDecoder.decode(b.subarray(start, end));
+  }
+  const codes = charCodes[n]!;
+  for (let i = 0; i < n; i++) {
+    const c = b[start + i]!;
+    if (c >= 0x80) return undefined;
+    codes[i] = c;
+  }
+  return String.fromCharCode.apply(null, codes);
+}
+
+/** An unsigned integer (fixint, uint8/16/32) at rp, or -1 for any other type. */
+function readUint(r: Cursor, b: Uint8Array): number {
+  const rp = r.pos;
+  const t = b[rp]!;
+  if (t < 0x80) {
+    r.pos = rp + 1;
+    return t;
+  }
+  if (t === 0xcc) {
+    r.pos = rp + 2;
+    return b[rp + 1]!;
+  }
+  if (t === 0xcd) {
+    r.pos = rp + 3;
+    return (b[rp + 1]! << 8) | b[rp + 2]!;
+  }
+  if (t === 0xce) {
+    r.pos = rp + 5;
+    return b[rp + 1]! * 0x100_0000 + ((b[rp + 2]! << 16) | (b[rp + 3]! << 8) | b[rp + 4]!);
+  }
+  return -1;
+}
+
+/** An array header at rp: its length, or -1 for any other type. */
+function readArrayHeader(r: Cursor, b: Uint8Array): number {
+  const rp = r.pos;
+  const t = b[rp]!;
+  if (t >= 0x90 && t <= 0x9f) {
+    r.pos = rp + 1;
+    return t & 0x0f;
+  }
+  if (t === 0xdc) {
+    r.pos = rp + 3;
+    return (b[rp + 1]! << 8) | b[rp + 2]!;
+  }
+  if (t === 0xdd) {
+    r.pos = rp + 5;
+    return b[rp + 1]! * 0x100_0000 + ((b[rp + 2]! << 16) | (b[rp + 3]! << 8) | b[rp + 4]!);
+  }
+  return -1;
+}
+
+/**
+ * The push-pull message of a packet that scanBody accepted and that holds exactly one message,
+ * a push-pull (bytes 1..3 are 0x91 0x95 8), read without msgpackr or intermediate arrays: the same
+ * object decodeOne builds, field for field and check for check, or undefined whenever anything is
+ * other than plainly valid (non-ASCII strings, unusual integer forms, any invalid field), so that
+ * the general path decides. Payloads are queued like decodeState's, as views into `b`.
+ */
+function readPushPull(b: Uint8Array, lim: DecodeLimits): PushPullMessage | undefined {
+  const r = cursor;
+  r.pos = 4;
+  const join = b[r.pos++];
+  if (join !== 0xc2 && join !== 0xc3) return undefined;
+  const reply = b[r.pos++];
+  if (reply !== 0xc2 && reply !== 0xc3) return undefined;
+  const source = readAscii(r, b, 1, lim.maxNameBytes);
+  if (source === undefined) return undefined;
+  const count = readArrayHeader(r, b);
+  if (count < 0 || count > lim.maxMembers) return undefined;
+  const members = new Array<MemberRecord>(count);
+  for (let i = 0; i < count; i++) {
+    if (b[r.pos++] !== 0x97) return undefined;
+    const node = readAscii(r, b, 1, lim.maxNameBytes);
+    if (node === undefined) return undefined;
+    const host = readAscii(r, b, 1, lim.maxHostBytes);
+    if (host === undefined) return undefined;
+    const port = readUint(r, b);
+    if (port < 1 || port > 65535) return undefined;
+    const incarnation = readUint(r, b);
+    if (incarnation < 0) return undefined;
+    const statusName = STATUSES[b[r.pos++]!];
+    if (statusName === undefined) return undefined;
+    const n = readArrayHeader(r, b);
+    if (n < 0 || (n & 1) !== 0 || n > lim.maxTags * 2) return undefined;
+    const tags: Record<string, string> = {};
+    for (let k = 0; k < n; k += 2) {
+      const key = readAscii(r, b, 0, lim.maxTagKeyBytes);
+      if (key === undefined) return undefined;
+      const value = readAscii(r, b, 0, lim.maxTagValueBytes);
+      if (value === undefined) return undefined;
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype' || Object.hasOwn(tags, key)) return undefined;
+      tags[key] = value;
+    }
+    let rp = r.pos;
+    const t = b[rp++];
+    let state: PendingState | undefined;
+    if (t === 0xc0) {
+      state = decodeState(tags, null, lim);
+    } else {
+      let len: number;
+      if (t === 0xc4) {
+        len = b[rp]!;
+        rp += 1;
+      } else if (t === 0xc5) {
+        len = (b[rp]! << 8) | b[rp + 1]!;
+        rp += 2;
+      } else if (t === 0xc6) {
+        len = b[rp]! * 0x100_0000 + ((b[rp + 1]! << 16) | (b[rp + 2]! << 8) | b[rp + 3]!);
+        rp += 4;
+      } else {
+        return undefined;
+      }
+      if (rp + len > b.length) return undefined;
+      state = decodeState(tags, b.subarray(rp, rp + len), lim);
+      rp += len;
+    }
+    r.pos = rp;
+    if (state === undefined) return undefined;
+    members[i] = { node, addr: { host, port }, incarnation, status: statusName, state };
+  }
+  if (r.pos !== b.length) return undefined;
+  return { type: 'push-pull', join: join === 0xc3, reply: reply === 0xc3, source, members };
 }

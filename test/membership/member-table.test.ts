@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MemberTable, NONE } from '../../src/membership/member-table.js';
+import { IdentityRegistry, MemberTable, NONE, type Identity } from '../../src/membership/member-table.js';
 import { SeededRandom } from '../../src/util/random.js';
 import type { MemberStatus } from '../../src/wire/messages.js';
 
@@ -62,5 +62,78 @@ describe('the member table', () => {
     for (let i = 0; i < 10; i++) t.add(ident(`m${i}`), 0, i < 8 ? 'alive' : 'dead', 0);
     const seen = Array.from({ length: 8 }, () => t.name(t.nextProbeTarget(self))).sort();
     expect(seen).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+  });
+
+  it('holds identities by id in a registry that tables share, counting references (model: a Map)', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), table: fc.nat(2), name: fc.constantFrom('a', 'b', 'c', 'd'), obj: fc.nat(5) }),
+      fc.record({ kind: fc.constant('set' as const), table: fc.nat(2), name: fc.constantFrom('a', 'b', 'c', 'd'), obj: fc.nat(5) }),
+      fc.record({ kind: fc.constant('remove' as const), table: fc.nat(2), name: fc.constantFrom('a', 'b', 'c', 'd'), obj: fc.nat(5) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const registry = new IdentityRegistry();
+        const tables = [0, 1, 2].map((k) => new MemberTable(new SeededRandom(k), registry));
+        // A few distinct objects per name, as the same member's identity from different messages.
+        const objects = new Map<string, Identity[]>();
+        for (const n of ['a', 'b', 'c', 'd']) objects.set(n, Array.from({ length: 6 }, () => ident(n)));
+        const model = tables.map(() => new Map<string, Identity>());
+        for (const o of ops) {
+          const t = tables[o.table] as MemberTable;
+          const m = model[o.table] as Map<string, Identity>;
+          const obj = (objects.get(o.name) as Identity[])[o.obj] as Identity;
+          const slot = t.slotOf(o.name);
+          if (o.kind === 'add' && slot === NONE) {
+            t.add(obj, 0, 'alive', 0);
+            m.set(o.name, obj);
+          } else if (o.kind === 'set' && slot !== NONE) {
+            t.setIdentity(slot, obj);
+            m.set(o.name, obj);
+          } else if (o.kind === 'remove' && slot !== NONE) {
+            t.remove(slot);
+            m.delete(o.name);
+          }
+        }
+        const held = new Map<Identity, number>();
+        for (let k = 0; k < tables.length; k++) {
+          const t = tables[k] as MemberTable;
+          for (const [name, obj] of model[k] as Map<string, Identity>) {
+            expect(t.identity(t.slotOf(name))).toBe(obj);
+            held.set(obj, (held.get(obj) ?? 0) + 1);
+          }
+        }
+        // Exactly the objects some table holds are registered, each counted once per holder.
+        expect(registry.size).toBe(held.size);
+        for (const [obj, n] of held) expect(registry.refCount(registry.acquire(obj)) - 1).toBe(n);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the same table from shared ids (addShared, setIdentityShared) as from the objects', () => {
+    const records = Array.from({ length: 300 }, (_, i) => ident(`m${i}`));
+    const newer = records.slice(0, 50).map((r) => ident(r.node));
+    const own = new MemberTable(new SeededRandom(9));
+    const registry = new IdentityRegistry();
+    registry.idsOf([ident('elsewhere')]); // ids in the shared registry need not start at 0
+    const shared = new MemberTable(new SeededRandom(9), registry);
+    for (const r of records) own.add(r, 1, 'alive', 5);
+    const ids = registry.idsOf(records);
+    for (let i = 0; i < records.length; i++) shared.addShared(ids[i] as number, 1, 'alive', 5);
+    for (const r of newer) own.setIdentity(own.slotOf(r.node), r);
+    const newerIds = registry.idsOf(newer);
+    for (let i = 0; i < newer.length; i++) shared.setIdentityShared(shared.slotOf((newer[i] as Identity).node), newerIds[i] as number);
+    const dump = (t: MemberTable): unknown[] => t.slots().map((s) => [s, t.identity(s), t.incarnation(s), t.status(s), t.changedAt(s)]);
+    expect(dump(shared)).toEqual(dump(own));
+    for (let i = 0; i < records.length; i++) {
+      const slot = shared.slotOf(`m${i}`);
+      expect(shared.identity(slot)).toBe(i < 50 ? newer[i] : records[i]);
+    }
+    expect(shared.digest).toBe(own.digest);
+    const self = 0;
+    for (let k = 0; k < 600; k++) expect(shared.nextProbeTarget(self)).toBe(own.nextProbeTarget(self));
+    // The idsOf cache lets go of the earlier batch: only what the table holds stays registered.
+    registry.idsOf([]);
+    expect(registry.size).toBe(records.length);
   });
 });

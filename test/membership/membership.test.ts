@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Hand, type Packet } from './harness.js';
 import { encodeMessage, encodePacket } from '../../src/wire/codec.js';
-import type { Message } from '../../src/wire/messages.js';
+import type { MemberRecord, MemberStatus, Message } from '../../src/wire/messages.js';
 import { StateTooLargeError, NotRunningError } from '../../src/errors.js';
 import { Membership } from '../../src/membership/membership.js';
+import { IdentityRegistry } from '../../src/membership/member-table.js';
 import { resolveOptions } from '../../src/membership/options.js';
 import { SeededRandom } from '../../src/util/random.js';
 
@@ -398,6 +399,35 @@ describe('membership: restore', () => {
     expect(m.statusOf('a')).toBe('alive');
     expect(m.incarnation).toBe(0);
     expect(m.queuedBroadcasts).toBe(0);
+  });
+
+  it('restores the same tables into instances sharing an identity registry as into ones with their own', () => {
+    const state = { tags: { role: 'x' }, payload: null };
+    const records: MemberRecord[] = Array.from({ length: 200 }, (_, i) => ({
+      node: `n${i}`,
+      addr: { host: 'h', port: i + 1 },
+      incarnation: i % 3,
+      status: (['alive', 'suspect', 'dead', 'left'] as const)[i % 4] as MemberStatus,
+      state,
+    }));
+    // Later records about the same members: some newer (they win), some older (ignored).
+    const updates: MemberRecord[] = records.slice(0, 60).map((r, i) => ({ ...r, incarnation: i % 2 === 0 ? r.incarnation + 1 : 0, status: 'alive' }));
+    const make = (name: string, identities?: IdentityRegistry): Membership => {
+      const config = { name, addr: { host: 'h', port: 9999 }, options: resolveOptions(), random: new SeededRandom(5) };
+      return new Membership(identities === undefined ? config : { ...config, identities });
+    };
+    const registry = new IdentityRegistry();
+    for (const name of ['n7', 'n8', 'self']) {
+      const own = make(name);
+      const shared = make(name, registry);
+      for (const m of [own, shared]) {
+        m.restore(records, 10);
+        m.restore(updates, 20);
+      }
+      expect(shared.members()).toEqual(own.members());
+      expect(shared.records()).toEqual(own.records());
+      expect(shared.digest).toBe(own.digest);
+    }
   });
 });
 
