@@ -817,9 +817,13 @@ export class Membership {
       case 'alive': {
         // Most records of a full-state exchange are news to nobody: answer onAlive's first question
         // (a known member at this incarnation or newer is left alone) before building a message.
+        // The same incarnation from another address goes on: onAlive reports the name conflict.
         if (r.node !== this.name) {
           const slot = this.table.slotOf(r.node);
-          if (slot !== NONE && r.incarnation <= this.table.incarnation(slot)) return;
+          if (slot !== NONE) {
+            const known = this.table.incarnation(slot);
+            if (r.incarnation < known || (r.incarnation === known && sameAddress(this.table.addr(slot), r.addr))) return;
+          }
         }
         this.onAlive({ type: 'alive', node: r.node, addr: r.addr, incarnation: r.incarnation, state: r.state }, now);
         return;
