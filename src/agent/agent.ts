@@ -154,6 +154,9 @@ export class HearsayAgent implements Agent {
   /** Service definitions saved in the data dir by an earlier run, registered again at start. */
   private readonly savedServices: readonly unknown[];
   private readonly servicesWriter: SnapshotWriter | null;
+  private pendingServices: readonly ServiceDefinition[] | null = null;
+  private servicesSaving: Promise<void> | null = null;
+  private restoring = false;
   private readonly writer: SnapshotWriter | null;
   private snapshotTimer: NodeJS.Timeout | null = null;
   private rejoinTimer: NodeJS.Timeout | null = null;
@@ -218,7 +221,7 @@ export class HearsayAgent implements Agent {
           }
         },
         publish: (payload) => this.publishPayload(payload),
-        persist: (definitions) => void this.saveServices(definitions),
+        persist: (definitions) => this.saveServices(definitions),
         freshId: () => ids(),
         now,
         random: this.random.fork(),
@@ -552,6 +555,7 @@ export class HearsayAgent implements Agent {
     for (const wake of [...this.sleepers]) wake();
     this.leaveDone?.();
     this.registry.close();
+    await this.servicesSaving;
     if (wasRunning) await this.saveSnapshot();
     await this.transport.close();
     this.hub.close();
@@ -580,11 +584,13 @@ export class HearsayAgent implements Agent {
 
   register(definition: ServiceDefinition, options: { persist?: boolean } = {}): ServiceInstance {
     if (this.isClosed() || this.membership.left) throw new AgentClosedError('register');
-    return this.registry.register(definition, { persist: options.persist ?? true });
+    return this.registry.register(definition, { persist: options.persist ?? false });
   }
 
   /** Registers again what an earlier run saved in the data dir (unless already registered, e.g. from a config file). */
   private restoreSavedServices(): void {
+    if (this.savedServices.length === 0) return;
+    this.restoring = true;
     for (const def of this.savedServices) {
       const id = (def as { id?: unknown } | null)?.id;
       if (typeof id === 'string' && this.registry.local.has(id)) continue;
@@ -595,18 +601,38 @@ export class HearsayAgent implements Agent {
         this.dataLog.warn({ err, definition: def }, 'could not register a service saved by an earlier run; dropping it');
       }
     }
+    this.restoring = false;
+    // Write back what was kept (a saved definition that no longer validates is dropped).
+    this.saveServices(this.registry.persistedDefinitions());
   }
 
-  private async saveServices(definitions: readonly ServiceDefinition[]): Promise<void> {
-    if (this.servicesWriter === null) return;
+  /**
+   * Saves the persisted definitions: the latest list wins, one write at a time (an older list can
+   * never land after a newer one), nothing while restoring (the list is being rebuilt).
+   */
+  private saveServices(definitions: readonly ServiceDefinition[]): void {
+    if (this.servicesWriter === null || this.restoring) return;
+    this.pendingServices = definitions;
+    this.servicesSaving ??= this.flushServices();
+  }
+
+  private async flushServices(): Promise<void> {
+    const writer = this.servicesWriter!;
     try {
-      await this.servicesWriter.prepare();
-      if (await this.servicesWriter.write(makeServicesFile(definitions))) this.extra.snapshotWrites++;
+      await writer.prepare();
+      while (this.pendingServices !== null) {
+        const next = this.pendingServices;
+        this.pendingServices = null;
+        if (await writer.write(makeServicesFile(next))) this.extra.snapshotWrites++;
+      }
     } catch (err) {
       this.extra.snapshotErrors++;
       this.dataLog.warn({ err }, 'could not save the registered services in the data dir');
+    } finally {
+      this.servicesSaving = null;
     }
   }
+
 
   deregister(id: string): boolean {
     return this.registry.deregister(id);

@@ -99,7 +99,8 @@ export function serviceRoutes(agent: Agent, t: RouteTools): ServiceRoute[] {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw t.fail(400, SERVICE_ERROR_CODES.invalidService, `the body must be a JSON object such as ${example}`);
     }
-    const instance = call(() => agent.register(body as Parameters<Agent['register']>[0]));
+    // Registrations through the API are kept in the data dir (if any) across restarts, as Consul does.
+    const instance = call(() => agent.register(body as Parameters<Agent['register']>[0], { persist: true }));
     t.sendJson(res, 200, instance);
   };
 

@@ -47,7 +47,7 @@ export interface ServiceRuntimeHost {
   checkPayload(payload: Uint8Array | null, what: string): void;
   /** Puts the payload in the node's state (a new incarnation, spread by gossip). */
   publish(payload: Uint8Array | null): void;
-  /** The persisted registrations changed (the agent saves them in its data dir). */
+  /** The persisted registrations changed (the agent saves them in its data dir). Must not throw. */
   persist?(definitions: readonly ServiceDefinition[]): void;
   /** A fresh instance id (hyperid). */
   freshId(): string;
@@ -159,6 +159,11 @@ export class ServiceRuntime {
 
   localServices(): LocalService[] {
     return this.local.services();
+  }
+
+  /** The definitions registered with persist: true, still registered. */
+  persistedDefinitions(): ServiceDefinition[] {
+    return [...this.persisted.values()];
   }
 
   checks(): CheckInfo[] {

@@ -126,8 +126,9 @@ export interface Agent {
    * Registers (or, with a known id, replaces) a service instance on this node and starts its
    * checks. Visible to this node's lookups at once and spread through the mesh in this node's
    * state. Throws InvalidServiceError (every problem listed) or ServiceTooLargeError (the node's
-   * state would not fit one datagram). With a data dir, the definition is saved there and
-   * registered again when the agent restarts, unless `persist` is false. @default persist true
+   * state would not fit one datagram). With `persist` and a data dir, the definition is saved
+   * there and registered again when the agent restarts (PUT /v1/services does this). An embedded
+   * service registers itself on every start, so it leaves persist off. @default persist false
    */
   register(definition: ServiceDefinition, options?: { persist?: boolean }): ServiceInstance;
   /** Removes an instance of this node; false when it had none with that id. */

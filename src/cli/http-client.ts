@@ -72,6 +72,8 @@ export interface CallOptions {
   readonly onHeaders?: (headers: Readonly<Record<string, string | string[] | undefined>>) => void;
   /** Bearer token for an agent started with --http-token. @default $HEARSAY_HTTP_TOKEN */
   readonly token?: string;
+  /** Aborts the request (e.g. a blocking query when the user presses Ctrl-C). */
+  readonly signal?: AbortSignal;
 }
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -94,6 +96,10 @@ export function callAgent(address: Address, method: 'GET' | 'POST' | 'PUT' | 'DE
           ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
         },
         timeout: options.connectTimeoutMs ?? 3000,
+        // A fresh connection per call: the connect timeout below is cleared on 'connect', which a
+        // reused keep-alive socket never emits (it would cut a long blocking query after 3 s).
+        agent: false,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -196,12 +196,12 @@ describe('service registry across agents', () => {
     expect(a.counters()['services.publishesCoalesced']).toBeGreaterThan(0);
   });
 
-  it('with a data dir, API registrations survive a restart; non-persisted ones and deregistered ones do not', async () => {
+  it('with a data dir, persisted registrations survive a restart; non-persisted ones and deregistered ones do not', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearsay-svc-dir-'));
     const first = await agents.started('keeper', { dataDir: dir });
-    first.register({ id: 'kept', name: 'kept', port: 1, tags: ['x'], checks: [{ ttl: '1m' }] });
-    first.register({ id: 'gone', name: 'gone', port: 2 });
-    first.register({ id: 'ephemeral', name: 'eph', port: 3 }, { persist: false });
+    first.register({ id: 'kept', name: 'kept', port: 1, tags: ['x'], checks: [{ ttl: '1m' }] }, { persist: true });
+    first.register({ id: 'gone', name: 'gone', port: 2 }, { persist: true });
+    first.register({ id: 'ephemeral', name: 'eph', port: 3 }); // persist defaults to false
     first.deregister('gone');
     await waitFor('services.json written', () => {
       try {
@@ -216,6 +216,20 @@ describe('service registry across agents', () => {
     expect(second.localServices().map((s) => s.record.id)).toEqual(['kept']);
     expect(second.localServices()[0]?.record).toMatchObject({ name: 'kept', tags: ['x'], status: 'critical' });
     expect(second.checks().map((c) => c.id)).toEqual(['service:kept']);
+  });
+
+  it('saves the latest list even when registrations come in a burst and the agent closes at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearsay-svc-dir-'));
+    const a = await agents.started('burst', { dataDir: dir });
+    for (let i = 0; i < 12; i++) a.register({ id: `b${i}`, name: 'burst', port: 1000 + i }, { persist: true });
+    await a.close();
+    const doc = JSON.parse(readFileSync(join(dir, 'services.json'), 'utf8')) as { services: { id: string }[] };
+    expect(doc.services.map((d) => d.id)).toEqual(Array.from({ length: 12 }, (_, i) => `b${i}`));
+    for (let round = 0; round < 3; round++) {
+      const again = await agents.started('burst', { dataDir: dir });
+      expect(again.localServices()).toHaveLength(12);
+      await again.close();
+    }
   });
 
   it('ignores a damaged services file in the data dir', async () => {

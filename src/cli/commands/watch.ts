@@ -42,6 +42,7 @@ export async function runWatch(
       list = (await callAgent(address, 'GET', `/v1/services/${encodeURIComponent(name)}${lookupQuery(values.tag, values.status, extra)}`, {
         timeoutMs: 6 * 60_000,
         onHeaders: (h) => (headers = h),
+        ...(deps.signal === undefined ? {} : { signal: deps.signal }),
       })) as ServiceInstance[];
     } catch (err) {
       if (stopped()) break;
