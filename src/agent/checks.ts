@@ -23,7 +23,18 @@ interface Running {
 export class CheckRunner {
   private readonly running = new Map<string, Running>();
 
-  constructor(private readonly report: CheckReporter) {}
+  private readonly report: CheckReporter;
+
+  /** `onError` gets what a report threw: a check result must never crash the agent. */
+  constructor(report: CheckReporter, onError: (err: unknown) => void = () => {}) {
+    this.report = (id, status, output) => {
+      try {
+        report(id, status, output);
+      } catch (err) {
+        onError(err);
+      }
+    };
+  }
 
   /** Starts (or restarts, with a new spec) a check. */
   start(spec: CheckSpec): void {
@@ -95,7 +106,7 @@ export class CheckRunner {
     }
     if (r.stopped) return;
     this.report(r.spec.id, result.status, result.output);
-    this.runSoon(r, r.spec.intervalMs);
+    if (!r.stopped) this.runSoon(r, r.spec.intervalMs);
   }
 }
 
@@ -187,7 +198,7 @@ function commandCheck(argv: readonly string[], shell: boolean, timeoutMs: number
         if (child.pid !== undefined && process.platform !== 'win32') process.kill(-child.pid, 'SIGKILL');
         else child.kill('SIGKILL');
       } catch {
-        child.kill('SIGKILL');
+        // The group is already gone.
       }
     };
     const finish = (status: CheckStatus, text: string): void => {
@@ -202,10 +213,20 @@ function commandCheck(argv: readonly string[], shell: boolean, timeoutMs: number
     };
     signal.addEventListener('abort', onAbort);
     child.once('error', (err: NodeJS.ErrnoException) => finish('critical', `${shown}: ${err.code ?? err.message}`));
-    child.once('close', (code, sig) => {
-      if (code === 0) finish('passing', output);
-      else if (code === 1) finish('warning', output);
-      else finish('critical', `${shown}: ${code === null ? `killed by ${sig ?? 'a signal'}` : `exit code ${code}`}\n${output}`);
+    // The status is the exit code of the command itself; output is read until its pipes close or
+    // briefly after it exits (a background child may hold them), then whatever it left running in
+    // its process group is killed, so checks never leak processes.
+    child.once('exit', (code, sig) => {
+      const settle = (): void => {
+        clearTimeout(grace);
+        kill();
+        if (code === 0) finish('passing', output);
+        else if (code === 1) finish('warning', output);
+        else finish('critical', `${shown}: ${code === null ? `killed by ${sig ?? 'a signal'}` : `exit code ${code}`}\n${output}`);
+      };
+      const grace = setTimeout(settle, 200);
+      grace.unref();
+      child.once('close', settle);
     });
   });
 }

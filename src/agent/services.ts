@@ -77,8 +77,12 @@ export class ServiceRuntime {
     private readonly publishIntervalMs: number,
   ) {
     this.randomPicker = new RandomPicker(host.random);
-    this.runner = new CheckRunner((id, status, output) => this.onCheckResult(id, status, output));
+    this.runner = new CheckRunner(
+      (id, status, output) => this.onCheckResult(id, status, output),
+      (err) => host.log.error({ err }, 'handling a check result failed'),
+    );
     this.index.onInvalidPayload = (member, reason) => host.log.debug({ member, reason }, 'ignoring an invalid service payload');
+    this.index.onListenerError = (err) => host.log.error({ err }, 'a service change listener threw');
     this.index.onChange((name, index) => {
       const all = this.index.lookup(name, { status: 'any' });
       const passing = this.index.lookup(name);
@@ -171,7 +175,15 @@ export class ServiceRuntime {
   }
 
   /** Calls `listener` with a snapshot, then with every change of the result. Returns a stop function. */
-  subscribe(name: string, options: LookupOptions, listener: (u: ServiceWatchUpdate) => void): () => void {
+  subscribe(name: string, options: LookupOptions, userListener: (u: ServiceWatchUpdate) => void): () => void {
+    const listener = (u: ServiceWatchUpdate): void => {
+      try {
+        userListener(u);
+      } catch (err) {
+        this.index.counters.listenerErrors++;
+        this.host.log.error({ err, service: name }, 'a service change listener threw');
+      }
+    };
     let last = this.index.lookup(name, options);
     listener({ name, index: this.index.indexOf(name), instances: last, added: [...last], removed: [], updated: [], snapshot: true });
     return this.index.onChange((changed, index) => {

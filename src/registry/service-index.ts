@@ -48,7 +48,12 @@ export type ServiceChangeListener = (name: string, index: number) => void;
 export interface ServiceIndexCounters {
   /** Member payloads that were not valid registry payloads (their instances are ignored). */
   invalidPayloads: number;
+  /** Change listeners that threw (caught; reported to onListenerError). */
+  listenerErrors: number;
 }
+
+/** Names without instances whose last modify index is remembered. */
+const MAX_REMOVED_INDEXES = 10_000;
 
 const EMPTY: readonly ServiceInstance[] = Object.freeze([]);
 
@@ -81,9 +86,12 @@ export class ServiceIndex {
   private readonly listeners = new Set<ServiceChangeListener>();
   private counter = 1;
   private readonly touched = new Set<string>();
-  readonly counters: ServiceIndexCounters = { invalidPayloads: 0 };
+  readonly counters: ServiceIndexCounters = { invalidPayloads: 0, listenerErrors: 0 };
   /** Called with the member and the reason when a member's payload is dropped. */
   onInvalidPayload: ((member: string, reason: string) => void) | undefined;
+  /** Called with what a change listener threw. */
+  onListenerError: ((err: unknown) => void) | undefined;
+  private readonly removedIndex = new Map<string, number>();
 
   /** The highest modify index handed out so far. */
   get lastIndex(): number {
@@ -231,9 +239,9 @@ export class ServiceIndex {
     return this.nodes.get(instance.node)?.status === 'suspect';
   }
 
-  /** The name's modify index; 1 for a name never seen. */
+  /** The name's modify index; 1 for a name never seen (or gone long ago). */
   indexOf(name: string): number {
-    return this.buckets.get(name)?.index ?? 1;
+    return this.buckets.get(name)?.index ?? this.removedIndex.get(name) ?? 1;
   }
 
   /** Every name with instances on live nodes, sorted, with counts. */
@@ -302,8 +310,24 @@ export class ServiceIndex {
       b.index = ++this.counter;
     }
     for (const name of names) {
-      const index = this.buckets.get(name)!.index;
-      for (const l of this.listeners) l(name, index);
+      const b = this.buckets.get(name)!;
+      // A name with no instances left is dropped, so names that come and go cannot grow the
+      // index without bound; its last index is remembered (for a while) so indexOf does not go back.
+      if (b.slots.size === 0) {
+        this.buckets.delete(name);
+        this.removedIndex.delete(name);
+        this.removedIndex.set(name, b.index);
+        if (this.removedIndex.size > MAX_REMOVED_INDEXES) this.removedIndex.delete(this.removedIndex.keys().next().value as string);
+      }
+      for (const l of this.listeners) {
+        try {
+          l(name, b.index);
+        } catch (err) {
+          // A listener's failure is its own: the index and the other listeners go on.
+          this.counters.listenerErrors++;
+          this.onListenerError?.(err);
+        }
+      }
     }
   }
 

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,33 @@ describe('service registry across agents', () => {
     await new Promise<void>((r) => tcp.close(() => r()));
     servers.splice(servers.indexOf(tcp), 1);
     await waitFor('tcp critical once the port closes', () => a.lookup('db', { status: 'critical' }).length === 1, 10_000);
+  });
+
+  it('a command that exits 0 leaving a background child is passing, and the child is killed', async () => {
+    const [a] = await pair();
+    const marker = `sleep 31.${process.pid % 1000}`;
+    const running = (): boolean => {
+      try {
+        return execFileSync('pgrep', ['-f', marker], { encoding: 'utf8' }).trim() !== '';
+      } catch {
+        return false; // pgrep exits 1 when nothing matches
+      }
+    };
+    a.register({ id: 'bg', name: 'bg', port: 1, checks: [{ command: `${marker} & exit 0`, interval: '1m', timeout: '5s' }] });
+    await waitFor('the check passes', () => a.lookup('bg').length === 1, 10_000);
+    await waitFor('the background child is gone', () => !running(), 10_000);
+  });
+
+  it('a throwing change listener does not break registration, watches or checks', async () => {
+    const [a] = await pair();
+    a.onServiceChange('boom', () => {
+      throw new Error('listener boom');
+    });
+    const seen: number[] = [];
+    a.onServiceChange('boom', (u) => seen.push(u.instances.length));
+    expect(() => a.register({ id: 'b1', name: 'boom', port: 1 })).not.toThrow();
+    expect(a.lookup('boom')).toHaveLength(1);
+    expect(seen).toEqual([0, 1]);
   });
 
   it('deregisters an instance critical for longer than deregisterCriticalAfter', async () => {

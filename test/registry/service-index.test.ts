@@ -647,3 +647,32 @@ describe('ServiceIndex model test', () => {
     );
   });
 });
+
+describe('ServiceIndex memory and listener safety', () => {
+  it('drops a name with no instances left (names that come and go do not accumulate) without its index going back', () => {
+    const idx = new ServiceIndex();
+    for (let i = 0; i < 500; i++) idx.apply(event('member-update', 'n1', [record({ id: 'x', name: `name-${i}` })], { incarnation: i + 1 }));
+    // Only the current name has a bucket; every other one is gone from services().
+    expect(idx.services().map((s) => s.name)).toEqual(['name-499']);
+    expect((idx as unknown as { buckets: Map<string, unknown> }).buckets.size).toBe(1);
+    const last = idx.indexOf('name-10');
+    expect(last).toBeGreaterThan(1);
+    idx.apply(event('member-update', 'n1', [record({ id: 'x', name: 'name-10' })], { incarnation: 1000 }));
+    expect(idx.indexOf('name-10')).toBeGreaterThan(last);
+  });
+
+  it('a listener that throws is counted and reported; the others still run', () => {
+    const idx = new ServiceIndex();
+    const errors: unknown[] = [];
+    idx.onListenerError = (err) => errors.push(err);
+    const calls: string[] = [];
+    idx.onChange(() => {
+      throw new Error('boom');
+    });
+    idx.onChange((name) => calls.push(name));
+    idx.apply(event('member-join', 'n1', [record({ id: 'x', name: 'svc' })]));
+    expect(calls).toEqual(['svc']);
+    expect(idx.counters.listenerErrors).toBe(1);
+    expect(errors).toHaveLength(1);
+  });
+});
