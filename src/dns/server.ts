@@ -39,7 +39,7 @@ export interface DnsServerOptions {
   readonly maxTcpConnections?: number;
   /** A TCP connection idle this long is closed, in ms. @default 10000 */
   readonly tcpIdleTimeoutMs?: number;
-  /** Most answers in one response, however large the transport. @default 64 */
+  /** Most answers in one UDP response (TCP answers carry them all, up to 64 KiB). @default 64 */
   readonly maxAnswers?: number;
   readonly logger?: Logger;
   /** Shuffle source (tests pass a seeded one). @default Math.random */
@@ -78,7 +78,7 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
   const maxAnswers = options.maxAnswers ?? 64;
   const random = options.random ?? Math.random;
   const log = options.logger;
-  const counters = { queries: 0, udpQueries: 0, tcpQueries: 0, nxdomain: 0, refused: 0, truncated: 0, malformed: 0, tcpRejected: 0 };
+  const counters = { queries: 0, udpQueries: 0, tcpQueries: 0, nxdomain: 0, refused: 0, truncated: 0, malformed: 0, tcpRejected: 0, unencodable: 0 };
   const soa: Answer = {
     type: 'SOA',
     name: domain,
@@ -113,7 +113,7 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
   };
 
   const serviceAnswers = (qname: string, type: string, instances: readonly ServiceInstance[]): Resolution => {
-    const picked = shuffle([...instances]).slice(0, maxAnswers);
+    const picked = shuffle([...instances]);
     const answers: Answer[] = [];
     const additionals: Answer[] = [];
     for (const i of picked) {
@@ -200,25 +200,61 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
     const authorities = r.rcode === RCODE.NXDOMAIN || (r.rcode === RCODE.NOERROR && r.answers.length === 0) ? [soa] : [];
     const opt = (query.additionals ?? []).find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
     const size = limit === 'tcp' ? MAX_TCP_MESSAGE : Math.min(UDP_MAX, Math.max(UDP_DEFAULT, opt?.udpPayloadSize ?? UDP_DEFAULT));
-    const additionals: Answer[] = [...r.additionals];
     const ednsOut: Answer[] = opt === undefined ? [] : [{ type: 'OPT', name: '.', udpPayloadSize: UDP_MAX, flags: 0, options: [] } as unknown as Answer];
-    let answers = r.answers;
-    let flags = dnsPacket.AUTHORITATIVE_ANSWER | rd | r.rcode;
-    let packet = { ...base, flags, answers, authorities, additionals: [...additionals, ...ednsOut] };
-    let out = dnsPacket.encode(packet);
-    if (out.length > size) {
-      // Drop the additional section first, then answers, until it fits; say so with TC.
-      counters.truncated++;
-      flags |= dnsPacket.TRUNCATED_RESPONSE;
-      packet = { ...base, flags, answers, authorities, additionals: ednsOut };
-      out = dnsPacket.encode(packet);
-      while (out.length > size && answers.length > 0) {
-        answers = answers.slice(0, Math.max(0, Math.floor(answers.length * 0.75)));
-        packet = { ...base, flags, answers, authorities, additionals: ednsOut };
-        out = dnsPacket.encode(packet);
-      }
+    const all = encodable(r.answers);
+    const extra = encodable(r.additionals);
+    const cap = limit === 'udp' ? Math.min(all.length, maxAnswers) : all.length;
+    const encode = (count: number, withAdditionals: boolean, tc: boolean): Buffer => {
+      const kept = all.slice(0, count);
+      const targets = new Set(kept.map((a) => (a.type === 'SRV' ? a.data.target : '')));
+      const adds = withAdditionals ? extra.filter((a) => targets.has(a.name)) : [];
+      const flags = dnsPacket.AUTHORITATIVE_ANSWER | rd | r.rcode | (tc ? dnsPacket.TRUNCATED_RESPONSE : 0);
+      return dnsPacket.encode({ ...base, flags, answers: kept, authorities, additionals: [...adds, ...ednsOut] });
+    };
+    let out = encode(cap, true, cap < all.length);
+    if (out.length <= size) return out;
+    // Without the additional section (the client can resolve the targets itself: no TC for that).
+    out = encode(cap, false, cap < all.length);
+    if (out.length <= size) return out;
+    // Still too large: the most answers that fit (a binary search), and TC so the client retries over TCP.
+    counters.truncated++;
+    let lo = 0;
+    let hi = cap;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (encode(mid, false, true).length <= size) lo = mid;
+      else hi = mid - 1;
     }
-    return out;
+    return encode(lo, false, true);
+  };
+
+  /** The records dns-packet can encode (one odd record must not break the whole answer). */
+  const encodable = (records: readonly Answer[]): Answer[] => {
+    try {
+      dnsPacket.encode({ type: 'response', id: 0, answers: [...records] });
+      return [...records];
+    } catch {
+      counters.unencodable++;
+      return records.filter((a) => {
+        try {
+          dnsPacket.encode({ type: 'response', id: 0, answers: [a] });
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    }
+  };
+
+  /** answer(), and a query that makes it fail in a way not foreseen is dropped and counted, never fatal. */
+  const safeAnswer = (raw: Buffer, limit: 'udp' | 'tcp'): Buffer | undefined => {
+    try {
+      return answer(raw, limit);
+    } catch (err) {
+      counters.malformed++;
+      log?.warn({ err }, 'dns: dropping a query that could not be answered');
+      return undefined;
+    }
   };
 
   const onTcp = (socket: TcpSocket): void => {
@@ -238,7 +274,7 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
         const msg = buffered.subarray(2, 2 + len);
         buffered = buffered.subarray(2 + len);
         counters.tcpQueries++;
-        const reply = answer(Buffer.from(msg), 'tcp');
+        const reply = safeAnswer(Buffer.from(msg), 'tcp');
         if (reply === undefined) {
           socket.destroy();
           return;
@@ -268,7 +304,7 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
       udp = socket;
       socket.on('message', (msg, rinfo) => {
         counters.udpQueries++;
-        const reply = answer(msg, 'udp');
+        const reply = safeAnswer(msg, 'udp');
         if (reply !== undefined) socket.send(reply, rinfo.port, rinfo.address);
       });
       socket.on('error', (err) => log?.warn({ err }, 'dns: udp socket error'));
@@ -306,13 +342,22 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
   };
 }
 
-/** "::1" → 32 hex digits. */
-function expandIPv6(address: string): string {
-  const [head = '', tail = ''] = address.split('::') as [string, string?];
+/** "::1" → 32 hex digits; an embedded IPv4 tail ("::ffff:1.2.3.4") counts as two groups. */
+export function expandIPv6(address: string): string {
+  let text = address;
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const o = tail.split('.').map(Number);
+    const hi = (((o[0] ?? 0) << 8) | (o[1] ?? 0)).toString(16);
+    const lo = (((o[2] ?? 0) << 8) | (o[3] ?? 0)).toString(16);
+    text = `${text.slice(0, lastColon + 1)}${hi}:${lo}`;
+  }
+  const [head = '', rest] = text.split('::') as [string, string | undefined];
   const h = head === '' ? [] : head.split(':');
-  const t = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
-  const parts = address.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-  return parts.map((p) => p.padStart(4, '0')).join('');
+  const t = rest === undefined || rest === '' ? [] : rest.split(':');
+  const parts = rest === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return parts.map((p) => p.padStart(4, '0')).join('').toLowerCase();
 }
 
 /** The IP a HEX.addr label stands for, if it is one. */

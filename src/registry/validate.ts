@@ -11,7 +11,7 @@ export const REGISTRY_LIMITS = Object.freeze({
   /** Longest instance id. */
   maxIdBytes: 128,
   /** Longest instance address (an IP literal or a DNS name). */
-  maxAddressBytes: 255,
+  maxAddressBytes: 253,
   maxTags: 64,
   maxTagBytes: 255,
   maxMetaKeys: 64,
@@ -61,11 +61,46 @@ export function idProblem(id: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * An instance address is an IPv4 address, an IPv6 address without a zone (`%eth0` means nothing
+ * on another host), or a host name of letters, digits and hyphens (labels of 1-63, 253 in all):
+ * what DNS can carry and every peer can resolve the same way.
+ */
 export function addressProblem(address: unknown): string | undefined {
-  if (typeof address !== 'string' || utf8Length(address) > REGISTRY_LIMITS.maxAddressBytes || CONTROL_OR_SPACE_RE.test(address) || LONE_SURROGATE_RE.test(address)) {
-    return `address ${JSON.stringify(address)} must be an IP address or host name of at most ${REGISTRY_LIMITS.maxAddressBytes} bytes without spaces`;
+  const bad = `address ${JSON.stringify(address)} must be an IPv4 address, an IPv6 address without a zone, or a host name such as "billing-1.internal"`;
+  if (typeof address !== 'string' || address.length === 0 || address.length > 253) return bad;
+  if (IPV4_RE.test(address)) return address.split('.').every((o) => Number(o) <= 255 && (o === '0' || !o.startsWith('0'))) ? undefined : bad;
+  if (address.includes(':')) return isIPv6Literal(address) ? undefined : bad;
+  return HOSTNAME_RE.test(address) ? undefined : bad;
+}
+
+const IPV4_RE = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+const HOST_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOSTNAME_RE = new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*$`);
+
+/** An IPv6 literal (with an optional embedded IPv4 tail), no zone, no brackets. */
+function isIPv6Literal(s: string): boolean {
+  if (!/^[0-9A-Fa-f:.]+$/.test(s)) return false;
+  let text = s;
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    if (addressProblemIPv4(tail)) return false;
+    // The dotted tail stands for two groups.
+    text = `${text.slice(0, lastColon + 1)}0:0`;
   }
-  return undefined;
+  const double = text.indexOf('::');
+  if (double !== text.lastIndexOf('::')) return false;
+  const parts = text.split(':');
+  if (double >= 0) {
+    const groups = text.split('::').flatMap((half) => (half === '' ? [] : half.split(':')));
+    return groups.length <= 7 && groups.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g));
+  }
+  return parts.length === 8 && parts.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g));
+}
+
+function addressProblemIPv4(s: string): boolean {
+  return !IPV4_RE.test(s) || !s.split('.').every((o) => Number(o) <= 255 && (o === '0' || !o.startsWith('0')));
 }
 
 export function portProblem(port: unknown): string | undefined {

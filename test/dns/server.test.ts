@@ -166,6 +166,51 @@ describe('DNS interface', () => {
     expect(server.counters.tcpQueries).toBeGreaterThan(0);
   });
 
+  it('over TCP answers every instance; over UDP at most maxAnswers, with TC; dropping only additionals sets no TC', async () => {
+    remote(
+      'n1',
+      '10.0.0.1',
+      Array.from({ length: 100 }, (_, i) => ({ address: `10.0.${3 + Math.floor(i / 200)}.${(i % 200) + 1}` })),
+    );
+    const [tcp] = await rawTcp([query('billing.service.hearsay', 'A', 9)]);
+    expect(tcp?.answers).toHaveLength(100);
+    expect(tcp?.flag_tc).toBe(false);
+    const edns = dnsPacket.encode({
+      type: 'query',
+      id: 10,
+      flags: dnsPacket.RECURSION_DESIRED,
+      questions: [{ type: 'A', name: 'billing.service.hearsay' }],
+      additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096 } as unknown as dnsPacket.Answer],
+    });
+    const udp = dnsPacket.decode(await rawUdp(edns));
+    expect(udp.answers).toHaveLength(64);
+    expect(udp.flag_tc).toBe(true);
+    // Find the number of SRV answers that fits 512 bytes only without its A records in the
+    // additional section: all answers are there, the additionals dropped, and no TC.
+    let found = false;
+    for (let n = 1; n <= 30 && !found; n++) {
+      await agent.close();
+      agent = new FakeAgent('node-a');
+      await server.close();
+      server = createDnsServer(agent, {});
+      addr = await server.listen({ host: '127.0.0.1', port: 0 });
+      remote('n2', '10.0.0.2', Array.from({ length: n }, (_, i) => ({ address: `10.9.0.${i + 1}` })));
+      const srv = dnsPacket.decode(await rawUdp(query('billing.service.hearsay', 'SRV', 11)));
+      if ((srv.additionals ?? []).length === 0 && !srv.flag_tc) {
+        expect(srv.answers).toHaveLength(n);
+        found = true;
+      } else if (srv.flag_tc) break;
+    }
+    expect(found).toBe(true);
+  });
+
+  it('answers AAAA and an SRV target for an IPv4-mapped IPv6 address', async () => {
+    remote('n1', '10.0.0.1', [{ address: '::ffff:1.2.3.4' }]);
+    const srv = await resolver.resolveSrv('billing.service.hearsay');
+    expect(srv[0]?.name).toBe('00000000000000000000ffff01020304.addr.hearsay');
+    expect(await resolver.resolve6(srv[0]!.name)).toEqual(['::ffff:1.2.3.4']);
+  });
+
   it('answers several queries on one TCP connection', async () => {
     remote('n1', '10.0.0.1', [{}]);
     const [a, b] = await rawTcp([query('billing.service.hearsay', 'A', 1), query('n1.node.hearsay', 'A', 2)]);

@@ -167,7 +167,7 @@ export const arbName = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?$/
 export const arbStatus = fc.constantFrom<HealthStatus>('passing', 'warning', 'critical', 'maintenance');
 const arbText = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 });
 export const arbTag = fc.oneof(fc.stringMatching(/^[a-z0-9.=-]{1,10}$/), arbText.filter((s) => !CONTROL_OR_SPACE.test(s)));
-export const arbAddress = fc.oneof(fc.constant(''), fc.stringMatching(/^[a-z0-9.:-]{1,30}$/), arbText.filter((s) => !CONTROL_OR_SPACE.test(s)));
+export const arbAddress = fc.oneof(fc.constant(''), fc.ipV4(), fc.ipV6(), fc.domain());
 const arbMetaKey = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/), fc.constantFrom('__proto__', 'constructor', 'toString', '1', '0'));
 const arbMetaValue = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 8 })).filter((s) => !CONTROL.test(s));
 
