@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import type { CheckSpec, CheckStatus } from '../registry/local.js';
-import { MAX_CHECK_OUTPUT } from '../registry/local.js';
+import { MAX_CHECK_OUTPUT, sameCheckSpec } from '../registry/local.js';
 import { splitHostPort } from '../transport/address.js';
 
 export type CheckReporter = (checkId: string, status: CheckStatus, output: string) => void;
@@ -36,8 +36,10 @@ export class CheckRunner {
     };
   }
 
-  /** Starts (or restarts, with a new spec) a check. */
+  /** Starts a check, or restarts it with a changed spec; a running check with the same spec goes on. */
   start(spec: CheckSpec): void {
+    const current = this.running.get(spec.id);
+    if (current !== undefined && sameCheckSpec(current.spec, spec)) return;
     this.stop(spec.id);
     const r: Running = { spec, timer: null, abort: null, stopped: false };
     this.running.set(spec.id, r);

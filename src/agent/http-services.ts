@@ -28,8 +28,8 @@ import type { Agent, AgentEvent } from './types.js';
 export interface RouteTools {
   readonly sendJson: (res: ServerResponse, status: number, body: unknown, headers?: Readonly<Record<string, string>>) => void;
   readonly readJsonBody: (req: IncomingMessage, required: boolean, example: string) => Promise<unknown>;
-  /** Makes an error the API answers with `status` and `{error, code}`. */
-  readonly fail: (status: number, code: string, message: string) => Error;
+  /** Makes an error the API answers with `status`, `{error, code}` and the given headers. */
+  readonly fail: (status: number, code: string, message: string, headers?: Readonly<Record<string, string>>) => Error;
   /** Resolves when the server starts closing (blocking queries answer at once then). */
   readonly closed: Promise<void>;
   /** Open blocking queries are bounded; more get 503. */
@@ -75,7 +75,7 @@ export function serviceRoutes(agent: Agent, t: RouteTools): ServiceRoute[] {
     }
   };
 
-  const lookupOptions = (query: URLSearchParams): LookupOptions => {
+  const lookupOptions = (query: URLSearchParams, headers: Readonly<Record<string, string>> = {}): LookupOptions => {
     const tags = query.getAll('tag').filter((x) => x !== '');
     const statusParam = query.get('status');
     let status: LookupOptions['status'] = 'passing';
@@ -85,7 +85,7 @@ export function serviceRoutes(agent: Agent, t: RouteTools): ServiceRoute[] {
       else {
         const bad = parts.filter((p) => !isHealthStatus(p));
         if (bad.length > 0) {
-          throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `status ${JSON.stringify(statusParam)}: use passing, warning, critical, maintenance or any, or a comma list of them`);
+          throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `status ${JSON.stringify(statusParam)}: use passing, warning, critical, maintenance or any, or a comma list of them`, headers);
         }
         status = parts as HealthStatus[];
       }
@@ -116,19 +116,23 @@ export function serviceRoutes(agent: Agent, t: RouteTools): ServiceRoute[] {
   };
 
   const lookup: ServiceHandler = async (req, res, [name], query) => {
-    const options = lookupOptions(query);
+    // Every answer of this route carries the index, errors included.
+    const indexHeader = { 'x-hearsay-index': String(agent.serviceIndex(name!)) };
+    const options = lookupOptions(query, indexHeader);
     const indexParam = query.get('index');
     if (indexParam !== null) {
-      if (!/^\d{1,15}$/.test(indexParam)) throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `index ${JSON.stringify(indexParam)} must be the X-Hearsay-Index of an earlier answer`);
+      if (!/^\d{1,15}$/.test(indexParam)) {
+        throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `index ${JSON.stringify(indexParam)} must be the X-Hearsay-Index of an earlier answer`, indexHeader);
+      }
       const waitParam = query.get('wait');
       const waitMs = waitParam === null ? DEFAULT_WAIT_MS : parseDuration(waitParam);
       if (waitMs === undefined || waitMs > MAX_WAIT_MS) {
-        throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `wait ${JSON.stringify(waitParam)} must be a duration up to 10m, e.g. "30s"`);
+        throw t.fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `wait ${JSON.stringify(waitParam)} must be a duration up to 10m, e.g. "30s"`, indexHeader);
       }
       const seen = Number(indexParam);
       if (agent.serviceIndex(name!) === seen && waitMs > 0) {
         if (blocking >= t.maxBlockingQueries) {
-          throw t.fail(503, SERVICE_ERROR_CODES.tooManyQueries, `already ${blocking} blocking queries open: retry later or without index`);
+          throw t.fail(503, SERVICE_ERROR_CODES.tooManyQueries, `already ${blocking} blocking queries open: retry later or without index`, indexHeader);
         }
         blocking++;
         try {

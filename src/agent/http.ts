@@ -303,7 +303,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   const patterned = serviceRoutes(agent, {
     sendJson,
     readJsonBody: (req, required, example) => readJsonBody(req, maxBodyBytes, required, example),
-    fail: (status, code, message) => new HttpError(status, code, message),
+    fail: (status, code, message, headers) => new HttpError(status, code, message, headers),
     closed,
     maxBlockingQueries: options.maxBlockingQueries ?? 1024,
   });

@@ -108,7 +108,7 @@ export class ServiceRuntime {
     for (const spec of service.checks) this.runner.start(spec);
     // A replaced registration may have dropped checks.
     for (const c of this.runner.ids()) if (this.local.check(c) === undefined) this.runner.stop(c);
-    this.changed(true);
+    this.changed();
     this.armReaper();
     this.host.log.info({ service: service.record.name, id: service.record.id, checks: service.checks.length }, 'service registered');
     return this.toInstance(service.record);
@@ -120,7 +120,7 @@ export class ServiceRuntime {
     for (const c of service.checks) this.runner.stop(c.id);
     this.local.deregister(id);
     if (this.persisted.delete(id)) this.host.persist?.([...this.persisted.values()]);
-    this.changed(true);
+    this.changed();
     this.host.log.info({ service: service.record.name, id }, 'service deregistered');
     return true;
   }
@@ -140,7 +140,7 @@ export class ServiceRuntime {
   setMaintenance(enable: boolean, serviceId?: string, reason = 'maintenance mode'): void {
     const changed = serviceId === undefined ? this.local.setNodeMaintenance(enable ? reason : undefined) : this.local.setServiceMaintenance(serviceId, enable ? reason : undefined);
     this.host.log.info({ serviceId, enable, reason }, 'maintenance');
-    if (changed) this.changed(false);
+    if (changed) this.changed();
   }
 
   // ------------------------------------------------------------------ reads
@@ -206,18 +206,22 @@ export class ServiceRuntime {
     let first = true;
     let dirty = true;
     let ended = false;
-    let wake: (() => void) | null = null;
+    // Everyone waiting in next() (a caller may call next() again before the last one resolved).
+    const waiting: (() => void)[] = [];
+    const wake = (): void => {
+      for (const w of waiting.splice(0)) w();
+    };
     const stop = this.index.onChange((changed) => {
       if (changed !== name) return;
       dirty = true;
-      wake?.();
+      wake();
     });
     const end = (): void => {
       ended = true;
       stop();
       this.watchers.delete(end);
       signal?.removeEventListener('abort', end);
-      wake?.();
+      wake();
     };
     this.watchers.add(end);
     signal?.addEventListener('abort', end);
@@ -238,12 +242,7 @@ export class ServiceRuntime {
               return { done: false, value: { name, index: index.indexOf(name), instances: now, ...diff, snapshot } };
             }
           }
-          await new Promise<void>((resolve) => {
-            wake = () => {
-              wake = null;
-              resolve();
-            };
-          });
+          await new Promise<void>((resolve) => waiting.push(resolve));
         }
       },
       return(): Promise<IteratorResult<ServiceWatchUpdate>> {
@@ -313,15 +312,19 @@ export class ServiceRuntime {
       this.host.emit({ type: 'check-update', check: checkId, serviceId: after.serviceId, status: after.status, output: after.output });
       this.host.log.info({ check: checkId, serviceId: after.serviceId, status: after.status }, 'check status changed');
     }
-    if (changed) this.changed(false);
+    if (changed) this.changed();
   }
 
-  /** A local change: refresh this node's index entry now; publish now or after the interval. */
-  private changed(urgent: boolean): void {
+  /**
+   * A local change: refresh this node's index entry now; publish now if nothing was published
+   * within the interval, else once at its end (with whatever the state is then). Registrations
+   * are no exception: a client looping register/deregister gets the same one-per-interval.
+   */
+  private changed(): void {
     this.refreshSelf();
     if (this.closed) return;
     const t = this.host.now();
-    if ((urgent || t - this.lastPublishAt >= this.publishIntervalMs) && this.publishTimer === null) {
+    if (t - this.lastPublishAt >= this.publishIntervalMs && this.publishTimer === null) {
       this.publishNow();
       return;
     }

@@ -295,13 +295,13 @@ export class LocalRegistry {
     const entry: Entry = {
       record: n.record,
       definition: n.definition,
-      checks: n.checks.map((spec) => ({
-        spec,
-        status: spec.initialStatus,
-        output: '',
-        streak: 0,
-        criticalSince: spec.initialStatus === 'critical' ? now : undefined,
-      })),
+      // Re-registering keeps the state of a check whose definition did not change, so that
+      // registering an instance again does not take a healthy instance out of lookups.
+      checks: n.checks.map((spec) => {
+        const kept = previous?.checks.find((c) => sameCheckSpec(c.spec, spec));
+        if (kept !== undefined) return { ...kept, spec };
+        return { spec, status: spec.initialStatus, output: '', streak: 0, criticalSince: spec.initialStatus === 'critical' ? now : undefined };
+      }),
       maintenance: previous?.maintenance,
     };
     entry.record = withStatus(entry.record, this.statusOf(entry));
@@ -452,6 +452,11 @@ export class LocalRegistry {
     if (!placed) out.push(entry.record);
     return out;
   }
+}
+
+/** Whether two checks are the same check: same id and the same definition. */
+export function sameCheckSpec(a: CheckSpec, b: CheckSpec): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 function withStatus(r: LocalInstanceRecord, status: HealthStatus): LocalInstanceRecord {

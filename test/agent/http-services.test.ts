@@ -139,7 +139,9 @@ describe('GET /v1/services and /v1/services/:name', () => {
     expect(timedOut.headers['x-hearsay-index']).toBe(index);
     const stale = await call(addr, `/v1/services/billing?index=1&wait=10m`);
     expect(stale.headers['x-hearsay-index']).toBe(index);
-    expect((await call(addr, '/v1/services/billing?index=abc')).status).toBe(400);
+    const bad = await call(addr, '/v1/services/billing?index=abc');
+    expect(bad.status).toBe(400);
+    expect(bad.headers['x-hearsay-index']).toBe(index);
     expect((await call(addr, `/v1/services/billing?index=${index}&wait=11m`)).status).toBe(400);
   });
 

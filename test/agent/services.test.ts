@@ -192,6 +192,29 @@ describe('service registry across agents', () => {
     expect(events.flatMap((u) => u.added.map((i) => i.id)).sort()).toEqual(['api-1', 'api-2']);
   });
 
+  it('a watch answers two next() calls made at once, and registering again keeps a passing check passing', async () => {
+    const [a] = await pair();
+    const it = a.watch('twice');
+    const first = await it.next();
+    expect(first.value?.snapshot).toBe(true);
+    const p1 = it.next();
+    const p2 = it.next();
+    a.register({ id: 't1', name: 'twice', port: 1, checks: [{ id: 't1-ttl', ttl: '1m' }] });
+    a.updateCheck('t1-ttl', 'passing');
+    const r1 = await p1;
+    a.register({ id: 't2', name: 'twice', port: 2 });
+    const r2 = await p2;
+    expect(r1.done).toBe(false);
+    expect(r2.done).toBe(false);
+    await it.return?.();
+    // The same definition again: the instance stays passing (its check's state is kept).
+    a.register({ id: 't1', name: 'twice', port: 1, checks: [{ id: 't1-ttl', ttl: '1m' }] });
+    expect(a.lookup('twice').map((i) => i.id).sort()).toEqual(['t1', 't2']);
+    // A changed check starts over, critical.
+    a.register({ id: 't1', name: 'twice', port: 1, checks: [{ id: 't1-ttl', ttl: '2m' }] });
+    expect(a.lookup('twice').map((i) => i.id)).toEqual(['t2']);
+  });
+
   it('refuses a bad registration with every problem, and one that would not fit the packet budget', async () => {
     const [a] = await pair();
     expect(() => a.register({ name: 'Bad Name', port: 0 })).toThrow(InvalidServiceError);

@@ -71,6 +71,9 @@ describe('hearsay register / deregister', () => {
     expect(io3.err()).toContain('--meta "novalue" must be KEY=VALUE');
     const io4 = capture();
     expect(await main(['register', '--name', 'x', '--port', '80', '--check-ttl', '1s', '--check-tcp', 'h:1', '--http', http], io4)).toBe(2);
+    const io6 = capture();
+    expect(await main(['register', '--name', 'x', '--port', '80', '--interval', '5s', '--http', http], io6)).toBe(2);
+    expect(io6.err()).toContain('belong to a check');
     const io5 = capture();
     expect(await main(['deregister', 'a', 'b', '--http', http], io5)).toBe(2);
     expect(io5.err()).toContain("takes one ID argument");

@@ -65,6 +65,10 @@ export const command: Command<typeof flags> = {
           ['ttl', values['check-ttl']],
         ] as const
       ).filter(([, v]) => v !== undefined);
+      if (kinds.length === 0 && (values.interval !== undefined || values.timeout !== undefined || values['deregister-critical-after'] !== undefined)) {
+        io.stderr.write('hearsay register: --interval, --timeout and --deregister-critical-after belong to a check: add --check-http, --check-tcp, --check-command or --check-ttl\n');
+        return 2;
+      }
       if (kinds.length > 1) {
         io.stderr.write('hearsay register: give at most one of --check-http, --check-tcp, --check-command and --check-ttl (use --file for several checks)\n');
         return 2;
