@@ -426,6 +426,11 @@ export class MemberTable {
     return fallback;
   }
 
+  /** Members held dead (not left). */
+  get deadCount(): number {
+    return this.dead.size;
+  }
+
   /** Dead and left members (tombstones), for reaping. */
   tombstones(): number[] {
     return [...this.dead, ...this.left];
