@@ -200,7 +200,7 @@ async function overHttp(agentLike: Agent, a: Args): Promise<{ p50Ms: number; p99
   return { p50Ms: pct(times, 50), p99Ms: pct(times, 99) };
 }
 
-async function overDns(agentLike: Agent, a: Args): Promise<{ p50Ms: number; p99Ms: number }> {
+async function overDns(agentLike: Agent, a: Args): Promise<{ p50Ms: number; p99Ms: number; truncatedShare: number }> {
   const server = createDnsServer(agentLike, {});
   const addr = await server.listen({ host: '127.0.0.1', port: 0 });
   const socket = createSocket('udp4');
@@ -209,6 +209,7 @@ async function overDns(agentLike: Agent, a: Args): Promise<{ p50Ms: number; p99M
   let waiting: ((m: Buffer) => void) | null = null;
   socket.on('message', (m) => waiting?.(m));
   const times: number[] = [];
+  let truncated = 0;
   for (let i = 0; i < 2200; i++) {
     const q = dnsPacket.encode({
       type: 'query',
@@ -228,13 +229,15 @@ async function overDns(agentLike: Agent, a: Args): Promise<{ p50Ms: number; p99M
     });
     const elapsed = performance.now() - t;
     const decoded = dnsPacket.decode(answer);
-    if ((decoded.answers ?? []).length === 0 || decoded.flag_tc) throw new Error('DNS answer empty or truncated');
+    if ((decoded.answers ?? []).length === 0) throw new Error('empty DNS answer');
+    // More instances than one UDP answer carries (64): truncated, as a resolver would see it (it retries over TCP).
+    if (decoded.flag_tc) truncated++;
     if (i >= 200) times.push(elapsed);
   }
   socket.close();
   await server.close();
   times.sort((x, y) => x - y);
-  return { p50Ms: pct(times, 50), p99Ms: pct(times, 99) };
+  return { p50Ms: pct(times, 50), p99Ms: pct(times, 99), truncatedShare: truncated / 2200 };
 }
 
 /** Simulated ms for a registration on one node to show in every live node's lookup. */
@@ -289,6 +292,7 @@ async function main(): Promise<void> {
       httpP99Ms: http.p99Ms,
       dnsSrvP50Ms: dns.p50Ms,
       dnsSrvP99Ms: dns.p99Ms,
+      dnsTruncatedShare: dns.truncatedShare,
       registrationVisibleP50Ms: sim.p50,
       registrationVisibleMaxMs: sim.max,
     });
@@ -311,6 +315,7 @@ async function main(): Promise<void> {
     httpP99Ms: round(med('httpP99Ms'), 3),
     dnsSrvP50Ms: round(med('dnsSrvP50Ms'), 3),
     dnsSrvP99Ms: round(med('dnsSrvP99Ms'), 3),
+    dnsTruncatedShare: round(med('dnsTruncatedShare'), 3),
     registrationVisibleMs: { p50: med('registrationVisibleP50Ms'), max: med('registrationVisibleMaxMs') },
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
