@@ -254,7 +254,7 @@ export class HearsayAgent implements Agent {
     this.keyManager = new KeyManager(
       security.keyring,
       this.name,
-      () => this.membership.members().filter((v) => v.status === 'alive').map((v) => ({ name: v.name, addr: { host: v.host, port: v.port } })),
+      () => this.membership.members().filter((v) => v.status === 'alive' || v.status === 'suspect').map((v) => ({ name: v.name, addr: { host: v.host, port: v.port } })),
       (to, request) => this.transport.dialControl(to, request),
       { ...(security.keyringFile === undefined ? {} : { keyringFile: security.keyringFile }), writeNow: security.createFile, logger: root.child({ component: 'keys' }) },
     );

@@ -13,6 +13,7 @@ import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName
 import type { Address } from '../wire/messages.js';
 import { isPortText, splitHostPort } from '../transport/address.js';
 import { normalizeService, type ServiceDefinition } from '../registry/local.js';
+import { jsonErrorPosition } from '../security/keyring.js';
 import type { AgentSecurityOptions } from '../security/options.js';
 import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from './security-settings.js';
 
@@ -463,7 +464,8 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
   try {
     doc = JSON.parse(file.text);
   } catch (err) {
-    problems.push(`${file.path} is not valid JSON (${(err as Error).message}): fix the syntax, e.g. {"name": "web-1", "join": ["10.0.0.2:7946"]}`);
+    // Not the parser's message: it quotes the text around the error, which may be a key.
+    problems.push(`${file.path} is not valid JSON${jsonErrorPosition(err)}: fix the syntax, e.g. {"name": "web-1", "join": ["10.0.0.2:7946"]}`);
     return empty;
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {

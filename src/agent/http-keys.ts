@@ -17,7 +17,7 @@ export interface KeyOps {
   run(op: KeyOp, key?: string): Promise<KeyOpReport>;
 }
 
-const CONFLICTS = new Set(['HEARSAY_ERR_ENCRYPTION_DISABLED', 'HEARSAY_ERR_REMOVE_PRIMARY_KEY', 'HEARSAY_ERR_KEY_NOT_INSTALLED']);
+const CONFLICTS = new Set(['HEARSAY_ERR_ENCRYPTION_DISABLED', 'HEARSAY_ERR_REMOVE_PRIMARY_KEY', 'HEARSAY_ERR_KEY_NOT_INSTALLED', 'HEARSAY_ERR_KEY_OPERATION_UNSAFE']);
 
 /** Validates the body and runs the operation; throws ApiError. */
 export async function runKeyRequest(keys: KeyOps | undefined, op: KeyOp, body: unknown): Promise<KeyOpReport> {

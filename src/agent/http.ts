@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import { HearsayError } from '../errors.js';
 import type { MemberView } from '../membership/types.js';
 import type { Address } from '../wire/messages.js';
-import { formatHostPort, parseHostPort } from './config.js';
+import { formatHostPort, isLoopbackHost, parseHostPort } from './config.js';
 import { serviceRoutes } from './http-services.js';
 import type { KeyOp } from '../security/key-manager.js';
 import { ApiError, checkHttpExposure, HttpGuard } from './http-guard.js';
@@ -79,6 +79,7 @@ export const HTTP_ERROR_CODES = {
   badJson: 'HEARSAY_ERR_BAD_JSON',
   invalidRequest: 'HEARSAY_ERR_INVALID_REQUEST',
   forbiddenOrigin: 'HEARSAY_ERR_FORBIDDEN_ORIGIN',
+  forbiddenHost: 'HEARSAY_ERR_FORBIDDEN_HOST',
   tooManyStreams: 'HEARSAY_ERR_TOO_MANY_STREAMS',
   shuttingDown: 'HEARSAY_ERR_SHUTTING_DOWN',
   joinFailed: 'HEARSAY_ERR_JOIN_FAILED',
@@ -336,6 +337,15 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     const path = pathOf(req.url);
     try {
       guard.check(req);
+      // DNS rebinding: a web page whose name was rebound to 127.0.0.1 sends its own name as Host
+      // (and no Origin on a same-origin GET). Without a token, only loopback names are served.
+      if (options.token === undefined && !hostAllowed(req.headers.host, bound)) {
+        throw new HttpError(
+          403,
+          HTTP_ERROR_CODES.forbiddenHost,
+          `requests for host ${JSON.stringify(req.headers.host)} are refused: call the API as 127.0.0.1, [::1] or localhost (or start the agent with --http-token)`,
+        );
+      }
       if (req.headers.origin !== undefined) {
         throw new HttpError(403, HTTP_ERROR_CODES.forbiddenOrigin, 'requests from web pages (with an Origin header) are refused: call the API from a program or the hearsay CLI');
       }
@@ -417,6 +427,15 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
       return this.close();
     },
   };
+}
+
+/** Whether a Host header names this agent on loopback (or its bound address); no header is allowed. */
+function hostAllowed(header: string | undefined, bound: Address | undefined): boolean {
+  if (header === undefined || header === '') return true;
+  let host = header.trim().toLowerCase();
+  if (host.startsWith('[')) host = host.slice(1, host.indexOf(']') < 0 ? undefined : host.indexOf(']'));
+  else if (host.split(':').length === 2) host = host.slice(0, host.indexOf(':'));
+  return isLoopbackHost(host) || host === 'localhost' || (bound !== undefined && host === bound.host.toLowerCase());
 }
 
 function queryOf(url: string | undefined): URLSearchParams {

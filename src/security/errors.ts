@@ -55,3 +55,10 @@ export class KeyringFileError extends HearsayError {
     this.path = path;
   }
 }
+
+/** A mesh-wide `use` or `remove` that would cut some node off; nothing was changed anywhere. */
+export class KeyOperationUnsafeError extends HearsayError {
+  constructor(message: string) {
+    super('HEARSAY_ERR_KEY_OPERATION_UNSAFE', message);
+  }
+}

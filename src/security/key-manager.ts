@@ -16,8 +16,8 @@
  */
 import type { Logger } from 'pino';
 import type { Address } from '../wire/messages.js';
-import { EncryptionDisabledError, InvalidKeyError, KeyNotInstalledError, RemovePrimaryKeyError } from './errors.js';
-import { keyId, MAX_KEYS, parseKey, writeKeyringFile, type Keyring } from './keyring.js';
+import { EncryptionDisabledError, InvalidKeyError, KeyNotInstalledError, KeyOperationUnsafeError, RemovePrimaryKeyError } from './errors.js';
+import { keyId, keyIdOfBase64, MAX_KEYS, parseKey, writeKeyringFile, type Keyring } from './keyring.js';
 import type { ControlResult } from './secure-transport.js';
 
 export type KeyOp = 'list' | 'install' | 'use' | 'remove';
@@ -32,9 +32,12 @@ export interface KeyOpReport {
   readonly responded: number;
   /** Node name → why it failed (no answer, or its error). Empty when all succeeded. */
   readonly failures: Readonly<Record<string, string>>;
-  /** Base64 key → number of nodes holding it (from every answer). */
+  /**
+   * Key id (the first 8 hex digits of its SHA-256, as `hearsay keygen` prints it) → number of
+   * nodes holding it. Ids, never keys: the report goes to the HTTP API and terminals.
+   */
   readonly keys: Readonly<Record<string, number>>;
-  /** Base64 key → number of nodes using it as primary. */
+  /** Key id → number of nodes using it as primary. */
   readonly primaryKeys: Readonly<Record<string, number>>;
 }
 
@@ -96,6 +99,10 @@ export class KeyManager {
     // anywhere. This node applies the operation last: a new primary here would seal the requests
     // with a key others may lack, and a key removed here could no longer open a refusal sealed with it.
     if (raw !== undefined) this.precheck(this.keyring, op, raw);
+    // `use` and `remove` change which key a node can read: first ask every member what it holds,
+    // and refuse (changing nothing) if the change would leave some node unable to talk: a node
+    // still using the key to remove as its primary, or lacking the key to use, or not answering.
+    if ((op === 'use' || op === 'remove') && raw !== undefined) await this.checkMeshWide(op, raw);
     const answers = new Map<string, NodeAnswer | string>();
     const peers = [...this.peers()].filter((p) => p.name !== this.selfName);
     let next = 0;
@@ -119,7 +126,8 @@ export class KeyManager {
       }
       responded++;
       if (!a.ok) failures[name] = a.error ?? 'failed';
-      a.keys.forEach((k, i) => {
+      a.keys.forEach((b64, i) => {
+        const k = keyIdOfBase64(b64);
         keys[k] = (keys[k] ?? 0) + 1;
         if (i === 0) primaryKeys[k] = (primaryKeys[k] ?? 0) + 1;
       });
@@ -129,6 +137,31 @@ export class KeyManager {
       'key operation',
     );
     return { op, nodes: answers.size, responded, failures, keys, primaryKeys };
+  }
+
+  private async checkMeshWide(op: 'use' | 'remove', raw: Buffer): Promise<void> {
+    const id = keyId(raw);
+    const b64 = raw.toString('base64');
+    const problems: string[] = [];
+    const peers = [...this.peers()].filter((p) => p.name !== this.selfName);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < peers.length) {
+        const p = peers[next++] as (typeof peers)[number];
+        const r = await this.dial(p.addr, { op: 'list' });
+        const a = r.ok ? asAnswer(r.answer) : undefined;
+        if (a === undefined) problems.push(`${p.name} did not answer (${r.ok ? 'not a key-operation answer' : r.message})`);
+        else if (op === 'remove' && a.keys[0] === b64) problems.push(`${p.name} still uses ${id} as its primary key`);
+        else if (op === 'use' && !a.keys.includes(b64)) problems.push(`${p.name} does not hold ${id}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, peers.length) }, worker));
+    if (problems.length === 0) return;
+    problems.sort();
+    const fix = op === 'remove' ? `run \`hearsay keys use\` with the new key until every node reports it as primary` : `run \`hearsay keys install\` with it until every node holds it`;
+    throw new KeyOperationUnsafeError(
+      `keys ${op} ${id} refused, nothing changed: it would leave ${problems.length === 1 ? 'a node' : `${problems.length} nodes`} unable to talk to the mesh (${problems.slice(0, 10).join('; ')}${problems.length > 10 ? '; ...' : ''}): ${fix}, or wait until unreachable nodes are back or declared dead`,
+    );
   }
 
   /** Answers a key-operation request from another member (already authenticated by the envelope). */

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { chmod, rename, writeFile } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { InvalidKeyError, KeyNotInstalledError, KeyringFileError, RemovePrimaryKeyError } from './errors.js';
 
 /** AES-256: 32-byte keys. */
@@ -32,6 +32,12 @@ export function parseKey(text: unknown, where = 'key'): Buffer {
 }
 
 /** A short, safe-to-log identifier of a key. */
+/** The id of a base64 key as reports show it (never the key itself); "invalid" for a non-key. */
+export function keyIdOfBase64(key: string): string {
+  const bytes = Buffer.from(key, 'base64');
+  return bytes.length === KEY_BYTES ? keyId(bytes) : 'invalid';
+}
+
 export function keyId(key: Uint8Array): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
 }
@@ -138,7 +144,8 @@ export function readKeyringFile(path: string): Keyring {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new KeyringFileError(path, `is not valid JSON (${(err as Error).message})`);
+    // Not the parser's message: it quotes the text around the error, which is key material.
+    throw new KeyringFileError(path, `is not valid JSON${jsonErrorPosition(err)}: it must be an array of base64 keys, primary first`);
   }
   if (!Array.isArray(doc) || doc.length === 0 || !doc.every((k) => typeof k === 'string')) {
     throw new KeyringFileError(path, 'is not a non-empty array of strings');
@@ -150,10 +157,29 @@ export function readKeyringFile(path: string): Keyring {
   }
 }
 
-/** Writes the keyring to `path` atomically (temp file + rename), readable by the owner only. */
+/**
+ * Writes the keyring to `path` atomically, readable by the owner only: a temp file with an
+ * unpredictable name created exclusively (never through a symlink someone planted), flushed,
+ * then renamed over `path`.
+ */
 export async function writeKeyringFile(path: string, keyring: Keyring): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(keyring.toBase64(), null, 2)}\n`, { mode: 0o600 });
-  await chmod(tmp, 0o600);
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(8).toString('hex')}`;
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(`${JSON.stringify(keyring.toBase64(), null, 2)}\n`, 'utf8');
+    await fh.chmod(0o600);
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
   await rename(tmp, path);
+}
+
+/** " at position N" from a JSON.parse error, without the text it quotes. */
+export function jsonErrorPosition(err: unknown): string {
+  const m = /position (\d+)/.exec((err as Error).message ?? '');
+  return m === null ? '' : ` at position ${m[1]}`;
 }

@@ -207,10 +207,13 @@ describe('agent configuration', () => {
 
   it('reports a config file that is not JSON, or not an object, alongside other problems', () => {
     expect(problemsOf({ flags: { bind: 'x:' }, env: {}, file: { path: 'c.json', text: '{"name": ' } })).toEqual([
-      expect.stringMatching(/^c\.json is not valid JSON \(.+\): fix the syntax/),
+      expect.stringMatching(/^c\.json is not valid JSON( at position \d+)?: fix the syntax/),
       expect.stringMatching(/^--bind "x:" has port "", which is not a number/),
     ]);
     expect(problemsOf({ flags: {}, env: {}, file: { path: 'c.json', text: '[1]' } })).toEqual([expect.stringMatching(/^c\.json must hold a JSON object/)]);
+    // The parser's message quotes the text near the error (a key, perhaps): it is not repeated.
+    const secret = 'c2VjcmV0LWtleS1tYXRlcmlhbC0xMjM0NTY3ODkwMTI=';
+    expect(problemsOf({ flags: {}, env: {}, file: { path: 'c.json', text: `{"key": "${secret}",]` } }).join('\n')).not.toContain(secret.slice(0, 10));
     expect(problemsOf({ flags: {}, env: {}, file: file({ join: '10.0.0.1:1' }) })).toEqual([
       '"join" in /etc/hearsay.json must be an array of "HOST:PORT" strings, e.g. ["10.0.0.2:7946"]',
     ]);

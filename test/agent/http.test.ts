@@ -29,6 +29,15 @@ afterEach(async () => {
 });
 
 describe('HTTP API routes', () => {
+  it('refuses a Host that is not loopback (DNS rebinding) when no token is set, and serves loopback names', async () => {
+    const rebound = await call(addr, '/v1/members', { headers: { host: 'evil.example:7947' } });
+    expect(rebound.status).toBe(403);
+    expect(rebound.json()).toMatchObject({ code: 'HEARSAY_ERR_FORBIDDEN_HOST' });
+    for (const host of [`127.0.0.1:${addr.port}`, `localhost:${addr.port}`, `[::1]:${addr.port}`, 'localhost']) {
+      expect((await call(addr, '/v1/members', { headers: { host } })).status, host).toBe(200);
+    }
+  });
+
   it('listens on a free port when asked for port 0 and reports it', () => {
     expect(addr.host).toBe('127.0.0.1');
     expect(addr.port).toBeGreaterThan(0);

@@ -1,3 +1,4 @@
+import { keyIdOfBase64 } from '../../src/security/keyring.js';
 /**
  * `hearsay agent` with the security flags, in-process with real agents: the flags reach the
  * agent's keyring and the HTTP API (token, key routes), and secrets never appear in errors.
@@ -54,9 +55,9 @@ describe('hearsay agent with security flags', () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     expect((await call(api, '/v1/keys')).status).toBe(401);
     const list = await call(api, '/v1/keys', { headers: auth });
-    expect(list.json()).toMatchObject({ nodes: 2, responded: 2, keys: { [k1]: 2 } });
+    expect(list.json()).toMatchObject({ nodes: 2, responded: 2, keys: { [keyIdOfBase64(k1)]: 2 } });
     const install = await call(api, '/v1/keys/install', { ...json({ key: k2 }), headers: { ...json({}).headers, ...auth } });
-    expect(install.json()).toMatchObject({ nodes: 2, failures: {}, keys: { [k1]: 2, [k2]: 2 } });
+    expect(install.json()).toMatchObject({ nodes: 2, failures: {}, keys: { [keyIdOfBase64(k1)]: 2, [keyIdOfBase64(k2)]: 2 } });
     await waitFor('keyring file rewritten', () => readFileSync(ring, 'utf8').includes(k2));
     expect(JSON.parse(readFileSync(ring, 'utf8'))).toEqual([k1, k2]);
   });

@@ -1,3 +1,4 @@
+import { keyIdOfBase64 } from '../../src/security/keyring.js';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,7 +145,7 @@ describe('hearsay keys and hearsay keygen', () => {
     expect(refused.err).toMatch(/primary key .* cannot be removed: make another installed key primary first.*HEARSAY_ERR_REMOVE_PRIMARY_KEY/s);
     expect(await run('remove', k1)).toMatchObject({ code: 0 });
     const list = await run('list', '--json');
-    expect(JSON.parse(list.out)).toMatchObject({ nodes: 2, responded: 2, keys: { [k2]: 2 }, primaryKeys: { [k2]: 2 } });
+    expect(JSON.parse(list.out)).toMatchObject({ nodes: 2, responded: 2, keys: { [keyIdOfBase64(k2)]: 2 }, primaryKeys: { [keyIdOfBase64(k2)]: 2 } });
     expect((await run('use')).code).toBe(2);
     expect(allSee([a, b], ['cli-a', 'cli-b'], 'alive')).toBe(true);
   });

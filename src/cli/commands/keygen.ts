@@ -4,7 +4,7 @@
  * (refusing to overwrite an existing file).
  */
 import { existsSync } from 'node:fs';
-import { generateKey, Keyring, writeKeyringFile } from '../../security/keyring.js';
+import { generateKey, keyIdOfBase64, Keyring, writeKeyringFile } from '../../security/keyring.js';
 import type { Command } from '../main.js';
 
 const flags = {
@@ -25,6 +25,8 @@ export const command: Command<typeof flags> = {
     const file = values['keyring-file'];
     if (file === undefined) {
       io.stdout.write(`${key}\n`);
+      // Reports (hearsay keys, GET /v1/keys) name keys by this id, never by the key.
+      io.stderr.write(`key id ${keyIdOfBase64(key)}\n`);
       return 0;
     }
     if (existsSync(file)) {
@@ -37,7 +39,7 @@ export const command: Command<typeof flags> = {
       io.stderr.write(`hearsay keygen: cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): check the directory exists and is writable\n`);
       return 1;
     }
-    io.stdout.write(`wrote a keyring with one new key to ${file}: start agents with --keyring-file ${file} (copy it to every node)\n`);
+    io.stdout.write(`wrote a keyring with one new key (id ${keyIdOfBase64(key)}) to ${file}: start agents with --keyring-file ${file} (copy it to every node)\n`);
     return 0;
   },
 };
