@@ -236,6 +236,16 @@ describe('service registry across agents', () => {
     expect(a.localServices()).toHaveLength(0);
   });
 
+  it('registrations share the publish rate limit: a burst makes one publication now and one at the end of the interval', async () => {
+    const a = await agents.started('burst-pub', { serviceUpdateIntervalMs: 60_000 });
+    const before = a.incarnation;
+    for (let i = 0; i < 10; i++) a.register({ id: `r${i}`, name: 'burst', port: 1 + i });
+    for (let i = 0; i < 5; i++) a.deregister(`r${i}`);
+    expect(a.lookup('burst')).toHaveLength(5); // local lookups see every change at once
+    expect(a.incarnation - before).toBe(1);
+    expect(a.counters()['services.publishesCoalesced']).toBeGreaterThan(0);
+  });
+
   it('a flapping check is coalesced into few state publications', async () => {
     const a = await agents.started('flap', { serviceUpdateIntervalMs: 60_000 });
     a.register({ id: 'f', name: 'flappy', port: 1, checks: [{ ttl: '1m', status: 'passing' }] });
