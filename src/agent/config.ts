@@ -13,7 +13,7 @@ import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName
 import type { Address } from '../wire/messages.js';
 import { isPortText, splitHostPort } from '../transport/address.js';
 import { normalizeService, type ServiceDefinition } from '../registry/local.js';
-import { jsonErrorPosition } from '../security/keyring.js';
+import { jsonErrorPosition } from '../util/json.js';
 import type { AgentSecurityOptions } from '../security/options.js';
 import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from './security-settings.js';
 

@@ -50,8 +50,8 @@ export function snapshotPath(dir: string): string {
 }
 
 /** Reads and validates the snapshot in `dir` (synchronously: once, while the agent is created). */
-export function readSnapshot(dir: string): ReadResult {
-  const path = snapshotPath(dir);
+/** Reads a JSON file of the data dir: none when missing, invalid when unreadable or not JSON. */
+function readJsonFile(path: string): { kind: 'none' } | { kind: 'invalid'; path: string; problem: string } | { kind: 'json'; raw: unknown } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -59,12 +59,18 @@ export function readSnapshot(dir: string): ReadResult {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
     return { kind: 'invalid', path, problem: (err as Error).message };
   }
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return { kind: 'json', raw: JSON.parse(text) as unknown };
   } catch (err) {
     return { kind: 'invalid', path, problem: `not JSON: ${(err as Error).message}` };
   }
+}
+
+export function readSnapshot(dir: string): ReadResult {
+  const path = snapshotPath(dir);
+  const read = readJsonFile(path);
+  if (read.kind !== 'json') return read;
+  const raw = read.raw;
   const problem = validate(raw);
   if (problem !== null) return { kind: 'invalid', path, problem };
   return { kind: 'ok', snapshot: raw as Snapshot, path };
@@ -103,20 +109,9 @@ export type ServicesReadResult =
  */
 export function readServices(dir: string): ServicesReadResult {
   const path = join(dir, SERVICES_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
-    return { kind: 'invalid', path, problem: (err as Error).message };
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return { kind: 'invalid', path, problem: `not JSON: ${(err as Error).message}` };
-  }
-  const doc = raw as { version?: unknown; services?: unknown } | null;
+  const read = readJsonFile(path);
+  if (read.kind !== 'json') return read;
+  const doc = read.raw as { version?: unknown; services?: unknown } | null;
   if (typeof doc !== 'object' || doc === null || doc.version !== SERVICES_VERSION || !Array.isArray(doc.services)) {
     return { kind: 'invalid', path, problem: `not a version ${SERVICES_VERSION} services file` };
   }

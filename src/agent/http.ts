@@ -92,18 +92,6 @@ const MAX_JOIN_ADDRS = 256;
 const STATE_CONFLICTS = new Set(['HEARSAY_ERR_NOT_RUNNING', 'HEARSAY_ERR_AGENT_CLOSED', 'HEARSAY_ERR_NOT_STARTED']);
 const MAX_LEAVE_TIMEOUT_MS = 600_000;
 
-/** A request that fails with this status and body. */
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly headers: Readonly<Record<string, string>>;
-  constructor(status: number, code: string, message: string, headers: Readonly<Record<string, string>> = {}) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.headers = headers;
-  }
-}
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
@@ -171,16 +159,16 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     const body = await readJsonBody(req, maxBodyBytes, true, '{"addrs": ["10.0.0.2:7946"]}');
     const example = 'send {"addrs": ["10.0.0.2:7946"]}';
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, `the body must be a JSON object: ${example}`);
+      throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, `the body must be a JSON object: ${example}`);
     }
     const extra = Object.keys(body).filter((k) => k !== 'addrs');
-    if (extra.length > 0) throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, `unknown field ${extra.map((k) => `"${k}"`).join(', ')}: ${example}`);
+    if (extra.length > 0) throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, `unknown field ${extra.map((k) => `"${k}"`).join(', ')}: ${example}`);
     const addrs = (body as { addrs?: unknown }).addrs;
     if (!Array.isArray(addrs) || addrs.length === 0 || !addrs.every((a) => typeof a === 'string')) {
-      throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, `"addrs" must be a non-empty array of "HOST:PORT" strings: ${example}`);
+      throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, `"addrs" must be a non-empty array of "HOST:PORT" strings: ${example}`);
     }
     if (addrs.length > MAX_JOIN_ADDRS) {
-      throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, `"addrs" has ${addrs.length} entries: give at most ${MAX_JOIN_ADDRS}`);
+      throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, `"addrs" has ${addrs.length} entries: give at most ${MAX_JOIN_ADDRS}`);
     }
     const seeds: Address[] = [];
     const problems: string[] = [];
@@ -189,7 +177,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
       if (parsed.ok) seeds.push(parsed.address);
       else problems.push(`"${a}" ${parsed.problem}`);
     }
-    if (problems.length > 0) throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, `bad address in "addrs": ${problems.join('; ')}`);
+    if (problems.length > 0) throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, `bad address in "addrs": ${problems.join('; ')}`);
     try {
       const joined = await agent.join(seeds);
       log?.info({ seeds: seeds.map(formatHostPort), joined }, 'joined through the HTTP API');
@@ -198,9 +186,9 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
       log?.warn({ err, seeds: seeds.map(formatHostPort) }, 'join through the HTTP API failed');
       if (err instanceof HearsayError) {
         const status = STATE_CONFLICTS.has(err.code) ? 409 : err.code.startsWith('HEARSAY_ERR_INVALID') ? 400 : 502;
-        throw new HttpError(status, err.code, err.message);
+        throw new ApiError(status, err.code, err.message);
       }
-      throw new HttpError(502, HTTP_ERROR_CODES.joinFailed, `join failed: ${(err as Error).message ?? String(err)}; check that the seeds run hearsay agents and are reachable`);
+      throw new ApiError(502, HTTP_ERROR_CODES.joinFailed, `join failed: ${(err as Error).message ?? String(err)}; check that the seeds run hearsay agents and are reachable`);
     }
   };
 
@@ -209,14 +197,14 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     let timeoutMs: number | undefined;
     if (body !== undefined) {
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, 'the body must be empty or a JSON object such as {"timeoutMs": 5000}');
+        throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, 'the body must be empty or a JSON object such as {"timeoutMs": 5000}');
       }
       const extra = Object.keys(body).filter((k) => k !== 'timeoutMs');
-      if (extra.length > 0) throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, `unknown field ${extra.map((k) => `"${k}"`).join(', ')}: the only field is "timeoutMs"`);
+      if (extra.length > 0) throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, `unknown field ${extra.map((k) => `"${k}"`).join(', ')}: the only field is "timeoutMs"`);
       const t = (body as { timeoutMs?: unknown }).timeoutMs;
       if (t !== undefined) {
         if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > MAX_LEAVE_TIMEOUT_MS) {
-          throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, `"timeoutMs" must be an integer number of milliseconds in 0-${MAX_LEAVE_TIMEOUT_MS}, e.g. 5000`);
+          throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, `"timeoutMs" must be an integer number of milliseconds in 0-${MAX_LEAVE_TIMEOUT_MS}, e.g. 5000`);
         }
         timeoutMs = t;
       }
@@ -227,7 +215,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     } catch (err) {
       log?.error({ err }, 'leave through the HTTP API failed');
       const code = err instanceof HearsayError ? err.code : HTTP_ERROR_CODES.leaveFailed;
-      throw new HttpError(500, code, `leave failed: ${(err as Error).message ?? String(err)}`);
+      throw new ApiError(500, code, `leave failed: ${(err as Error).message ?? String(err)}`);
     }
     log?.info('left the cluster through the HTTP API');
     res.once('finish', () => options.onLeave?.());
@@ -235,9 +223,9 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   };
 
   const events: Handler = (req, res) => {
-    if (closing !== undefined) throw new HttpError(503, HTTP_ERROR_CODES.shuttingDown, 'the agent is shutting down');
+    if (closing !== undefined) throw new ApiError(503, HTTP_ERROR_CODES.shuttingDown, 'the agent is shutting down');
     if (streams.size >= maxStreams) {
-      throw new HttpError(503, HTTP_ERROR_CODES.tooManyStreams, `already ${streams.size} event streams open: close one and retry`);
+      throw new ApiError(503, HTTP_ERROR_CODES.tooManyStreams, `already ${streams.size} event streams open: close one and retry`);
     }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -304,7 +292,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   const patterned = serviceRoutes(agent, {
     sendJson,
     readJsonBody: (req, required, example) => readJsonBody(req, maxBodyBytes, required, example),
-    fail: (status, code, message, headers) => new HttpError(status, code, message, headers),
+    fail: (status, code, message, headers) => new ApiError(status, code, message, headers),
     closed,
     maxBlockingQueries: options.maxBlockingQueries ?? 1024,
   });
@@ -329,7 +317,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     }
     if (allow.length === 0) return false;
     const list = [...new Set(allow)].join(', ');
-    throw new HttpError(405, HTTP_ERROR_CODES.methodNotAllowed, `${path} does not accept ${method}: use ${list}`, { allow: list });
+    throw new ApiError(405, HTTP_ERROR_CODES.methodNotAllowed, `${path} does not accept ${method}: use ${list}`, { allow: list });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -340,35 +328,33 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
       // DNS rebinding: a web page whose name was rebound to 127.0.0.1 sends its own name as Host
       // (and no Origin on a same-origin GET). Without a token, only loopback names are served.
       if (options.token === undefined && !hostAllowed(req.headers.host, bound)) {
-        throw new HttpError(
+        throw new ApiError(
           403,
           HTTP_ERROR_CODES.forbiddenHost,
           `requests for host ${JSON.stringify(req.headers.host)} are refused: call the API as 127.0.0.1, [::1] or localhost (or start the agent with --http-token)`,
         );
       }
       if (req.headers.origin !== undefined) {
-        throw new HttpError(403, HTTP_ERROR_CODES.forbiddenOrigin, 'requests from web pages (with an Origin header) are refused: call the API from a program or the hearsay CLI');
+        throw new ApiError(403, HTTP_ERROR_CODES.forbiddenOrigin, 'requests from web pages (with an Origin header) are refused: call the API from a program or the hearsay CLI');
       }
       const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
       if (route === undefined && (await runPatterned(req, res, method, path))) {
         log?.debug({ method, path, status: res.statusCode }, 'http request');
         return;
       }
-      if (route === undefined) throw new HttpError(404, HTTP_ERROR_CODES.notFound, `no route for ${method} ${path}: the API serves ${routeList}`);
+      if (route === undefined) throw new ApiError(404, HTTP_ERROR_CODES.notFound, `no route for ${method} ${path}: the API serves ${routeList}`);
       const handler = Object.hasOwn(route, method) ? route[method] : undefined;
       if (handler === undefined) {
         const allow = Object.keys(route).join(', ');
-        throw new HttpError(405, HTTP_ERROR_CODES.methodNotAllowed, `${path} does not accept ${method}: use ${allow}`, { allow });
+        throw new ApiError(405, HTTP_ERROR_CODES.methodNotAllowed, `${path} does not accept ${method}: use ${allow}`, { allow });
       }
       await handler(req, res);
       log?.debug({ method, path, status: res.statusCode }, 'http request');
     } catch (err) {
       const e =
-        err instanceof HttpError
+        err instanceof ApiError
           ? err
-          : err instanceof ApiError
-            ? new HttpError(err.status, err.code, err.message, err.headers)
-            : new HttpError(500, HTTP_ERROR_CODES.internal, `internal error: ${(err as Error).message ?? String(err)}; see the agent's log`);
+          : new ApiError(500, HTTP_ERROR_CODES.internal, `internal error: ${(err as Error).message ?? String(err)}; see the agent's log`);
       guard.noteRefused(e.status);
       if (e.status >= 500) log?.error({ err, method, path }, 'http request failed');
       else log?.debug({ method, path, status: e.status, code: e.code }, 'http request rejected');
@@ -449,7 +435,7 @@ function decodeSegment(segment: string | undefined): string {
   try {
     return decodeURIComponent(segment ?? '');
   } catch {
-    throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, `the path segment ${JSON.stringify(segment)} is not valid percent-encoding`);
+    throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, `the path segment ${JSON.stringify(segment)} is not valid percent-encoding`);
   }
 }
 
@@ -468,16 +454,16 @@ async function readJsonBody(req: IncomingMessage, limit: number, required: boole
   const chunked = req.headers['transfer-encoding'] !== undefined;
   const length = declared === undefined ? undefined : Number(declared);
   if (length !== undefined && length > limit) {
-    throw new HttpError(413, HTTP_ERROR_CODES.bodyTooLarge, `the body is ${length} bytes; the limit is ${limit} bytes`);
+    throw new ApiError(413, HTTP_ERROR_CODES.bodyTooLarge, `the body is ${length} bytes; the limit is ${limit} bytes`);
   }
   const hasBody = chunked || (length !== undefined && length > 0);
   if (!hasBody) {
-    if (required) throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, 'the body is empty: send a JSON object with content-type application/json');
+    if (required) throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, 'the body is empty: send a JSON object with content-type application/json');
     return undefined;
   }
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (type !== 'application/json') {
-    throw new HttpError(
+    throw new ApiError(
       415,
       HTTP_ERROR_CODES.unsupportedMediaType,
       `the body's content-type is ${type === '' ? 'missing' : `"${type}"`}: send JSON with content-type application/json`,
@@ -493,7 +479,7 @@ async function readJsonBody(req: IncomingMessage, limit: number, required: boole
       size += chunk.length;
       if (size > limit) {
         failed = true;
-        reject(new HttpError(413, HTTP_ERROR_CODES.bodyTooLarge, `the body exceeds the limit of ${limit} bytes`));
+        reject(new ApiError(413, HTTP_ERROR_CODES.bodyTooLarge, `the body exceeds the limit of ${limit} bytes`));
         return;
       }
       parts.push(chunk);
@@ -503,12 +489,12 @@ async function readJsonBody(req: IncomingMessage, limit: number, required: boole
   });
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') {
-    if (required) throw new HttpError(400, HTTP_ERROR_CODES.invalidRequest, 'the body is empty: send a JSON object with content-type application/json');
+    if (required) throw new ApiError(400, HTTP_ERROR_CODES.invalidRequest, 'the body is empty: send a JSON object with content-type application/json');
     return undefined;
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new HttpError(400, HTTP_ERROR_CODES.badJson, `the body is not valid JSON (${(err as Error).message}): fix it, e.g. ${example}`);
+    throw new ApiError(400, HTTP_ERROR_CODES.badJson, `the body is not valid JSON (${(err as Error).message}): fix it, e.g. ${example}`);
   }
 }

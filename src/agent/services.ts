@@ -14,7 +14,7 @@ import type { MembershipEvent } from '../membership/types.js';
 import { LocalRegistry, type CheckInfo, type CheckStatus, type LocalService, type ServiceDefinition } from '../registry/local.js';
 import { encodeInstances } from '../registry/payload.js';
 import { RandomPicker, RoundRobinPicker, type PickStrategy } from '../registry/pickers.js';
-import { diffInstances, ServiceIndex } from '../registry/service-index.js';
+import { diffInstances, hasChanges, ServiceIndex } from '../registry/service-index.js';
 import type { LocalInstanceRecord, LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
 import type { Random } from '../membership/types.js';
 import { AgentClosedError, UnknownServiceError } from '../errors.js';
@@ -190,7 +190,7 @@ export class ServiceRuntime {
       if (changed !== name) return;
       const next = this.index.lookup(name, options);
       const diff = diffInstances(last, next);
-      if (diff.added.length === 0 && diff.removed.length === 0 && diff.updated.length === 0) return;
+      if (!hasChanges(diff)) return;
       last = next;
       listener({ name, index, instances: next, ...diff, snapshot: false });
     });
@@ -235,7 +235,7 @@ export class ServiceRuntime {
             dirty = false;
             const now = index.lookup(name, lookup);
             const diff = diffInstances(delivered, now);
-            if (first || diff.added.length > 0 || diff.removed.length > 0 || diff.updated.length > 0) {
+            if (first || hasChanges(diff)) {
               const snapshot = first;
               first = false;
               delivered = now;
@@ -303,11 +303,10 @@ export class ServiceRuntime {
   private onCheckResult(checkId: string, status: CheckStatus, output: string): void {
     if (this.closed) return;
     this.counters.checkRuns++;
-    let before: CheckInfo | undefined;
-    for (const c of this.local.checks()) if (c.id === checkId) before = c;
+    const before = this.local.checkStatus(checkId);
     if (before === undefined) return; // deregistered while it ran
     const changed = this.local.reportCheck(checkId, status, output, this.host.now());
-    const after = this.local.checks().find((c) => c.id === checkId);
+    const after = this.local.checkStatus(checkId);
     if (after !== undefined && after.status !== before.status) {
       this.host.emit({ type: 'check-update', check: checkId, serviceId: after.serviceId, status: after.status, output: after.output });
       this.host.log.info({ check: checkId, serviceId: after.serviceId, status: after.status }, 'check status changed');

@@ -364,11 +364,13 @@ export class LocalRegistry {
   }
 
   checks(): CheckInfo[] {
-    const out: CheckInfo[] = [];
-    for (const { state } of this.checkIndex.values()) {
-      out.push({ id: state.spec.id, serviceId: state.spec.serviceId, kind: state.spec.kind, status: state.status, output: state.output });
-    }
-    return out;
+    return [...this.checkIndex.values()].map(({ state }) => checkInfo(state));
+  }
+
+  /** One check's latest status, or undefined for an unknown id. */
+  checkStatus(checkId: string): CheckInfo | undefined {
+    const found = this.checkIndex.get(checkId);
+    return found === undefined ? undefined : checkInfo(found.state);
   }
 
   /** Sets or clears maintenance on one instance (reason undefined clears). True when its status changed. */
@@ -452,6 +454,10 @@ export class LocalRegistry {
     if (!placed) out.push(entry.record);
     return out;
   }
+}
+
+function checkInfo(state: CheckState): CheckInfo {
+  return { id: state.spec.id, serviceId: state.spec.serviceId, kind: state.spec.kind, status: state.status, output: state.output };
 }
 
 /** Whether two checks are the same check: same id and the same definition. */

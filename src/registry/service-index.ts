@@ -221,7 +221,8 @@ export class ServiceIndex {
     if (bucket === undefined) return EMPTY;
     const tags = options.tags ?? EMPTY_TAGS;
     const status = options.status ?? 'passing';
-    if (status === 'passing' && tags.length === 0) return this.passingOf(bucket);
+    if (tags.length === 0 && status === 'passing') return this.passingOf(bucket);
+    if (tags.length === 0 && status === 'any') return this.sortedOf(bucket);
     const base = status === 'passing' ? this.passingOf(bucket) : this.sortedOf(bucket);
     const want: ((s: HealthStatus) => boolean) | null =
       status === 'any' || status === 'passing' ? null : typeof status === 'string' ? (s) => s === status : (s) => status.includes(s);
@@ -371,4 +372,9 @@ export function diffInstances(
     }
   }
   return { added, removed: [...before.values()], updated };
+}
+
+/** Whether a diffInstances result holds any change. */
+export function hasChanges(diff: { readonly added: readonly unknown[]; readonly removed: readonly unknown[]; readonly updated: readonly unknown[] }): boolean {
+  return diff.added.length > 0 || diff.removed.length > 0 || diff.updated.length > 0;
 }

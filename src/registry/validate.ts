@@ -69,7 +69,7 @@ export function idProblem(id: unknown): string | undefined {
 export function addressProblem(address: unknown): string | undefined {
   const bad = `address ${JSON.stringify(address)} must be an IPv4 address, an IPv6 address without a zone, or a host name such as "billing-1.internal"`;
   if (typeof address !== 'string' || address.length === 0 || address.length > 253) return bad;
-  if (IPV4_RE.test(address)) return address.split('.').every((o) => Number(o) <= 255 && (o === '0' || !o.startsWith('0'))) ? undefined : bad;
+  if (IPV4_RE.test(address)) return isIPv4Literal(address) ? undefined : bad;
   if (address.includes(':')) return isIPv6Literal(address) ? undefined : bad;
   return HOSTNAME_RE.test(address) ? undefined : bad;
 }
@@ -85,7 +85,7 @@ function isIPv6Literal(s: string): boolean {
   const lastColon = text.lastIndexOf(':');
   const tail = text.slice(lastColon + 1);
   if (tail.includes('.')) {
-    if (addressProblemIPv4(tail)) return false;
+    if (!isIPv4Literal(tail)) return false;
     // The dotted tail stands for two groups.
     text = `${text.slice(0, lastColon + 1)}0:0`;
   }
@@ -99,8 +99,9 @@ function isIPv6Literal(s: string): boolean {
   return parts.length === 8 && parts.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g));
 }
 
-function addressProblemIPv4(s: string): boolean {
-  return !IPV4_RE.test(s) || !s.split('.').every((o) => Number(o) <= 255 && (o === '0' || !o.startsWith('0')));
+/** Four decimal octets 0-255, without leading zeros. */
+function isIPv4Literal(s: string): boolean {
+  return IPV4_RE.test(s) && s.split('.').every((o) => Number(o) <= 255 && (o === '0' || !o.startsWith('0')));
 }
 
 export function portProblem(port: unknown): string | undefined {

@@ -9,6 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
+import { jsonErrorPosition } from '../util/json.js';
 import { InvalidKeyError, KeyNotInstalledError, KeyringFileError, RemovePrimaryKeyError } from './errors.js';
 
 /** AES-256: 32-byte keys. */
@@ -176,10 +177,4 @@ export async function writeKeyringFile(path: string, keyring: Keyring): Promise<
   }
   await fh.close();
   await rename(tmp, path);
-}
-
-/** " at position N" from a JSON.parse error, without the text it quotes. */
-export function jsonErrorPosition(err: unknown): string {
-  const m = /position (\d+)/.exec((err as Error).message ?? '');
-  return m === null ? '' : ` at position ${m[1]}`;
 }

@@ -4,7 +4,7 @@
  * With --json, one JSON line per answer that changed: {index, instances}.
  */
 import type { ServiceInstance } from '../../registry/types.js';
-import { diffInstances } from '../../registry/service-index.js';
+import { diffInstances, hasChanges } from '../../registry/service-index.js';
 import { callAgent, httpFlag, reportClientError, resolveHttpAddress } from '../http-client.js';
 import type { Command } from '../main.js';
 import { formatChange, lookupQuery } from './service-format.js';
@@ -50,7 +50,7 @@ export async function runWatch(
     }
     const next = Number(headers['x-hearsay-index'] ?? 0);
     const diff = diffInstances(last, list);
-    const changed = first || diff.added.length + diff.removed.length + diff.updated.length > 0;
+    const changed = first || hasChanges(diff);
     if (changed) {
       if (values.json) io.stdout.write(`${JSON.stringify({ index: next, instances: list })}\n`);
       else {
