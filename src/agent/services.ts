@@ -16,9 +16,9 @@ import { encodeInstances } from '../registry/payload.js';
 import { RandomPicker, RoundRobinPicker, type PickStrategy } from '../registry/pickers.js';
 import { diffInstances, hasChanges, ServiceIndex } from '../registry/service-index.js';
 import type { LocalInstanceRecord, LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
-import type { Random } from '../membership/types.js';
+import type { Random } from '../util/random.js';
 import { AgentClosedError, UnknownServiceError } from '../errors.js';
-import { bytesEqual } from '../membership/state.js';
+import { bytesEqual } from '../util/bytes.js';
 import { CheckRunner } from './checks.js';
 
 export interface PickOptions extends LookupOptions {

@@ -13,7 +13,8 @@
  * until the member is removed (reaped); removed slots are reused.
  */
 import type { Address, MemberState, MemberStatus } from '../wire/messages.js';
-import type { MemberView, Random } from './types.js';
+import type { MemberView } from './types.js';
+import type { Random } from '../util/random.js';
 
 /** Lifeguard suspicion bookkeeping, kept beside the table only while a member is suspect. */
 export interface Suspicion {

@@ -29,7 +29,8 @@ import type {
   SuspectMessage,
 } from '../wire/messages.js';
 import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket, MAX_INCARNATION, packetOverheadBytes } from '../wire/codec.js';
-import type { Channel, Effect, MemberView, MembershipEvent, Random, Timer } from './types.js';
+import type { Channel, Effect, MemberView, MembershipEvent, Timer } from './types.js';
+import type { Random } from '../util/random.js';
 import type { ResolvedOptions } from './options.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';

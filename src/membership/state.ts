@@ -1,5 +1,6 @@
 /** A member's state (tags and payload): the empty value and equality. */
 import type { Address, MemberState } from '../wire/messages.js';
+import { bytesEqual } from '../util/bytes.js';
 
 export const EMPTY_STATE: MemberState = Object.freeze({ tags: Object.freeze({}), payload: null });
 
@@ -10,13 +11,6 @@ export function tagsEqual(a: Readonly<Record<string, string>>, b: Readonly<Recor
   for (const k of ka) {
     if (!Object.prototype.hasOwnProperty.call(b, k) || a[k] !== b[k]) return false;
   }
-  return true;
-}
-
-export function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 

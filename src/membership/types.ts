@@ -5,12 +5,6 @@
 import type { Address, MemberState, MemberStatus } from '../wire/messages.js';
 
 /** A seedable source of randomness, injected so that the core stays deterministic. */
-export interface Random {
-  /** A float in [0, 1). */
-  next(): number;
-  /** An integer in [0, n). */
-  int(n: number): number;
-}
 
 /** How a packet travels: a datagram (UDP, lossy) or a stream (TCP, reliable, unbounded size). */
 export type Channel = 'datagram' | 'stream';

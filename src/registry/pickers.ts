@@ -3,7 +3,7 @@
  * return passing ones by default, and a caller may hand in any list) and prefer instances on alive
  * nodes: a suspect node's instances are picked only when no alive node has one.
  */
-import type { Random } from '../membership/types.js';
+import type { Random } from '../util/random.js';
 import type { ServiceInstance } from './types.js';
 
 export type PickStrategy = 'round-robin' | 'random';

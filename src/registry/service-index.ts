@@ -12,7 +12,7 @@
  * Pure: no I/O, no clock.
  */
 import type { MembershipEvent, MemberView } from '../membership/types.js';
-import { bytesEqual } from '../membership/state.js';
+import { bytesEqual } from '../util/bytes.js';
 import { decodeInstances, isRegistryPayload } from './payload.js';
 import type { HealthStatus, LocalInstanceRecord, LookupOptions, ServiceInstance, ServiceSummary } from './types.js';
 

@@ -7,7 +7,8 @@
  * and paused receivers; the network only decides whether, how many times and how late a packet
  * arrives.
  */
-import type { Channel, Random } from '../membership/types.js';
+import type { Channel } from '../membership/types.js';
+import type { Random } from '../util/random.js';
 
 /** How long a packet takes one way, in milliseconds (fractions allowed). */
 export type LatencyModel =

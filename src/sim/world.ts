@@ -9,7 +9,8 @@
  * of a member with `countViews`.
  */
 import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
-import type { Channel, Effect, MemberView, MembershipEvent, Random, Timer } from '../membership/types.js';
+import type { Channel, Effect, MemberView, MembershipEvent, Timer } from '../membership/types.js';
+import type { Random } from '../util/random.js';
 import { resolveOptions, type MembershipOptions, type ProfileName, type ResolvedOptions } from '../membership/options.js';
 import { IdentityRegistry } from '../membership/member-table.js';
 import { SeededRandom } from '../util/random.js';

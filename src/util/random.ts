@@ -2,7 +2,13 @@
  * A small, fast, seedable PRNG (sfc32, seeded through splitmix32). Pure: the same seed gives the
  * same sequence on every machine, which is what makes simulations replayable.
  */
-import type { Random } from '../membership/types.js';
+/** The randomness the pure layers draw from: injected, so that a seed replays a run. */
+export interface Random {
+  /** A float in [0, 1). */
+  next(): number;
+  /** An integer in [0, n). */
+  int(n: number): number;
+}
 
 function splitmix32(state: number): () => number {
   let s = state >>> 0;

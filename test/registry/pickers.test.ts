@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Random } from '../../src/membership/types.js';
+import type { Random } from '../../src/util/random.js';
 import { RandomPicker, RoundRobinPicker } from '../../src/registry/pickers.js';
 import type { HealthStatus, ServiceInstance } from '../../src/registry/types.js';
 import { SeededRandom } from '../../src/util/random.js';

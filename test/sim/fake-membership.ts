@@ -4,7 +4,8 @@
  * once, infect-style gossip of anything new, and push-pull over a stream on join and every second.
  */
 import type { Address, MemberRecord, MemberState, MemberStatus } from '../../src/wire/messages.js';
-import type { Channel, Effect, MemberView, Random, Timer } from '../../src/membership/types.js';
+import type { Channel, Effect, MemberView, Timer } from '../../src/membership/types.js';
+import type { Random } from '../../src/util/random.js';
 import type { SimMember, SimMemberConfig } from '../../src/sim/world.js';
 import type { ResolvedOptions } from '../../src/membership/options.js';
 
