@@ -18,14 +18,14 @@ import { pino, type Logger } from 'pino';
 import { AgentClosedError, InvalidOptionsError, JoinError, NotStartedError, type SeedFailure } from '../errors.js';
 import { Membership } from '../membership/membership.js';
 import { resolveOptions, type ResolvedOptions } from '../membership/options.js';
-import type { Channel, Effect, MembershipEvent, Timer } from '../membership/types.js';
+import type { Effect, MembershipEvent, Report, Timer } from '../membership/types.js';
 import type { MemberView } from '../membership/types.js';
 import { addressKey, defaultAdvertiseHost, formatHostPort, parseHostPort } from '../transport/address.js';
 import type { DialResult } from '../transport/transport.js';
 import { KeyManager } from '../security/key-manager.js';
 import { resolveSecurity } from '../security/options.js';
 import { SecureTransport } from '../security/secure-transport.js';
-import { decodePacket, MAX_INCARNATION } from '../wire/codec.js';
+import { MAX_INCARNATION } from '../wire/codec.js';
 import type { Address, MemberState } from '../wire/messages.js';
 import { SeededRandom } from '../util/random.js';
 import hyperid from 'hyperid';
@@ -78,13 +78,6 @@ interface ApplyContext {
   /** The connection the packet being handled arrived on, and how to answer on it. */
   readonly replyTo?: Address;
   readonly reply?: (frame: Uint8Array) => void;
-  /** The effects come from a probe timeout: a stream send among them is a stream ping. */
-  readonly probeTimeout?: boolean;
-}
-
-interface StreamPing {
-  readonly seq: number;
-  readonly target: string;
 }
 
 const now = (): number => Math.round(performance.now());
@@ -698,33 +691,18 @@ export class HearsayAgent implements Agent {
 
   private onDatagram(from: Address, packet: Uint8Array): void {
     if (!this.live) return;
-    this.apply(this.handle(from, packet, 'datagram'));
+    this.apply(this.membership.handlePacket(from, packet, 'datagram', now()));
   }
 
   private onInboundFrame(from: Address, frame: Uint8Array, reply: (frame: Uint8Array) => void): void {
     if (!this.live) return;
-    this.apply(this.handle(from, frame, 'stream'), { replyTo: from, reply });
-  }
-
-  /** Hands a packet to the core; at debug level, logs the packets it dropped (it counts them). */
-  private handle(from: Address, packet: Uint8Array, channel: Channel): Effect[] {
-    if (!this.log.isLevelEnabled('debug')) return this.membership.handlePacket(from, packet, channel, now());
-    const counters = this.membership.counters as Readonly<Record<string, number>>;
-    const before = droppedCounts(counters);
-    const effects = this.membership.handlePacket(from, packet, channel, now());
-    for (const [name, n] of droppedCounts(counters)) {
-      if (n !== before.get(name)) {
-        this.log.debug({ from: formatHostPort(from.host, from.port), channel, bytes: packet.length, reason: name.slice('dropped.'.length) }, 'packet dropped');
-      }
-    }
-    return effects;
+    this.apply(this.membership.handlePacket(from, frame, 'stream', now()), { replyTo: from, reply });
   }
 
   /** A frame read back on a connection this node dialed (`to`). */
-  private onDialFrame(to: Address, frame: Uint8Array, ping: StreamPing | null): void {
+  private onDialFrame(to: Address, frame: Uint8Array): void {
     if (!this.live) return;
-    if (ping !== null) this.checkStreamAck(to, frame, ping);
-    this.apply(this.handle(to, frame, 'stream'));
+    this.apply(this.membership.handlePacket(to, frame, 'stream', now()));
   }
 
   /**
@@ -742,8 +720,7 @@ export class HearsayAgent implements Agent {
             ctx.reply(e.packet);
           } else {
             const to = e.to;
-            const ping = ctx.probeTimeout === true ? streamPingOf(e.packet) : null;
-            const result = this.transport.dial(to, e.packet, (frame) => this.onDialFrame(to, frame, ping));
+            const result = this.transport.dial(to, e.packet, (frame) => this.onDialFrame(to, frame));
             void result.then((r) => {
               if (!r.ok) this.log.debug({ to: formatHostPort(to.host, to.port), reason: r.reason, err: r.message }, 'stream exchange failed');
             });
@@ -756,6 +733,9 @@ export class HearsayAgent implements Agent {
         case 'emit':
           this.onEvent(e.event);
           break;
+        case 'report':
+          this.onReport(e.report);
+          break;
       }
     }
     return dials;
@@ -766,7 +746,7 @@ export class HearsayAgent implements Agent {
     const handle = setTimeout(() => {
       this.timers.delete(handle);
       if (!this.live) return;
-      this.apply(this.membership.handleTimer(timer, now()), timer.kind === 'probe-timeout' ? { probeTimeout: true } : {});
+      this.apply(this.membership.handleTimer(timer, now()));
     }, delayMs);
     handle.unref();
     this.timers.add(handle);
@@ -831,26 +811,36 @@ export class HearsayAgent implements Agent {
     }
   }
 
+  /** What the core reports for diagnosis: dropped packets at debug, a probe answered only over TCP at warn. */
+  private onReport(report: Report): void {
+    if (report.kind === 'packet-dropped') {
+      if (this.log.isLevelEnabled('debug')) {
+        const { from, channel, bytes, reason, detail } = report;
+        this.log.debug({ from: formatHostPort(from.host, from.port), channel, bytes, reason, ...(detail === undefined ? {} : { detail }) }, 'packet dropped');
+      }
+      return;
+    }
+    this.warnUdpBlocked(report.member, report.addr);
+  }
+
   /**
    * TCP ping fallback: the datagram probe to this peer timed out, yet it acked over TCP. UDP is
    * probably blocked (a firewall) or one side advertises an address the other cannot reach by
    * UDP. Warn once per peer per interval, as memberlist does.
    */
-  private checkStreamAck(to: Address, frame: Uint8Array, ping: StreamPing): void {
-    const decoded = decodePacket(frame, { maxPacketBytes: this.membershipOptions.maxStreamBytes });
-    if (!decoded.ok || !decoded.messages.some((m) => m.type === 'ack' && m.seq === ping.seq)) return;
+  private warnUdpBlocked(member: string, to: Address): void {
     this.extra.streamProbeAcks++;
     const t = now();
     const every = this.options.udpWarningIntervalMs ?? AGENT_DEFAULTS.udpWarningIntervalMs;
-    const last = this.udpWarnedAt.get(ping.target);
+    const last = this.udpWarnedAt.get(member);
     if (last !== undefined && t - last < every) return;
-    this.udpWarnedAt.set(ping.target, t);
+    this.udpWarnedAt.set(member, t);
     if (this.udpWarnedAt.size > 10_000) this.udpWarnedAt.clear();
     this.extra.udpWarnings++;
     const peer = formatHostPort(to.host, to.port);
     this.log.warn(
-      { peer: ping.target, addr: peer },
-      `${ping.target} (${peer}) answered a TCP ping but not the UDP probe before it: UDP between the two nodes is probably blocked ` +
+      { peer: member, addr: peer },
+      `${member} (${peer}) answered a TCP ping but not the UDP probe before it: UDP between the two nodes is probably blocked ` +
         `(a firewall dropping UDP on port ${to.port}, here or there) or one of you advertises an address the other cannot reach ` +
         'over UDP (check the advertise address); the node is kept alive by TCP, but UDP gossip and failure detection suffer',
     );
@@ -866,18 +856,4 @@ export class HearsayAgent implements Agent {
       this.dataLog.warn({ err }, 'could not write the data-dir snapshot');
     }
   }
-}
-
-function droppedCounts(counters: Readonly<Record<string, number>>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [name, n] of Object.entries(counters)) if (name.startsWith('dropped.')) out.set(name, n);
-  return out;
-}
-
-/** The ping in a stream packet the core sent on a probe timeout, if it is one. */
-function streamPingOf(packet: Uint8Array): StreamPing | null {
-  const decoded = decodePacket(packet);
-  if (!decoded.ok) return null;
-  for (const m of decoded.messages) if (m.type === 'ping') return { seq: m.seq, target: m.target };
-  return null;
 }

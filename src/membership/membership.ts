@@ -29,7 +29,7 @@ import type {
   SuspectMessage,
 } from '../wire/messages.js';
 import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket, MAX_INCARNATION, packetOverheadBytes } from '../wire/codec.js';
-import type { Channel, Effect, MemberView, MembershipEvent, Timer } from './types.js';
+import { DROP_REASONS, type Channel, type DropReason, type Effect, type MemberView, type MembershipEvent, type Report, type Timer } from './types.js';
 import type { Random } from '../util/random.js';
 import type { ResolvedOptions } from './options.js';
 import { Awareness } from './awareness.js';
@@ -115,17 +115,7 @@ const COUNTER_NAMES = [
   'gossipPackets',
   'reaped',
   'nameConflicts',
-  'dropped.empty',
-  'dropped.too-large',
-  'dropped.bad-version',
-  'dropped.malformed',
-  'dropped.invalid-message',
-  'dropped.too-many-messages',
-  'dropped.too-many-members',
-  'dropped.misdirected-ping',
-  'dropped.push-pull-over-datagram',
-  'dropped.relay-limit',
-  'dropped.member-limit',
+  ...DROP_REASONS.map((r) => `dropped.${r}` as const),
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
@@ -159,6 +149,8 @@ export class Membership {
   private leaving = false;
   /** The digest as last noted, when it changed, and when it last triggered a sync. */
   private digestSeen = 0;
+  /** The packet handlePacket is working on, for reports of what it drops. */
+  private packet: { readonly from: Address; readonly channel: Channel; readonly bytes: number } | null = null;
   private digestChangedAt = 0;
   private lastDigestSyncAt = Number.NEGATIVE_INFINITY;
 
@@ -285,15 +277,17 @@ export class Membership {
     this.counters.bytesIn += packet.length;
     const maxBytes = channel === 'stream' ? this.opts.maxStreamBytes : 65_535;
     const result = decodePacket(packet, { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers, maxPayloadBytes: this.opts.maxPayloadBytes });
+    this.packet = { from, channel, bytes: packet.length };
     if (!result.ok) {
-      this.counters[`dropped.${result.error.code}` as CounterName]++;
-      return this.flush();
+      this.drop(result.error.code, result.error.detail);
+    } else {
+      for (const msg of result.messages) {
+        this.counters.messagesIn++;
+        this.dispatch(from, msg, channel, now);
+      }
+      this.noteDigest(now);
     }
-    for (const msg of result.messages) {
-      this.counters.messagesIn++;
-      this.dispatch(from, msg, channel, now);
-    }
-    this.noteDigest(now);
+    this.packet = null;
     return this.flush();
   }
 
@@ -431,7 +425,7 @@ export class Membership {
     switch (msg.type) {
       case 'ping':
         if (msg.target !== this.name) {
-          this.counters['dropped.misdirected-ping']++;
+          this.drop('misdirected-ping');
           return;
         }
         this.reply(from, [encodeMessage({ type: 'ack', seq: msg.seq, digest: this.table.digest })], channel);
@@ -440,7 +434,7 @@ export class Membership {
         this.onPingReq(from, msg.seq, msg.target, msg.targetAddr, msg.nack);
         return;
       case 'ack':
-        this.onAck(msg.seq, msg.digest, now);
+        this.onAck(msg.seq, msg.digest, channel, now);
         return;
       case 'nack':
         if (this.probe !== null && this.probe.seq === msg.seq) this.probe.nacks++;
@@ -456,7 +450,7 @@ export class Membership {
         return;
       case 'push-pull':
         if (channel !== 'stream') {
-          this.counters['dropped.push-pull-over-datagram']++;
+          this.drop('push-pull-over-datagram');
           return;
         }
         this.onPushPull(from, msg, now);
@@ -540,9 +534,11 @@ export class Membership {
     this.startProbe();
   }
 
-  private onAck(seq: number, digest: number, now: number): void {
+  private onAck(seq: number, digest: number, channel: Channel, now: number): void {
     const p = this.probe;
     if (p !== null && p.seq === seq) {
+      // Only the fallback after a probe timeout pings over a stream.
+      if (channel === 'stream') this.report({ kind: 'stream-probe-acked', member: p.target, addr: p.targetAddr });
       if (!p.acked) {
         p.acked = true;
         this.compareDigest(p.targetAddr, digest, now);
@@ -581,7 +577,7 @@ export class Membership {
 
   private onPingReq(from: Address, originSeq: number, target: string, targetAddr: Address, nack: boolean): void {
     if (this.relays.size >= MAX_RELAYS) {
-      this.counters['dropped.relay-limit']++;
+      this.drop('relay-limit');
       return;
     }
     const seq = this.nextSeq();
@@ -612,7 +608,7 @@ export class Membership {
     const slot = t.slotOf(msg.node);
     if (slot === NONE) {
       if (t.size >= this.opts.maxMembers) {
-        this.counters['dropped.member-limit']++;
+        this.drop('member-limit');
         return;
       }
       const added = t.add(msg, msg.incarnation, 'alive', now);
@@ -932,6 +928,17 @@ export class Membership {
 
   private emit(event: MembershipEvent): void {
     this.out.push({ type: 'emit', event });
+  }
+
+  private report(report: Report): void {
+    this.out.push({ type: 'report', report });
+  }
+
+  /** Counts a dropped packet (or message) and, inside handlePacket, reports it with its source. */
+  private drop(reason: DropReason, detail?: string): void {
+    this.counters[`dropped.${reason}`]++;
+    const p = this.packet;
+    if (p !== null) this.report({ kind: 'packet-dropped', from: p.from, channel: p.channel, bytes: p.bytes, reason, ...(detail === undefined || detail === '' ? {} : { detail }) });
   }
 
   private flush(): Effect[] {

@@ -4,8 +4,6 @@
  */
 import type { Address, MemberState, MemberStatus } from '../wire/messages.js';
 
-/** A seedable source of randomness, injected so that the core stays deterministic. */
-
 /** How a packet travels: a datagram (UDP, lossy) or a stream (TCP, reliable, unbounded size). */
 export type Channel = 'datagram' | 'stream';
 
@@ -74,7 +72,38 @@ export type MembershipEvent =
 
 export type MembershipEventType = MembershipEvent['type'];
 
+/** Why the core dropped a packet or a message in it (each also counted as `dropped.<reason>`). */
+export const DROP_REASONS = [
+  'empty',
+  'too-large',
+  'bad-version',
+  'malformed',
+  'invalid-message',
+  'too-many-messages',
+  'too-many-members',
+  'misdirected-ping',
+  'push-pull-over-datagram',
+  'relay-limit',
+  'member-limit',
+] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+/**
+ * What the core tells its runtime for diagnosis only (logs, warnings): never a change of the view,
+ * so a runtime may ignore every report (the simulator does). Reports are not MembershipEvents, which
+ * are the public, ordered history of the view.
+ */
+export type Report =
+  /** A packet (or one message in it) was dropped; `detail` names the field when the codec knows it. */
+  | { readonly kind: 'packet-dropped'; readonly from: Address; readonly channel: Channel; readonly bytes: number; readonly reason: DropReason; readonly detail?: string }
+  /**
+   * The probe of `member` got no ack over UDP within the probe timeout, and then an ack over the
+   * stream fallback: UDP between the two nodes is probably blocked or an advertise address is wrong.
+   */
+  | { readonly kind: 'stream-probe-acked'; readonly member: string; readonly addr: Address };
+
 export type Effect =
   | { readonly type: 'send'; readonly to: Address; readonly packet: Uint8Array; readonly channel: Channel }
   | { readonly type: 'schedule'; readonly timer: Timer; readonly delayMs: number }
-  | { readonly type: 'emit'; readonly event: MembershipEvent };
+  | { readonly type: 'emit'; readonly event: MembershipEvent }
+  | { readonly type: 'report'; readonly report: Report };

@@ -794,6 +794,8 @@ export class World {
         case 'emit':
           this.emit(i, e.event);
           break;
+        case 'report':
+          break; // diagnostics for a runtime's log; the counters already hold them
       }
     }
   }

@@ -71,7 +71,7 @@ export class Hand {
         if (to !== undefined) this.packets.push({ from: node, to, packet: e.packet, channel: e.channel });
       }
       else if (e.type === 'schedule') this.timers.push({ node, timer: e.timer, at: this.now + e.delayMs });
-      else this.events.push({ node, event: e.event });
+      else if (e.type === 'emit') this.events.push({ node, event: e.event });
     }
   }
 

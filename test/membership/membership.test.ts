@@ -66,7 +66,10 @@ describe('membership: join and full-state exchange', () => {
   it('drops and counts garbage instead of throwing', () => {
     const h = cluster(['a', 'b']);
     const effects = h.node('a').handlePacket(h.addrOf('b'), new Uint8Array([1, 2, 3, 4]), 'datagram', 0);
-    expect(effects).toEqual([]);
+    // Nothing sent, scheduled or emitted: only a report, for the runtime's log, of what was dropped and why.
+    expect(effects).toEqual([
+      { type: 'report', report: { kind: 'packet-dropped', from: h.addrOf('b'), channel: 'datagram', bytes: 4, reason: 'malformed', detail: expect.any(String) } },
+    ]);
     const c = h.node('a').counters;
     const dropped = Object.entries(c).filter(([k]) => k.startsWith('dropped.')).reduce((s, [, v]) => s + v, 0);
     expect(dropped).toBe(1);
