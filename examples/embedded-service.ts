@@ -13,7 +13,9 @@
 import { createServer, get } from 'node:http';
 import { createAgent, parseHostPort } from '../src/index.js';
 
-const gossip = parseHostPort(process.env.GOSSIP ?? '127.0.0.1:7946');
+const parsed = parseHostPort(process.env.GOSSIP ?? '127.0.0.1:7946', { allowPortZero: true });
+if (!parsed.ok) throw new Error(`GOSSIP ${parsed.problem}`);
+const gossip = parsed.address;
 const seeds = (process.env.SEEDS ?? '').split(',').filter((s) => s !== '');
 const httpPort = Number(process.env.HTTP_PORT ?? 8080);
 

@@ -90,35 +90,12 @@ export class NotStartedError extends HearsayError {
   }
 }
 
-/** A HOST:PORT string that could not be parsed. */
+/** A HOST:PORT string that could not be parsed; `problem` is parseHostPort's (it says how to write one). */
 export class InvalidAddressError extends HearsayError {
   readonly input: string;
-  constructor(input: string, why: string) {
-    super(
-      'HEARSAY_ERR_INVALID_ADDRESS',
-      `invalid address ${JSON.stringify(input)}: ${why}; write HOST:PORT, e.g. 10.0.0.5:7946 or [::1]:7946`,
-    );
+  constructor(input: string, problem: string) {
+    super('HEARSAY_ERR_INVALID_ADDRESS', `invalid address ${JSON.stringify(input)}: it ${problem}`);
     this.input = input;
-  }
-}
-
-/** The UDP or TCP listener could not bind. */
-export class BindError extends HearsayError {
-  readonly host: string;
-  readonly port: number;
-  constructor(host: string, port: number, cause: unknown) {
-    const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
-    const hint =
-      errno === 'EADDRINUSE'
-        ? 'another process (or agent) uses this port: pick another port with bind, or port 0 for a free one'
-        : errno === 'EADDRNOTAVAIL'
-          ? 'this machine has no such address: bind to one of its interface addresses, or 0.0.0.0'
-          : errno === 'EACCES'
-            ? 'ports below 1024 need privileges: use a higher port'
-            : 'check the bind address';
-    super('HEARSAY_ERR_BIND', `cannot listen on ${formatHostPort(host, port)} (${errno ?? String(cause)}): ${hint}`, { cause });
-    this.host = host;
-    this.port = port;
   }
 }
 
@@ -134,11 +111,6 @@ export class DataDirError extends HearsayError {
     );
     this.path = path;
   }
-}
-
-/** HOST:PORT, with IPv6 hosts in brackets. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** A service registration (or one of its checks) that breaks the registry's rules. */

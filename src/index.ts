@@ -2,7 +2,8 @@
  * hearsay's public API: the agent, its types and options, the service registry's types, the DNS
  * server, the errors it throws, and the membership option profiles.
  */
-export { createAgent, AGENT_DEFAULTS, DEFAULT_PORT } from './agent/agent.js';
+export { createAgent } from './agent/agent.js';
+export { AGENT_DEFAULTS, DEFAULT_PORT } from './agent/defaults.js';
 export type {
   Agent,
   AgentCounters,
@@ -23,13 +24,15 @@ export type {
 } from './registry/types.js';
 export type { CheckDefinition, CheckInfo, CheckStatus, Duration, LocalService, ServiceDefinition } from './registry/local.js';
 export type { PickStrategy } from './registry/pickers.js';
-export { createDnsServer, DEFAULT_DNS_ADDRESS } from './dns/server.js';
+export { createDnsServer } from './dns/server.js';
 export type { DnsServer, DnsServerOptions } from './dns/server.js';
 export type { MemberView, MembershipEvent, MembershipEventType } from './membership/types.js';
 export type { Address, MemberStatus, MemberState } from './wire/messages.js';
 export { resolveOptions, PROFILES, LAN, isProfileName } from './membership/options.js';
 export type { MembershipOptions, ProfileName, ResolvedOptions } from './membership/options.js';
 export { parseHostPort, formatHostPort } from './transport/address.js';
+export type { ParsedHostPort, HostPortOptions } from './transport/address.js';
+export { BindError } from './transport/errors.js';
 export {
   HearsayError,
   InvalidOptionsError,
@@ -39,7 +42,6 @@ export {
   AgentClosedError,
   NotStartedError,
   InvalidAddressError,
-  BindError,
   DataDirError,
   InvalidServiceError,
   ServiceTooLargeError,

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
-import { AgentClosedError, InvalidOptionsError, JoinError, NotStartedError, type SeedFailure } from '../errors.js';
+import { AgentClosedError, InvalidAddressError, InvalidOptionsError, JoinError, NotStartedError, type SeedFailure } from '../errors.js';
 import { Membership } from '../membership/membership.js';
 import { resolveOptions, type ResolvedOptions } from '../membership/options.js';
 import type { Effect, MembershipEvent, Report, Timer } from '../membership/types.js';
@@ -361,8 +361,8 @@ export class HearsayAgent implements Agent {
     this.registry.refreshSelf();
     this.log.info(
       {
-        bind: formatHostPort(this.bound.host, this.bound.port),
-        advertise: formatHostPort(this.advertised.host, this.advertised.port),
+        bind: formatHostPort(this.bound),
+        advertise: formatHostPort(this.advertised),
         incarnation: this.membership.incarnation,
       },
       'agent started',
@@ -423,7 +423,12 @@ export class HearsayAgent implements Agent {
   private async joinThrough(seeds: readonly (string | Address)[], options: JoinOptions): Promise<number> {
     if (this.isClosed()) throw new AgentClosedError('join');
     if (this.lifecycle !== 'running') throw new NotStartedError('join');
-    const parsed = seeds.map((s) => (typeof s === 'string' ? parseHostPort(s, DEFAULT_PORT) : { host: s.host, port: s.port }));
+    const parsed = seeds.map((s) => {
+      if (typeof s !== 'string') return { host: s.host, port: s.port };
+      const p = parseHostPort(s, { defaultPort: DEFAULT_PORT });
+      if (!p.ok) throw new InvalidAddressError(s, p.problem);
+      return p.address;
+    });
     if (parsed.length === 0) throw new JoinError([]);
     const attempts = Math.max(1, Math.floor(options.attempts ?? AGENT_DEFAULTS.join.attempts));
     const backoffMs = Math.max(0, options.backoffMs ?? AGENT_DEFAULTS.join.backoffMs);
@@ -439,7 +444,7 @@ export class HearsayAgent implements Agent {
 
   /** Joins through one seed with retries; null when it answered, else its last failure. */
   private async joinSeed(seed: Address, attempts: number, backoffMs: number, timeoutMs: number): Promise<SeedFailure | null> {
-    const label = formatHostPort(seed.host, seed.port);
+    const label = formatHostPort(seed);
     const deadline = now() + timeoutMs;
     let last: JoinOutcome = { ok: false, reason: 'not attempted' };
     let made = 0;
@@ -722,7 +727,7 @@ export class HearsayAgent implements Agent {
             const to = e.to;
             const result = this.transport.dial(to, e.packet, (frame) => this.onDialFrame(to, frame));
             void result.then((r) => {
-              if (!r.ok) this.log.debug({ to: formatHostPort(to.host, to.port), reason: r.reason, err: r.message }, 'stream exchange failed');
+              if (!r.ok) this.log.debug({ to: formatHostPort(to), reason: r.reason, err: r.message }, 'stream exchange failed');
             });
             dials.push({ to, result });
           }
@@ -816,7 +821,7 @@ export class HearsayAgent implements Agent {
     if (report.kind === 'packet-dropped') {
       if (this.log.isLevelEnabled('debug')) {
         const { from, channel, bytes, reason, detail } = report;
-        this.log.debug({ from: formatHostPort(from.host, from.port), channel, bytes, reason, ...(detail === undefined ? {} : { detail }) }, 'packet dropped');
+        this.log.debug({ from: formatHostPort(from), channel, bytes, reason, ...(detail === undefined ? {} : { detail }) }, 'packet dropped');
       }
       return;
     }
@@ -837,7 +842,7 @@ export class HearsayAgent implements Agent {
     this.udpWarnedAt.set(member, t);
     if (this.udpWarnedAt.size > 10_000) this.udpWarnedAt.clear();
     this.extra.udpWarnings++;
-    const peer = formatHostPort(to.host, to.port);
+    const peer = formatHostPort(to);
     this.log.warn(
       { peer: member, addr: peer },
       `${member} (${peer}) answered a TCP ping but not the UDP probe before it: UDP between the two nodes is probably blocked ` +

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import type { CheckSpec, CheckStatus } from '../registry/local.js';
 import { MAX_CHECK_OUTPUT, sameCheckSpec } from '../registry/local.js';
-import { splitHostPort } from '../transport/address.js';
+import { parseHostPort } from '../transport/address.js';
 
 export type CheckReporter = (checkId: string, status: CheckStatus, output: string) => void;
 
@@ -161,12 +161,12 @@ async function readSome(res: Response, limit: number): Promise<string> {
 
 function tcpCheck(target: string, timeoutMs: number, signal: AbortSignal): Promise<{ status: CheckStatus; output: string }> {
   return new Promise((resolve) => {
-    const split = splitHostPort(target);
-    if (!split.ok || split.portText === undefined) {
-      resolve({ status: 'critical', output: `TCP ${target}: not HOST:PORT` });
+    const parsed = parseHostPort(target);
+    if (!parsed.ok) {
+      resolve({ status: 'critical', output: `TCP ${target}: not HOST:PORT (it ${parsed.problem})` });
       return;
     }
-    const socket = connect({ host: split.host, port: Number(split.portText) });
+    const socket = connect({ host: parsed.address.host, port: parsed.address.port });
     let done = false;
     const finish = (status: CheckStatus, output: string): void => {
       if (done) return;

@@ -2,125 +2,26 @@
  * Configuration of `hearsay agent`: defaults < JSON config file (--config) < HEARSAY_* environment
  * variables < command-line flags. Every source is validated together and every problem is reported
  * at once, each naming where the bad value came from and what to write instead.
- *
- * Also the HOST:PORT syntax used by the CLI and the HTTP API: `host:port`, `1.2.3.4:port` and
- * `[ipv6]:port` (IPv6 must be bracketed, since `::1:7946` is itself an IPv6 address).
+ * Addresses are parsed by transport/address.ts, limits come from wire/limits.ts and defaults from
+ * defaults.ts.
  */
 import { readFile } from 'node:fs/promises';
-import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { HearsayError, InvalidOptionsError } from '../errors.js';
 import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName } from '../membership/options.js';
 import type { Address } from '../wire/messages.js';
-import { isPortText, splitHostPort } from '../transport/address.js';
+import { isUnspecifiedHost, parseHostPort, type HostPortOptions } from '../transport/address.js';
+import { DEFAULT_DECODE_LIMITS as LIMITS } from '../wire/limits.js';
+import { AGENT_DEFAULTS } from './defaults.js';
 import { normalizeService, type ServiceDefinition } from '../registry/local.js';
 import { jsonErrorPosition } from '../util/json.js';
 import type { AgentSecurityOptions } from '../security/options.js';
 import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from './security-settings.js';
 
-/** Where the agent's UDP and TCP listeners bind unless told otherwise. */
-export const DEFAULT_BIND: Address = Object.freeze({ host: '127.0.0.1', port: 7946 });
-/** Where the agent's HTTP API listens unless told otherwise (loopback; beyond it a bearer token is required). */
-export const DEFAULT_HTTP: Address = Object.freeze({ host: '127.0.0.1', port: 7947 });
-/** Where the agent's DNS interface listens (UDP and TCP) unless told otherwise. */
-export const DEFAULT_DNS: Address = Object.freeze({ host: '127.0.0.1', port: 7953 });
 const MAX_CONFIG_SERVICES = 255;
 /** The pino levels `--log-level` accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
-export const DEFAULT_PROFILE: ProfileName = 'lan';
-
-const MAX_NAME_BYTES = 256;
-const MAX_HOST_BYTES = 256;
-const MAX_TAGS = 64;
-const MAX_TAG_KEY_BYTES = 128;
-const MAX_TAG_VALUE_BYTES = 1024;
 const MAX_SEEDS = 256;
-
-// ---------------------------------------------------------------------------------------------
-// HOST:PORT
-
-export type ParsedHostPort = { readonly ok: true; readonly address: Address } | { readonly ok: false; readonly problem: string };
-
-export interface HostPortOptions {
-  /** Port used when the text names only a host. Without it, a port is required. */
-  readonly defaultPort?: number;
-  /** Accept port 0 ("any free port", for listeners). @default false */
-  readonly allowPortZero?: boolean;
-}
-
-const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
-const HOSTNAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);
-
-/**
- * Parses `host:port`, `[ipv6]:port` (and a bare host or `[ipv6]` when `defaultPort` is given).
- * The problem, if any, completes a sentence such as `--join "x": <problem>`.
- */
-export function parseHostPort(text: string, options: HostPortOptions = {}): ParsedHostPort {
-  const example = `e.g. 127.0.0.1:${options.defaultPort ?? 7946} or [::1]:${options.defaultPort ?? 7946}`;
-  const syntax = splitHostPort(text);
-  if (!syntax.ok) {
-    switch (syntax.fault) {
-      case 'empty':
-        return { ok: false, problem: `is empty: give HOST:PORT, ${example}` };
-      case 'unclosed-bracket':
-        return { ok: false, problem: `has "[" without "]": write IPv6 addresses as [ADDRESS]:PORT, ${example}` };
-      case 'after-bracket':
-        return { ok: false, problem: `has "${syntax.rest}" after "]": write IPv6 addresses as [ADDRESS]:PORT, ${example}` };
-      case 'not-ipv6':
-        return { ok: false, problem: `has "${syntax.host}" in brackets, which is not an IPv6 address: ${example}` };
-      case 'unbracketed-ipv6':
-        return { ok: false, problem: `looks like an IPv6 address without brackets: write [ADDRESS]:PORT, e.g. [::1]:${options.defaultPort ?? 7946}` };
-    }
-  }
-  const { host, portText } = syntax;
-  if (!syntax.bracketed) {
-    if (host === '') return { ok: false, problem: `has no host: give one, e.g. 0.0.0.0${text.trim()} to listen on every IPv4 interface` };
-    const hostProblem = checkHost(host);
-    if (hostProblem !== undefined) return { ok: false, problem: `${hostProblem}: ${example}` };
-  }
-  if (Buffer.byteLength(host) > MAX_HOST_BYTES) return { ok: false, problem: `has a host longer than ${MAX_HOST_BYTES} bytes` };
-  let port: number;
-  if (portText === undefined) {
-    if (options.defaultPort === undefined) return { ok: false, problem: `has no port: give HOST:PORT, ${example}` };
-    port = options.defaultPort;
-  } else {
-    if (!isPortText(portText)) return { ok: false, problem: `has port "${portText}", which is not a number in 0-65535: ${example}` };
-    port = Number(portText);
-    const min = options.allowPortZero === true ? 0 : 1;
-    if (port > 65535 || port < min) {
-      return {
-        ok: false,
-        problem: `has port ${port}, outside ${min}-65535${min === 1 && port === 0 ? ' (0, "any free port", only makes sense for a listener)' : ''}: ${example}`,
-      };
-    }
-  }
-  return { ok: true, address: { host, port } };
-}
-
-function checkHost(host: string): string | undefined {
-  if (isIPv4(host)) return undefined;
-  if (/^[0-9.]+$/.test(host)) return `has host "${host}", which is not a valid IPv4 address`;
-  if (!HOSTNAME.test(host)) return `has host "${host}", which is neither an IP address nor a host name`;
-  return undefined;
-}
-
-/** Formats an address as HOST:PORT, bracketing IPv6 hosts. */
-export function formatHostPort(address: Address): string {
-  return isIPv6(address.host) || address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
-}
-
-/** True for 127.0.0.0/8, ::1 and "localhost". */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  if (isIPv4(host)) return host.startsWith('127.');
-  if (host.startsWith('::ffff:') && isIPv4(host.slice(7))) return host.slice(7).startsWith('127.');
-  return false;
-}
-
-function isUnspecified(host: string): boolean {
-  return host === '0.0.0.0' || (isIP(host) === 6 && /^[0:]+$/.test(host));
-}
 
 // ---------------------------------------------------------------------------------------------
 // The agent's configuration
@@ -304,20 +205,20 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
       problems.push(`${given.label} ${parsed.problem}`);
       return fallback;
     }
-    if (key === 'advertise' && isUnspecified(parsed.address.host)) {
+    if (key === 'advertise' && isUnspecifiedHost(parsed.address.host)) {
       problems.push(`${given.label} is not an address other nodes can reach: advertise this machine's IP, e.g. 10.0.0.5:7946`);
     }
     return parsed.address;
   };
-  const bind = address('bind', DEFAULT_BIND, { defaultPort: DEFAULT_BIND.port, allowPortZero: true }) as Address;
-  const advertise = address('advertise', undefined, { defaultPort: bind.port === 0 ? DEFAULT_BIND.port : bind.port });
-  const http = address('http', DEFAULT_HTTP, { defaultPort: DEFAULT_HTTP.port, allowPortZero: true }) as Address;
-  let dns: Address | null = DEFAULT_DNS;
+  const bind = address('bind', AGENT_DEFAULTS.bind, { defaultPort: AGENT_DEFAULTS.bind.port, allowPortZero: true }) as Address;
+  const advertise = address('advertise', undefined, { defaultPort: bind.port === 0 ? AGENT_DEFAULTS.bind.port : bind.port });
+  const http = address('http', AGENT_DEFAULTS.http, { defaultPort: AGENT_DEFAULTS.http.port, allowPortZero: true }) as Address;
+  let dns: Address | null = AGENT_DEFAULTS.dns;
   const dnsIn = pick('dns');
   if (dnsIn !== undefined) {
     if (dnsIn.value.trim().toLowerCase() === 'off') dns = null;
     else {
-      const parsed = parseHostPort(dnsIn.value, { defaultPort: DEFAULT_DNS.port, allowPortZero: true });
+      const parsed = parseHostPort(dnsIn.value, { defaultPort: AGENT_DEFAULTS.dns.port, allowPortZero: true });
       if (parsed.ok) dns = parsed.address;
       else problems.push(`${dnsIn.label} ${parsed.problem} (or "off" to run without DNS)`);
     }
@@ -329,7 +230,7 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
   if (joinIn !== undefined) {
     if (joinIn.value.length > MAX_SEEDS) problems.push(`${joinIn.source === 'flag' ? '--join' : joinIn.label} gives ${joinIn.value.length} seeds: give at most ${MAX_SEEDS}`);
     for (const seed of joinIn.value) {
-      const parsed = parseHostPort(seed, { defaultPort: DEFAULT_BIND.port });
+      const parsed = parseHostPort(seed, { defaultPort: AGENT_DEFAULTS.bind.port });
       if (parsed.ok) join.push(parsed.address);
       else {
         const where = joinIn.source === 'flag' ? `--join "${seed}"` : joinIn.source === 'env' ? `HEARSAY_JOIN entry "${seed}"` : `"join" entry "${seed}" ${fileLabel}`;
@@ -339,7 +240,7 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
   }
 
   // profile
-  let profile = DEFAULT_PROFILE;
+  let profile: ProfileName = AGENT_DEFAULTS.profile;
   const profileIn = pick('profile');
   if (profileIn !== undefined) {
     if (isProfileName(profileIn.value)) profile = profileIn.value;
@@ -347,7 +248,7 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
   }
 
   // log level
-  let logLevel = DEFAULT_LOG_LEVEL;
+  let logLevel: LogLevel = AGENT_DEFAULTS.logLevel;
   const levelIn = pick('logLevel');
   if (levelIn !== undefined) {
     if ((LOG_LEVELS as readonly string[]).includes(levelIn.value)) logLevel = levelIn.value as LogLevel;
@@ -531,7 +432,7 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
 
 function checkName(name: string): string | undefined {
   if (name.trim() === '') return 'is empty: give a unique node name, e.g. --name web-1';
-  if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `is longer than ${MAX_NAME_BYTES} bytes: give a shorter node name`;
+  if (Buffer.byteLength(name) > LIMITS.maxNameBytes) return `is longer than ${LIMITS.maxNameBytes} bytes: give a shorter node name`;
   // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f]/.test(name)) return 'contains whitespace or control characters: use e.g. letters, digits, "-", "_" and "."';
   return undefined;
@@ -540,12 +441,12 @@ function checkName(name: string): string | undefined {
 function checkTags(value: unknown): Record<string, string> | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object of string values, e.g. {"role": "web"}';
   const entries = Object.entries(value);
-  if (entries.length > MAX_TAGS) return `has ${entries.length} tags: at most ${MAX_TAGS} fit`;
+  if (entries.length > LIMITS.maxTags) return `has ${entries.length} tags: at most ${LIMITS.maxTags} fit`;
   const out: Record<string, string> = {};
   for (const [k, v] of entries) {
     if (typeof v !== 'string') return `has "${k}": ${JSON.stringify(v)}: tag values must be strings`;
-    if (k === '' || Buffer.byteLength(k) > MAX_TAG_KEY_BYTES) return `has key "${k}": tag keys must be 1-${MAX_TAG_KEY_BYTES} bytes`;
-    if (Buffer.byteLength(v) > MAX_TAG_VALUE_BYTES) return `has "${k}" longer than ${MAX_TAG_VALUE_BYTES} bytes: shorten the value`;
+    if (k === '' || Buffer.byteLength(k) > LIMITS.maxTagKeyBytes) return `has key "${k}": tag keys must be 1-${LIMITS.maxTagKeyBytes} bytes`;
+    if (Buffer.byteLength(v) > LIMITS.maxTagValueBytes) return `has "${k}" longer than ${LIMITS.maxTagValueBytes} bytes: shorten the value`;
     out[k] = v;
   }
   return out;

@@ -11,7 +11,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HearsayError } from '../errors.js';
-import { isLoopbackHost } from './config.js';
+import { formatHostPort, isLoopbackHost } from '../transport/address.js';
 
 /** A request refused with this status and body {error, code}. */
 export class ApiError extends Error {
@@ -53,7 +53,7 @@ export interface HttpGuardOptions {
 /** Throws HttpTokenRequiredError when `host` is not loopback and there is no token. */
 export function checkHttpExposure(host: string, port: number, token: string | undefined): void {
   if (isLoopbackHost(host) || (token !== undefined && token.length > 0)) return;
-  throw new HttpTokenRequiredError(host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+  throw new HttpTokenRequiredError(formatHostPort({ host, port }));
 }
 
 export class HttpGuard {

@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import { HearsayError } from '../errors.js';
 import type { MemberView } from '../membership/types.js';
 import type { Address } from '../wire/messages.js';
-import { formatHostPort, isLoopbackHost, parseHostPort } from './config.js';
+import { formatHostPort, isLoopbackHost, parseHostPort } from '../transport/address.js';
 import { serviceRoutes } from './http-services.js';
 import type { KeyOp } from '../security/key-manager.js';
 import { ApiError, checkHttpExposure, HttpGuard } from './http-guard.js';

@@ -3,7 +3,7 @@
  * --keyring-file, --label, --encrypt-transition, --http-token, and the "limits" object of the
  * config file. Every problem names where the value came from and what to write instead.
  */
-import { isLoopbackHost } from './config.js';
+import { isLoopbackHost } from '../transport/address.js';
 import { MIN_TOKEN_LENGTH } from './http-guard.js';
 import type { Address } from '../wire/messages.js';
 import { MAX_LABEL_BYTES, TRANSITION_MODES, type TransitionMode } from '../security/envelope.js';

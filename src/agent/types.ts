@@ -90,7 +90,12 @@ export type AgentEvent = MembershipEvent | ServiceEvent;
 /** Counters exposed on /metrics (Prometheus) and `agent.counters()`. */
 export type AgentCounters = Readonly<Record<string, number>>;
 
-export interface Agent {
+/**
+ * The agent as a node of the mesh: identity, lifecycle, membership and counters. The Agent is this,
+ * AgentServices and AgentEvents; a consumer (the HTTP routes, the DNS server, a test fake) takes only
+ * the parts it uses.
+ */
+export interface AgentNode {
   readonly name: string;
   /** The advertised address (with the real port once started). */
   readonly address: Address;
@@ -121,7 +126,11 @@ export interface Agent {
   memberViews(): MemberView[];
   setTags(tags: Readonly<Record<string, string>>): void;
   counters(): AgentCounters;
+  [Symbol.asyncDispose](): Promise<void>;
+}
 
+/** The service registry as the agent offers it: this node's registrations and the mesh's instances. */
+export interface AgentServices {
   /**
    * Registers (or, with a known id, replaces) a service instance on this node and starts its
    * checks. Visible to this node's lookups at once and spread through the mesh in this node's
@@ -156,10 +165,14 @@ export interface Agent {
   watch(name: string, options?: WatchOptions): AsyncIterableIterator<ServiceWatchUpdate>;
   /** The event form of watch(): `listener` gets the snapshot now and every change; returns a stop function. */
   onServiceChange(name: string, listener: (update: ServiceWatchUpdate) => void, options?: LookupOptions): () => void;
+}
 
+/** The agent's events: membership and service changes, in the order they happened. */
+export interface AgentEvents {
   on(event: 'event', listener: (event: AgentEvent) => void): this;
   off(event: 'event', listener: (event: AgentEvent) => void): this;
   /** Events as an async iterator; ends when the signal aborts or the agent closes. */
   events(options?: { signal?: AbortSignal }): AsyncIterableIterator<AgentEvent>;
-  [Symbol.asyncDispose](): Promise<void>;
 }
+
+export interface Agent extends AgentNode, AgentServices, AgentEvents {}

@@ -3,7 +3,8 @@
  * node:http, JSON in and out, a connect timeout, and errors that say what to do.
  */
 import { request } from 'node:http';
-import { DEFAULT_HTTP, formatHostPort, parseHostPort } from '../agent/config.js';
+import { AGENT_DEFAULTS } from '../agent/defaults.js';
+import { formatHostPort, parseHostPort } from '../transport/address.js';
 import type { Address } from '../wire/messages.js';
 import type { FlagSpec } from './main.js';
 import { UsageError } from './main.js';
@@ -12,9 +13,9 @@ import { UsageError } from './main.js';
 export const httpFlag = {
   type: 'string',
   placeholder: 'HOST:PORT',
-  description: `the agent's HTTP API (default ${formatHostPort(DEFAULT_HTTP)}, or $HEARSAY_HTTP_ADDR)`,
+  description: `the agent's HTTP API (default ${formatHostPort(AGENT_DEFAULTS.http)}, or $HEARSAY_HTTP_ADDR)`,
   check: (value: string) => {
-    const parsed = parseHostPort(value, { defaultPort: DEFAULT_HTTP.port });
+    const parsed = parseHostPort(value, { defaultPort: AGENT_DEFAULTS.http.port });
     return parsed.ok ? undefined : parsed.problem;
   },
 } as const satisfies FlagSpec;
@@ -32,11 +33,11 @@ export function resolveHttpAddress(flag: string | undefined, env: Readonly<Recor
   ];
   for (const [label, value] of candidates) {
     if (value === undefined || value.trim() === '') continue;
-    const parsed = parseHostPort(value, { defaultPort: DEFAULT_HTTP.port });
+    const parsed = parseHostPort(value, { defaultPort: AGENT_DEFAULTS.http.port });
     if (!parsed.ok) throw new UsageError(`${label === '--http' ? '--http' : `$${label}`} "${value}" ${parsed.problem}`);
     return parsed.address;
   }
-  return DEFAULT_HTTP;
+  return AGENT_DEFAULTS.http;
 }
 
 /** No agent answers at the address (connection refused, unreachable, timed out). */

@@ -28,7 +28,6 @@ import type { ServiceInstance } from '../registry/types.js';
 import type { Address } from '../wire/messages.js';
 import type { Agent } from '../agent/types.js';
 
-export const DEFAULT_DNS_ADDRESS: Readonly<Address> = Object.freeze({ host: '127.0.0.1', port: 7953 });
 
 export interface DnsServerOptions {
   /** The domain hearsay answers for. @default "hearsay" */

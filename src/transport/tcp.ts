@@ -113,7 +113,7 @@ export class StreamTransport {
     }
     if (frame.length > this.options.maxFrameBytes) {
       c.drop('send-too-large');
-      this.log.debug({ to: formatHostPort(to.host, to.port), bytes: frame.length }, 'stream packet too large to send: dropped');
+      this.log.debug({ to: formatHostPort(to), bytes: frame.length }, 'stream packet too large to send: dropped');
       return Promise.resolve({
         ok: false,
         frames: 0,
@@ -124,12 +124,12 @@ export class StreamTransport {
     const maxOut = this.options.maxOutboundConnections ?? Infinity;
     if (this.outbound >= maxOut) {
       c.drop('dial-limit');
-      this.log.debug({ to: formatHostPort(to.host, to.port), open: this.outbound }, 'too many outbound connections: not dialed');
+      this.log.debug({ to: formatHostPort(to), open: this.outbound }, 'too many outbound connections: not dialed');
       return Promise.resolve({ ok: false, frames: 0, reason: 'dial-limit', message: `too many outbound connections open (limit ${maxOut})` });
     }
     c.add('transport.stream.connectionsOut');
     this.outbound++;
-    const peer = formatHostPort(to.host, to.port);
+    const peer = formatHostPort(to);
     return new Promise<DialResult>((resolve) => {
       const socket = connect({ host: to.host, port: to.port, allowHalfOpen: true });
       this.track(socket);
@@ -226,7 +226,7 @@ export class StreamTransport {
     let bytesRead = 0;
     // A fresh object per connection: answers addressed to exactly this object go back on it.
     const from: Address = { host: normalizeHost(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
-    const peer = formatHostPort(from.host, from.port);
+    const peer = formatHostPort(from);
     const decoder = new FrameDecoder(this.options.maxFrameBytes);
     let open = true;
     const cut = (): void => {

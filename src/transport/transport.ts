@@ -5,7 +5,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import type { Logger } from 'pino';
-import { BindError } from '../errors.js';
+import { BindError } from './errors.js';
 import type { Address } from '../wire/messages.js';
 import { TransportCounters } from './counters.js';
 import { StreamTransport, type DialResult, type InboundFrameHandler } from './tcp.js';

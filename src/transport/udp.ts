@@ -60,7 +60,7 @@ export class DatagramTransport {
     }
     if (packet.length > MAX_DATAGRAM_BYTES) {
       c.drop('datagram-too-large');
-      this.log.debug({ to: formatHostPort(to.host, to.port), bytes: packet.length }, 'datagram too large: dropped');
+      this.log.debug({ to: formatHostPort(to), bytes: packet.length }, 'datagram too large: dropped');
       return;
     }
     c.add('transport.datagram.packetsOut');
@@ -71,7 +71,7 @@ export class DatagramTransport {
       if (this.inFlight === 0) this.drained?.();
       if (err) {
         c.drop('send-error');
-        this.log.debug({ to: formatHostPort(to.host, to.port), err: err.message }, 'datagram send failed: dropped');
+        this.log.debug({ to: formatHostPort(to), err: err.message }, 'datagram send failed: dropped');
       }
     });
   }

@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { runAgent, type AgentCommandDeps, type AgentFlags } from '../../src/cli/commands/agent.js';
 import type { AgentOptions } from '../../src/agent/types.js';
 import type { HttpServer } from '../../src/agent/http.js';
-import { BindError } from '../../src/errors.js';
+import { BindError } from '../../src/transport/errors.js';
 import { FakeAgent, failingJoin } from '../agent/fake-agent.js';
 import { call } from '../agent/http-support.js';
 import { capture } from './support.js';

@@ -12,7 +12,8 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createAgent } from '../../agent/agent.js';
-import { formatHostPort, InvalidConfigError, isLoopbackHost, loadAgentConfig, LOG_LEVELS, type AgentConfig } from '../../agent/config.js';
+import { InvalidConfigError, loadAgentConfig, LOG_LEVELS, type AgentConfig } from '../../agent/config.js';
+import { formatHostPort, isLoopbackHost } from '../../transport/address.js';
 import { createHttpServer, type HttpServer } from '../../agent/http.js';
 import { createDnsServer, type DnsServer } from '../../dns/server.js';
 import type { Agent, AgentOptions } from '../../agent/types.js';

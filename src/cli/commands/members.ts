@@ -2,7 +2,7 @@
  * `hearsay members`: the members a running agent knows, from its HTTP API (GET /v1/members), as
  * a table (name, address, status, incarnation, tags) or, with --json, the API's JSON array.
  */
-import { formatHostPort } from '../../agent/config.js';
+import { formatHostPort } from '../../transport/address.js';
 import type { MemberInfo } from '../../agent/types.js';
 import { callAgent, httpFlag, reportClientError, resolveHttpAddress } from '../http-client.js';
 import type { Command } from '../main.js';

@@ -1,5 +1,5 @@
 /** Tables the service commands print. */
-import { formatHostPort } from '../../agent/config.js';
+import { formatHostPort } from '../../transport/address.js';
 import type { ServiceInstance, ServiceSummary } from '../../registry/types.js';
 
 function table(rows: string[][]): string {
