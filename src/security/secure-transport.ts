@@ -29,7 +29,7 @@ export type ControlHandler = (from: Address, request: unknown, reply: (answer: u
 
 export type ControlResult = { readonly ok: true; readonly answer: unknown } | { readonly ok: false; readonly message: string };
 
-const SECURITY_DROPS = [...AUTH_DROP_REASONS, 'datagram-too-large', 'control-unencrypted', 'control-malformed'] as const;
+export const SECURITY_DROPS = [...AUTH_DROP_REASONS, 'datagram-too-large', 'control-unencrypted', 'control-malformed'] as const;
 type SecurityDrop = (typeof SECURITY_DROPS)[number];
 
 export class SecureTransport {

@@ -1,0 +1,85 @@
+/**
+ * What the agent logs about the mesh, and at which level: membership changes at info (what an
+ * operator reads), suspicions, deaths and refutations at warn, name conflicts at error, the rest at
+ * debug; the core's reports (a dropped packet at debug, a peer that answers only over TCP at warn,
+ * at most once per peer per interval).
+ */
+import type { Logger } from 'pino';
+import type { MembershipEvent, Report } from '../membership/types.js';
+import { formatHostPort } from '../transport/address.js';
+import type { Address } from '../wire/messages.js';
+
+/** Most peers remembered for the UDP warning's rate limit; the memory is cleared beyond it. */
+const MAX_WARNED_PEERS = 10_000;
+
+export function logMembershipEvent(log: Logger, event: MembershipEvent): void {
+  switch (event.type) {
+    case 'member-join':
+    case 'member-leave':
+    case 'member-alive':
+    case 'member-update':
+      log.info({ member: event.member.name, addr: formatHostPort(event.member), incarnation: event.member.incarnation }, event.type);
+      break;
+    case 'member-suspect':
+    case 'member-dead':
+      log.warn({ member: event.member.name, from: event.from, incarnation: event.member.incarnation }, event.type);
+      break;
+    case 'member-conflict':
+      log.error(
+        { member: event.name, holder: formatHostPort(event.holder), other: formatHostPort(event.other), incarnation: event.incarnation },
+        'two nodes claim one name: the holder keeps it; give every node a unique --name',
+      );
+      break;
+    case 'self-refute':
+      log.warn({ incarnation: event.incarnation, accusedBy: event.accusedBy }, 'refuted a suspicion of this node');
+      break;
+    default:
+      if (log.isLevelEnabled('debug')) log.debug({ event }, event.type);
+  }
+}
+
+/** Logs the core's reports, with the UDP warning's rate limit per peer. */
+export class ReportLog {
+  readonly counters = { streamProbeAcks: 0, udpWarnings: 0 };
+  /** When the UDP warning was last logged, by peer name. */
+  private readonly warnedAt = new Map<string, number>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly udpWarningIntervalMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  report(report: Report): void {
+    if (report.kind === 'packet-dropped') {
+      if (this.log.isLevelEnabled('debug')) {
+        const { from, channel, bytes, reason, detail } = report;
+        this.log.debug({ from: formatHostPort(from), channel, bytes, reason, ...(detail === undefined ? {} : { detail }) }, 'packet dropped');
+      }
+      return;
+    }
+    this.udpBlocked(report.member, report.addr);
+  }
+
+  /**
+   * TCP ping fallback: the datagram probe to this peer timed out, yet it acked over TCP. UDP is
+   * probably blocked (a firewall) or one side advertises an address the other cannot reach by UDP.
+   * Warn once per peer per interval, as memberlist does.
+   */
+  private udpBlocked(member: string, to: Address): void {
+    this.counters.streamProbeAcks++;
+    const t = this.now();
+    const last = this.warnedAt.get(member);
+    if (last !== undefined && t - last < this.udpWarningIntervalMs) return;
+    if (this.warnedAt.size >= MAX_WARNED_PEERS) this.warnedAt.clear();
+    this.warnedAt.set(member, t);
+    this.counters.udpWarnings++;
+    const peer = formatHostPort(to);
+    this.log.warn(
+      { peer: member, addr: peer },
+      `${member} (${peer}) answered a TCP ping but not the UDP probe before it: UDP between the two nodes is probably blocked ` +
+        `(a firewall dropping UDP on port ${to.port}, here or there) or one of you advertises an address the other cannot reach ` +
+        'over UDP (check the advertise address); the node is kept alive by TCP, but UDP gossip and failure detection suffer',
+    );
+  }
+}
