@@ -28,7 +28,7 @@ import { Agent as HttpAgent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import * as dnsPacket from 'dns-packet';
 import { pino } from 'pino';
-import { createHttpServer } from '../src/agent/http.js';
+import { createHttpServer } from '../src/api/server.js';
 import { ServiceRuntime } from '../src/agent/services.js';
 import type { Agent } from '../src/agent/types.js';
 import { createDnsServer } from '../src/dns/server.js';

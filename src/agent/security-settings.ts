@@ -4,11 +4,10 @@
  * config file. Every problem names where the value came from and what to write instead.
  */
 import { isLoopbackHost } from '../transport/address.js';
-import { MIN_TOKEN_LENGTH } from './http-guard.js';
 import type { Address } from '../wire/messages.js';
 import { MAX_LABEL_BYTES, TRANSITION_MODES, type TransitionMode } from '../security/envelope.js';
 import { parseKey } from '../security/keyring.js';
-import type { AgentLimits, AgentSecurityOptions } from '../security/options.js';
+import { MIN_TOKEN_LENGTH, type AgentLimits, type AgentSecurityOptions } from '../security/options.js';
 
 /** The security settings as one source wrote them, each with a label naming its origin. */
 export interface SecurityInputs {

@@ -6,6 +6,9 @@ import type { HearsayError } from '../errors.js';
 import { Envelope, ENCRYPTION_OVERHEAD_BYTES, MAX_LABEL_BYTES, TRANSITION_MODES, type TransitionMode } from './envelope.js';
 import { Keyring, parseKey, readKeyringFile } from './keyring.js';
 
+/** Shortest bearer token the HTTP API accepts. */
+export const MIN_TOKEN_LENGTH = 16;
+
 export interface AgentSecurityOptions {
   /**
    * AES-256 keys, base64 of 32 bytes (`hearsay keygen`); the first is the primary (it encrypts),

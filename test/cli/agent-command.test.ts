@@ -5,10 +5,10 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { runAgent, type AgentCommandDeps, type AgentFlags } from '../../src/cli/commands/agent.js';
 import type { AgentOptions } from '../../src/agent/types.js';
-import type { HttpServer } from '../../src/agent/http.js';
+import type { HttpServer } from '../../src/api/server.js';
 import { BindError } from '../../src/transport/errors.js';
-import { FakeAgent, failingJoin } from '../agent/fake-agent.js';
-import { call } from '../agent/http-support.js';
+import { FakeAgent, failingJoin } from '../api/fake-agent.js';
+import { call } from '../api/http-support.js';
 import { capture } from './support.js';
 
 const noFlags: AgentFlags = {

@@ -3,13 +3,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createHttpServer, type HttpServer } from '../../src/agent/http.js';
+import { createHttpServer, type HttpServer } from '../../src/api/server.js';
 import { command as join } from '../../src/cli/commands/join.js';
 import { command as leave } from '../../src/cli/commands/leave.js';
 import { command as members, formatMembersTable } from '../../src/cli/commands/members.js';
 import { resolveHttpAddress } from '../../src/cli/http-client.js';
 import { main, UsageError } from '../../src/cli/main.js';
-import { FakeAgent, failingJoin, view } from '../agent/fake-agent.js';
+import { FakeAgent, failingJoin, view } from '../api/fake-agent.js';
 import { capture, closedPort } from './support.js';
 
 let agent: FakeAgent;

@@ -6,10 +6,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHttpServer, type HttpServer } from '../../src/agent/http.js';
+import { createHttpServer, type HttpServer } from '../../src/api/server.js';
 import { runWatch } from '../../src/cli/commands/watch.js';
 import { main } from '../../src/cli/main.js';
-import { FakeAgent } from '../agent/fake-agent.js';
+import { FakeAgent } from '../api/fake-agent.js';
 import { capture } from './support.js';
 
 let agent: FakeAgent;

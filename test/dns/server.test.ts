@@ -12,7 +12,7 @@ import { createDnsServer, type DnsServer } from '../../src/dns/server.js';
 import { encodeInstances } from '../../src/registry/payload.js';
 import type { LocalInstanceRecord } from '../../src/registry/types.js';
 import type { Address } from '../../src/wire/messages.js';
-import { FakeAgent, view } from '../agent/fake-agent.js';
+import { FakeAgent, view } from '../api/fake-agent.js';
 
 let agent: FakeAgent;
 let server: DnsServer;

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent } from '../../src/agent/agent.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
-import type { HttpServer } from '../../src/agent/http.js';
+import type { HttpServer } from '../../src/api/server.js';
 import type { Agent } from '../../src/agent/types.js';
 import { runAgent, type AgentFlags } from '../../src/cli/commands/agent.js';
 import { generateKey } from '../../src/security/keyring.js';
-import { call, json } from '../agent/http-support.js';
+import { call, json } from '../api/http-support.js';
 import { capture } from '../cli/support.js';
 import { waitFor } from '../agent/support.js';
 

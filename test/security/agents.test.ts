@@ -179,8 +179,8 @@ describe('name conflicts and metrics', () => {
   });
 
   it('security drops appear on /metrics by reason', async () => {
-    const { createHttpServer } = await import('../../src/agent/http.js');
-    const { call } = await import('../agent/http-support.js');
+    const { createHttpServer } = await import('../../src/api/server.js');
+    const { call } = await import('../api/http-support.js');
     const a = await keyed('metered', [K1]);
     const stranger = await keyed('stranger', [K2]);
     await refusedJoin(stranger, a);

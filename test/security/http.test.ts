@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HearsayAgent } from '../../src/agent/agent.js';
-import { createHttpServer, type HttpServer } from '../../src/agent/http.js';
-import { HttpGuard } from '../../src/agent/http-guard.js';
+import { createHttpServer, type HttpServer } from '../../src/api/server.js';
+import { HttpGuard } from '../../src/api/guard.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import { main } from '../../src/cli/main.js';
 import { generateKey } from '../../src/security/keyring.js';
 import { Agents, allSee, waitFor } from '../agent/support.js';
-import { call, json } from '../agent/http-support.js';
+import { call, json } from '../api/http-support.js';
 import { capture } from '../cli/support.js';
 
 const agents = new Agents();
@@ -60,11 +60,11 @@ describe('HTTP API guard', () => {
   it('rate-limits requests with 429 and Retry-After (a token bucket on an injected clock)', () => {
     let t = 0;
     const guard = new HttpGuard({ maxRequestsPerSecond: 2, now: () => t });
-    for (let i = 0; i < 4; i++) guard.check(req({})); // burst = 2 × rate
-    expect(() => guard.check(req({}))).toThrow(expect.objectContaining({ status: 429, code: 'HEARSAY_ERR_RATE_LIMITED' }));
+    for (let i = 0; i < 4; i++) guard.check(req({}), undefined); // burst = 2 × rate
+    expect(() => guard.check(req({}), undefined)).toThrow(expect.objectContaining({ status: 429, code: 'HEARSAY_ERR_RATE_LIMITED' }));
     t += 500; // half a second refills one request
-    guard.check(req({}));
-    expect(() => guard.check(req({}))).toThrow(/too many requests/);
+    guard.check(req({}), undefined);
+    expect(() => guard.check(req({}), undefined)).toThrow(/too many requests/);
     expect(guard.counters['http.rateLimited']).toBe(2);
   });
 

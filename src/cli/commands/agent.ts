@@ -14,7 +14,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { createAgent } from '../../agent/agent.js';
 import { InvalidConfigError, loadAgentConfig, LOG_LEVELS, type AgentConfig } from '../../agent/config.js';
 import { formatHostPort, isLoopbackHost } from '../../transport/address.js';
-import { createHttpServer, type HttpServer } from '../../agent/http.js';
+import { createHttpServer, type HttpServer } from '../../api/server.js';
 import { createDnsServer, type DnsServer } from '../../dns/server.js';
 import type { Agent, AgentOptions } from '../../agent/types.js';
 import { HearsayError } from '../../errors.js';

@@ -3,7 +3,7 @@
  * (kept apart from agent.ts so that the agent command changes by a few lines only).
  */
 import type { AgentConfig } from '../../agent/config.js';
-import type { KeyOps } from '../../agent/http-keys.js';
+import type { KeyOps } from '../../api/context.js';
 import type { Agent } from '../../agent/types.js';
 import type { AgentLimits } from '../../security/options.js';
 

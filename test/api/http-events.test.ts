@@ -3,7 +3,7 @@
  */
 import { request, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createHttpServer, type HttpServer } from '../../src/agent/http.js';
+import { createHttpServer, type HttpServer } from '../../src/api/server.js';
 import type { Address } from '../../src/wire/messages.js';
 import { FakeAgent, view } from './fake-agent.js';
 

@@ -1,6 +1,7 @@
 /**
- * What the HTTP API checks before any route runs: the bearer token (when one is set) and the
- * request rate. Also the rule that the API never listens beyond loopback without a token.
+ * What the HTTP API checks before any route runs: the bearer token (when one is set), the request
+ * rate, the Host header (DNS rebinding) and the Origin header (web pages). Also the rule that the API
+ * never listens beyond loopback without a token.
  *
  * - Token: `Authorization: Bearer TOKEN`, compared in constant time (SHA-256 of both sides, then
  *   timingSafeEqual). Wrong or missing: 401 HEARSAY_ERR_UNAUTHORIZED, counted (http.unauthorized).
@@ -12,19 +13,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HearsayError } from '../errors.js';
 import { formatHostPort, isLoopbackHost } from '../transport/address.js';
-
-/** A request refused with this status and body {error, code}. */
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly headers: Readonly<Record<string, string>>;
-  constructor(status: number, code: string, message: string, headers: Readonly<Record<string, string>> = {}) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.headers = headers;
-  }
-}
+import type { Address } from '../wire/messages.js';
+import type { HttpCounterKey } from '../agent/counters.js';
+import { API_ERROR_CODES, ApiError } from './errors.js';
 
 /** The HTTP API was asked to listen beyond loopback without a bearer token. */
 export class HttpTokenRequiredError extends HearsayError {
@@ -38,8 +29,6 @@ export class HttpTokenRequiredError extends HearsayError {
 }
 
 export const HTTP_GUARD_DEFAULTS = Object.freeze({ maxRequestsPerSecond: 10_000 });
-/** Shortest bearer token accepted. */
-export const MIN_TOKEN_LENGTH = 16;
 
 export interface HttpGuardOptions {
   /** Required as `Authorization: Bearer TOKEN` on every request when set. @default none */
@@ -57,7 +46,7 @@ export function checkHttpExposure(host: string, port: number, token: string | un
 }
 
 export class HttpGuard {
-  readonly counters = { 'http.requests': 0, 'http.unauthorized': 0, 'http.rateLimited': 0, 'http.bodyTooLarge': 0, 'http.invalidRequests': 0 };
+  readonly counters: Record<HttpCounterKey, number> = { 'http.requests': 0, 'http.unauthorized': 0, 'http.rateLimited': 0, 'http.bodyTooLarge': 0, 'http.invalidRequests': 0 };
   private readonly tokenDigest: Buffer | null;
   private readonly rate: number;
   private readonly burst: number;
@@ -74,8 +63,8 @@ export class HttpGuard {
     this.last = this.now();
   }
 
-  /** Throws ApiError (401, 429) for a request that may not proceed. */
-  check(req: IncomingMessage): void {
+  /** Throws ApiError (401, 429, 403) for a request that may not proceed; `bound` is the API's own address. */
+  check(req: IncomingMessage, bound: Address | undefined): void {
     this.counters['http.requests']++;
     if (this.tokenDigest !== null) {
       const header = req.headers.authorization ?? '';
@@ -84,7 +73,7 @@ export class HttpGuard {
         this.counters['http.unauthorized']++;
         throw new ApiError(
           401,
-          'HEARSAY_ERR_UNAUTHORIZED',
+          API_ERROR_CODES.unauthorized,
           m === null
             ? 'this agent requires a bearer token: send "Authorization: Bearer TOKEN" (the CLI reads it from HEARSAY_HTTP_TOKEN)'
             : 'the bearer token is wrong: use the token the agent was started with (--http-token or HEARSAY_HTTP_TOKEN)',
@@ -98,9 +87,21 @@ export class HttpGuard {
     if (this.tokens < 1) {
       this.counters['http.rateLimited']++;
       const wait = Math.max(1, Math.ceil((1 - this.tokens) / this.rate));
-      throw new ApiError(429, 'HEARSAY_ERR_RATE_LIMITED', `too many requests (limit ${this.rate} per second): retry in ${wait} s`, { 'retry-after': String(wait) });
+      throw new ApiError(429, API_ERROR_CODES.rateLimited, `too many requests (limit ${this.rate} per second): retry in ${wait} s`, { 'retry-after': String(wait) });
     }
     this.tokens -= 1;
+    // DNS rebinding: a web page whose name was rebound to 127.0.0.1 sends its own name as Host
+    // (and no Origin on a same-origin GET). Without a token, only loopback names are served.
+    if (this.tokenDigest === null && !hostAllowed(req.headers.host, bound)) {
+      throw new ApiError(
+        403,
+        API_ERROR_CODES.forbiddenHost,
+        `requests for host ${JSON.stringify(req.headers.host)} are refused: call the API as 127.0.0.1, [::1] or localhost (or start the agent with --http-token)`,
+      );
+    }
+    if (req.headers.origin !== undefined) {
+      throw new ApiError(403, API_ERROR_CODES.forbiddenOrigin, 'requests from web pages (with an Origin header) are refused: call the API from a program or the hearsay CLI');
+    }
   }
 
   /** Counts a refused request by its status. */
@@ -112,4 +113,13 @@ export class HttpGuard {
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Whether a Host header names this agent on loopback (or its bound address); no header is allowed. */
+function hostAllowed(header: string | undefined, bound: Address | undefined): boolean {
+  if (header === undefined || header === '') return true;
+  let host = header.trim().toLowerCase();
+  if (host.startsWith('[')) host = host.slice(1, host.indexOf(']') < 0 ? undefined : host.indexOf(']'));
+  else if (host.split(':').length === 2) host = host.slice(0, host.indexOf(':'));
+  return isLoopbackHost(host) || (bound !== undefined && host === bound.host.toLowerCase());
 }

@@ -4,7 +4,7 @@
  * blocking queries, TTL updates, maintenance, service events on /v1/events.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHttpServer, type HttpServer } from '../../src/agent/http.js';
+import { createHttpServer, type HttpServer } from '../../src/api/server.js';
 import { ServiceTooLargeError } from '../../src/errors.js';
 import { encodeInstances } from '../../src/registry/payload.js';
 import type { LocalInstanceRecord } from '../../src/registry/types.js';

@@ -7,9 +7,8 @@ import { JoinError } from '../../src/errors.js';
 import type { MemberView } from '../../src/membership/types.js';
 import type { Address, MemberStatus } from '../../src/wire/messages.js';
 import type { Agent, AgentCounters, AgentEvent, AgentState, JoinOptions, LeaveOptions, MemberInfo } from '../../src/agent/types.js';
-import { ServiceRuntime, type PickOptions, type WatchOptions } from '../../src/agent/services.js';
-import type { CheckInfo, CheckStatus, LocalService, ServiceDefinition } from '../../src/registry/local.js';
-import type { LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../../src/registry/types.js';
+import { ServiceRuntime } from '../../src/agent/services.js';
+import { ServiceFacade } from '../../src/agent/services-facade.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { pino } from 'pino';
 
@@ -25,7 +24,7 @@ export function view(name: string, status: MemberStatus = 'alive', options: { ho
   };
 }
 
-export class FakeAgent implements Agent {
+export class FakeAgent extends ServiceFacade implements Agent {
   readonly name: string;
   address: Address;
   bindAddress: Address;
@@ -40,13 +39,14 @@ export class FakeAgent implements Agent {
   leaveImpl: () => Promise<void> = () => Promise.resolve();
   private readonly listeners: ((event: AgentEvent) => void)[] = [];
   /** The real service runtime (registry, index, checks), publishing into `published`. */
-  readonly runtime: ServiceRuntime;
+  protected readonly serviceRuntime: ServiceRuntime;
   readonly published: (Uint8Array | null)[] = [];
   private nextId = 1;
 
   constructor(name = 'fake-1', views?: MemberView[]) {
+    super();
     this.name = name;
-    this.runtime = new ServiceRuntime(
+    this.serviceRuntime = new ServiceRuntime(
       {
         nodeName: name,
         advertiseHost: () => this.address.host,
@@ -64,6 +64,12 @@ export class FakeAgent implements Agent {
     this.bindAddress = { host: '127.0.0.1', port: 7946 };
     this.views = views ?? [view(name, 'alive', { incarnation: 3, tags: { role: 'test' } })];
   }
+
+  get runtime(): ServiceRuntime {
+    return this.serviceRuntime;
+  }
+
+  protected assertOpen(): void {}
 
   get listenerCount(): number {
     return this.listeners.length;
@@ -92,56 +98,8 @@ export class FakeAgent implements Agent {
 
   close(): Promise<void> {
     this.state = 'closed';
-    this.runtime.close();
+    this.serviceRuntime.close();
     return Promise.resolve();
-  }
-
-  register(definition: ServiceDefinition, options?: { persist?: boolean }): ServiceInstance {
-    return this.runtime.register(definition, options);
-  }
-
-  deregister(id: string): boolean {
-    return this.runtime.deregister(id);
-  }
-
-  lookup(name: string, options?: LookupOptions): readonly ServiceInstance[] {
-    return this.runtime.lookup(name, options);
-  }
-
-  pick(name: string, options?: PickOptions): ServiceInstance | undefined {
-    return this.runtime.pick(name, options);
-  }
-
-  services(): ServiceSummary[] {
-    return this.runtime.services();
-  }
-
-  localServices(): LocalService[] {
-    return this.runtime.localServices();
-  }
-
-  checks(): CheckInfo[] {
-    return this.runtime.checks();
-  }
-
-  updateCheck(checkId: string, status: CheckStatus, note?: string): void {
-    this.runtime.updateTtl(checkId, status, note);
-  }
-
-  setMaintenance(enable: boolean, options: { serviceId?: string; reason?: string } = {}): void {
-    this.runtime.setMaintenance(enable, options.serviceId, options.reason);
-  }
-
-  serviceIndex(name: string): number {
-    return this.runtime.index.indexOf(name);
-  }
-
-  watch(name: string, options?: WatchOptions): AsyncIterableIterator<ServiceWatchUpdate> {
-    return this.runtime.watch(name, options);
-  }
-
-  onServiceChange(name: string, listener: (update: ServiceWatchUpdate) => void, options: LookupOptions = {}): () => void {
-    return this.runtime.subscribe(name, options, listener);
   }
 
   members(): MemberInfo[] {

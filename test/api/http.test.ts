@@ -3,7 +3,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AgentClosedError } from '../../src/errors.js';
-import { createHttpServer, type HttpServer } from '../../src/agent/http.js';
+import { createHttpServer, type HttpServer } from '../../src/api/server.js';
 import type { Address } from '../../src/wire/messages.js';
 import { FakeAgent, failingJoin, view } from './fake-agent.js';
 import { call, json } from './http-support.js';

@@ -2,8 +2,10 @@
  * GET /metrics: Prometheus text exposition format 0.0.4.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpServer, type HttpServer } from '../../src/agent/http.js';
-import { metricForKey, renderMetrics } from '../../src/agent/metrics.js';
+import { createHttpServer, type HttpServer } from '../../src/api/server.js';
+import { renderMetrics } from '../../src/api/prometheus.js';
+import { HTTP_COUNTER_KEYS, METRICS } from '../../src/agent/counters.js';
+import { createAgent } from '../../src/agent/agent.js';
 import { FakeAgent, view } from './fake-agent.js';
 import { call } from './http-support.js';
 
@@ -58,24 +60,17 @@ function parse(text: string): Exposition {
 }
 
 describe('GET /metrics', () => {
-  it('serves the text format with HELP and TYPE for every family, names prefixed hearsay_', async () => {
-    const agent = new FakeAgent('node-a', [
-      view('node-a', 'alive', { incarnation: 3 }),
-      view('node-b', 'alive'),
-      view('node-c', 'suspect'),
-      view('node-d', 'dead'),
-    ]);
+  it('serves every family of the catalog with its HELP and TYPE, one sample per series the agent counts', async () => {
+    const agent = new FakeAgent('node-a', [view('node-a', 'alive', { incarnation: 3 }), view('node-b', 'alive')]);
     agent.counterValues = {
       packetsIn: 10,
       'dropped.bad-version': 2,
-      'dropped.malformed': 1,
       'transport.datagram.packetsOut': 7,
       'transport.stream.packetsOut': 3,
-      'transport.dropped.read-timeout': 4,
       'transport.stream.connectionsOpen': 1,
       'agent.joinAttempts': 5,
-      'members.active': 3,
-      'members.total': 4,
+      'members.alive': 2,
+      incarnation: 3,
       healthScore: 2,
     };
     server = createHttpServer(agent, { profile: 'lan' });
@@ -83,60 +78,58 @@ describe('GET /metrics', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     const m = parse(res.text);
-    for (const name of m.type.keys()) expect(name).toMatch(/^hearsay_[a-z0-9_]+$/);
+    expect([...m.type.keys()].sort()).toEqual(['hearsay_info', ...METRICS.map((f) => f.name)].sort());
+    for (const f of METRICS) {
+      expect(m.type.get(f.name)).toBe(f.kind);
+      expect(m.help.get(f.name)).toBe(f.help);
+    }
     expect([...m.samples]).toEqual([
       ['hearsay_info{name="node-a",profile="lan"}', 1],
       ['hearsay_members{status="alive"}', 2],
-      ['hearsay_members{status="suspect"}', 1],
-      ['hearsay_members{status="dead"}', 1],
-      ['hearsay_members{status="left"}', 0],
       ['hearsay_local_incarnation', 3],
-      ['hearsay_agent_join_attempts_total', 5],
-      ['hearsay_dropped_total{reason="bad-version"}', 2],
-      ['hearsay_dropped_total{reason="malformed"}', 1],
       ['hearsay_health_score', 2],
-      ['hearsay_http_body_too_large_total', 0],
-      ['hearsay_http_invalid_requests_total', 0],
-      ['hearsay_http_rate_limited_total', 0],
-      ['hearsay_http_requests_total', 1],
-      ['hearsay_http_unauthorized_total', 0],
-      ['hearsay_members_active', 3],
-      ['hearsay_member_table_entries', 4],
       ['hearsay_packets_in_total', 10],
+      ['hearsay_dropped_total{reason="bad-version"}', 2],
       ['hearsay_transport_packets_out_total{channel="datagram"}', 7],
       ['hearsay_transport_packets_out_total{channel="stream"}', 3],
-      ['hearsay_transport_dropped_total{reason="read-timeout"}', 4],
       ['hearsay_transport_connections_open', 1],
+      ['hearsay_agent_join_attempts_total', 5],
+      // The API's own counters: this request is the first.
+      ['hearsay_http_requests_total', 1],
+      ['hearsay_http_unauthorized_total', 0],
+      ['hearsay_http_rate_limited_total', 0],
+      ['hearsay_http_body_too_large_total', 0],
+      ['hearsay_http_invalid_requests_total', 0],
     ]);
-    expect(m.type.get('hearsay_packets_in_total')).toBe('counter');
-    expect(m.type.get('hearsay_health_score')).toBe('gauge');
-    expect(m.type.get('hearsay_members')).toBe('gauge');
-    expect(m.help.get('hearsay_dropped_total')).toBe('Packets or messages the membership protocol dropped, by reason.');
   });
 
-  it('names counters as snake case with _total, labels for reasons and channels, and gauges for levels', () => {
-    const table: [string, string, string, Record<string, string>][] = [
-      ['packetsIn', 'hearsay_packets_in_total', 'counter', {}],
-      ['pushPullsSent', 'hearsay_push_pulls_sent_total', 'counter', {}],
-      ['dropped.too-many-members', 'hearsay_dropped_total', 'counter', { reason: 'too-many-members' }],
-      ['transport.stream.bytesIn', 'hearsay_transport_bytes_in_total', 'counter', { channel: 'stream' }],
-      ['transport.dropped.frame-too-large', 'hearsay_transport_dropped_total', 'counter', { reason: 'frame-too-large' }],
-      ['agent.eventsDropped', 'hearsay_agent_events_dropped_total', 'counter', {}],
-      ['healthScore', 'hearsay_health_score', 'gauge', {}],
-      ['queueDepthGauge', 'hearsay_queue_depth', 'gauge', {}],
-      ['bytesTotal', 'hearsay_bytes_total', 'counter', {}],
-    ];
-    for (const [key, name, type, labels] of table) {
-      expect(metricForKey(key), key).toMatchObject({ name, type, labels });
-    }
-  });
-
-  it('escapes label values and exposes a health score the agent offers as a method', () => {
-    const agent = new FakeAgent('we"ird\\name\n');
-    agent.counterValues = {};
-    Object.assign(agent, { healthScore: () => 5 });
-    const m = parse(renderMetrics(agent));
+  it('escapes label values', () => {
+    const m = parse(renderMetrics({}, { name: 'we"ird\\name\n' }));
     expect(m.samples.get('hearsay_info{name="we\\"ird\\\\name\\n"}')).toBe(1);
-    expect(m.samples.get('hearsay_health_score')).toBe(5);
+  });
+});
+
+describe('the counter catalog', () => {
+  it('declares every counter a real agent keeps, and nothing it does not', async () => {
+    const agent = createAgent({ bind: { host: '127.0.0.1', port: 0 } });
+    await agent.start();
+    const kept = [...Object.keys(agent.counters()), ...HTTP_COUNTER_KEYS].sort();
+    await agent.close();
+    const declared = METRICS.flatMap((f) => f.series.map((s) => s.key)).sort();
+    expect(declared).toEqual(kept);
+    expect(new Set(declared).size).toBe(declared.length);
+  });
+
+  it('names families as Prometheus expects, each once, with real help and the labels its series carry', () => {
+    expect(new Set(METRICS.map((f) => f.name)).size).toBe(METRICS.length);
+    for (const f of METRICS) {
+      expect(f.name).toMatch(/^hearsay_[a-z0-9_]+$/);
+      if (f.kind === 'counter') expect(f.name, f.name).toMatch(/_total$/);
+      else expect(f.name, f.name).not.toMatch(/_total$/);
+      expect(f.help, f.name).toMatch(/^[A-Z].{15,}\.$/);
+      for (const s of f.series) expect(Object.keys(s.labels).sort(), `${f.name} ${s.key}`).toEqual([...f.labels].sort());
+      const labelSets = f.series.map((s) => JSON.stringify(s.labels));
+      expect(new Set(labelSets).size, f.name).toBe(labelSets.length);
+    }
   });
 });

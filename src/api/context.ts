@@ -1,0 +1,47 @@
+/** What every route group of the API is given by the server (server.ts). */
+import type { Logger } from 'pino';
+import type { KeyOp, KeyOpReport } from '../security/key-manager.js';
+
+/** What the key routes need from the agent: its key manager (HearsayAgent.keyManager). */
+export interface KeyOps {
+  run(op: KeyOp, key?: string): Promise<KeyOpReport>;
+}
+
+export interface HttpServerOptions {
+  /** Logs requests at debug and failures at warn/error. @default no logging */
+  readonly logger?: Logger;
+  /** The agent's timing profile, shown by /v1/agent/self and /metrics (the Agent does not expose it). */
+  readonly profile?: string;
+  /**
+   * Called once the answer to a successful POST /v1/leave has been sent; `hearsay agent` closes
+   * the server and exits 0 there.
+   */
+  readonly onLeave?: () => void;
+  /** Interval between SSE keep-alive comments on /v1/events, in ms. @default 15000 */
+  readonly keepAliveMs?: number;
+  /** Largest request body accepted, in bytes; larger gets 413. @default 65536 */
+  readonly maxBodyBytes?: number;
+  /** Most concurrent /v1/events streams; more get 503. @default 64 */
+  readonly maxEventStreams?: number;
+  /** Bytes an SSE client may fall behind before its stream is ended. @default 1048576 */
+  readonly maxEventBacklogBytes?: number;
+  /** Most concurrent blocking queries (GET /v1/services/:name?index=); more get 503. @default 1024 */
+  readonly maxBlockingQueries?: number;
+  /** Bearer token every request must carry; required to listen beyond loopback. @default none */
+  readonly token?: string;
+  /** Sustained request rate (bursts to twice it); more get 429. @default 10000 */
+  readonly maxRequestsPerSecond?: number;
+  /** Key operations (the agent's keyManager); without it the key routes answer 409. */
+  readonly keys?: KeyOps;
+}
+
+export interface ApiContext {
+  readonly options: HttpServerOptions;
+  readonly log: Logger | undefined;
+  /** Resolves when the server starts closing (blocking queries and event streams end then). */
+  readonly closed: Promise<void>;
+  /** True once close() was called. */
+  closing(): boolean;
+  /** The API's own counters (requests refused by reason), added to the agent's on /metrics. */
+  httpCounters(): Readonly<Record<string, number>>;
+}

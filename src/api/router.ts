@@ -1,0 +1,118 @@
+/**
+ * The API's routes as one table: `{method, path, handler}` with `:name` segments (and
+ * `:name(a|b)` for a fixed choice), matched most-literal first. The one place that answers 404
+ * (with the list of routes) and 405 (with Allow).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { API_ERROR_CODES, ApiError } from './errors.js';
+
+export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+/** What a handler is given. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Path parameters, percent-decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Reads the JSON body: undefined when there is none (400 when `required`). `example` shows a good one in errors. */
+  body(required: boolean, example: string): Promise<unknown>;
+  /** Answers with JSON. */
+  json(status: number, body: unknown, headers?: Readonly<Record<string, string>>): void;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<void> | void;
+
+export interface Route {
+  readonly method: Method;
+  /** e.g. `/v1/services/:name` or `/v1/checks/:id/:action(pass|warn|fail)`. */
+  readonly path: string;
+  readonly handler: Handler;
+}
+
+type Segment = { readonly literal: string } | { readonly param: string; readonly choices?: readonly string[] };
+
+interface Compiled {
+  readonly route: Route;
+  readonly segments: readonly Segment[];
+  readonly literals: number;
+}
+
+export type Match =
+  | { readonly kind: 'found'; readonly handler: Handler; readonly params: Readonly<Record<string, string>> }
+  | { readonly kind: 'wrong-method'; readonly allow: readonly Method[] };
+
+function compile(route: Route): Compiled {
+  const segments = route.path
+    .split('/')
+    .slice(1)
+    .map((s): Segment => {
+      const m = /^:([A-Za-z]+)(?:\(([^)]+)\))?$/.exec(s);
+      if (m === null) return { literal: s };
+      return m[2] === undefined ? { param: m[1] as string } : { param: m[1] as string, choices: m[2].split('|') };
+    });
+  return { route, segments, literals: segments.filter((s) => 'literal' in s).length };
+}
+
+/** A path segment, percent-decoded; a malformed escape is a 400. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ApiError(400, API_ERROR_CODES.invalidRequest, `the path segment ${JSON.stringify(segment)} is not valid percent-encoding`);
+  }
+}
+
+export class Router {
+  private readonly routes: readonly Compiled[];
+  /** "GET /v1/members, ..." for 404 answers. */
+  readonly summary: string;
+
+  constructor(routes: readonly Route[]) {
+    const seen = new Set<string>();
+    for (const r of routes) {
+      const key = `${r.method} ${r.path}`;
+      if (seen.has(key)) throw new Error(`route ${key} is declared twice`);
+      seen.add(key);
+    }
+    // Most literal segments first: /v1/agent/service/register before /v1/agent/service/:id.
+    this.routes = routes.map(compile).sort((a, b) => b.literals - a.literals);
+    this.summary = routes.map((r) => `${r.method} ${r.path.replace(/:[A-Za-z]+\(([^)]+)\)/g, '$1')}`).join(', ');
+  }
+
+  /** The handler for `method path`; throws 404 (no route has the path) or 405 (others have it). */
+  match(method: string, path: string): Match & { kind: 'found' } {
+    const parts = path.split('/').slice(1);
+    const allow: Method[] = [];
+    for (const c of this.routes) {
+      const params = this.params(c, parts);
+      if (params === undefined) continue;
+      if (c.route.method !== method) {
+        if (!allow.includes(c.route.method)) allow.push(c.route.method);
+        continue;
+      }
+      const decoded: Record<string, string> = {};
+      for (const [k, v] of Object.entries(params)) decoded[k] = decodeSegment(v);
+      return { kind: 'found', handler: c.route.handler, params: decoded };
+    }
+    if (allow.length === 0) throw new ApiError(404, API_ERROR_CODES.notFound, `no route for ${method} ${path}: the API serves ${this.summary}`);
+    const list = allow.join(', ');
+    throw new ApiError(405, API_ERROR_CODES.methodNotAllowed, `${path} does not accept ${method}: use ${list}`, { allow: list });
+  }
+
+  private params(c: Compiled, parts: readonly string[]): Record<string, string> | undefined {
+    if (parts.length !== c.segments.length) return undefined;
+    const out: Record<string, string> = {};
+    for (let i = 0; i < parts.length; i++) {
+      const seg = c.segments[i] as Segment;
+      const part = parts[i] as string;
+      if ('literal' in seg) {
+        if (seg.literal !== part) return undefined;
+      } else {
+        if (part === '' || (seg.choices !== undefined && !seg.choices.includes(part))) return undefined;
+        out[seg.param] = part;
+      }
+    }
+    return out;
+  }
+}

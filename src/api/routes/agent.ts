@@ -1,0 +1,120 @@
+/**
+ * The agent routes of the API:
+ *
+ *   GET  /v1/members     array of {name, addr, port, status, incarnation, tags}
+ *   GET  /v1/agent/self  {name, addr, port, incarnation, tags, status, profile, state, bind, counters}
+ *   POST /v1/join        body {"addrs": ["HOST:PORT", ...]} → {joined: n}
+ *   POST /v1/leave       optional body {"timeoutMs": n} → {left: true, name}; then `onLeave` runs
+ *   GET  /metrics        Prometheus text format 0.0.4 (the counter catalog, agent/counters.ts)
+ */
+import { HearsayError } from '../../errors.js';
+import type { MemberView } from '../../membership/types.js';
+import { formatHostPort, parseHostPort } from '../../transport/address.js';
+import type { Address } from '../../wire/messages.js';
+import type { AgentNode, MemberInfo } from '../../agent/types.js';
+import type { ApiContext } from '../context.js';
+import { API_ERROR_CODES, ApiError, toApiError } from '../errors.js';
+import { objectBody } from '../http-io.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from '../prometheus.js';
+import type { Route } from '../router.js';
+
+const MAX_JOIN_ADDRS = 256;
+const MAX_LEAVE_TIMEOUT_MS = 600_000;
+const JOIN_EXAMPLE = '{"addrs": ["10.0.0.2:7946"]}';
+
+/** The member as the API shows it. */
+export function memberInfoFromView(view: MemberView): MemberInfo {
+  return { name: view.name, addr: view.host, port: view.port, status: view.status, incarnation: view.incarnation, tags: { ...view.state.tags } };
+}
+
+export function agentRoutes(agent: AgentNode, ctx: ApiContext): Route[] {
+  const { log, options } = ctx;
+  let leaving: Promise<void> | undefined;
+
+  const self = (): Record<string, unknown> => {
+    const view = agent.memberViews().find((v) => v.name === agent.name);
+    return {
+      name: agent.name,
+      addr: agent.address.host,
+      port: agent.address.port,
+      incarnation: agent.incarnation,
+      tags: { ...(view?.state.tags ?? {}) },
+      status: view?.status ?? 'alive',
+      ...(options.profile === undefined ? {} : { profile: options.profile }),
+      state: agent.state,
+      bind: formatHostPort(agent.bindAddress),
+      counters: { ...agent.counters() },
+    };
+  };
+
+  return [
+    { method: 'GET', path: '/v1/members', handler: ({ json }) => json(200, agent.members().map((m) => ({ ...m, tags: { ...m.tags } }))) },
+    { method: 'GET', path: '/v1/agent/self', handler: ({ json }) => json(200, self()) },
+    {
+      method: 'POST',
+      path: '/v1/join',
+      handler: async ({ body, json }) => {
+        const { addrs } = objectBody(await body(true, JOIN_EXAMPLE), ['addrs'], JOIN_EXAMPLE);
+        if (!Array.isArray(addrs) || addrs.length === 0 || !addrs.every((a) => typeof a === 'string')) {
+          throw new ApiError(400, API_ERROR_CODES.invalidRequest, `"addrs" must be a non-empty array of "HOST:PORT" strings: send ${JOIN_EXAMPLE}`);
+        }
+        if (addrs.length > MAX_JOIN_ADDRS) throw new ApiError(400, API_ERROR_CODES.invalidRequest, `"addrs" has ${addrs.length} entries: give at most ${MAX_JOIN_ADDRS}`);
+        const seeds: Address[] = [];
+        const problems: string[] = [];
+        for (const a of addrs as string[]) {
+          const parsed = parseHostPort(a);
+          if (parsed.ok) seeds.push(parsed.address);
+          else problems.push(`"${a}" ${parsed.problem}`);
+        }
+        if (problems.length > 0) throw new ApiError(400, API_ERROR_CODES.invalidRequest, `bad address in "addrs": ${problems.join('; ')}`);
+        try {
+          const joined = await agent.join(seeds);
+          log?.info({ seeds: seeds.map(formatHostPort), joined }, 'joined through the HTTP API');
+          json(200, { joined });
+        } catch (err) {
+          log?.warn({ err, seeds: seeds.map(formatHostPort) }, 'join through the HTTP API failed');
+          if (err instanceof HearsayError) throw toApiError(err);
+          throw new ApiError(502, 'HEARSAY_ERR_JOIN_FAILED', `join failed: ${(err as Error).message ?? String(err)}; check that the seeds run hearsay agents and are reachable`);
+        }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/leave',
+      handler: async ({ body, json, res }) => {
+        const raw = await body(false, '{"timeoutMs": 5000}');
+        let timeoutMs: number | undefined;
+        if (raw !== undefined) {
+          const t = objectBody(raw, ['timeoutMs'], '{"timeoutMs": 5000}').timeoutMs;
+          if (t !== undefined) {
+            if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > MAX_LEAVE_TIMEOUT_MS) {
+              throw new ApiError(400, API_ERROR_CODES.invalidRequest, `"timeoutMs" must be an integer number of milliseconds in 0-${MAX_LEAVE_TIMEOUT_MS}, e.g. 5000`);
+            }
+            timeoutMs = t;
+          }
+        }
+        leaving ??= agent.leave(timeoutMs === undefined ? {} : { timeoutMs });
+        try {
+          await leaving;
+        } catch (err) {
+          log?.error({ err }, 'leave through the HTTP API failed');
+          const code = err instanceof HearsayError ? err.code : API_ERROR_CODES.leaveFailed;
+          throw new ApiError(500, code, `leave failed: ${(err as Error).message ?? String(err)}`);
+        }
+        log?.info('left the cluster through the HTTP API');
+        res.once('finish', () => options.onLeave?.());
+        json(200, { left: true, name: agent.name });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handler: ({ res }) => {
+        const info = { name: agent.name, ...(options.profile === undefined ? {} : { profile: options.profile }) };
+        const text = renderMetrics({ ...agent.counters(), ...ctx.httpCounters() }, info);
+        res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        res.end(text);
+      },
+    },
+  ];
+}

@@ -1,0 +1,214 @@
+/**
+ * The service routes of the agent's HTTP API (mounted by server.ts):
+ *
+ *   PUT    /v1/services              register; body {name, port, id?, address?, tags?, meta?, checks?}
+ *                                   → the instance {id, name, node, address, port, tags, meta, status}
+ *   DELETE /v1/services/:id          deregister → {deregistered: true, id}
+ *   GET    /v1/services              [{name, instances, passing}]
+ *   GET    /v1/services/:name        ?tag=T (repeatable) &status=passing|warning|critical|maintenance|any
+ *                                   (comma list) &index=N &wait=DURATION → array of instances; with
+ *                                   `index`, a blocking query that answers once the name's index
+ *                                   differs from N or `wait` (default 5m, at most 10m) elapses.
+ *                                   Every answer carries X-Hearsay-Index.
+ *   GET    /v1/pick/:name            ?tag=T &strategy=round-robin|random → one passing instance (404 if none)
+ *   GET    /v1/agent/services        this agent's registrations with their checks
+ *   GET    /v1/checks                this agent's checks {id, serviceId, kind, status, output}
+ *   PUT    /v1/checks/:id/pass|warn|fail   a TTL check's update; optional body {"note": "..."} or ?note=
+ *   PUT    /v1/maintenance           ?enable=true|false &service=ID &reason=TEXT (or the same as a JSON
+ *                                   body {enable, serviceId?, reason?}); without a service, the whole node
+ */
+import type { IncomingMessage } from 'node:http';
+import type { AgentEvent, AgentEvents, AgentNode, AgentServices } from '../../agent/types.js';
+import type { CheckStatus } from '../../registry/local.js';
+import type { HealthStatus, LookupOptions } from '../../registry/types.js';
+import { isHealthStatus } from '../../registry/validate.js';
+import { parseDuration } from '../../util/duration.js';
+import type { ApiContext } from '../context.js';
+import { agentCall, API_ERROR_CODES, ApiError } from '../errors.js';
+import type { Handler, Route } from '../router.js';
+
+/** What the service routes use of the agent. */
+export type ServiceAgent = AgentServices & AgentEvents & Pick<AgentNode, 'name' | 'address'>;
+
+const fail = (status: number, code: string, message: string, headers?: Readonly<Record<string, string>>): ApiError => new ApiError(status, code, message, headers);
+
+const DEFAULT_WAIT_MS = 5 * 60_000;
+const MAX_WAIT_MS = 10 * 60_000;
+const TTL_ACTIONS: Readonly<Record<string, CheckStatus>> = { pass: 'passing', warn: 'warning', fail: 'critical' };
+
+export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
+  let blocking = 0;
+  const maxBlocking = ctx.options.maxBlockingQueries ?? 1024;
+
+  const lookupOptions = (query: URLSearchParams, headers: Readonly<Record<string, string>> = {}): LookupOptions => {
+    const tags = query.getAll('tag').filter((x) => x !== '');
+    const statusParam = query.get('status');
+    let status: LookupOptions['status'] = 'passing';
+    if (statusParam !== null && statusParam !== '') {
+      const parts = statusParam.split(',').map((s) => s.trim());
+      if (parts.length === 1 && parts[0] === 'any') status = 'any';
+      else {
+        const bad = parts.filter((p) => !isHealthStatus(p));
+        if (bad.length > 0) {
+          throw fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `status ${JSON.stringify(statusParam)}: use passing, warning, critical, maintenance or any, or a comma list of them`, headers);
+        }
+        status = parts as HealthStatus[];
+      }
+    }
+    return { tags, status };
+  };
+
+  const register: Handler = async ({ body: readBody, json }) => {
+    const example = '{"name": "billing", "port": 8080, "tags": ["v2"], "checks": [{"http": "http://127.0.0.1:8080/health", "interval": "10s"}]}';
+    const body = await readBody(true, example);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw fail(400, 'HEARSAY_ERR_INVALID_SERVICE', `the body must be a JSON object such as ${example}`);
+    }
+    // Registrations through the API are kept in the data dir (if any) across restarts, as Consul does.
+    const instance = agentCall(() => agent.register(body as Parameters<AgentServices['register']>[0], { persist: true }));
+    json(200, instance);
+  };
+
+  const deregister: Handler = ({ params: { id = '' }, json }) => {
+    if (!agent.deregister(id)) {
+      throw fail(404, 'HEARSAY_ERR_UNKNOWN_SERVICE', `no service instance with id ${JSON.stringify(id)} on this agent: list them with GET /v1/agent/services`);
+    }
+    json(200, { deregistered: true, id });
+  };
+
+  const list: Handler = ({ json }) => {
+    json(200, agent.services());
+  };
+
+  const lookup: Handler = async ({ req, res, params: { name = '' }, query, json }) => {
+    // Every answer of this route carries the index, errors included.
+    const indexHeader = { 'x-hearsay-index': String(agent.serviceIndex(name)) };
+    const options = lookupOptions(query, indexHeader);
+    const indexParam = query.get('index');
+    if (indexParam !== null) {
+      if (!/^\d{1,15}$/.test(indexParam)) {
+        throw fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `index ${JSON.stringify(indexParam)} must be the X-Hearsay-Index of an earlier answer`, indexHeader);
+      }
+      const waitParam = query.get('wait');
+      const waitMs = waitParam === null ? DEFAULT_WAIT_MS : parseDuration(waitParam);
+      if (waitMs === undefined || waitMs > MAX_WAIT_MS) {
+        throw fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `wait ${JSON.stringify(waitParam)} must be a duration up to 10m, e.g. "30s"`, indexHeader);
+      }
+      const seen = Number(indexParam);
+      if (agent.serviceIndex(name) === seen && waitMs > 0) {
+        if (blocking >= maxBlocking) {
+          throw fail(503, API_ERROR_CODES.tooManyQueries, `already ${blocking} blocking queries open: retry later or without index`, indexHeader);
+        }
+        blocking++;
+        try {
+          await waitForChange(agent, name, seen, waitMs, req, ctx.closed);
+        } finally {
+          blocking--;
+        }
+        if (res.destroyed) return;
+      }
+    }
+    const result = agent.lookup(name, options);
+    json(200, result, { 'x-hearsay-index': String(agent.serviceIndex(name)) });
+  };
+
+  const pick: Handler = ({ params: { name = '' }, query, json }) => {
+    const strategy = query.get('strategy') ?? 'round-robin';
+    if (strategy !== 'round-robin' && strategy !== 'random') throw fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `strategy ${JSON.stringify(strategy)}: use round-robin or random`);
+    const tags = query.getAll('tag').filter((x) => x !== '');
+    const chosen = agent.pick(name, { tags, strategy });
+    if (chosen === undefined) throw fail(404, API_ERROR_CODES.noInstance, `no passing instance of ${JSON.stringify(name)}${tags.length > 0 ? ` with tags ${tags.join(', ')}` : ''}`);
+    json(200, chosen, { 'x-hearsay-index': String(agent.serviceIndex(name)) });
+  };
+
+  const localServices: Handler = ({ json }) => {
+    const checks = agent.checks();
+    json(
+      200,
+      agent.localServices().map((s) => ({
+        ...s.record,
+        node: agent.name,
+        address: s.record.address === '' ? agent.address.host : s.record.address,
+        ...(s.maintenance === undefined ? {} : { maintenance: s.maintenance }),
+        checks: checks.filter((c) => c.serviceId === s.record.id),
+      })),
+    );
+  };
+
+  const checks: Handler = ({ json }) => {
+    json(200, agent.checks());
+  };
+
+  const ttl: Handler = async ({ params: { id = '', action = '' }, query, body: readBody, json }) => {
+    const status = TTL_ACTIONS[action] as CheckStatus;
+    let note = query.get('note') ?? '';
+    const body = await readBody(false, '{"note": "queue depth 3"}');
+    if (body !== undefined) {
+      const n = (body as { note?: unknown } | null)?.note;
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || (n !== undefined && typeof n !== 'string') || Object.keys(body).some((k) => k !== 'note')) {
+        throw fail(400, 'HEARSAY_ERR_INVALID_REQUEST', 'the body must be empty or {"note": "text"}');
+      }
+      if (typeof n === 'string') note = n;
+    }
+    agentCall(() => agent.updateCheck(id, status, note));
+    json(200, agent.checks().find((c) => c.id === id) ?? { id, status });
+  };
+
+  const maintenance: Handler = async ({ query, body: readBody, json }) => {
+    const body = await readBody(false, '{"enable": true, "serviceId": "billing-1", "reason": "upgrade"}');
+    let enableRaw: unknown = query.get('enable') ?? undefined;
+    let serviceId: unknown = query.get('service') ?? undefined;
+    let reason: unknown = query.get('reason') ?? undefined;
+    if (body !== undefined) {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw fail(400, 'HEARSAY_ERR_INVALID_REQUEST', 'the body must be {"enable": true, "serviceId"?: "...", "reason"?: "..."}');
+      const b = body as Record<string, unknown>;
+      const extra = Object.keys(b).filter((k) => !['enable', 'serviceId', 'reason'].includes(k));
+      if (extra.length > 0) throw fail(400, 'HEARSAY_ERR_INVALID_REQUEST', `unknown field ${extra.map((k) => `"${k}"`).join(', ')}: the fields are enable, serviceId and reason`);
+      enableRaw = b.enable ?? enableRaw;
+      serviceId = b.serviceId ?? serviceId;
+      reason = b.reason ?? reason;
+    }
+    const enable = enableRaw === true || enableRaw === 'true' ? true : enableRaw === false || enableRaw === 'false' ? false : undefined;
+    if (enable === undefined) throw fail(400, 'HEARSAY_ERR_INVALID_REQUEST', 'say enable=true or enable=false (query) or {"enable": true} (body)');
+    if (serviceId !== undefined && typeof serviceId !== 'string') throw fail(400, 'HEARSAY_ERR_INVALID_REQUEST', 'serviceId must be a string');
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 256)) throw fail(400, 'HEARSAY_ERR_INVALID_REQUEST', 'reason must be a string of at most 256 characters');
+    agentCall(() => agent.setMaintenance(enable, { ...(serviceId === undefined ? {} : { serviceId }), ...(reason === undefined ? {} : { reason }) }));
+    json(200, { maintenance: enable, ...(serviceId === undefined ? { node: agent.name } : { serviceId }) });
+  };
+
+  return [
+    { method: 'PUT', path: '/v1/services', handler: register },
+    { method: 'GET', path: '/v1/services', handler: list },
+    { method: 'DELETE', path: '/v1/services/:id', handler: deregister },
+    { method: 'GET', path: '/v1/services/:name', handler: lookup },
+    { method: 'GET', path: '/v1/pick/:name', handler: pick },
+    { method: 'GET', path: '/v1/agent/services', handler: localServices },
+    { method: 'GET', path: '/v1/checks', handler: checks },
+    { method: 'PUT', path: '/v1/checks/:id/:action(pass|warn|fail)', handler: ttl },
+    { method: 'PUT', path: '/v1/maintenance', handler: maintenance },
+  ];
+}
+
+/** Resolves once `name`'s index differs from `seen`, `waitMs` elapses, the client goes away or the server closes. */
+function waitForChange(agent: ServiceAgent, name: string, seen: number, waitMs: number, req: IncomingMessage, closed: Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      agent.off('event', listener);
+      req.socket.off('close', finish);
+      resolve();
+    };
+    const listener = (event: AgentEvent): void => {
+      if (event.type === 'service-change' && event.name === name && event.index !== seen) finish();
+    };
+    const timer = setTimeout(finish, waitMs);
+    timer.unref();
+    agent.on('event', listener);
+    req.socket.once('close', finish);
+    void closed.then(finish);
+    if (agent.serviceIndex(name) !== seen) finish();
+  });
+}
