@@ -34,7 +34,8 @@ import type { Random } from '../util/random.js';
 import type { ResolvedOptions } from './options.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
-import { IdentityRegistry, MemberTable, NONE, type Suspicion } from './member-table.js';
+import { IdentityRegistry } from './identity-registry.js';
+import { MemberTable, NONE, type Suspicion } from './member-table.js';
 import {
   expectedConfirmations,
   pushPullIntervalMs,

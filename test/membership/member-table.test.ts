@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { IdentityRegistry, MemberTable, NONE, type Identity } from '../../src/membership/member-table.js';
+import { IdentityRegistry, type Identity } from '../../src/membership/identity-registry.js';
+import { MemberTable, NONE } from '../../src/membership/member-table.js';
 import { SeededRandom } from '../../src/util/random.js';
 import type { MemberStatus } from '../../src/wire/messages.js';
 
