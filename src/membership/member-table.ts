@@ -15,22 +15,6 @@ import type { MemberView } from './types.js';
 import type { Random } from '../util/random.js';
 import { IdentityRegistry, nameHash, type Identity } from './identity-registry.js';
 
-/** Lifeguard suspicion bookkeeping, kept beside the table only while a member is suspect. */
-export interface Suspicion {
-  readonly incarnation: number;
-  /** Who raised it first (does not count as a confirmation). */
-  readonly from: string;
-  /** Independent confirmers seen so far. */
-  readonly confirmers: Set<string>;
-  readonly startedAt: number;
-  readonly minMs: number;
-  readonly maxMs: number;
-  /** Confirmations after which the timeout is at its minimum. */
-  readonly expected: number;
-  /** Identifies the live suspect-timeout timer; older timers are stale. */
-  token: number;
-}
-
 export interface StatusCounts {
   alive: number;
   suspect: number;

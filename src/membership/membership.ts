@@ -35,15 +35,9 @@ import type { ResolvedOptions } from './options.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { IdentityRegistry } from './identity-registry.js';
-import { MemberTable, NONE, type Suspicion } from './member-table.js';
-import {
-  expectedConfirmations,
-  pushPullIntervalMs,
-  retransmitLimit,
-  stallLatenessMs,
-  suspicionMinTimeoutMs,
-  suspicionTimeoutMs,
-} from './math.js';
+import { MemberTable, NONE } from './member-table.js';
+import { armSuspicion, confirmSuspicion, startSuspicion, suspicionExpiry, suspicionTimeoutOf, type Suspicion } from './suspicion.js';
+import { expectedConfirmations, pushPullIntervalMs, retransmitLimit, suspicionMinTimeoutMs } from './math.js';
 import { NotRunningError, StateTooLargeError } from '../errors.js';
 import { stateEquals, sameAddress, EMPTY_STATE } from './state.js';
 import { beats } from './precedence.js';
@@ -133,8 +127,6 @@ export class Membership {
   /** This node's slot in the table. */
   private readonly self: number;
   private readonly queue: BroadcastQueue;
-  /** When each suspect-timeout timer in flight is due, by its token (to tell a late timer: a stall). */
-  private readonly suspicionTimerDue = new Map<number, number>();
   private readonly awareness: Awareness;
   private out: Effect[] = [];
   private seq = 0;
@@ -675,10 +667,9 @@ export class Membership {
     const minMs = suspicionMinTimeoutMs(this.opts.suspicionMult, n, this.opts.probeIntervalMs);
     const maxMs = this.opts.suspicionMaxTimeoutMult * minMs;
     const expected = expectedConfirmations(this.opts.suspicionMult, n);
-    const token = ++this.suspicionToken;
-    const incarnation = msg.incarnation;
-    this.suspicions.set(msg.node, { incarnation, from: msg.from, confirmers: new Set(), startedAt: now, minMs, maxMs, expected, token });
-    this.scheduleSuspicion(msg.node, incarnation, token, suspicionTimeoutMs(minMs, maxMs, 0, expected), now);
+    const s = startSuspicion(msg.from, msg.incarnation, minMs, maxMs, expected, now);
+    this.suspicions.set(msg.node, s);
+    this.armSuspicion(msg.node, s, suspicionTimeoutOf(s), now);
     this.counters.suspicionsRaised++;
     this.broadcast(msg.node, msg);
     if (rejoined) this.emit({ type: 'member-join', member: t.view(slot) });
@@ -688,41 +679,37 @@ export class Membership {
   /** Lifeguard: an independent confirmation shortens the suspicion and is passed on. */
   private confirm(msg: SuspectMessage, now: number): void {
     const s = this.suspicions.get(msg.node);
-    if (s === undefined || msg.from === s.from || s.confirmers.has(msg.from)) return;
-    if (s.confirmers.size >= s.expected) return;
-    s.confirmers.add(msg.from);
+    if (s === undefined) return;
+    const remaining = confirmSuspicion(s, msg.from, now);
+    if (remaining === null) return;
     this.counters.confirmations++;
-    const timeout = suspicionTimeoutMs(s.minMs, s.maxMs, s.confirmers.size, s.expected);
-    s.token = ++this.suspicionToken;
-    this.scheduleSuspicion(msg.node, msg.incarnation, s.token, Math.max(0, s.startedAt + timeout - now), now);
+    this.armSuspicion(msg.node, s, remaining, now);
     this.broadcast(msg.node, msg);
   }
 
-  private scheduleSuspicion(member: string, incarnation: number, token: number, delayMs: number, now: number): void {
-    this.suspicionTimerDue.set(token, now + delayMs);
-    this.schedule({ kind: 'suspect-timeout', member, incarnation, token }, delayMs);
+  /** Schedules the suspicion's timer `delayMs` from now; any earlier timer of it goes stale. */
+  private armSuspicion(member: string, s: Suspicion, delayMs: number, now: number): void {
+    const token = ++this.suspicionToken;
+    armSuspicion(s, token, delayMs, now);
+    this.schedule({ kind: 'suspect-timeout', member, incarnation: s.incarnation, token }, delayMs);
   }
 
   private onSuspectTimeout(name: string, incarnation: number, token: number, now: number): void {
-    // Every suspect-timeout timer fires exactly once, so this map only holds timers in flight.
-    const due = this.suspicionTimerDue.get(token) ?? now;
-    this.suspicionTimerDue.delete(token);
     const slot = this.table.slotOf(name);
     if (slot === NONE || this.table.status(slot) !== 'suspect' || this.table.incarnation(slot) !== incarnation) return;
     const s = this.suspicions.get(name);
-    if (s === undefined || s.token !== token) return;
-    // A timer that fires well after it was due means this node was stalled (a long GC pause, a
-    // starved CPU, SIGSTOP): an event loop runs overdue timers before it reads what arrived during
-    // the stall, and the refutation may be among it. Give the queued packets one probe timeout
-    // before deciding; only a timer that fires on time, on a node running normally, declares death.
-    if (now - due > stallLatenessMs(this.opts.probeTimeoutMs)) {
-      this.counters.suspicionsDeferredAfterStall++;
-      s.token = ++this.suspicionToken;
-      this.scheduleSuspicion(name, incarnation, s.token, this.opts.probeTimeoutMs, now);
-      return;
+    if (s === undefined) return;
+    switch (suspicionExpiry(s, token, now, this.opts.probeTimeoutMs)) {
+      case 'stale':
+        return;
+      case 'defer':
+        this.counters.suspicionsDeferredAfterStall++;
+        this.armSuspicion(name, s, this.opts.probeTimeoutMs, now);
+        return;
+      case 'dead':
+        this.counters.deathsDeclared++;
+        this.onDead({ type: 'dead', node: name, incarnation, from: this.name }, now, null);
     }
-    this.counters.deathsDeclared++;
-    this.onDead({ type: 'dead', node: name, incarnation, from: this.name }, now, null);
   }
 
   private onDead(msg: DeadMessage, now: number, replyTo: Address | null): void {
