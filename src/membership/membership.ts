@@ -36,8 +36,8 @@ import { IdentityRegistry } from './identity-registry.js';
 import { MemberTable, NONE } from './member-table.js';
 import { FRAMING_BYTES, Outbox } from './outbox.js';
 import { Prober } from './probe.js';
-import { armSuspicion, confirmSuspicion, startSuspicion, suspicionExpiry, suspicionTimeoutOf, type Suspicion } from './suspicion.js';
-import { expectedConfirmations, pushPullIntervalMs, suspicionMinTimeoutMs } from './math.js';
+import { Suspicions } from './suspicion.js';
+import { pushPullIntervalMs } from './math.js';
 import { NotRunningError, StateTooLargeError } from '../errors.js';
 import { stateEquals, sameAddress, EMPTY_STATE } from './state.js';
 import { beats } from './precedence.js';
@@ -79,9 +79,8 @@ export class Membership {
   private readonly awareness: Awareness;
   private readonly out: Outbox;
   private readonly prober: Prober;
-  private suspicionToken = 0;
   /** Lifeguard bookkeeping of the members currently suspect. */
-  private readonly suspicions = new Map<string, Suspicion>();
+  private readonly suspicions: Suspicions;
   /** Last conflict reported per name (bounded), so that retransmitted gossip reports it once. */
   private readonly conflictsSeen = new Map<string, string>();
   private started = false;
@@ -104,6 +103,7 @@ export class Membership {
     });
     this.counters = newCounters();
     this.out = new Outbox(this.opts, this.table, this.queue, this.counters);
+    this.suspicions = new Suspicions(this.opts, this.out);
     const state = config.state ?? EMPTY_STATE;
     this.checkStateSize(state);
     this.self = this.table.add({ node: this.name, addr: this.addr, state }, config.incarnation ?? 0, 'alive', 0);
@@ -506,7 +506,11 @@ export class Membership {
     if (slot === NONE) return;
     const status = t.status(slot);
     if (status === 'suspect' && msg.incarnation === t.incarnation(slot)) {
-      this.confirm(msg, now);
+      // Lifeguard: an independent confirmation shortens the suspicion and is passed on.
+      if (this.suspicions.confirm(msg.node, msg.from, now)) {
+        this.counters.confirmations++;
+        this.broadcast(msg.node, msg);
+      }
       return;
     }
     if (!beats(msg.incarnation, 'suspect', t.incarnation(slot), status)) return;
@@ -514,53 +518,21 @@ export class Membership {
     const rejoined = status === 'dead' || status === 'left';
     t.setIncarnation(slot, msg.incarnation);
     t.setStatus(slot, 'suspect', now);
-    const n = this.table.active;
-    const minMs = suspicionMinTimeoutMs(this.opts.suspicionMult, n, this.opts.probeIntervalMs);
-    const maxMs = this.opts.suspicionMaxTimeoutMult * minMs;
-    const expected = expectedConfirmations(this.opts.suspicionMult, n);
-    const s = startSuspicion(msg.from, msg.incarnation, minMs, maxMs, expected, now);
-    this.suspicions.set(msg.node, s);
-    this.armSuspicion(msg.node, s, suspicionTimeoutOf(s), now);
+    this.suspicions.start(msg.node, msg.incarnation, msg.from, t.active, now);
     this.counters.suspicionsRaised++;
     this.broadcast(msg.node, msg);
     if (rejoined) this.out.emit({ type: 'member-join', member: t.view(slot) });
     this.out.emit({ type: 'member-suspect', member: t.view(slot), from: msg.from });
   }
 
-  /** Lifeguard: an independent confirmation shortens the suspicion and is passed on. */
-  private confirm(msg: SuspectMessage, now: number): void {
-    const s = this.suspicions.get(msg.node);
-    if (s === undefined) return;
-    const remaining = confirmSuspicion(s, msg.from, now);
-    if (remaining === null) return;
-    this.counters.confirmations++;
-    this.armSuspicion(msg.node, s, remaining, now);
-    this.broadcast(msg.node, msg);
-  }
-
-  /** Schedules the suspicion's timer `delayMs` from now; any earlier timer of it goes stale. */
-  private armSuspicion(member: string, s: Suspicion, delayMs: number, now: number): void {
-    const token = ++this.suspicionToken;
-    armSuspicion(s, token, delayMs, now);
-    this.out.schedule({ kind: 'suspect-timeout', member, incarnation: s.incarnation, token }, delayMs);
-  }
-
   private onSuspectTimeout(name: string, incarnation: number, token: number, now: number): void {
     const slot = this.table.slotOf(name);
     if (slot === NONE || this.table.status(slot) !== 'suspect' || this.table.incarnation(slot) !== incarnation) return;
-    const s = this.suspicions.get(name);
-    if (s === undefined) return;
-    switch (suspicionExpiry(s, token, now, this.opts.probeTimeoutMs)) {
-      case 'stale':
-        return;
-      case 'defer':
-        this.counters.suspicionsDeferredAfterStall++;
-        this.armSuspicion(name, s, this.opts.probeTimeoutMs, now);
-        return;
-      case 'dead':
-        this.counters.deathsDeclared++;
-        this.onDead({ type: 'dead', node: name, incarnation, from: this.name }, now, null);
-    }
+    const verdict = this.suspicions.expire(name, token, now);
+    if (verdict === 'defer') this.counters.suspicionsDeferredAfterStall++;
+    if (verdict !== 'dead') return;
+    this.counters.deathsDeclared++;
+    this.onDead({ type: 'dead', node: name, incarnation, from: this.name }, now, null);
   }
 
   private onDead(msg: DeadMessage, now: number, replyTo: Address | null): void {

@@ -3,11 +3,14 @@
  * starts at its longest timeout and shortens, logarithmically, with each independent confirmation
  * until the expected number of them brings it to its shortest (math.ts, `suspicionTimeoutMs`).
  *
- * Nothing here reads a clock or starts a timer: every function takes `now`, and the caller
- * schedules the `suspect-timeout` timer a function tells it to. A suspicion names its live timer
- * by a token; a timer with another token is stale. Membership keeps one record per suspect member.
+ * The functions read no clock and start no timer: each takes `now`, and the caller schedules the
+ * `suspect-timeout` timer a function tells it to. A suspicion names its live timer by a token; a
+ * timer with another token is stale. `Suspicions`, at the end, is how Membership uses them: one
+ * record per suspect member, its timers scheduled through the node's outbox.
  */
-import { stallLatenessMs, suspicionTimeoutMs } from './math.js';
+import { expectedConfirmations, stallLatenessMs, suspicionMinTimeoutMs, suspicionTimeoutMs } from './math.js';
+import type { ResolvedOptions } from './options.js';
+import type { Outbox } from './outbox.js';
 
 export interface Suspicion {
   readonly incarnation: number;
@@ -82,4 +85,64 @@ export function armSuspicion(s: Suspicion, token: number, delayMs: number, now: 
 export function suspicionExpiry(s: Suspicion, token: number, now: number, probeTimeoutMs: number): SuspicionExpiry {
   if (s.token !== token) return 'stale';
   return now - s.dueAt > stallLatenessMs(probeTimeoutMs) ? 'defer' : 'dead';
+}
+
+/**
+ * The suspicions a node holds, one per suspect member, each with its live timer: the functions
+ * above applied with the node's options and outbox. The member table, the counters and what a
+ * verdict means stay with Membership.
+ */
+export class Suspicions {
+  private readonly byMember = new Map<string, Suspicion>();
+  private token = 0;
+  private readonly opts: ResolvedOptions;
+  private readonly out: Outbox;
+
+  constructor(opts: ResolvedOptions, out: Outbox) {
+    this.opts = opts;
+    this.out = out;
+  }
+
+  /**
+   * Suspects `member` at `incarnation` on `from`'s word, with the timeouts for a cluster of `active`
+   * members (math.ts), and arms its timer at the longest.
+   */
+  start(member: string, incarnation: number, from: string, active: number, now: number): void {
+    const o = this.opts;
+    const minMs = suspicionMinTimeoutMs(o.suspicionMult, active, o.probeIntervalMs);
+    const expected = expectedConfirmations(o.suspicionMult, active);
+    const s = startSuspicion(from, incarnation, minMs, o.suspicionMaxTimeoutMult * minMs, expected, now);
+    this.byMember.set(member, s);
+    this.arm(member, s, suspicionTimeoutOf(s), now);
+  }
+
+  /** An independent confirmation: true when it counted (and moved the timer nearer). */
+  confirm(member: string, from: string, now: number): boolean {
+    const s = this.byMember.get(member);
+    if (s === undefined) return false;
+    const remaining = confirmSuspicion(s, from, now);
+    if (remaining === null) return false;
+    this.arm(member, s, remaining, now);
+    return true;
+  }
+
+  /** The verdict on `member`'s timer `token` firing at `now`; a deferral re-arms it one probe timeout on. */
+  expire(member: string, token: number, now: number): SuspicionExpiry {
+    const s = this.byMember.get(member);
+    if (s === undefined) return 'stale';
+    const verdict = suspicionExpiry(s, token, now, this.opts.probeTimeoutMs);
+    if (verdict === 'defer') this.arm(member, s, this.opts.probeTimeoutMs, now);
+    return verdict;
+  }
+
+  /** Forgets `member`'s suspicion (refuted, dead, left or reaped); its timer goes stale. */
+  delete(member: string): void {
+    this.byMember.delete(member);
+  }
+
+  private arm(member: string, s: Suspicion, delayMs: number, now: number): void {
+    const token = ++this.token;
+    armSuspicion(s, token, delayMs, now);
+    this.out.schedule({ kind: 'suspect-timeout', member, incarnation: s.incarnation, token }, delayMs);
+  }
 }

@@ -7,9 +7,17 @@ import {
   startSuspicion,
   suspicionExpiry,
   suspicionTimeoutOf,
+  Suspicions,
   type Suspicion,
 } from '../../src/membership/suspicion.js';
 import { expectedConfirmations, stallLatenessMs, suspicionMinTimeoutMs, suspicionTimeoutMs } from '../../src/membership/math.js';
+import { BroadcastQueue } from '../../src/membership/broadcast-queue.js';
+import { newCounters } from '../../src/membership/counters.js';
+import { MemberTable } from '../../src/membership/member-table.js';
+import { resolveOptions } from '../../src/membership/options.js';
+import { Outbox } from '../../src/membership/outbox.js';
+import type { Effect } from '../../src/membership/types.js';
+import { SeededRandom } from '../../src/util/random.js';
 
 /** A suspicion raised by 'a' at t = 1000, 2 s to 30 s, waiting for `expected` confirmations. */
 function suspicion(expected = 3, confirmers: readonly string[] = []): Suspicion {
@@ -135,5 +143,47 @@ describe('Lifeguard suspicion', () => {
       expect(suspicionExpiry(s, 1, 1000 + allowed, probeTimeoutMs)).toBe('dead');
       expect(suspicionExpiry(s, 1, 1000 + allowed + 1, probeTimeoutMs)).toBe('defer');
     }
+  });
+});
+
+describe('the suspicions a node holds', () => {
+  // lan: probe interval 1000 ms, timeout 500 ms, suspicionMult 4, max 6 × min.
+  const opts = resolveOptions();
+  function keeper(): { suspicions: Suspicions; out: Outbox } {
+    const out = new Outbox(opts, new MemberTable(new SeededRandom(1)), new BroadcastQueue(), newCounters());
+    return { suspicions: new Suspicions(opts, out), out };
+  }
+  const timers = (effects: Effect[]): [unknown, number][] =>
+    effects.flatMap((e) => (e.type === 'schedule' ? [[e.timer, e.delayMs] as [unknown, number]] : []));
+
+  it('arms a timer at the longest timeout for the cluster size, and a nearer one per confirmation', () => {
+    const { suspicions, out } = keeper();
+    suspicions.start('m', 3, 'a', 100, 1000); // min 4 × 2 × 1000 = 8 s, max 48 s, 2 expected
+    expect(timers(out.flush())).toEqual([[{ kind: 'suspect-timeout', member: 'm', incarnation: 3, token: 1 }, 48_000]]);
+    expect(suspicions.confirm('m', 'a', 2000)).toBe(false); // the accuser itself
+    expect(suspicions.confirm('m', 'b', 2000)).toBe(true);
+    expect(suspicions.confirm('m', 'b', 2000)).toBe(false);
+    expect(suspicions.confirm('m', 'c', 3000)).toBe(true);
+    expect(suspicions.confirm('m', 'd', 3000)).toBe(false); // beyond the two expected
+    expect(suspicions.confirm('other', 'b', 3000)).toBe(false); // nobody suspects it
+    const b = suspicionTimeoutMs(8000, 48_000, 1, 2);
+    expect(timers(out.flush())).toEqual([
+      [{ kind: 'suspect-timeout', member: 'm', incarnation: 3, token: 2 }, 1000 + b - 2000],
+      [{ kind: 'suspect-timeout', member: 'm', incarnation: 3, token: 3 }, 1000 + 8000 - 3000],
+    ]);
+    expect(suspicions.expire('m', 2, 9000)).toBe('stale');
+    expect(suspicions.expire('m', 3, 6000)).toBe('dead');
+  });
+
+  it('re-arms a late timer one probe timeout on, and forgets a deleted suspicion', () => {
+    const { suspicions, out } = keeper();
+    suspicions.start('m', 0, 'a', 3, 0); // too few members to confirm: the minimum, 4 s
+    expect(timers(out.flush())).toEqual([[{ kind: 'suspect-timeout', member: 'm', incarnation: 0, token: 1 }, 4000]]);
+    expect(suspicions.expire('m', 1, 6000)).toBe('defer');
+    expect(timers(out.flush())).toEqual([[{ kind: 'suspect-timeout', member: 'm', incarnation: 0, token: 2 }, 500]]);
+    expect(suspicions.expire('m', 2, 6500)).toBe('dead');
+    suspicions.delete('m');
+    expect(suspicions.expire('m', 2, 6500)).toBe('stale');
+    expect(out.flush()).toEqual([]);
   });
 });
