@@ -497,13 +497,9 @@ export class Membership {
   }
 
   private onSuspect(msg: SuspectMessage, now: number, replyTo: Address | null): void {
-    if (msg.node === this.name) {
-      this.onAccusation(msg.incarnation, msg.from, replyTo);
-      return;
-    }
-    const t = this.table;
-    const slot = t.slotOf(msg.node);
+    const slot = this.accused(msg, replyTo);
     if (slot === NONE) return;
+    const t = this.table;
     const status = t.status(slot);
     if (status === 'suspect' && msg.incarnation === t.incarnation(slot)) {
       // Lifeguard: an independent confirmation shortens the suspicion and is passed on.
@@ -536,15 +532,11 @@ export class Membership {
   }
 
   private onDead(msg: DeadMessage, now: number, replyTo: Address | null): void {
-    const isLeave = msg.from === msg.node;
-    if (msg.node === this.name) {
-      this.onAccusation(msg.incarnation, msg.from, replyTo);
-      return;
-    }
-    const t = this.table;
-    const slot = t.slotOf(msg.node);
+    const slot = this.accused(msg, replyTo);
     if (slot === NONE) return;
+    const t = this.table;
     const status = t.status(slot);
+    const isLeave = msg.from === msg.node;
     const next = isLeave ? 'left' : 'dead';
     if (!beats(msg.incarnation, next, t.incarnation(slot), status)) return;
     t.setIncarnation(slot, msg.incarnation);
@@ -554,6 +546,16 @@ export class Membership {
     if (status === next) return; // the same verdict at a newer incarnation: passed on, no event
     if (isLeave) this.out.emit({ type: 'member-leave', member: t.view(slot) });
     else this.out.emit({ type: 'member-dead', member: t.view(slot), from: msg.from });
+  }
+
+  /**
+   * The slot of the member a suspect or dead message is about, or NONE: unknown, or this node
+   * (whose answer to the accusation is given here).
+   */
+  private accused(msg: SuspectMessage | DeadMessage, replyTo: Address | null): number {
+    if (msg.node !== this.name) return this.table.slotOf(msg.node);
+    this.onAccusation(msg.incarnation, msg.from, replyTo);
+    return NONE;
   }
 
   /**
