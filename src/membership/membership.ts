@@ -376,60 +376,11 @@ export class Membership {
     }
   }
 
-  /** The periodic full-state exchange with a random alive member. */
-  private pushPullTick(): void {
-    if (this.leaving) return;
-    const peer = this.table.randomMembers(1, (s) => s !== this.self && this.table.status(s) === 'alive')[0];
-    if (peer !== undefined) this.sendPushPull(this.table.addr(peer), false, false);
-    this.out.schedule({ kind: 'push-pull' }, pushPullIntervalMs(this.opts.pushPullIntervalMs, this.table.active));
-  }
-
-  /** A full-state exchange with a recently dead member, so that a healed partition merges back. */
-  private reconnectTick(now: number): void {
-    if (this.leaving) return;
-    const window = this.opts.reconnectTimeoutMs;
-    // As Serf does: try with probability dead/alive, so that the mesh as a whole makes about one
-    // attempt per dead member per interval (not one per node: at 10,000 nodes that was 330
-    // full-state push-pulls a second at a crashed node). In a partition the smaller side
-    // (dead ≥ alive) always tries, which is what merges it back.
-    const alive = Math.max(1, this.table.active);
-    const dead = this.table.deadCount;
-    const peer = dead > 0 && this.random.next() < dead / alive ? this.table.randomDead((s) => now - this.table.changedAt(s) < window) : NONE;
-    if (peer !== NONE) {
-      this.counters.reconnects++;
-      this.sendPushPull(this.table.addr(peer), false, false);
-    }
-    this.out.schedule({ kind: 'reconnect' }, this.opts.reconnectIntervalMs);
-  }
-
   /** The prober's target answered nothing in a whole interval: suspect it, if it is still active. */
   private suspectUnanswered(member: string, now: number): void {
     const slot = this.table.slotOf(member);
     if (slot !== NONE && this.table.isActive(slot)) {
       this.onSuspect({ type: 'suspect', node: member, incarnation: this.table.incarnation(slot), from: this.name }, now, null);
-    }
-  }
-
-  /**
-   * Anti-entropy on demand: when the responder's digest differs from ours although neither view
-   * should still be moving, exchange full state with it now (at most once per settle window).
-   */
-  private compareDigest(peer: Address, digest: number, now: number): void {
-    this.noteDigest(now);
-    if (!this.opts.digestSync || this.leaving || digest === this.table.digest) return;
-    const settleMs = this.out.retransmitLimit() * this.opts.gossipIntervalMs + this.opts.probeIntervalMs;
-    if (now - this.digestChangedAt < settleMs || now - this.lastDigestSyncAt < settleMs) return;
-    this.lastDigestSyncAt = now;
-    this.counters.digestSyncs++;
-    this.sendPushPull(peer, false, false);
-  }
-
-  /** Remembers when this node's digest last changed. */
-  private noteDigest(now: number): void {
-    const d = this.table.digest;
-    if (d !== this.digestSeen) {
-      this.digestSeen = d;
-      this.digestChangedAt = now;
     }
   }
 
@@ -595,7 +546,7 @@ export class Membership {
     return { type: 'alive', node: this.name, addr: this.addr, incarnation: this.incarnation, state: this.table.state(this.self) };
   }
 
-  // ---------------------------------------------------------------- full state
+  // ---------------------------------------------------------------- full state and anti-entropy
 
   private sendPushPull(to: Address, join: boolean, reply: boolean): void {
     const msg: PushPullMessage = { type: 'push-pull', join, reply, source: this.name, members: this.records() };
@@ -647,6 +598,55 @@ export class Membership {
     }
   }
 
+  /** The periodic full-state exchange with a random alive member. */
+  private pushPullTick(): void {
+    if (this.leaving) return;
+    const peer = this.table.randomMembers(1, (s) => s !== this.self && this.table.status(s) === 'alive')[0];
+    if (peer !== undefined) this.sendPushPull(this.table.addr(peer), false, false);
+    this.out.schedule({ kind: 'push-pull' }, pushPullIntervalMs(this.opts.pushPullIntervalMs, this.table.active));
+  }
+
+  /** A full-state exchange with a recently dead member, so that a healed partition merges back. */
+  private reconnectTick(now: number): void {
+    if (this.leaving) return;
+    const window = this.opts.reconnectTimeoutMs;
+    // As Serf does: try with probability dead/alive, so that the mesh as a whole makes about one
+    // attempt per dead member per interval (not one per node: at 10,000 nodes that was 330
+    // full-state push-pulls a second at a crashed node). In a partition the smaller side
+    // (dead ≥ alive) always tries, which is what merges it back.
+    const alive = Math.max(1, this.table.active);
+    const dead = this.table.deadCount;
+    const peer = dead > 0 && this.random.next() < dead / alive ? this.table.randomDead((s) => now - this.table.changedAt(s) < window) : NONE;
+    if (peer !== NONE) {
+      this.counters.reconnects++;
+      this.sendPushPull(this.table.addr(peer), false, false);
+    }
+    this.out.schedule({ kind: 'reconnect' }, this.opts.reconnectIntervalMs);
+  }
+
+  /**
+   * Anti-entropy on demand: when the responder's digest differs from ours although neither view
+   * should still be moving, exchange full state with it now (at most once per settle window).
+   */
+  private compareDigest(peer: Address, digest: number, now: number): void {
+    this.noteDigest(now);
+    if (!this.opts.digestSync || this.leaving || digest === this.table.digest) return;
+    const settleMs = this.out.retransmitLimit() * this.opts.gossipIntervalMs + this.opts.probeIntervalMs;
+    if (now - this.digestChangedAt < settleMs || now - this.lastDigestSyncAt < settleMs) return;
+    this.lastDigestSyncAt = now;
+    this.counters.digestSyncs++;
+    this.sendPushPull(peer, false, false);
+  }
+
+  /** Remembers when this node's digest last changed. */
+  private noteDigest(now: number): void {
+    const d = this.table.digest;
+    if (d !== this.digestSeen) {
+      this.digestSeen = d;
+      this.digestChangedAt = now;
+    }
+  }
+
   // ---------------------------------------------------------------- gossip and reaping
 
   private gossip(now: number): void {
@@ -682,7 +682,7 @@ export class Membership {
     }
   }
 
-  // ---------------------------------------------------------------- output helpers
+  // ---------------------------------------------------------------- broadcasting
 
   private broadcast(key: string, msg: Message): void {
     this.queue.enqueue(key, encodeMessage(msg));
