@@ -5,32 +5,15 @@
  * It is laid out as columns indexed by a slot number (struct of arrays), not as one object per
  * member: a simulation of 10,000 nodes holds 10^8 entries, and per-entry objects (or a Map entry
  * per member) would cost both memory and garbage-collector time proportional to that. Each entry
- * is numbers in typed arrays only: its immutable identity (name, address, state: the very object
- * of the message or record it came from) is held by an IdentityRegistry and the entry keeps its
- * integer id, so the garbage collector has no per-entry pointer to trace, and tables that share a
- * registry (a simulator's nodes) share one id per identity object. The name index is an
+ * is numbers in typed arrays only: its immutable identity (name, address, state) is held by an
+ * IdentityRegistry (identity-registry.ts) and the entry keeps its integer id. The name index is an
  * open-addressing hash table in an Int32Array. A slot is a plain integer handle that stays valid
  * until the member is removed (reaped); removed slots are reused.
  */
-import type { Address, MemberState, MemberStatus } from '../wire/messages.js';
+import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
 import type { MemberView } from './types.js';
 import type { Random } from '../util/random.js';
-
-/** Lifeguard suspicion bookkeeping, kept beside the table only while a member is suspect. */
-export interface Suspicion {
-  readonly incarnation: number;
-  /** Who raised it first (does not count as a confirmation). */
-  readonly from: string;
-  /** Independent confirmers seen so far. */
-  readonly confirmers: Set<string>;
-  readonly startedAt: number;
-  readonly minMs: number;
-  readonly maxMs: number;
-  /** Confirmations after which the timeout is at its minimum. */
-  readonly expected: number;
-  /** Identifies the live suspect-timeout timer; older timers are stale. */
-  token: number;
-}
+import { IdentityRegistry, nameHash, type Identity } from './identity-registry.js';
 
 export interface StatusCounts {
   alive: number;
@@ -46,113 +29,8 @@ const DEAD = 2;
 const LEFT = 3;
 const CODE: Readonly<Record<MemberStatus, number>> = { alive: ALIVE, suspect: SUSPECT, dead: DEAD, left: LEFT };
 
-/**
- * What a member is, as opposed to what this node believes of it: its name, address and state.
- * Immutable; replaced as a whole when the member changes. An alive message or a push-pull record
- * has these fields and is stored as is.
- */
-export interface Identity {
-  readonly node: string;
-  readonly addr: Address;
-  readonly state: MemberState;
-}
-
 /** No member: what lookups return instead of a slot. */
 export const NONE = -1;
-
-/**
- * Identity objects by integer id, reference-counted. A table holds ids, not pointers; the objects
- * live here once however many tables hold them. Ids of objects no table holds any more are
- * reused, so a long-running node keeps only the identities it still uses. One registry may serve
- * many tables (the simulator's nodes share one); a table makes its own by default.
- */
-export class IdentityRegistry {
-  private objects: (Identity | undefined)[] = [];
-  private refs = new Int32Array(16);
-  /** nameHash of each id's name, so that tables need not keep one per entry. */
-  private nameHashes = new Uint32Array(16);
-  private readonly ids = new Map<Identity, number>();
-  private readonly free: number[] = [];
-  /** The last batch of `idsOf` and its ids (each held once by this cache). */
-  private batch: readonly Identity[] | null = null;
-  private batchIds = new Int32Array(0);
-
-  /** Distinct identity objects held. */
-  get size(): number {
-    return this.ids.size;
-  }
-
-  get(id: number): Identity {
-    return this.objects[id] as Identity;
-  }
-
-  /** The hash of the id's name (the member table's index and digest use it). */
-  hash(id: number): number {
-    return this.nameHashes[id] as number;
-  }
-
-  /** References held on `id` (0 for a free id). */
-  refCount(id: number): number {
-    return id < this.refs.length ? (this.refs[id] as number) : 0;
-  }
-
-  /** The id of `ident` (registered on first use) with one more reference on it. */
-  acquire(ident: Identity): number {
-    let id = this.ids.get(ident);
-    if (id === undefined) {
-      id = this.free.pop();
-      if (id === undefined) {
-        id = this.objects.length;
-        this.objects.push(ident);
-        if (id >= this.refs.length) {
-          const refs = new Int32Array(this.refs.length * 2);
-          refs.set(this.refs);
-          this.refs = refs;
-          const hashes = new Uint32Array(this.refs.length);
-          hashes.set(this.nameHashes);
-          this.nameHashes = hashes;
-        }
-      } else {
-        this.objects[id] = ident;
-      }
-      this.nameHashes[id] = nameHash(ident.node);
-      this.ids.set(ident, id);
-    }
-    this.refs[id] = (this.refs[id] as number) + 1;
-    return id;
-  }
-
-  /** One more reference on an id the caller holds (or got from `idsOf`). */
-  retain(id: number): void {
-    this.refs[id] = (this.refs[id] as number) + 1;
-  }
-
-  /** Drops one reference; the id is freed with its last. */
-  release(id: number): void {
-    const n = (this.refs[id] as number) - 1;
-    this.refs[id] = n;
-    if (n > 0) return;
-    this.ids.delete(this.objects[id] as Identity);
-    this.objects[id] = undefined;
-    this.free.push(id);
-  }
-
-  /**
-   * The ids of `items`, in order, valid until the next call with another array (they are held by
-   * this cache until then; `retain` one to keep it). The same array again costs nothing, so
-   * seeding many tables from one array of records looks each object up once, not once a table.
-   */
-  idsOf(items: readonly Identity[]): Int32Array {
-    if (items === this.batch) return this.batchIds;
-    const ids = new Int32Array(items.length);
-    for (let i = 0; i < items.length; i++) ids[i] = this.acquire(items[i] as Identity);
-    const old = this.batchIds;
-    for (let i = 0; i < old.length; i++) this.release(old[i] as number);
-    this.batch = items;
-    this.batchIds = ids;
-    return ids;
-  }
-}
 
 export class MemberTable {
   /** The registry holding this table's identities (shared with other tables, or its own). */
@@ -264,6 +142,20 @@ export class MemberTable {
       state: this.state(slot),
       changedAt: this.changedAt(slot),
     };
+  }
+
+  /** Every entry as a push-pull record, in probe order. */
+  records(): MemberRecord[] {
+    // Called for every push-pull (10^4 records each in a large cluster): sized up front, and each
+    // identity looked up once.
+    const n = this.count;
+    const out = new Array<MemberRecord>(n);
+    for (let i = 0; i < n; i++) {
+      const slot = this.order[i] as number;
+      const id = this.identity(slot);
+      out[i] = { node: id.node, addr: id.addr, incarnation: this.incarnation(slot), status: this.status(slot), state: id.state };
+    }
+    return out;
   }
 
   /** Makes room for `extra` more members without regrowing (a restore of known size). */
@@ -437,11 +329,6 @@ export class MemberTable {
     return [...this.dead, ...this.left];
   }
 
-  /** The slot at `index` (0 ≤ index < size) of the probe order: `slots()[index]` without the array. */
-  slotAt(index: number): number {
-    return this.order[index] as number;
-  }
-
   /** Every slot in use, in probe order. */
   slots(): number[] {
     const n = this.orderLength;
@@ -535,13 +422,6 @@ export class MemberTable {
       this.insertIndex(slot, this.slotHash(slot));
     }
   }
-}
-
-/** FNV-1a over the UTF-16 code units of a name. */
-function nameHash(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
 
 /** murmur3's 32-bit finaliser: spreads every input bit over the output. */

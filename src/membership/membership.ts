@@ -1,21 +1,18 @@
 /**
- * The SWIM + Lifeguard membership state machine, sans-I/O (as the Rust crate foca).
+ * The SWIM + Lifeguard membership state machine, sans-I/O (as the Rust crate foca). Every input
+ * carries the time and returns Effects: packets to send, timers to schedule, events to emit. The
+ * runtime (agent/ with UDP, TCP and setTimeout; sim/ with a virtual network and an event heap)
+ * carries them out. Timers are data and stale ones are no-ops, so nothing is cancelled.
  *
- * Every input carries the time and returns Effects: packets to send, timers to schedule and events
- * to emit. The runtime (agent/ with UDP, TCP and setTimeout; sim/ with a virtual network and an
- * event heap) carries them out. Timers are data and stale ones are no-ops, so nothing is cancelled.
- *
- * The protocol, in brief (DESIGN.md, "Protocol essentials"):
- * - Probe: each interval the next member of a shuffled round-robin order gets a ping; no ack within
- *   the timeout → ping-req through `indirectChecks` members (who nack if they cannot reach it) and a
- *   stream ping; still nothing when the interval ends → suspect.
- * - Suspicion expires into dead after a Lifeguard timeout that shrinks with independent
- *   confirmations; the suspect refutes by raising its incarnation. A probe of a suspect carries
- *   the suspicion (the buddy rule) so that it can refute at once.
- * - Changes are queued and piggybacked on every datagram; a gossip timer sends piggyback-only
- *   packets to a few random members (and to recently dead ones).
- * - Full-state push-pull over a stream on join and periodically; dead (not left) members are
- *   contacted for `reconnectTimeoutMs` so that a healed partition merges back.
+ * This file dispatches inputs and holds the rules that change the view: alive, suspect, dead and
+ * left by precedence (precedence.ts), refutation, the push-pull merge, gossip and reaping. It
+ * delegates the probe cycle and relays to probe.ts (a probe that ends unanswered comes back here
+ * as a suspicion), Lifeguard's suspicion timeouts to suspicion.ts, the view to member-table.ts and
+ * identity-registry.ts, and what goes out to outbox.ts. DESIGN.md, "Protocol essentials", has the
+ * protocol; in brief: changes are piggybacked on every datagram and a gossip timer sends them to a
+ * few members (and to recently dead ones); full state is exchanged over a stream on join and
+ * periodically; dead (not left) members are contacted for `reconnectTimeoutMs` so that a healed
+ * partition merges back.
  */
 import type {
   AliveMessage,
@@ -28,24 +25,24 @@ import type {
   PushPullMessage,
   SuspectMessage,
 } from '../wire/messages.js';
-import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket, MAX_INCARNATION, packetOverheadBytes } from '../wire/codec.js';
-import { DROP_REASONS, type Channel, type DropReason, type Effect, type MemberView, type MembershipEvent, type Report, type Timer } from './types.js';
+import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket, MAX_INCARNATION } from '../wire/codec.js';
+import type { Channel, Effect, MemberView, Timer } from './types.js';
 import type { Random } from '../util/random.js';
 import type { ResolvedOptions } from './options.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
-import { IdentityRegistry, MemberTable, NONE, type Suspicion } from './member-table.js';
-import {
-  expectedConfirmations,
-  pushPullIntervalMs,
-  retransmitLimit,
-  stallLatenessMs,
-  suspicionMinTimeoutMs,
-  suspicionTimeoutMs,
-} from './math.js';
+import { newCounters, type MembershipCounters } from './counters.js';
+import { IdentityRegistry } from './identity-registry.js';
+import { MemberTable, NONE } from './member-table.js';
+import { FRAMING_BYTES, Outbox } from './outbox.js';
+import { Prober } from './probe.js';
+import { Suspicions } from './suspicion.js';
+import { pushPullIntervalMs } from './math.js';
 import { NotRunningError, StateTooLargeError } from '../errors.js';
 import { stateEquals, sameAddress, EMPTY_STATE } from './state.js';
 import { beats } from './precedence.js';
+
+export type { CounterName, MembershipCounters } from './counters.js';
 
 export interface MembershipConfig {
   /** Unique name of this node in the cluster. */
@@ -65,61 +62,8 @@ export interface MembershipConfig {
   readonly identities?: IdentityRegistry;
 }
 
-/** The probe in flight (at most one at a time). */
-interface Probe {
-  readonly seq: number;
-  readonly target: string;
-  readonly targetAddr: Address;
-  acked: boolean;
-  nacks: number;
-  expectedNacks: number;
-}
-
-/** An indirect probe this node runs for another. */
-interface Relay {
-  readonly origin: Address;
-  readonly originSeq: number;
-  readonly nack: boolean;
-}
-
 /** Reap tombstones this often. */
 const REAP_INTERVAL_MS = 5000;
-/** Most indirect probes relayed at once; more are dropped and counted. */
-const MAX_RELAYS = 1024;
-/** Framing reserved in every datagram: version byte and the largest array header. */
-const FRAMING_BYTES = packetOverheadBytes(0xffff);
-
-/** Counter names, all present from the start. */
-const COUNTER_NAMES = [
-  'packetsIn',
-  'packetsOut',
-  'bytesIn',
-  'bytesOut',
-  'messagesIn',
-  'probes',
-  'probeFailures',
-  'indirectProbes',
-  'streamProbes',
-  'relayedProbes',
-  'nacksSent',
-  'suspicionsRaised',
-  'confirmations',
-  'deathsDeclared',
-  'suspicionsDeferredAfterStall',
-  'refutations',
-  'pushPullsSent',
-  'pushPullsReceived',
-  'reconnects',
-  'staleAccusationsAnswered',
-  'digestSyncs',
-  'gossipPackets',
-  'reaped',
-  'nameConflicts',
-  ...DROP_REASONS.map((r) => `dropped.${r}` as const),
-] as const;
-
-export type CounterName = (typeof COUNTER_NAMES)[number];
-export type MembershipCounters = Record<CounterName, number>;
 
 export class Membership {
   readonly name: string;
@@ -132,16 +76,11 @@ export class Membership {
   /** This node's slot in the table. */
   private readonly self: number;
   private readonly queue: BroadcastQueue;
-  /** When each suspect-timeout timer in flight is due, by its token (to tell a late timer: a stall). */
-  private readonly suspicionTimerDue = new Map<number, number>();
   private readonly awareness: Awareness;
-  private out: Effect[] = [];
-  private seq = 0;
-  private suspicionToken = 0;
-  private probe: Probe | null = null;
-  private readonly relays = new Map<number, Relay>();
+  private readonly out: Outbox;
+  private readonly prober: Prober;
   /** Lifeguard bookkeeping of the members currently suspect. */
-  private readonly suspicions = new Map<string, Suspicion>();
+  private readonly suspicions: Suspicions;
   /** Last conflict reported per name (bounded), so that retransmitted gossip reports it once. */
   private readonly conflictsSeen = new Map<string, string>();
   private started = false;
@@ -149,8 +88,6 @@ export class Membership {
   private leaving = false;
   /** The digest as last noted, when it changed, and when it last triggered a sync. */
   private digestSeen = 0;
-  /** The packet handlePacket is working on, for reports of what it drops. */
-  private packet: { readonly from: Address; readonly channel: Channel; readonly bytes: number } | null = null;
   private digestChangedAt = 0;
   private lastDigestSyncAt = Number.NEGATIVE_INFINITY;
 
@@ -162,14 +99,28 @@ export class Membership {
     this.table = new MemberTable(config.random, config.identities ?? new IdentityRegistry());
     this.awareness = new Awareness(config.options.awarenessMaxMultiplier);
     this.queue = new BroadcastQueue((_key, tag) => {
-      if (tag === 'leave') this.emit({ type: 'leave-disseminated' });
+      if (tag === 'leave') this.out.emit({ type: 'leave-disseminated' });
     });
-    const counters = {} as MembershipCounters;
-    for (const c of COUNTER_NAMES) counters[c] = 0;
-    this.counters = counters;
+    this.counters = newCounters();
+    this.out = new Outbox(this.opts, this.table, this.queue, this.counters);
+    this.suspicions = new Suspicions(this.opts, this.out);
     const state = config.state ?? EMPTY_STATE;
     this.checkStateSize(state);
     this.self = this.table.add({ node: this.name, addr: this.addr, state }, config.incarnation ?? 0, 'alive', 0);
+    this.prober = new Prober({
+      name: this.name,
+      addr: this.addr,
+      self: this.self,
+      table: this.table,
+      opts: this.opts,
+      awareness: this.awareness,
+      out: this.out,
+      counters: this.counters,
+      // Bound methods, not arrows: under tsx (how the simulator runs) an arrow stored in a property
+      // is given a `name` property, and with it a property store of its own: ~300 bytes a node.
+      unanswered: this.suspectUnanswered.bind(this),
+      acked: this.compareDigest.bind(this),
+    });
   }
 
   // ---------------------------------------------------------------- queries
@@ -228,17 +179,7 @@ export class Membership {
 
   /** The full state as push-pull records (also what a data-dir snapshot stores). */
   records(): MemberRecord[] {
-    // Called for every push-pull (10^4 records each in a large cluster): sized up front, and each
-    // identity looked up once.
-    const t = this.table;
-    const n = t.size;
-    const out = new Array<MemberRecord>(n);
-    for (let i = 0; i < n; i++) {
-      const slot = t.slotAt(i);
-      const id = t.identity(slot);
-      out[i] = { node: id.node, addr: id.addr, incarnation: t.incarnation(slot), status: t.status(slot), state: id.state };
-    }
-    return out;
+    return this.table.records();
   }
 
   // ---------------------------------------------------------------- inputs
@@ -248,17 +189,17 @@ export class Membership {
     if (!this.started) {
       this.started = true;
       const o = this.opts;
-      this.schedule({ kind: 'probe' }, this.random.int(o.probeIntervalMs));
+      this.out.schedule({ kind: 'probe' }, this.random.int(o.probeIntervalMs));
       this.scheduleGossip(this.random.int(o.gossipIntervalMs));
       if (o.pushPullIntervalMs > 0) {
         // Staggered over the interval scaled to the cluster known now (a restored table), so that a
         // large cluster started at once does not run every full-state exchange in the first period.
-        this.schedule({ kind: 'push-pull' }, this.random.int(pushPullIntervalMs(o.pushPullIntervalMs, this.table.active)));
+        this.out.schedule({ kind: 'push-pull' }, this.random.int(pushPullIntervalMs(o.pushPullIntervalMs, this.table.active)));
       }
-      if (o.reconnectIntervalMs > 0) this.schedule({ kind: 'reconnect' }, this.random.int(o.reconnectIntervalMs));
-      this.schedule({ kind: 'reap' }, REAP_INTERVAL_MS);
+      if (o.reconnectIntervalMs > 0) this.out.schedule({ kind: 'reconnect' }, this.random.int(o.reconnectIntervalMs));
+      this.out.schedule({ kind: 'reap' }, REAP_INTERVAL_MS);
     }
-    return this.flush();
+    return this.out.flush();
   }
 
   /** Sends a full-state join exchange to each seed; `push-pull-complete` events report answers. */
@@ -268,7 +209,7 @@ export class Membership {
       if (seed.host === this.addr.host && seed.port === this.addr.port) continue;
       this.sendPushPull(seed, true, false);
     }
-    return this.flush();
+    return this.out.flush();
   }
 
   /** Handles one packet from the network. Bad packets are dropped and counted, never thrown. */
@@ -277,9 +218,9 @@ export class Membership {
     this.counters.bytesIn += packet.length;
     const maxBytes = channel === 'stream' ? this.opts.maxStreamBytes : 65_535;
     const result = decodePacket(packet, { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers, maxPayloadBytes: this.opts.maxPayloadBytes });
-    this.packet = { from, channel, bytes: packet.length };
+    this.out.packet = { from, channel, bytes: packet.length };
     if (!result.ok) {
-      this.drop(result.error.code, result.error.detail);
+      this.out.drop(result.error.code, result.error.detail);
     } else {
       for (const msg of result.messages) {
         this.counters.messagesIn++;
@@ -287,23 +228,23 @@ export class Membership {
       }
       this.noteDigest(now);
     }
-    this.packet = null;
-    return this.flush();
+    this.out.packet = null;
+    return this.out.flush();
   }
 
   handleTimer(timer: Timer, now: number): Effect[] {
     switch (timer.kind) {
       case 'probe':
-        this.startProbe();
+        this.prober.start();
         break;
       case 'probe-timeout':
-        this.onProbeTimeout(timer.seq);
+        this.prober.onTimeout(timer.seq);
         break;
       case 'probe-end':
-        this.onProbeEnd(timer.seq, now);
+        this.prober.onEnd(timer.seq, now);
         break;
       case 'relay-timeout':
-        this.onRelayTimeout(timer.seq);
+        this.prober.onRelayTimeout(timer.seq);
         break;
       case 'gossip':
         this.gossipScheduled = false;
@@ -313,40 +254,21 @@ export class Membership {
         if (this.queue.size > 0) this.scheduleGossip(this.opts.gossipIntervalMs);
         break;
       case 'push-pull':
-        if (!this.leaving) {
-          const peer = this.table.randomMembers(1, (s) => s !== this.self && this.table.status(s) === 'alive')[0];
-          if (peer !== undefined) this.sendPushPull(this.table.addr(peer), false, false);
-          this.schedule({ kind: 'push-pull' }, pushPullIntervalMs(this.opts.pushPullIntervalMs, this.table.active));
-        }
+        this.pushPullTick();
         break;
       case 'reconnect':
-        if (!this.leaving) {
-          const window = this.opts.reconnectTimeoutMs;
-          // As Serf does: try with probability dead/alive, so that the mesh as a whole makes about
-          // one attempt per dead member per interval (not one per node: at 10,000 nodes that was
-          // 330 full-state push-pulls a second at a crashed node). In a partition the smaller
-          // side (dead ≥ alive) always tries, which is what merges it back.
-          const alive = Math.max(1, this.table.active);
-          const dead = this.table.deadCount;
-          const peer =
-            dead > 0 && this.random.next() < dead / alive ? this.table.randomDead((s) => now - this.table.changedAt(s) < window) : NONE;
-          if (peer !== NONE) {
-            this.counters.reconnects++;
-            this.sendPushPull(this.table.addr(peer), false, false);
-          }
-          this.schedule({ kind: 'reconnect' }, this.opts.reconnectIntervalMs);
-        }
+        this.reconnectTick(now);
         break;
       case 'reap':
         this.reap(now);
-        this.schedule({ kind: 'reap' }, REAP_INTERVAL_MS);
+        this.out.schedule({ kind: 'reap' }, REAP_INTERVAL_MS);
         break;
       case 'suspect-timeout':
         this.onSuspectTimeout(timer.member, timer.incarnation, timer.token, now);
         break;
     }
     this.noteDigest(now);
-    return this.flush();
+    return this.out.flush();
   }
 
   /**
@@ -355,9 +277,9 @@ export class Membership {
    * message has been sent its full retransmit budget (at once when there is nobody to tell).
    */
   leave(now: number): Effect[] {
-    if (this.leaving) return this.flush();
+    if (this.leaving) return this.out.flush();
     this.leaving = true;
-    this.probe = null;
+    this.prober.stop();
     const msg: DeadMessage = { type: 'dead', node: this.name, incarnation: this.incarnation, from: this.name };
     this.table.setStatus(this.self, 'left', now);
     const othersActive = this.table.active > 0;
@@ -366,9 +288,9 @@ export class Membership {
       this.gossip(now);
       this.ensureGossip();
     } else {
-      this.emit({ type: 'leave-disseminated' });
+      this.out.emit({ type: 'leave-disseminated' });
     }
-    return this.flush();
+    return this.out.flush();
   }
 
   /**
@@ -382,9 +304,9 @@ export class Membership {
     this.table.setIncarnation(this.self, Math.min(MAX_INCARNATION, this.incarnation + 1));
     this.table.touch(this.self, now);
     this.broadcastSelfAlive();
-    this.emit({ type: 'member-update', member: this.table.view(this.self) });
+    this.out.emit({ type: 'member-update', member: this.table.view(this.self) });
     this.noteDigest(now);
-    return this.flush();
+    return this.out.flush();
   }
 
   /**
@@ -424,20 +346,16 @@ export class Membership {
   private dispatch(from: Address, msg: Message, channel: Channel, now: number): void {
     switch (msg.type) {
       case 'ping':
-        if (msg.target !== this.name) {
-          this.drop('misdirected-ping');
-          return;
-        }
-        this.reply(from, [encodeMessage({ type: 'ack', seq: msg.seq, digest: this.table.digest })], channel);
+        this.prober.onPing(from, msg, channel);
         return;
       case 'ping-req':
-        this.onPingReq(from, msg.seq, msg.target, msg.targetAddr, msg.nack);
+        this.prober.onPingReq(from, msg);
         return;
       case 'ack':
-        this.onAck(msg.seq, msg.digest, channel, now);
+        this.prober.onAck(msg, channel, now);
         return;
       case 'nack':
-        if (this.probe !== null && this.probe.seq === msg.seq) this.probe.nacks++;
+        this.prober.onNack(msg.seq);
         return;
       case 'alive':
         this.onAlive(msg, now);
@@ -450,7 +368,7 @@ export class Membership {
         return;
       case 'push-pull':
         if (channel !== 'stream') {
-          this.drop('push-pull-over-datagram');
+          this.out.drop('push-pull-over-datagram');
           return;
         }
         this.onPushPull(from, msg, now);
@@ -458,142 +376,11 @@ export class Membership {
     }
   }
 
-  // ---------------------------------------------------------------- probing
-
-  private startProbe(): void {
-    if (this.leaving) return;
-    const interval = this.awareness.scale(this.opts.probeIntervalMs);
-    const t = this.table;
-    const target = t.nextProbeTarget(this.self);
-    if (target === NONE) {
-      this.schedule({ kind: 'probe' }, interval);
-      return;
-    }
-    const seq = this.nextSeq();
-    const targetName = t.name(target);
-    const targetAddr = t.addr(target);
-    this.probe = { seq, target: targetName, targetAddr, acked: false, nacks: 0, expectedNacks: 0 };
-    this.counters.probes++;
-    const parts: Uint8Array[] = [];
-    if (t.status(target) === 'suspect') {
-      // Buddy rule: tell the suspect, so that it can refute at once.
-      parts.push(encodeMessage({ type: 'suspect', node: targetName, incarnation: t.incarnation(target), from: this.name }));
-    }
-    parts.push(this.encodePing(seq, targetName));
-    this.sendDatagram(targetAddr, parts);
-    this.schedule({ kind: 'probe-timeout', seq }, this.awareness.scale(this.opts.probeTimeoutMs));
-    this.schedule({ kind: 'probe-end', seq }, interval);
-  }
-
-  private onProbeTimeout(seq: number): void {
-    const p = this.probe;
-    if (p === null || p.seq !== seq || p.acked) return;
-    const t = this.table;
-    const peers = t.randomMembers(
-      this.opts.indirectChecks,
-      (s) => s !== this.self && t.status(s) === 'alive' && t.name(s) !== p.target,
-    );
-    for (const peer of peers) {
-      this.counters.indirectProbes++;
-      this.sendDatagram(t.addr(peer), [
-        encodeMessage({
-          type: 'ping-req',
-          seq,
-          target: p.target,
-          targetAddr: p.targetAddr,
-          source: this.name,
-          sourceAddr: this.addr,
-          nack: true,
-        }),
-      ]);
-    }
-    p.expectedNacks = peers.length;
-    if (this.opts.streamFallbackProbe) {
-      this.counters.streamProbes++;
-      this.send(p.targetAddr, encodePacket([this.encodePing(seq, p.target)]), 'stream');
-    }
-  }
-
-  private onProbeEnd(seq: number, now: number): void {
-    const p = this.probe;
-    if (p === null || p.seq !== seq) return;
-    this.probe = null;
-    if (p.acked) {
-      this.awareness.apply(-1);
-    } else {
-      this.counters.probeFailures++;
-      // Lifeguard: missing nacks mean our own messages are not getting out; with nobody to nack,
-      // any failed probe counts against our own health.
-      const missed = p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1;
-      if (missed > 0) this.awareness.apply(missed);
-      const slot = this.table.slotOf(p.target);
-      if (slot !== NONE && this.table.isActive(slot)) {
-        this.onSuspect({ type: 'suspect', node: p.target, incarnation: this.table.incarnation(slot), from: this.name }, now, null);
-      }
-    }
-    this.startProbe();
-  }
-
-  private onAck(seq: number, digest: number, channel: Channel, now: number): void {
-    const p = this.probe;
-    if (p !== null && p.seq === seq) {
-      // Only the fallback after a probe timeout pings over a stream.
-      if (channel === 'stream') this.report({ kind: 'stream-probe-acked', member: p.target, addr: p.targetAddr });
-      if (!p.acked) {
-        p.acked = true;
-        this.compareDigest(p.targetAddr, digest, now);
-      }
-      return;
-    }
-    const relay = this.relays.get(seq);
-    if (relay !== undefined) {
-      this.relays.delete(seq);
-      this.sendDatagram(relay.origin, [encodeMessage({ type: 'ack', seq: relay.originSeq, digest })]);
-    }
-  }
-
-  /**
-   * Anti-entropy on demand: when the responder's digest differs from ours although neither view
-   * should still be moving, exchange full state with it now (at most once per settle window).
-   */
-  private compareDigest(peer: Address, digest: number, now: number): void {
-    this.noteDigest(now);
-    if (!this.opts.digestSync || this.leaving || digest === this.table.digest) return;
-    const settleMs = this.limit() * this.opts.gossipIntervalMs + this.opts.probeIntervalMs;
-    if (now - this.digestChangedAt < settleMs || now - this.lastDigestSyncAt < settleMs) return;
-    this.lastDigestSyncAt = now;
-    this.counters.digestSyncs++;
-    this.sendPushPull(peer, false, false);
-  }
-
-  /** Remembers when this node's digest last changed. */
-  private noteDigest(now: number): void {
-    const d = this.table.digest;
-    if (d !== this.digestSeen) {
-      this.digestSeen = d;
-      this.digestChangedAt = now;
-    }
-  }
-
-  private onPingReq(from: Address, originSeq: number, target: string, targetAddr: Address, nack: boolean): void {
-    if (this.relays.size >= MAX_RELAYS) {
-      this.drop('relay-limit');
-      return;
-    }
-    const seq = this.nextSeq();
-    this.relays.set(seq, { origin: from, originSeq, nack });
-    this.counters.relayedProbes++;
-    this.sendDatagram(targetAddr, [this.encodePing(seq, target)]);
-    this.schedule({ kind: 'relay-timeout', seq }, this.opts.probeTimeoutMs);
-  }
-
-  private onRelayTimeout(seq: number): void {
-    const relay = this.relays.get(seq);
-    if (relay === undefined) return;
-    this.relays.delete(seq);
-    if (relay.nack) {
-      this.counters.nacksSent++;
-      this.sendDatagram(relay.origin, [encodeMessage({ type: 'nack', seq: relay.originSeq })]);
+  /** The prober's target answered nothing in a whole interval: suspect it, if it is still active. */
+  private suspectUnanswered(member: string, now: number): void {
+    const slot = this.table.slotOf(member);
+    if (slot !== NONE && this.table.isActive(slot)) {
+      this.onSuspect({ type: 'suspect', node: member, incarnation: this.table.incarnation(slot), from: this.name }, now, null);
     }
   }
 
@@ -608,12 +395,12 @@ export class Membership {
     const slot = t.slotOf(msg.node);
     if (slot === NONE) {
       if (t.size >= this.opts.maxMembers) {
-        this.drop('member-limit');
+        this.out.drop('member-limit');
         return;
       }
       const added = t.add(msg, msg.incarnation, 'alive', now);
       this.broadcast(msg.node, msg);
-      this.emit({ type: 'member-join', member: t.view(added) });
+      this.out.emit({ type: 'member-join', member: t.view(added) });
       return;
     }
     // alive(i) beats alive|suspect|dead|left(j) only if i > j.
@@ -632,10 +419,10 @@ export class Membership {
     t.setStatus(slot, 'alive', now);
     this.broadcast(msg.node, msg);
     if (previous === 'dead' || previous === 'left') {
-      this.emit({ type: 'member-join', member: t.view(slot) });
+      this.out.emit({ type: 'member-join', member: t.view(slot) });
     } else {
-      if (previous === 'suspect') this.emit({ type: 'member-alive', member: t.view(slot) });
-      if (changed) this.emit({ type: 'member-update', member: t.view(slot) });
+      if (previous === 'suspect') this.out.emit({ type: 'member-alive', member: t.view(slot) });
+      if (changed) this.out.emit({ type: 'member-update', member: t.view(slot) });
     }
   }
 
@@ -653,16 +440,16 @@ export class Membership {
   }
 
   private onSuspect(msg: SuspectMessage, now: number, replyTo: Address | null): void {
-    if (msg.node === this.name) {
-      this.onAccusation(msg.incarnation, msg.from, replyTo);
-      return;
-    }
-    const t = this.table;
-    const slot = t.slotOf(msg.node);
+    const slot = this.accused(msg, replyTo);
     if (slot === NONE) return;
+    const t = this.table;
     const status = t.status(slot);
     if (status === 'suspect' && msg.incarnation === t.incarnation(slot)) {
-      this.confirm(msg, now);
+      // Lifeguard: an independent confirmation shortens the suspicion and is passed on.
+      if (this.suspicions.confirm(msg.node, msg.from, now)) {
+        this.counters.confirmations++;
+        this.broadcast(msg.node, msg);
+      }
       return;
     }
     if (!beats(msg.incarnation, 'suspect', t.incarnation(slot), status)) return;
@@ -670,70 +457,29 @@ export class Membership {
     const rejoined = status === 'dead' || status === 'left';
     t.setIncarnation(slot, msg.incarnation);
     t.setStatus(slot, 'suspect', now);
-    const n = this.table.active;
-    const minMs = suspicionMinTimeoutMs(this.opts.suspicionMult, n, this.opts.probeIntervalMs);
-    const maxMs = this.opts.suspicionMaxTimeoutMult * minMs;
-    const expected = expectedConfirmations(this.opts.suspicionMult, n);
-    const token = ++this.suspicionToken;
-    const incarnation = msg.incarnation;
-    this.suspicions.set(msg.node, { incarnation, from: msg.from, confirmers: new Set(), startedAt: now, minMs, maxMs, expected, token });
-    this.scheduleSuspicion(msg.node, incarnation, token, suspicionTimeoutMs(minMs, maxMs, 0, expected), now);
+    this.suspicions.start(msg.node, msg.incarnation, msg.from, t.active, now);
     this.counters.suspicionsRaised++;
     this.broadcast(msg.node, msg);
-    if (rejoined) this.emit({ type: 'member-join', member: t.view(slot) });
-    this.emit({ type: 'member-suspect', member: t.view(slot), from: msg.from });
-  }
-
-  /** Lifeguard: an independent confirmation shortens the suspicion and is passed on. */
-  private confirm(msg: SuspectMessage, now: number): void {
-    const s = this.suspicions.get(msg.node);
-    if (s === undefined || msg.from === s.from || s.confirmers.has(msg.from)) return;
-    if (s.confirmers.size >= s.expected) return;
-    s.confirmers.add(msg.from);
-    this.counters.confirmations++;
-    const timeout = suspicionTimeoutMs(s.minMs, s.maxMs, s.confirmers.size, s.expected);
-    s.token = ++this.suspicionToken;
-    this.scheduleSuspicion(msg.node, msg.incarnation, s.token, Math.max(0, s.startedAt + timeout - now), now);
-    this.broadcast(msg.node, msg);
-  }
-
-  private scheduleSuspicion(member: string, incarnation: number, token: number, delayMs: number, now: number): void {
-    this.suspicionTimerDue.set(token, now + delayMs);
-    this.schedule({ kind: 'suspect-timeout', member, incarnation, token }, delayMs);
+    if (rejoined) this.out.emit({ type: 'member-join', member: t.view(slot) });
+    this.out.emit({ type: 'member-suspect', member: t.view(slot), from: msg.from });
   }
 
   private onSuspectTimeout(name: string, incarnation: number, token: number, now: number): void {
-    // Every suspect-timeout timer fires exactly once, so this map only holds timers in flight.
-    const due = this.suspicionTimerDue.get(token) ?? now;
-    this.suspicionTimerDue.delete(token);
     const slot = this.table.slotOf(name);
     if (slot === NONE || this.table.status(slot) !== 'suspect' || this.table.incarnation(slot) !== incarnation) return;
-    const s = this.suspicions.get(name);
-    if (s === undefined || s.token !== token) return;
-    // A timer that fires well after it was due means this node was stalled (a long GC pause, a
-    // starved CPU, SIGSTOP): an event loop runs overdue timers before it reads what arrived during
-    // the stall, and the refutation may be among it. Give the queued packets one probe timeout
-    // before deciding; only a timer that fires on time, on a node running normally, declares death.
-    if (now - due > stallLatenessMs(this.opts.probeTimeoutMs)) {
-      this.counters.suspicionsDeferredAfterStall++;
-      s.token = ++this.suspicionToken;
-      this.scheduleSuspicion(name, incarnation, s.token, this.opts.probeTimeoutMs, now);
-      return;
-    }
+    const verdict = this.suspicions.expire(name, token, now);
+    if (verdict === 'defer') this.counters.suspicionsDeferredAfterStall++;
+    if (verdict !== 'dead') return;
     this.counters.deathsDeclared++;
     this.onDead({ type: 'dead', node: name, incarnation, from: this.name }, now, null);
   }
 
   private onDead(msg: DeadMessage, now: number, replyTo: Address | null): void {
-    const isLeave = msg.from === msg.node;
-    if (msg.node === this.name) {
-      this.onAccusation(msg.incarnation, msg.from, replyTo);
-      return;
-    }
-    const t = this.table;
-    const slot = t.slotOf(msg.node);
+    const slot = this.accused(msg, replyTo);
     if (slot === NONE) return;
+    const t = this.table;
     const status = t.status(slot);
+    const isLeave = msg.from === msg.node;
     const next = isLeave ? 'left' : 'dead';
     if (!beats(msg.incarnation, next, t.incarnation(slot), status)) return;
     t.setIncarnation(slot, msg.incarnation);
@@ -741,8 +487,18 @@ export class Membership {
     t.setStatus(slot, next, now);
     this.broadcast(msg.node, msg);
     if (status === next) return; // the same verdict at a newer incarnation: passed on, no event
-    if (isLeave) this.emit({ type: 'member-leave', member: t.view(slot) });
-    else this.emit({ type: 'member-dead', member: t.view(slot), from: msg.from });
+    if (isLeave) this.out.emit({ type: 'member-leave', member: t.view(slot) });
+    else this.out.emit({ type: 'member-dead', member: t.view(slot), from: msg.from });
+  }
+
+  /**
+   * The slot of the member a suspect or dead message is about, or NONE: unknown, or this node
+   * (whose answer to the accusation is given here).
+   */
+  private accused(msg: SuspectMessage | DeadMessage, replyTo: Address | null): number {
+    if (msg.node !== this.name) return this.table.slotOf(msg.node);
+    this.onAccusation(msg.incarnation, msg.from, replyTo);
+    return NONE;
   }
 
   /**
@@ -756,7 +512,7 @@ export class Membership {
       this.refute(incarnation, from);
     } else if (replyTo !== null) {
       this.counters.staleAccusationsAnswered++;
-      this.sendDatagram(replyTo, [encodeMessage(this.selfAlive())]);
+      this.out.sendDatagram(replyTo, [encodeMessage(this.selfAlive())]);
     }
   }
 
@@ -767,7 +523,7 @@ export class Membership {
     if (this.conflictsSeen.size >= 1024) this.conflictsSeen.clear();
     this.conflictsSeen.set(name, key);
     this.counters.nameConflicts++;
-    this.emit({ type: 'member-conflict', name, holder: { host: holder.host, port: holder.port }, other: { host: other.host, port: other.port }, incarnation });
+    this.out.emit({ type: 'member-conflict', name, holder: { host: holder.host, port: holder.port }, other: { host: other.host, port: other.port }, incarnation });
   }
 
   /** Outbids an accusation (or a foreign alive) about this node with a higher incarnation. */
@@ -779,7 +535,7 @@ export class Membership {
     // Lifeguard: being suspected hints that we are the slow one.
     this.awareness.apply(1);
     this.broadcastSelfAlive();
-    this.emit({ type: 'self-refute', incarnation: this.incarnation, accusedBy: by });
+    this.out.emit({ type: 'self-refute', incarnation: this.incarnation, accusedBy: by });
   }
 
   private broadcastSelfAlive(): void {
@@ -790,12 +546,12 @@ export class Membership {
     return { type: 'alive', node: this.name, addr: this.addr, incarnation: this.incarnation, state: this.table.state(this.self) };
   }
 
-  // ---------------------------------------------------------------- full state
+  // ---------------------------------------------------------------- full state and anti-entropy
 
   private sendPushPull(to: Address, join: boolean, reply: boolean): void {
     const msg: PushPullMessage = { type: 'push-pull', join, reply, source: this.name, members: this.records() };
     this.counters.pushPullsSent++;
-    this.send(to, encodePushPullPacket(msg), 'stream');
+    this.out.send(to, encodePushPullPacket(msg), 'stream');
   }
 
   private onPushPull(from: Address, msg: PushPullMessage, now: number): void {
@@ -808,8 +564,8 @@ export class Membership {
     }
     // If the peer held us dead or suspect we have just refuted; make sure the peer hears it even
     // if it is no gossip target of ours (a partition healing after gossipToTheDeadTimeMs).
-    if (this.incarnation !== before) this.sendDatagram(from, [encodeMessage(this.selfAlive())]);
-    this.emit({ type: 'push-pull-complete', peer: from, join: msg.join, members: msg.members.length });
+    if (this.incarnation !== before) this.out.sendDatagram(from, [encodeMessage(this.selfAlive())]);
+    this.out.emit({ type: 'push-pull-complete', peer: from, join: msg.join, members: msg.members.length });
   }
 
   /**
@@ -842,6 +598,55 @@ export class Membership {
     }
   }
 
+  /** The periodic full-state exchange with a random alive member. */
+  private pushPullTick(): void {
+    if (this.leaving) return;
+    const peer = this.table.randomMembers(1, (s) => s !== this.self && this.table.status(s) === 'alive')[0];
+    if (peer !== undefined) this.sendPushPull(this.table.addr(peer), false, false);
+    this.out.schedule({ kind: 'push-pull' }, pushPullIntervalMs(this.opts.pushPullIntervalMs, this.table.active));
+  }
+
+  /** A full-state exchange with a recently dead member, so that a healed partition merges back. */
+  private reconnectTick(now: number): void {
+    if (this.leaving) return;
+    const window = this.opts.reconnectTimeoutMs;
+    // As Serf does: try with probability dead/alive, so that the mesh as a whole makes about one
+    // attempt per dead member per interval (not one per node: at 10,000 nodes that was 330
+    // full-state push-pulls a second at a crashed node). In a partition the smaller side
+    // (dead ≥ alive) always tries, which is what merges it back.
+    const alive = Math.max(1, this.table.active);
+    const dead = this.table.deadCount;
+    const peer = dead > 0 && this.random.next() < dead / alive ? this.table.randomDead((s) => now - this.table.changedAt(s) < window) : NONE;
+    if (peer !== NONE) {
+      this.counters.reconnects++;
+      this.sendPushPull(this.table.addr(peer), false, false);
+    }
+    this.out.schedule({ kind: 'reconnect' }, this.opts.reconnectIntervalMs);
+  }
+
+  /**
+   * Anti-entropy on demand: when the responder's digest differs from ours although neither view
+   * should still be moving, exchange full state with it now (at most once per settle window).
+   */
+  private compareDigest(peer: Address, digest: number, now: number): void {
+    this.noteDigest(now);
+    if (!this.opts.digestSync || this.leaving || digest === this.table.digest) return;
+    const settleMs = this.out.retransmitLimit() * this.opts.gossipIntervalMs + this.opts.probeIntervalMs;
+    if (now - this.digestChangedAt < settleMs || now - this.lastDigestSyncAt < settleMs) return;
+    this.lastDigestSyncAt = now;
+    this.counters.digestSyncs++;
+    this.sendPushPull(peer, false, false);
+  }
+
+  /** Remembers when this node's digest last changed. */
+  private noteDigest(now: number): void {
+    const d = this.table.digest;
+    if (d !== this.digestSeen) {
+      this.digestSeen = d;
+      this.digestChangedAt = now;
+    }
+  }
+
   // ---------------------------------------------------------------- gossip and reaping
 
   private gossip(now: number): void {
@@ -856,10 +661,10 @@ export class Membership {
     });
     for (const target of targets) {
       const parts: Uint8Array[] = [];
-      this.queue.take(this.opts.maxPacketBytes - FRAMING_BYTES, this.limit(), parts);
+      this.queue.take(this.opts.maxPacketBytes - FRAMING_BYTES, this.out.retransmitLimit(), parts);
       if (parts.length === 0) break;
       this.counters.gossipPackets++;
-      this.send(t.addr(target), encodePacket(parts), 'datagram');
+      this.out.send(t.addr(target), encodePacket(parts), 'datagram');
     }
   }
 
@@ -873,15 +678,11 @@ export class Membership {
       this.queue.drop(view.name);
       this.suspicions.delete(view.name);
       this.counters.reaped++;
-      this.emit({ type: 'member-reap', member: view });
+      this.out.emit({ type: 'member-reap', member: view });
     }
   }
 
-  // ---------------------------------------------------------------- output helpers
-
-  private limit(): number {
-    return retransmitLimit(this.opts.retransmitMult, this.table.size);
-  }
+  // ---------------------------------------------------------------- broadcasting
 
   private broadcast(key: string, msg: Message): void {
     this.queue.enqueue(key, encodeMessage(msg));
@@ -895,61 +696,7 @@ export class Membership {
 
   private scheduleGossip(delayMs: number): void {
     this.gossipScheduled = true;
-    this.schedule({ kind: 'gossip' }, delayMs);
-  }
-
-  private encodePing(seq: number, target: string): Uint8Array {
-    return encodeMessage({ type: 'ping', seq, target, source: this.name, sourceAddr: this.addr });
-  }
-
-  /** Sends `parts` in one datagram, filling the rest of the budget with queued gossip. */
-  private sendDatagram(to: Address, parts: Uint8Array[]): void {
-    let used = FRAMING_BYTES;
-    for (const p of parts) used += p.length;
-    this.queue.take(this.opts.maxPacketBytes - used, this.limit(), parts);
-    this.send(to, encodePacket(parts), 'datagram');
-  }
-
-  /** Answers on the channel the request came in on (a stream ping is answered on the stream). */
-  private reply(to: Address, parts: Uint8Array[], channel: Channel): void {
-    if (channel === 'datagram') this.sendDatagram(to, parts);
-    else this.send(to, encodePacket(parts), 'stream');
-  }
-
-  private send(to: Address, packet: Uint8Array, channel: Channel): void {
-    this.counters.packetsOut++;
-    this.counters.bytesOut += packet.length;
-    this.out.push({ type: 'send', to, packet, channel });
-  }
-
-  private schedule(timer: Timer, delayMs: number): void {
-    this.out.push({ type: 'schedule', timer, delayMs });
-  }
-
-  private emit(event: MembershipEvent): void {
-    this.out.push({ type: 'emit', event });
-  }
-
-  private report(report: Report): void {
-    this.out.push({ type: 'report', report });
-  }
-
-  /** Counts a dropped packet (or message) and, inside handlePacket, reports it with its source. */
-  private drop(reason: DropReason, detail?: string): void {
-    this.counters[`dropped.${reason}`]++;
-    const p = this.packet;
-    if (p !== null) this.report({ kind: 'packet-dropped', from: p.from, channel: p.channel, bytes: p.bytes, reason, ...(detail === undefined || detail === '' ? {} : { detail }) });
-  }
-
-  private flush(): Effect[] {
-    const effects = this.out;
-    this.out = [];
-    return effects;
-  }
-
-  private nextSeq(): number {
-    this.seq = (this.seq + 1) >>> 0;
-    return this.seq;
+    this.out.schedule({ kind: 'gossip' }, delayMs);
   }
 
   /** Throws StateTooLargeError when an alive message with this state would not fit one datagram. */

@@ -12,7 +12,7 @@ import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/m
 import type { Channel, Effect, MemberView, MembershipEvent, Timer } from '../membership/types.js';
 import type { Random } from '../util/random.js';
 import { resolveOptions, type MembershipOptions, type ProfileName, type ResolvedOptions } from '../membership/options.js';
-import { IdentityRegistry } from '../membership/member-table.js';
+import { IdentityRegistry } from '../membership/identity-registry.js';
 import { SeededRandom } from '../util/random.js';
 import { EventHeap } from './event-heap.js';
 import { Network, type NetworkOptions } from './network.js';

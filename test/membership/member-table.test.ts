@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { IdentityRegistry, MemberTable, NONE, type Identity } from '../../src/membership/member-table.js';
+import { IdentityRegistry, type Identity } from '../../src/membership/identity-registry.js';
+import { MemberTable, NONE } from '../../src/membership/member-table.js';
 import { SeededRandom } from '../../src/util/random.js';
 import type { MemberStatus } from '../../src/wire/messages.js';
 
@@ -54,6 +55,19 @@ describe('the member table', () => {
     t.remove(slots[4] as number);
     expect(t.counts.alive).toBe(9);
     expect(t.digest).toBe(digestOf(alive.filter((n) => n !== 'm4')));
+  });
+
+  it('lists every entry as a push-pull record, in probe order', () => {
+    const t = new MemberTable(new SeededRandom(4));
+    const a = ident('a');
+    t.add(a, 3, 'alive', 0);
+    t.add(ident('b'), 1, 'suspect', 0);
+    t.setStatus(t.add(ident('c'), 0xfffffffe, 'alive', 0), 'dead', 5);
+    const records = t.records();
+    expect(records.map((r) => r.node)).toEqual(t.slots().map((s) => t.name(s)));
+    expect(records.find((r) => r.node === 'a')).toEqual({ node: 'a', addr: a.addr, incarnation: 3, status: 'alive', state });
+    expect(records.find((r) => r.node === 'b')?.status).toBe('suspect');
+    expect(records.find((r) => r.node === 'c')).toMatchObject({ status: 'dead', incarnation: 0xfffffffe });
   });
 
   it('visits every active member once per probe round and skips tombstones and itself', () => {

@@ -4,7 +4,7 @@ import { encodeMessage, encodePacket } from '../../src/wire/codec.js';
 import type { MemberRecord, MemberStatus, Message } from '../../src/wire/messages.js';
 import { StateTooLargeError, NotRunningError } from '../../src/errors.js';
 import { Membership } from '../../src/membership/membership.js';
-import { IdentityRegistry } from '../../src/membership/member-table.js';
+import { IdentityRegistry } from '../../src/membership/identity-registry.js';
 import { resolveOptions } from '../../src/membership/options.js';
 import { SeededRandom } from '../../src/util/random.js';
 

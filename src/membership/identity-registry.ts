@@ -1,0 +1,124 @@
+/**
+ * Member identities (name, address, state) by integer id, reference-counted: what a member table
+ * holds in place of a pointer per entry (member-table.ts), so that the garbage collector has no
+ * per-entry pointer to trace and tables that share one registry hold one id per identity object.
+ *
+ * Production carries it too, although only the simulator shares one (`MembershipConfig.identities`:
+ * 10^8 entries of a 10,000-node world refer to 10^4 objects). A table needs an identity pointer and
+ * a name hash per entry either way; the registry adds a Map entry and a reference count per distinct
+ * identity (about 70 bytes a member, under 1 MB at 10,000 members) and one array read per lookup.
+ * That buys one member table for both: the table the simulator exercises is the one production runs.
+ */
+import type { Address, MemberState } from '../wire/messages.js';
+
+/**
+ * What a member is, as opposed to what this node believes of it: its name, address and state.
+ * Immutable; replaced as a whole when the member changes. An alive message or a push-pull record
+ * has these fields and is stored as is.
+ */
+export interface Identity {
+  readonly node: string;
+  readonly addr: Address;
+  readonly state: MemberState;
+}
+
+/**
+ * Identity objects by integer id, reference-counted. A table holds ids, not pointers; the objects
+ * live here once however many tables hold them. Ids of objects no table holds any more are
+ * reused, so a long-running node keeps only the identities it still uses. One registry may serve
+ * many tables (the simulator's nodes share one); a table makes its own by default.
+ */
+export class IdentityRegistry {
+  private objects: (Identity | undefined)[] = [];
+  private refs = new Int32Array(16);
+  /** nameHash of each id's name, so that tables need not keep one per entry. */
+  private nameHashes = new Uint32Array(16);
+  private readonly ids = new Map<Identity, number>();
+  private readonly free: number[] = [];
+  /** The last batch of `idsOf` and its ids (each held once by this cache). */
+  private batch: readonly Identity[] | null = null;
+  private batchIds = new Int32Array(0);
+
+  /** Distinct identity objects held. */
+  get size(): number {
+    return this.ids.size;
+  }
+
+  get(id: number): Identity {
+    return this.objects[id] as Identity;
+  }
+
+  /** The hash of the id's name (the member table's index and digest use it). */
+  hash(id: number): number {
+    return this.nameHashes[id] as number;
+  }
+
+  /** References held on `id` (0 for a free id). */
+  refCount(id: number): number {
+    return id < this.refs.length ? (this.refs[id] as number) : 0;
+  }
+
+  /** The id of `ident` (registered on first use) with one more reference on it. */
+  acquire(ident: Identity): number {
+    let id = this.ids.get(ident);
+    if (id === undefined) {
+      id = this.free.pop();
+      if (id === undefined) {
+        id = this.objects.length;
+        this.objects.push(ident);
+        if (id >= this.refs.length) {
+          const refs = new Int32Array(this.refs.length * 2);
+          refs.set(this.refs);
+          this.refs = refs;
+          const hashes = new Uint32Array(this.refs.length);
+          hashes.set(this.nameHashes);
+          this.nameHashes = hashes;
+        }
+      } else {
+        this.objects[id] = ident;
+      }
+      this.nameHashes[id] = nameHash(ident.node);
+      this.ids.set(ident, id);
+    }
+    this.refs[id] = (this.refs[id] as number) + 1;
+    return id;
+  }
+
+  /** One more reference on an id the caller holds (or got from `idsOf`). */
+  retain(id: number): void {
+    this.refs[id] = (this.refs[id] as number) + 1;
+  }
+
+  /** Drops one reference; the id is freed with its last. */
+  release(id: number): void {
+    const n = (this.refs[id] as number) - 1;
+    this.refs[id] = n;
+    if (n > 0) return;
+    this.ids.delete(this.objects[id] as Identity);
+    this.objects[id] = undefined;
+    this.free.push(id);
+  }
+
+  /**
+   * The ids of `items`, in order, valid until the next call with another array (they are held by
+   * this cache until then; `retain` one to keep it). The same array again costs nothing, so
+   * seeding many tables from one array of records looks each object up once, not once a table.
+   */
+  idsOf(items: readonly Identity[]): Int32Array {
+    if (items === this.batch) return this.batchIds;
+    const ids = new Int32Array(items.length);
+    for (let i = 0; i < items.length; i++) ids[i] = this.acquire(items[i] as Identity);
+    const old = this.batchIds;
+    for (let i = 0; i < old.length; i++) this.release(old[i] as number);
+    this.batch = items;
+    this.batchIds = ids;
+    return ids;
+  }
+}
+
+/** FNV-1a over the UTF-16 code units of a name. */
+export function nameHash(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

@@ -1,0 +1,276 @@
+/**
+ * The prober on its own: a member table, an outbox and two recording callbacks, no Membership.
+ * What membership.test.ts covers end to end (a probe, its indirect probes, suspicion after a
+ * failure, the buddy rule) is not repeated; this covers the relays, the nacks, the stream fallback,
+ * Lifeguard's health arithmetic and the edges of the probe cycle.
+ */
+import { describe, expect, it } from 'vitest';
+import { Awareness } from '../../src/membership/awareness.js';
+import { BroadcastQueue } from '../../src/membership/broadcast-queue.js';
+import { newCounters } from '../../src/membership/counters.js';
+import { MemberTable } from '../../src/membership/member-table.js';
+import { resolveOptions, type MembershipOptions } from '../../src/membership/options.js';
+import { Outbox } from '../../src/membership/outbox.js';
+import { MAX_RELAYS, Prober } from '../../src/membership/probe.js';
+import type { Channel, Effect, Report, Timer } from '../../src/membership/types.js';
+import { SeededRandom } from '../../src/util/random.js';
+import { decodePacket } from '../../src/wire/codec.js';
+import type { Address, Message, PingReqMessage } from '../../src/wire/messages.js';
+
+const state = { tags: {}, payload: null };
+const addr = (port: number): Address => ({ host: 'h', port });
+/** The name of the member at `port` (b at 2, c at 3, …). */
+const nameAt = (port: number): string => String.fromCharCode('b'.charCodeAt(0) + port - 2);
+const SELF = addr(1);
+
+interface Sent {
+  readonly to: number;
+  readonly channel: Channel;
+  readonly messages: Message[];
+}
+
+/** A prober for 'a' (port 1) with members b, c, d, … at ports 2, 3, 4, … */
+function setup(overrides: Partial<MembershipOptions> = {}, members = ['b', 'c', 'd']) {
+  const opts = resolveOptions({ streamFallbackProbe: true, ...overrides });
+  const table = new MemberTable(new SeededRandom(1));
+  const self = table.add({ node: 'a', addr: SELF, state }, 0, 'alive', 0);
+  members.forEach((m, i) => table.add({ node: m, addr: addr(i + 2), state }, 0, 'alive', 0));
+  const counters = newCounters();
+  const out = new Outbox(opts, table, new BroadcastQueue(), counters);
+  const awareness = new Awareness(opts.awarenessMaxMultiplier);
+  const unanswered: string[] = [];
+  const acked: [number, number][] = [];
+  const prober = new Prober({
+    name: 'a',
+    addr: SELF,
+    self,
+    table,
+    opts,
+    awareness,
+    out,
+    counters,
+    unanswered: (member) => unanswered.push(member),
+    acked: (peer, digest) => acked.push([peer.port, digest]),
+  });
+  /** The effects so far, split by kind, packets decoded. */
+  const flush = (): { sent: Sent[]; timers: [Timer, number][]; reports: Report[] } => {
+    const effects: Effect[] = out.flush();
+    const sent: Sent[] = [];
+    const timers: [Timer, number][] = [];
+    const reports: Report[] = [];
+    for (const e of effects) {
+      if (e.type === 'send') {
+        const r = decodePacket(e.packet, { maxPacketBytes: 1 << 20 });
+        if (!r.ok) throw new Error(r.error.detail);
+        sent.push({ to: e.to.port, channel: e.channel, messages: r.messages });
+      } else if (e.type === 'schedule') timers.push([e.timer, e.delayMs]);
+      else if (e.type === 'report') reports.push(e.report);
+    }
+    return { sent, timers, reports };
+  };
+  return { opts, table, counters, awareness, prober, unanswered, acked, flush };
+}
+
+/** Starts a probe and returns its sequence number and target port. */
+function startProbe(p: ReturnType<typeof setup>): { seq: number; to: number } {
+  p.prober.start();
+  const ping = p.flush().sent[0];
+  const m = ping?.messages.find((x) => x.type === 'ping');
+  if (ping === undefined || m === undefined || m.type !== 'ping') throw new Error('no ping');
+  return { seq: m.seq, to: ping.to };
+}
+
+const pingReq = (seq: number, targetPort: number, nack: boolean): PingReqMessage => ({
+  type: 'ping-req',
+  seq,
+  target: `t${targetPort}`,
+  targetAddr: addr(targetPort),
+  source: 'origin',
+  sourceAddr: addr(99),
+  nack,
+});
+
+describe('the prober: relays', () => {
+  it('pings the target under its own sequence number and forwards the ack, once, with the target digest', () => {
+    const p = setup();
+    p.prober.onPingReq(addr(99), pingReq(41, 50, true));
+    const { sent, timers } = p.flush();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.to).toBe(50);
+    const ping = sent[0]?.messages[0];
+    expect(ping).toMatchObject({ type: 'ping', target: 't50', source: 'a', sourceAddr: SELF });
+    const relaySeq = ping?.type === 'ping' ? ping.seq : -1;
+    expect(timers).toEqual([[{ kind: 'relay-timeout', seq: relaySeq }, p.opts.probeTimeoutMs]]);
+    expect(p.counters.relayedProbes).toBe(1);
+
+    p.prober.onAck({ type: 'ack', seq: relaySeq, digest: 1234 }, 'datagram', 10);
+    expect(p.flush().sent).toEqual([{ to: 99, channel: 'datagram', messages: [{ type: 'ack', seq: 41, digest: 1234 }] }]);
+    // The relay is over: a duplicate ack and the timer are no-ops, no nack follows.
+    p.prober.onAck({ type: 'ack', seq: relaySeq, digest: 1234 }, 'datagram', 11);
+    p.prober.onRelayTimeout(relaySeq);
+    expect(p.flush().sent).toEqual([]);
+    expect(p.counters.nacksSent).toBe(0);
+    expect(p.acked).toEqual([]); // a relayed ack is not an answer to this node's own probe
+  });
+
+  it.each([
+    [true, 1],
+    [false, 0],
+  ])('nacks a relay that timed out only when asked to (nack %s)', (nack, nacks) => {
+    const p = setup();
+    p.prober.onPingReq(addr(99), pingReq(7, 50, nack));
+    p.flush();
+    p.prober.onRelayTimeout(1); // the prober's first sequence number
+    const { sent } = p.flush();
+    expect(sent).toEqual(nacks === 0 ? [] : [{ to: 99, channel: 'datagram', messages: [{ type: 'nack', seq: 7 }] }]);
+    expect(p.counters.nacksSent).toBe(nacks);
+  });
+
+  it(`runs at most ${MAX_RELAYS} relays at once and drops and counts the rest`, () => {
+    const p = setup();
+    for (let i = 0; i < MAX_RELAYS; i++) p.prober.onPingReq(addr(99), pingReq(i, 50, true));
+    expect(p.prober.relaying).toBe(MAX_RELAYS);
+    p.flush();
+    p.prober.onPingReq(addr(99), pingReq(5000, 50, true));
+    expect(p.flush().sent).toEqual([]);
+    expect(p.counters['dropped.relay-limit']).toBe(1);
+    expect(p.counters.relayedProbes).toBe(MAX_RELAYS);
+    // One relay ends: there is room for one more.
+    p.prober.onRelayTimeout(1);
+    p.prober.onPingReq(addr(99), pingReq(5001, 50, true));
+    expect(p.flush().sent.filter((s) => s.to === 50)).toHaveLength(1);
+    expect(p.prober.relaying).toBe(MAX_RELAYS);
+  });
+
+  it('keeps relaying for others after it stopped probing (a leave)', () => {
+    const p = setup();
+    p.prober.stop();
+    p.prober.start();
+    expect(p.flush().sent).toEqual([]);
+    p.prober.onPingReq(addr(99), pingReq(3, 50, true));
+    expect(p.flush().sent.map((s) => s.to)).toEqual([50]);
+  });
+});
+
+describe('the prober: the probe cycle', () => {
+  it('answers a ping for itself with its digest on the channel it came on, and drops one for another name', () => {
+    const p = setup();
+    p.prober.onPing(addr(7), { type: 'ping', seq: 9, target: 'a', source: 'x', sourceAddr: addr(7) }, 'stream');
+    expect(p.flush().sent).toEqual([{ to: 7, channel: 'stream', messages: [{ type: 'ack', seq: 9, digest: p.table.digest }] }]);
+    p.prober.onPing(addr(7), { type: 'ping', seq: 10, target: 'zz', source: 'x', sourceAddr: addr(7) }, 'datagram');
+    expect(p.flush().sent).toEqual([]);
+    expect(p.counters['dropped.misdirected-ping']).toBe(1);
+  });
+
+  it('with nobody to probe, only tries again an interval later', () => {
+    const p = setup({}, []);
+    p.prober.start();
+    expect(p.flush()).toEqual({ sent: [], timers: [[{ kind: 'probe' }, p.opts.probeIntervalMs]], reports: [] });
+    expect(p.counters.probes).toBe(0);
+  });
+
+  it('scales the interval and the timeout by the health score', () => {
+    const p = setup();
+    p.awareness.apply(2);
+    p.prober.start();
+    const { timers } = p.flush();
+    expect(timers.map(([t, ms]) => [t.kind, ms])).toEqual([
+      ['probe-timeout', 3 * p.opts.probeTimeoutMs],
+      ['probe-end', 3 * p.opts.probeIntervalMs],
+    ]);
+  });
+
+  it('asks alive members other than itself and the target, and pings the target over the stream', () => {
+    const p = setup({ indirectChecks: 5 }, ['b', 'c', 'd', 'e']);
+    const probe = startProbe(p);
+    const suspect = probe.to === 2 ? 3 : 2;
+    p.table.setStatus(p.table.slotOf(nameAt(suspect)), 'suspect', 0);
+    p.prober.onTimeout(probe.seq);
+    const { sent } = p.flush();
+    const reqs = sent.filter((s) => s.messages[0]?.type === 'ping-req');
+    // Of the four members, the target and the suspect are not asked, nor is self: the other two are.
+    const others = [2, 3, 4, 5].filter((port) => port !== probe.to && port !== suspect);
+    expect(reqs.map((s) => s.to).sort()).toEqual(others);
+    expect(reqs[0]?.messages[0]).toMatchObject({ type: 'ping-req', seq: probe.seq, target: nameAt(probe.to), targetAddr: addr(probe.to), nack: true });
+    expect(sent.filter((s) => s.channel === 'stream')).toEqual([
+      { to: probe.to, channel: 'stream', messages: [expect.objectContaining({ type: 'ping', seq: probe.seq })] },
+    ]);
+    expect(p.counters.indirectProbes).toBe(2);
+    expect(p.counters.streamProbes).toBe(1);
+  });
+
+  it('does no indirect probing once the target acked, nor for a stale timer', () => {
+    const p = setup();
+    const probe = startProbe(p);
+    p.prober.onTimeout(probe.seq + 1);
+    expect(p.flush().sent).toEqual([]);
+    p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 5 }, 'datagram', 0);
+    p.prober.onTimeout(probe.seq);
+    expect(p.flush().sent).toEqual([]);
+    expect(p.acked).toEqual([[probe.to, 5]]);
+  });
+
+  it('reports an ack of its probe that came over the stream fallback, and counts the probe answered', () => {
+    const p = setup();
+    const probe = startProbe(p);
+    p.prober.onTimeout(probe.seq);
+    p.flush();
+    p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 77 }, 'stream', 0);
+    const { reports } = p.flush();
+    expect(reports).toEqual([{ kind: 'stream-probe-acked', member: nameAt(probe.to), addr: addr(probe.to) }]);
+    // The relayed datagram ack arrives later: the probe is answered once, and nothing is reported.
+    p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 77 }, 'datagram', 0);
+    expect(p.flush().reports).toEqual([]);
+    expect(p.acked).toEqual([[probe.to, 77]]);
+    p.prober.onEnd(probe.seq, 0);
+    expect(p.counters.probeFailures).toBe(0);
+    expect(p.unanswered).toEqual([]);
+  });
+
+  it.each([
+    // relays asked, nacks that came, health score after the failed probe (from 0)
+    [2, 2, 0],
+    [2, 1, 1],
+    [2, 0, 2],
+    [0, 0, 1], // nobody to nack: any failure counts against us
+  ])('with %i relays asked and %i nacks, a failed probe leaves a health score of %i', (relays, nacks, score) => {
+    const members = ['b', 'c', 'd'].slice(0, relays + 1);
+    const p = setup({ indirectChecks: relays }, members);
+    const probe = startProbe(p);
+    p.prober.onTimeout(probe.seq);
+    p.flush();
+    for (let i = 0; i < nacks; i++) p.prober.onNack(probe.seq);
+    p.prober.onNack(probe.seq + 100); // another probe's: not counted
+    p.prober.onEnd(probe.seq, 0);
+    expect(p.awareness.healthScore).toBe(score);
+    expect(p.unanswered).toHaveLength(1);
+    expect(p.counters.probeFailures).toBe(1);
+    // The next probe starts at once.
+    expect(p.flush().sent.some((s) => s.messages.some((m) => m.type === 'ping'))).toBe(true);
+  });
+
+  it('lowers the health score after an answered probe, and reports a failed one to Membership by name', () => {
+    const p = setup({ indirectChecks: 0 }, ['b']);
+    p.awareness.apply(3);
+    const first = startProbe(p);
+    p.prober.onAck({ type: 'ack', seq: first.seq, digest: 0 }, 'datagram', 0);
+    p.prober.onEnd(first.seq, 0); // and starts the next probe at once
+    expect(p.awareness.healthScore).toBe(2);
+    const next = p.flush().sent[0]?.messages[0];
+    expect(next?.type).toBe('ping');
+    p.prober.onEnd(next?.type === 'ping' ? next.seq : -1, 0);
+    expect(p.unanswered).toEqual(['b']);
+    expect(p.awareness.healthScore).toBe(3);
+  });
+
+  it('forgets its probe when stopped: a late ack and the end timer do nothing', () => {
+    const p = setup();
+    const probe = startProbe(p);
+    p.prober.stop();
+    p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 1 }, 'stream', 0);
+    p.prober.onEnd(probe.seq, 0);
+    expect(p.flush()).toEqual({ sent: [], timers: [], reports: [] });
+    expect(p.acked).toEqual([]);
+    expect(p.unanswered).toEqual([]);
+  });
+});
