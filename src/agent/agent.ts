@@ -29,7 +29,7 @@ import { AGENT_DEFAULTS, DEFAULT_PORT } from './defaults.js';
 import { logMembershipEvent, ReportLog } from './event-log.js';
 import { EventHub } from './events.js';
 import { Joiner } from './join.js';
-import { resolveAgentOptions } from './options.js';
+import { resolveAgentOptions, transportOptions } from './options.js';
 import { Persistence } from './persistence.js';
 import { CoreRuntime, now } from './runtime.js';
 import { ServiceFacade } from './services-facade.js';
@@ -108,24 +108,10 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       },
       options.serviceUpdateIntervalMs ?? AGENT_DEFAULTS.serviceUpdateIntervalMs,
     );
-    this.transport = new SecureTransport(
-      {
-        bind: this.bound,
-        connectTimeoutMs: options.tcpConnectTimeoutMs ?? AGENT_DEFAULTS.tcpConnectTimeoutMs,
-        readTimeoutMs: options.tcpReadTimeoutMs ?? AGENT_DEFAULTS.tcpReadTimeoutMs,
-        maxStreamBytes: resolved.maxStreamBytes,
-        logger: root.child({ component: 'transport' }),
-        envelope: security.envelope,
-        maxDatagramBytes: security.maxDatagramBytes,
-        maxInboundConnections: security.maxInboundConnections,
-        maxOutboundConnections: security.maxOutboundConnections,
-        maxConnectionBytes: security.maxConnectionBytes,
-      },
-      {
-        onDatagram: (from, packet) => this.runtime.receive(from, packet, 'datagram'),
-        onStreamFrame: (from, frame, reply) => this.runtime.receive(from, frame, 'stream', reply),
-      },
-    );
+    this.transport = new SecureTransport(transportOptions(options, resolved, this.bound, root.child({ component: 'transport' })), {
+      onDatagram: (from, packet) => this.runtime.receive(from, packet, 'datagram'),
+      onStreamFrame: (from, frame, reply) => this.runtime.receive(from, frame, 'stream', reply),
+    });
     // A provisional core (the real one needs the bound port): validates the tags now, and answers
     // members() and counters() before start().
     const provisional = this.makeMembership(this.advertised, resolved.membership);
@@ -221,7 +207,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       await this.transport.close();
       throw new AgentClosedError('start');
     }
-    this.restoreSavedServices();
+    this.persistence.restoreServices(this.serviceRuntime);
     this.runtime.core = this.makeCore(this.advertised);
     this.lifecycle = 'running';
     this.serviceRuntime.refreshSelf();
@@ -354,26 +340,6 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       if (err instanceof StateTooLargeError) throw new ServiceTooLargeError(what, err.encodedBytes, err.limitBytes);
       throw err;
     }
-  }
-
-  /** Registers again what an earlier run saved in the data dir (unless already registered, e.g. from a config file). */
-  private restoreSavedServices(): void {
-    const saved = this.persistence.savedServices;
-    if (saved.length === 0) return;
-    this.persistence.restoring = true;
-    for (const def of saved) {
-      const id = (def as { id?: unknown } | null)?.id;
-      if (typeof id === 'string' && this.serviceRuntime.local.has(id)) continue;
-      try {
-        const inst = this.serviceRuntime.register(def as Parameters<ServiceRuntime['register']>[0], { persist: true });
-        this.dataLog.info({ service: inst.name, id: inst.id }, 'registered a service saved by an earlier run');
-      } catch (err) {
-        this.dataLog.warn({ err, definition: def }, 'could not register a service saved by an earlier run; dropping it');
-      }
-    }
-    this.persistence.restoring = false;
-    // Write back what was kept (a saved definition that no longer validates is dropped).
-    this.persistence.saveServices(this.serviceRuntime.persistedDefinitions());
   }
 
   private isClosed(): boolean {

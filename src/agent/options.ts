@@ -2,7 +2,10 @@
  * createAgent()'s options checked together: every problem (agent, membership, security, limits)
  * reported at once in one InvalidOptionsError, defaults taken from defaults.ts.
  */
+import type { Logger } from 'pino';
 import { InvalidOptionsError } from '../errors.js';
+import type { SecureTransportOptions } from '../security/secure-transport.js';
+import type { Address } from '../wire/messages.js';
 import { resolveOptions, type ResolvedOptions } from '../membership/options.js';
 import { resolveSecurity, type ResolvedSecurity } from '../security/options.js';
 import { DEFAULT_DECODE_LIMITS } from '../wire/limits.js';
@@ -67,4 +70,21 @@ function agentProblems(o: AgentOptions): string[] {
     problems.push('dataDir must be a non-empty path');
   }
   return problems;
+}
+
+/** The socket options an agent's transport runs with. */
+export function transportOptions(options: AgentOptions, resolved: ResolvedAgentOptions, bind: Address, logger: Logger): SecureTransportOptions {
+  const { security } = resolved;
+  return {
+    bind,
+    connectTimeoutMs: options.tcpConnectTimeoutMs ?? AGENT_DEFAULTS.tcpConnectTimeoutMs,
+    readTimeoutMs: options.tcpReadTimeoutMs ?? AGENT_DEFAULTS.tcpReadTimeoutMs,
+    maxStreamBytes: resolved.maxStreamBytes,
+    logger,
+    envelope: security.envelope,
+    maxDatagramBytes: security.maxDatagramBytes,
+    maxInboundConnections: security.maxInboundConnections,
+    maxOutboundConnections: security.maxOutboundConnections,
+    maxConnectionBytes: security.maxConnectionBytes,
+  };
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { ServiceDefinition } from '../registry/local.js';
 import { makeServicesFile, makeSnapshot, readServices, readSnapshot, SERVICES_FILE, SnapshotWriter, type Snapshot } from './data-dir.js';
 import type { MemberRecord } from '../wire/messages.js';
+import type { ServiceRuntime } from './services.js';
 
 /** What a peer snapshot is made of. */
 export interface SnapshotSource {
@@ -33,7 +34,7 @@ export class Persistence {
   private readonly readProblems: readonly { path: string; problem: string; what: string }[];
   private log: Logger;
   /** While true, saveServices() is ignored (the list is being rebuilt from the saved one). */
-  restoring = false;
+  private restoring = false;
 
   /** Reads what an earlier run left in `dir`; problems are logged by `attach`. */
   constructor(dir: string | undefined, log: Logger) {
@@ -78,6 +79,27 @@ export class Persistence {
       this.counters.errors++;
       this.log.warn({ err }, 'could not write the data-dir snapshot');
     }
+  }
+
+  /**
+   * Registers again what an earlier run saved (unless already registered, e.g. from a config file),
+   * then writes back what was kept: a saved definition that no longer validates is dropped.
+   */
+  restoreServices(registry: Pick<ServiceRuntime, 'register' | 'local' | 'persistedDefinitions'>): void {
+    if (this.savedServices.length === 0) return;
+    this.restoring = true;
+    for (const def of this.savedServices) {
+      const id = (def as { id?: unknown } | null)?.id;
+      if (typeof id === 'string' && registry.local.has(id)) continue;
+      try {
+        const inst = registry.register(def as ServiceDefinition, { persist: true });
+        this.log.info({ service: inst.name, id: inst.id }, 'registered a service saved by an earlier run');
+      } catch (err) {
+        this.log.warn({ err, definition: def }, 'could not register a service saved by an earlier run; dropping it');
+      }
+    }
+    this.restoring = false;
+    this.saveServices(registry.persistedDefinitions());
   }
 
   /**
