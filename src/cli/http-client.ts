@@ -6,8 +6,8 @@ import { request } from 'node:http';
 import { AGENT_DEFAULTS } from '../agent/defaults.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 import type { Address } from '../wire/messages.js';
-import type { FlagSpec } from './main.js';
-import { UsageError } from './main.js';
+import type { FlagSpec } from './command.js';
+import { UsageError } from './command.js';
 
 /** The `--http` flag every client command takes. */
 export const httpFlag = {

@@ -8,7 +8,8 @@ import { command as join } from '../../src/cli/commands/join.js';
 import { command as leave } from '../../src/cli/commands/leave.js';
 import { command as members, formatMembersTable } from '../../src/cli/commands/members.js';
 import { resolveHttpAddress } from '../../src/cli/http-client.js';
-import { main, UsageError } from '../../src/cli/main.js';
+import { main } from '../../src/cli/main.js';
+import { UsageError } from '../../src/cli/command.js';
 import { FakeAgent, failingJoin, view } from '../api/fake-agent.js';
 import { capture, closedPort } from './support.js';
 
@@ -112,7 +113,7 @@ describe('hearsay join', () => {
   it("prints the agent's join error with its code and exits 1 when no seed answers", async () => {
     agent.joinImpl = failingJoin;
     const io = capture();
-    expect(await join.run({ http }, io, ['10.0.0.2:7946'])).toBe(1);
+    expect(await join.run({ http, json: false }, io, ['10.0.0.2:7946'])).toBe(1);
     expect(io.err()).toMatch(/^hearsay join: join: the seed did not answer:\n {2}- 10\.0\.0\.2:7946: connection refused \(ECONNREFUSED\) after 3 attempts\n/);
     expect(io.err()).toMatch(/\(HEARSAY_ERR_JOIN_FAILED\)\n$/);
   });
@@ -120,7 +121,7 @@ describe('hearsay join', () => {
   it('says no agent answers when nothing listens (exit 1)', async () => {
     const port = await closedPort();
     const io = capture();
-    expect(await join.run({ http: `127.0.0.1:${port}` }, io, ['10.0.0.2:7946'])).toBe(1);
+    expect(await join.run({ http: `127.0.0.1:${port}`, json: false }, io, ['10.0.0.2:7946'])).toBe(1);
     expect(io.err()).toContain(`no hearsay agent answers at 127.0.0.1:${port}: start one with \`hearsay agent\` or pass --http`);
   });
 });
@@ -128,7 +129,7 @@ describe('hearsay join', () => {
 describe('hearsay leave', () => {
   it('makes the agent leave and says so once it has', async () => {
     const io = capture();
-    expect(await leave.run({ http }, io, [])).toBe(0);
+    expect(await leave.run({ http, json: false }, io, [])).toBe(0);
     expect(io.out()).toBe('web-1 left the cluster\n');
     expect(agent.leaveCalls).toHaveLength(1);
     expect(onLeave).toHaveBeenCalledTimes(1);
@@ -137,7 +138,7 @@ describe('hearsay leave', () => {
   it('reports a failed leave with its code (exit 1)', async () => {
     agent.leaveImpl = () => Promise.reject(new Error('socket gone'));
     const io = capture();
-    expect(await leave.run({ http }, io, [])).toBe(1);
+    expect(await leave.run({ http, json: false }, io, [])).toBe(1);
     expect(io.err()).toBe('hearsay leave: leave failed: socket gone (HEARSAY_ERR_LEAVE_FAILED)\n');
   });
 });

@@ -2,7 +2,9 @@
  * The CLI parser's repeatable flags and positional arguments, and the new commands' help.
  */
 import { describe, expect, it } from 'vitest';
-import { main, parseCommandLine, UsageError, type FlagSpecs } from '../../src/cli/main.js';
+import { main } from '../../src/cli/main.js';
+import { parseCommandLine } from '../../src/cli/parser.js';
+import { UsageError, type FlagSpecs } from '../../src/cli/command.js';
 import { capture } from './support.js';
 
 const specs = {

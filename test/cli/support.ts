@@ -1,6 +1,6 @@
 /** Captured io for CLI tests, and a port nobody listens on. */
 import { createServer } from 'node:net';
-import type { Io } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/command.js';
 
 export function capture(): Io & { out: () => string; err: () => string } {
   let out = '';

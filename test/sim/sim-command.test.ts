@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, parseFlags, UsageError, type Io } from '../../src/cli/main.js';
+import { main } from '../../src/cli/main.js';
+import { parseFlags } from '../../src/cli/parser.js';
+import { UsageError, type Io } from '../../src/cli/command.js';
 import { command as sim } from '../../src/cli/commands/sim.js';
 import { convergenceSpec } from '../../src/sim/plot.js';
 

@@ -18,7 +18,7 @@ import { createHttpServer, type HttpServer } from '../../api/server.js';
 import { createDnsServer, type DnsServer } from '../../dns/server.js';
 import type { Agent, AgentOptions } from '../../agent/types.js';
 import { HearsayError } from '../../errors.js';
-import type { Command, FlagValues, Io } from '../main.js';
+import type { Command, FlagValues, Io } from '../command.js';
 import { agentLimits, httpSecurityOptions, securityFlags, securitySettingsFromFlags } from './security-flags.js';
 
 const flags = {

@@ -5,7 +5,7 @@
  * Every process it started is killed when it ends, also on Ctrl-C.
  */
 import { runScenario } from '../../cluster/scenario.js';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 const flags = {
   nodes: { type: 'int', default: 5, min: 2, max: 200, placeholder: 'N', description: 'how many agent processes to start', example: '10' },

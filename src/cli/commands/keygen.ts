@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { generateKey, keyIdOfBase64, Keyring, writeKeyringFile } from '../../security/keyring.js';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 const flags = {
   'keyring-file': {

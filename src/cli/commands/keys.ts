@@ -6,12 +6,11 @@
  * Rotation without downtime:  keys install NEW  →  keys use NEW  →  keys remove OLD.
  */
 import type { KeyOpReport } from '../../security/key-manager.js';
-import { callAgent, httpFlag, reportClientError, resolveHttpAddress } from '../http-client.js';
-import { UsageError, type Command } from '../main.js';
+import { clientCommand } from '../client-command.js';
+import { UsageError } from '../command.js';
 
 const flags = {
   json: { type: 'boolean', description: 'print the JSON report the API returns' },
-  http: httpFlag,
 } as const;
 
 const OPS = ['list', 'install', 'use', 'remove'] as const;
@@ -30,7 +29,7 @@ export function formatKeyReport(r: KeyOpReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const command: Command<typeof flags> = {
+export const command = clientCommand({
   name: 'keys',
   summary: 'list, install, use (make primary) or remove encryption keys on every member of the mesh',
   details: [
@@ -44,22 +43,15 @@ export const command: Command<typeof flags> = {
     description: 'the operation, and for install/use/remove the base64 key (from `hearsay keygen`)',
     min: 1,
   },
-  async run(values, io, args) {
+  async run(client, _values, args) {
     const [op, key, ...extra] = args;
     if (!(OPS as readonly string[]).includes(op ?? '')) throw new UsageError(`unknown keys operation "${op ?? ''}": use list, install KEY, use KEY or remove KEY`);
     if (op === 'list' ? key !== undefined : key === undefined || extra.length > 0) {
       throw new UsageError(op === 'list' ? "'hearsay keys list' takes no key" : `'hearsay keys ${op}' takes exactly one KEY (base64, from \`hearsay keygen\`)`);
     }
-    const address = resolveHttpAddress(values.http);
-    let report: KeyOpReport;
-    try {
-      report = (await (op === 'list'
-        ? callAgent(address, 'GET', '/v1/keys', { timeoutMs: TIMEOUT_MS })
-        : callAgent(address, 'POST', `/v1/keys/${op}`, { body: { key }, timeoutMs: TIMEOUT_MS }))) as KeyOpReport;
-    } catch (err) {
-      return reportClientError('keys', err, io);
-    }
-    io.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatKeyReport(report));
-    return Object.keys(report.failures ?? {}).length === 0 ? 0 : 1;
+    const report = (await (op === 'list'
+      ? client.call('GET', '/v1/keys', { timeoutMs: TIMEOUT_MS })
+      : client.call('POST', `/v1/keys/${op}`, { body: { key }, timeoutMs: TIMEOUT_MS }))) as KeyOpReport;
+    return { json: report, text: formatKeyReport(report), exitCode: Object.keys(report.failures ?? {}).length === 0 ? 0 : 1 };
   },
-};
+});

@@ -4,12 +4,10 @@
  */
 import { formatHostPort } from '../../transport/address.js';
 import type { MemberInfo } from '../../agent/types.js';
-import { callAgent, httpFlag, reportClientError, resolveHttpAddress } from '../http-client.js';
-import type { Command } from '../main.js';
+import { clientCommand } from '../client-command.js';
 
 const flags = {
   json: { type: 'boolean', description: 'print the JSON array the API returns instead of a table' },
-  http: httpFlag,
 } as const;
 
 const STATUS_ORDER: Readonly<Record<string, number>> = { alive: 0, suspect: 1, dead: 2, left: 3 };
@@ -37,24 +35,14 @@ export function formatMembersTable(members: readonly MemberInfo[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export const command: Command<typeof flags> = {
+export const command = clientCommand({
   name: 'members',
   summary: "list the members a running agent knows, with their status (asks the agent's HTTP API)",
   details: 'Exit code 1 if no agent answers at the --http address.',
   flags,
-  async run(values, io) {
-    const address = resolveHttpAddress(values.http);
-    let members: MemberInfo[];
-    try {
-      members = (await callAgent(address, 'GET', '/v1/members')) as MemberInfo[];
-    } catch (err) {
-      return reportClientError('members', err, io);
-    }
-    if (!Array.isArray(members)) {
-      io.stderr.write(`hearsay members: ${formatHostPort(address)} answered something other than a member list: is it a hearsay agent?\n`);
-      return 1;
-    }
-    io.stdout.write(values.json ? `${JSON.stringify(members, null, 2)}\n` : formatMembersTable(members));
-    return 0;
+  async run(client) {
+    const members = await client.call('GET', '/v1/members');
+    if (!Array.isArray(members)) throw new Error(`${formatHostPort(client.address)} answered something other than a member list: is it a hearsay agent?`);
+    return { json: members, text: formatMembersTable(members as MemberInfo[]) };
   },
-};
+});

@@ -3,8 +3,7 @@
  * flags or from a JSON definition file (--file), and prints its id.
  */
 import { readFile } from 'node:fs/promises';
-import { callAgent, httpFlag, reportClientError, resolveHttpAddress } from '../http-client.js';
-import type { Command } from '../main.js';
+import { clientCommand } from '../client-command.js';
 
 const flags = {
   name: { type: 'string', placeholder: 'NAME', description: 'service name (a DNS label, e.g. billing-api); required unless --file' },
@@ -22,10 +21,9 @@ const flags = {
   'deregister-critical-after': { type: 'string', placeholder: 'DURATION', description: 'deregister the instance once its check has been critical this long' },
   file: { type: 'string', placeholder: 'FILE', description: 'read the definition (as PUT /v1/services takes it) from a JSON file instead of flags' },
   json: { type: 'boolean', description: 'print the registered instance as JSON' },
-  http: httpFlag,
 } as const;
 
-export const command: Command<typeof flags> = {
+export const command = clientCommand({
   name: 'register',
   summary: 'register a service instance with a running agent (its checks run in the agent)',
   details: [
@@ -34,7 +32,7 @@ export const command: Command<typeof flags> = {
     'Example: hearsay register --name web --port 8080 --tag v2 --check-http http://127.0.0.1:8080/health',
   ].join('\n'),
   flags,
-  async run(values, io) {
+  async run(client, values, _args, io) {
     let body: Record<string, unknown>;
     if (values.file !== undefined) {
       try {
@@ -89,13 +87,7 @@ export const command: Command<typeof flags> = {
         ...(checks.length === 0 ? {} : { checks }),
       };
     }
-    const address = resolveHttpAddress(values.http);
-    try {
-      const instance = (await callAgent(address, 'PUT', '/v1/services', { body })) as { id: string; name: string; status: string };
-      io.stdout.write(values.json ? `${JSON.stringify(instance, null, 2)}\n` : `registered ${instance.name} instance ${instance.id} (${instance.status})\n`);
-      return 0;
-    } catch (err) {
-      return reportClientError('register', err, io);
-    }
+    const instance = (await client.call('PUT', '/v1/services', { body })) as { id: string; name: string; status: string };
+    return { json: instance, text: `registered ${instance.name} instance ${instance.id} (${instance.status})\n` };
   },
-};
+});

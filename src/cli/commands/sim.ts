@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { ProfileName } from '../../membership/options.js';
-import type { Command, FlagValues, Io } from '../main.js';
+import type { Command, FlagValues, Io } from '../command.js';
 import { createWorld, renderConvergenceSvg, SpreadTracker, type LatencyModel, type SpreadKind } from '../../sim/index.js';
 
 const flags = {

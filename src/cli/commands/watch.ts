@@ -5,15 +5,15 @@
  */
 import type { ServiceInstance } from '../../registry/types.js';
 import { diffInstances, hasChanges } from '../../registry/service-index.js';
-import { callAgent, httpFlag, reportClientError, resolveHttpAddress } from '../http-client.js';
-import type { Command } from '../main.js';
+import { callAgent, reportClientError, resolveHttpAddress } from '../http-client.js';
+import { clientCommand } from '../client-command.js';
+import type { Io } from '../command.js';
 import { formatChange, lookupQuery } from './service-format.js';
 
 const flags = {
   tag: { type: 'string', repeatable: true, placeholder: 'TAG', description: 'only instances with this tag (repeat: all of them)' },
   status: { type: 'string', placeholder: 'STATUS', description: 'passing (default), warning, critical, maintenance, any, or a comma list' },
   json: { type: 'boolean', description: 'one JSON line {index, instances} per change' },
-  http: httpFlag,
 } as const;
 
 const WAIT = '5m';
@@ -25,7 +25,7 @@ export interface WatchDeps {
 
 export async function runWatch(
   values: { tag: readonly string[]; status: string | undefined; json: boolean; http: string | undefined },
-  io: Parameters<Command['run']>[1],
+  io: Io,
   name: string,
   deps: WatchDeps = {},
 ): Promise<number> {
@@ -67,22 +67,22 @@ export async function runWatch(
   return 0;
 }
 
-export const command: Command<typeof flags> = {
+export const command = clientCommand({
   name: 'watch',
   summary: 'print the instances of a service, then every change, until interrupted',
   details: 'Lines: "+ ID NODE ADDRESS STATUS [TAGS]" added, "-" removed, "~" changed. Exit code 1 if the agent stops answering.',
   flags,
   args: { placeholder: 'NAME', description: 'the service name', min: 1, max: 1 },
-  async run(values, io, args) {
+  async run(_client, values, args, io) {
     const ac = new AbortController();
     const stop = (): void => ac.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
-      return await runWatch(values, io, args[0]!, { signal: ac.signal });
+      return await runWatch(values, io, args[0] as string, { signal: ac.signal });
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
     }
   },
-};
+});
