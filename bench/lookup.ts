@@ -25,7 +25,6 @@
  */
 import { createSocket } from 'node:dgram';
 import { Agent as HttpAgent, request } from 'node:http';
-import { parseArgs } from 'node:util';
 import * as dnsPacket from 'dns-packet';
 import { pino } from 'pino';
 import { createHttpServer } from '../src/api/server.js';
@@ -38,63 +37,34 @@ import { ServiceIndex } from '../src/registry/service-index.js';
 import type { LocalInstanceRecord } from '../src/registry/types.js';
 import { createWorld } from '../src/sim/index.js';
 import { SeededRandom } from '../src/util/random.js';
+import { benchArgs, median, percentile, round } from './support.js';
 
-interface Args {
-  members: number;
-  instances: number;
-  names: number;
-  runs: number;
-  loss: number;
-  seed: number;
-  json: boolean;
-}
+const USAGE = 'npm run bench:lookup -- [--members N] [--instances N] [--names N] [--runs N] [--loss FRACTION] [--seed S] [--json]';
 
-function fail(message: string): never {
-  process.stderr.write(`bench:lookup: ${message}\n`);
-  process.stderr.write('usage: npm run bench:lookup -- [--members N] [--instances N] [--names N] [--runs N] [--loss FRACTION] [--seed S] [--json]\n');
-  process.exit(2);
-}
+type Args = ReturnType<typeof parse>;
 
-function parse(): Args {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        members: { type: 'string', default: '1000' },
-        instances: { type: 'string', default: '10000' },
-        names: { type: 'string', default: '1000' },
-        runs: { type: 'string', default: '5' },
-        loss: { type: 'string', default: '0' },
-        seed: { type: 'string', default: '1' },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  const a = {
-    members: Number(values.members),
-    instances: Number(values.instances),
-    names: Number(values.names),
-    runs: Number(values.runs),
-    loss: Number(values.loss),
-    seed: Number(values.seed),
-    json: values.json,
+function parse() {
+  const a = benchArgs('bench:lookup', USAGE, {
+    members: { type: 'int', default: 1000, min: 2 },
+    instances: { type: 'int', default: 10_000, min: 2 },
+    names: { type: 'int', default: 1000, min: 1 },
+    runs: { type: 'int', default: 5, min: 1 },
+    loss: { type: 'number', default: 0, min: 0, below: 1 },
+    seed: { type: 'int', default: 1 },
+    json: { type: 'boolean' },
+  });
+  const fail = (message: string): never => {
+    process.stderr.write(`bench:lookup: ${message}\nusage: ${USAGE}\n`);
+    process.exit(2);
   };
-  if (!Number.isInteger(a.members) || a.members < 2) fail(`--members must be an integer >= 2 (got ${values.members})`);
-  if (!Number.isInteger(a.instances) || a.instances < a.members) fail(`--instances must be an integer >= --members (got ${values.instances})`);
+  if (a.instances < a.members) fail(`--instances must be >= --members (got ${a.instances})`);
   if (a.instances / a.members > 20) fail(`--instances / --members must be at most 20 (a node's instances must fit one datagram)`);
-  if (!Number.isInteger(a.names) || a.names < 1 || a.names > a.instances) fail(`--names must be an integer in 1..instances (got ${values.names})`);
-  if (!Number.isInteger(a.runs) || a.runs < 1) fail(`--runs must be a positive integer (got ${values.runs})`);
-  if (!(a.loss >= 0 && a.loss < 1)) fail(`--loss must be a fraction in [0, 1) (got ${values.loss})`);
-  if (!Number.isInteger(a.seed)) fail(`--seed must be an integer (got ${values.seed})`);
+  if (a.names > a.instances) fail(`--names must be at most --instances (got ${a.names})`);
   return a;
 }
 
-const pct = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-const median = (xs: readonly number[]): number => pct([...xs].sort((a, b) => a - b), 50);
-const round = (x: number, digits = 0): number => Math.round(x * 10 ** digits) / 10 ** digits;
+const pct = (sorted: readonly number[], p: number): number => percentile(sorted, p) as number;
+const med = (xs: readonly number[]): number => median(xs) as number;
 const serviceName = (k: number): string => `svc-${k}`;
 
 /** The member views of the mesh: node m registers per-node instances over consecutive names. */
@@ -299,7 +269,7 @@ async function main(): Promise<void> {
     runtime.close();
     if (!a.json) process.stderr.write(`run ${run + 1}/${a.runs}: ${JSON.stringify(runs[runs.length - 1])}\n`);
   }
-  const med = (k: string): number => median(runs.map((r) => r[k]!));
+  const mid = (k: string): number => med(runs.map((r) => r[k]!));
   const out = {
     members: a.members,
     instances: Math.round(a.instances / a.members) * a.members,
@@ -308,15 +278,15 @@ async function main(): Promise<void> {
     loss: a.loss,
     seed: a.seed,
     runs: a.runs,
-    lookupOpsPerSec: med('lookupOpsPerSec'),
-    lookupP50Ns: med('lookupP50Ns'),
-    lookupP99Ns: med('lookupP99Ns'),
-    httpP50Ms: round(med('httpP50Ms'), 3),
-    httpP99Ms: round(med('httpP99Ms'), 3),
-    dnsSrvP50Ms: round(med('dnsSrvP50Ms'), 3),
-    dnsSrvP99Ms: round(med('dnsSrvP99Ms'), 3),
-    dnsTruncatedShare: round(med('dnsTruncatedShare'), 3),
-    registrationVisibleMs: { p50: med('registrationVisibleP50Ms'), max: med('registrationVisibleMaxMs') },
+    lookupOpsPerSec: mid('lookupOpsPerSec'),
+    lookupP50Ns: mid('lookupP50Ns'),
+    lookupP99Ns: mid('lookupP99Ns'),
+    httpP50Ms: round(mid('httpP50Ms'), 3),
+    httpP99Ms: round(mid('httpP99Ms'), 3),
+    dnsSrvP50Ms: round(mid('dnsSrvP50Ms'), 3),
+    dnsSrvP99Ms: round(mid('dnsSrvP99Ms'), 3),
+    dnsTruncatedShare: round(mid('dnsTruncatedShare'), 3),
+    registrationVisibleMs: { p50: mid('registrationVisibleP50Ms'), max: mid('registrationVisibleMaxMs') },
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

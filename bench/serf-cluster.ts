@@ -10,8 +10,8 @@
  * `serf` binary (apt-get install serf); exits 2 with that advice when it is missing.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
+import { freeLoopbackPort } from '../src/cluster/ports.js';
 
 interface SerfAgent {
   readonly name: string;
@@ -25,16 +25,6 @@ interface SerfMember {
   readonly status: string;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function serf(args: readonly string[], timeoutMs = 5000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -110,8 +100,8 @@ async function main(): Promise<void> {
     process.on('exit', killAll);
     try {
       for (let i = 1; i <= n; i++) {
-        const bind = `127.0.0.1:${await freePort()}`;
-        const rpc = `127.0.0.1:${await freePort()}`;
+        const bind = `127.0.0.1:${await freeLoopbackPort()}`;
+        const rpc = `127.0.0.1:${await freeLoopbackPort()}`;
         const name = `node-${i}`;
         const child = spawn('serf', ['agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, `-profile=${values.profile}`, '-log-level=err'], { stdio: 'ignore' });
         agents.push({ name, bind, rpc, child });

@@ -5,59 +5,27 @@
  *
  *   npm run bench:sim -- --nodes 1000 [--loss 0.1] [--seconds 60] [--seed 1] [--profile lan] --json
  */
-import { parseArgs } from 'node:util';
 import { createWorld } from '../src/sim/index.js';
+import { benchArgs, percentile } from './support.js';
 import { isProfileName, PROFILES, type ProfileName } from '../src/membership/options.js';
 import type { MembershipEvent } from '../src/membership/types.js';
 
-interface Args {
-  nodes: number;
-  loss: number;
-  seconds: number;
-  seed: number;
-  profile: ProfileName;
-  json: boolean;
-}
+const USAGE = 'npm run bench:sim -- --nodes N [--loss FRACTION] [--seconds SIM_S] [--seed S] [--profile lan|wan|local] [--json]';
 
-function fail(message: string): never {
-  process.stderr.write(`bench:sim: ${message}\n`);
-  process.stderr.write('usage: npm run bench:sim -- --nodes N [--loss FRACTION] [--seconds SIM_S] [--seed S] [--profile lan|wan|local] [--json]\n');
-  process.exit(2);
-}
-
-function parse(): Args {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        nodes: { type: 'string', default: '1000' },
-        loss: { type: 'string', default: '0' },
-        seconds: { type: 'string', default: '60' },
-        seed: { type: 'string', default: '1' },
-        profile: { type: 'string', default: 'lan' },
-        json: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    fail((err as Error).message);
+function parse(): { nodes: number; loss: number; seconds: number; seed: number; profile: ProfileName; json: boolean } {
+  const a = benchArgs('bench:sim', USAGE, {
+    nodes: { type: 'int', default: 1000, min: 4 },
+    loss: { type: 'number', default: 0, min: 0, below: 1, hint: 'a fraction such as 0.1' },
+    seconds: { type: 'number', default: 60, min: 20, hint: 'simulated seconds' },
+    seed: { type: 'int', default: 1 },
+    profile: { type: 'string', default: 'lan' },
+    json: { type: 'boolean' },
+  });
+  if (!isProfileName(a.profile)) {
+    process.stderr.write(`bench:sim: --profile must be lan, wan or local (got ${a.profile})\nusage: ${USAGE}\n`);
+    process.exit(2);
   }
-  const nodes = Number(values.nodes);
-  const loss = Number(values.loss);
-  const seconds = Number(values.seconds);
-  const seed = Number(values.seed);
-  if (!Number.isInteger(nodes) || nodes < 4) fail(`--nodes must be an integer >= 4 (got ${values.nodes})`);
-  if (!(loss >= 0 && loss < 1)) fail(`--loss must be a fraction in [0, 1) such as 0.1 (got ${values.loss})`);
-  if (!(seconds >= 20)) fail(`--seconds must be at least 20 simulated seconds (got ${values.seconds})`);
-  if (!Number.isInteger(seed)) fail(`--seed must be an integer (got ${values.seed})`);
-  if (!isProfileName(values.profile)) fail(`--profile must be lan, wan or local (got ${values.profile})`);
-  return { nodes, loss, seconds, seed, profile: values.profile, json: values.json };
-}
-
-function percentile(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const k = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[k] as number;
+  return { ...a, profile: a.profile };
 }
 
 const round = (v: number | null): number | null => (v === null ? null : Math.round(v));

@@ -11,15 +11,13 @@ export type HealthStatus = 'passing' | 'warning' | 'critical' | 'maintenance';
 
 export const HEALTH_STATUSES: readonly HealthStatus[] = ['passing', 'warning', 'critical', 'maintenance'];
 
-/** One instance of a service, as every node's index holds it. Frozen; safe to keep. */
-export interface ServiceInstance {
+/** An instance as a node stores it in its own state payload (node and default address implied). */
+export interface LocalInstanceRecord {
   /** Unique within its node (and, with hyperid ids, within the mesh). */
   readonly id: string;
   /** The service name: what lookups ask for. */
   readonly name: string;
-  /** The node that registered it (whose agent runs its checks). */
-  readonly node: string;
-  /** Where to reach it: the registered address, or the node's advertise address. */
+  /** Where to reach it; the empty string means "the node's advertise address", which saves bytes. */
   readonly address: string;
   readonly port: number;
   readonly tags: readonly string[];
@@ -27,16 +25,10 @@ export interface ServiceInstance {
   readonly status: HealthStatus;
 }
 
-/** An instance as a node stores it in its own state payload (node and default address implied). */
-export interface LocalInstanceRecord {
-  readonly id: string;
-  readonly name: string;
-  /** The empty string means "the node's advertise address", which saves bytes. */
-  readonly address: string;
-  readonly port: number;
-  readonly tags: readonly string[];
-  readonly meta: Readonly<Record<string, string>>;
-  readonly status: HealthStatus;
+/** One instance of a service, as every node's index holds it: its record, its node, its address filled in. Frozen; safe to keep. */
+export interface ServiceInstance extends LocalInstanceRecord {
+  /** The node that registered it (whose agent runs its checks). */
+  readonly node: string;
 }
 
 export interface LookupOptions {

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { pino } from 'pino';
+import { freeLoopbackPort } from '../../src/cluster/ports.js';
 
 export const silent = pino({ level: 'silent' });
 
@@ -13,17 +14,7 @@ export async function hasIPv6Loopback(): Promise<boolean> {
 }
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export const closedPort = freeLoopbackPort;
 
 /** Polls `check` every `intervalMs` until it holds or `timeoutMs` passed; bounded, never hangs. */
 export async function waitFor(

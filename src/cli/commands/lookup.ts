@@ -1,11 +1,10 @@
 /** `hearsay lookup NAME`: the instances of a service from the agent's local view (GET /v1/services/NAME). */
 import type { ServiceInstance } from '../../registry/types.js';
 import { clientCommand } from '../client-command.js';
-import { formatInstancesTable, lookupQuery } from './service-format.js';
+import { FILTER_FLAGS, formatInstancesTable, lookupQuery } from './service-format.js';
 
 const flags = {
-  tag: { type: 'string', repeatable: true, placeholder: 'TAG', description: 'only instances with this tag (repeat: all of them)' },
-  status: { type: 'string', placeholder: 'STATUS', description: 'passing (default), warning, critical, maintenance, any, or a comma list' },
+  ...FILTER_FLAGS,
   json: { type: 'boolean', description: 'print the JSON array the API returns instead of a table' },
 } as const;
 

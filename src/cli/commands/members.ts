@@ -5,6 +5,7 @@
 import { formatHostPort } from '../../transport/address.js';
 import type { MemberInfo } from '../../agent/types.js';
 import { clientCommand } from '../client-command.js';
+import { table } from './service-format.js';
 
 const flags = {
   json: { type: 'boolean', description: 'print the JSON array the API returns instead of a table' },
@@ -23,8 +24,7 @@ export function formatMembersTable(members: readonly MemberInfo[]): string {
       .join(',');
     rows.push([m.name, formatHostPort({ host: m.addr, port: m.port }), m.status, String(m.incarnation), tags === '' ? '-' : tags]);
   }
-  const widths = (rows[0] as string[]).map((_, c) => Math.max(...rows.map((r) => (r[c] as string).length)));
-  const lines = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] as number))).join('  '));
+  const lines = [table(rows)];
   const counts = new Map<string, number>();
   for (const m of members) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
   const summary = ['alive', 'suspect', 'dead', 'left']

@@ -1,11 +1,18 @@
-/** Tables the service commands print. */
+/** Tables the commands print, and the instance filter flags of lookup and watch. */
 import { formatHostPort } from '../../transport/address.js';
 import type { ServiceInstance, ServiceSummary } from '../../registry/types.js';
 
-function table(rows: string[][]): string {
+/** Columns padded to their widest cell (the last column is not padded). */
+export function table(rows: string[][]): string {
   const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ')).join('\n');
 }
+
+/** --tag and --status, as `hearsay lookup` and `hearsay watch` take them. */
+export const FILTER_FLAGS = {
+  tag: { type: 'string', repeatable: true, placeholder: 'TAG', description: 'only instances with this tag (repeat: all of them)' },
+  status: { type: 'string', placeholder: 'STATUS', description: 'passing (default), warning, critical, maintenance, any, or a comma list' },
+} as const;
 
 export function formatInstancesTable(instances: readonly ServiceInstance[]): string {
   const rows = [['ID', 'NODE', 'ADDRESS', 'STATUS', 'TAGS']];

@@ -8,11 +8,10 @@ import { diffInstances, hasChanges } from '../../registry/service-index.js';
 import { callAgent, reportClientError, resolveHttpAddress } from '../http-client.js';
 import { clientCommand } from '../client-command.js';
 import type { Io } from '../command.js';
-import { formatChange, lookupQuery } from './service-format.js';
+import { FILTER_FLAGS, formatChange, lookupQuery } from './service-format.js';
 
 const flags = {
-  tag: { type: 'string', repeatable: true, placeholder: 'TAG', description: 'only instances with this tag (repeat: all of them)' },
-  status: { type: 'string', placeholder: 'STATUS', description: 'passing (default), warning, critical, maintenance, any, or a comma list' },
+  ...FILTER_FLAGS,
   json: { type: 'boolean', description: 'one JSON line {index, instances} per change' },
 } as const;
 
