@@ -88,14 +88,13 @@ describe('normalizeService', () => {
     expect(n.record.meta).toEqual({ version: '1' });
   });
 
-  it('a "__proto__" meta key from JSON stays an own data property and pollutes nothing', () => {
+  it('a "__proto__" meta key from JSON stays an own data property', () => {
     const def = JSON.parse('{"name": "web", "port": 80, "meta": {"__proto__": "x", "constructor": "y"}}') as unknown;
     const { record } = normalized(def);
     expect(Object.hasOwn(record.meta, '__proto__')).toBe(true);
     expect(Object.getOwnPropertyDescriptor(record.meta, '__proto__')?.value).toBe('x');
     expect(Object.getPrototypeOf(record.meta)).toBe(Object.prototype);
     expect(record.meta.constructor).toBe('y');
-    expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
   it('calls freshId only when no id is given', () => {
