@@ -71,8 +71,7 @@ describe('envelope', () => {
     const plain = new Envelope({ keyring: null, label: '' });
     expect(step1.seal(payload).equals(payload)).toBe(true);
     expect(step2.seal(payload)[0]).toBe(ENCRYPTED_V1);
-    for (const from of [plain, step1, step2]) expect(step1.open(from.seal(payload)).ok || from === step2).toBe(true);
-    expect(step1.open(step2.seal(payload)).ok).toBe(true);
+    for (const from of [plain, step1, step2]) expect(step1.open(from.seal(payload)).ok).toBe(true);
     expect(step2.open(plain.seal(payload))).toEqual({ ok: true, payload, encrypted: false });
     expect(strict.open(plain.seal(payload))).toEqual({ ok: false, reason: 'unencrypted' });
     expect(strict.open(step2.seal(payload)).ok).toBe(true);
