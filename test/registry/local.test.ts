@@ -278,6 +278,15 @@ describe('normalizeService', () => {
     expect(checkProblems({ id: '', ttl: '1s' })[0]).toMatch(/id ""/);
   });
 
+  it('reports a value JSON cannot show (a bigint, NaN) as a problem rather than throwing', () => {
+    expect(problemsOf({ name: 'web', port: 8080n })).toEqual(['port 8080n must be an integer in 1-65535']);
+    expect(problemsOf({ name: 'web', port: Number.NaN })).toEqual(['port NaN must be an integer in 1-65535']);
+    expect(problemsOf({ name: 10n, port: 1, tags: [1n] })).toEqual([expect.stringMatching(/^service name 10n is not a DNS label/), expect.stringMatching(/^tag 1n must be/)]);
+    expect(checkProblems({ ttl: 10n })).toEqual([expect.stringMatching(/^checks\[0\]: ttl 10n must be a duration/)]);
+    expect(checkProblems({ id: 5n, tcp: 5n })).toEqual([expect.stringMatching(/^checks\[0\]: id 5n must be/), expect.stringMatching(/^checks\[0\]: tcp 5n must be "HOST:PORT"/)]);
+    expect(checkProblems({ http: 5n })).toEqual([expect.stringMatching(/^checks\[0\]: http 5n must be an http/)]);
+  });
+
   it('collects problems from several checks and the service together', () => {
     const problems = problemsOf({ name: 'Bad', port: 80, checks: [{ ttl: 'x' }, { http: 'ftp://a' }, { tcp: 'nope' }] });
     expect(problems).toHaveLength(4);
