@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import type { CheckSpec, CheckStatus } from '../registry/local.js';
 import { MAX_CHECK_OUTPUT, sameCheckSpec } from '../registry/local.js';
-import { splitHostPort } from '../transport/address.js';
+import { isPortText, splitHostPort } from '../transport/address.js';
 
 export type CheckReporter = (checkId: string, status: CheckStatus, output: string) => void;
 
@@ -162,7 +162,8 @@ async function readSome(res: Response, limit: number): Promise<string> {
 function tcpCheck(target: string, timeoutMs: number, signal: AbortSignal): Promise<{ status: CheckStatus; output: string }> {
   return new Promise((resolve) => {
     const split = splitHostPort(target);
-    if (!split.ok || split.portText === undefined) {
+    // connect() throws on a port outside 0-65535 or not a number: refuse it here instead.
+    if (!split.ok || split.portText === undefined || !isPortText(split.portText) || Number(split.portText) > 65_535) {
       resolve({ status: 'critical', output: `TCP ${target}: not HOST:PORT` });
       return;
     }
@@ -188,7 +189,16 @@ function commandCheck(argv: readonly string[], shell: boolean, timeoutMs: number
     const shown = shell ? argv[0]! : argv.join(' ');
     let output = '';
     let done = false;
-    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+    const start = () => spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+    let child: ReturnType<typeof start>;
+    try {
+      child = start();
+    } catch (err) {
+      // An argument the OS cannot take (a NUL byte) throws here rather than emitting 'error'.
+      const e = err as NodeJS.ErrnoException;
+      resolve({ status: 'critical', output: `${shown}: ${e.code ?? e.message}`.slice(0, MAX_CHECK_OUTPUT) });
+      return;
+    }
     const take = (chunk: Buffer): void => {
       if (output.length < MAX_CHECK_OUTPUT) output += chunk.toString('utf8');
     };
