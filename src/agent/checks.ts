@@ -188,7 +188,16 @@ function commandCheck(argv: readonly string[], shell: boolean, timeoutMs: number
     const shown = shell ? argv[0]! : argv.join(' ');
     let output = '';
     let done = false;
-    const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+    const start = () => spawn(file!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+    let child: ReturnType<typeof start>;
+    try {
+      child = start();
+    } catch (err) {
+      // An argument the OS cannot take (a NUL byte) throws here rather than emitting 'error'.
+      const e = err as NodeJS.ErrnoException;
+      resolve({ status: 'critical', output: `${shown}: ${e.code ?? e.message}`.slice(0, MAX_CHECK_OUTPUT) });
+      return;
+    }
     const take = (chunk: Buffer): void => {
       if (output.length < MAX_CHECK_OUTPUT) output += chunk.toString('utf8');
     };

@@ -12,7 +12,7 @@
 import { InvalidServiceError, UnknownServiceError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import type { HealthStatus, LocalInstanceRecord } from './types.js';
-import { addressProblem, idProblem, metaProblems, nameProblem, portProblem, REGISTRY_LIMITS, tagsProblems } from './validate.js';
+import { addressProblem, idProblem, metaProblems, nameProblem, portProblem, REGISTRY_LIMITS, shown, tagsProblems } from './validate.js';
 
 /** A duration: milliseconds, or a string such as "10s", "500ms", "1m". */
 export type Duration = number | string;
@@ -184,14 +184,14 @@ function normalizeCheck(c: unknown, i: number, serviceId: string): { ok: true; s
   }
   const kind = kinds[0]!;
   const id = d.id ?? (i === 0 ? `service:${serviceId}` : `service:${serviceId}:${i + 1}`);
-  const idP = typeof id === 'string' && id.length > 0 && id.length <= 160 && /^[A-Za-z0-9._:~-]+$/.test(id) ? undefined : `${at}: id ${JSON.stringify(id)} must be 1-160 characters of letters, digits and . _ : ~ -`;
+  const idP = typeof id === 'string' && id.length > 0 && id.length <= 160 && /^[A-Za-z0-9._:~-]+$/.test(id) ? undefined : `${at}: id ${shown(id)} must be 1-160 characters of letters, digits and . _ : ~ -`;
   if (idP !== undefined) problems.push(idP);
   const duration = (field: string, fallback: number | undefined, min: number): number | undefined => {
     const v = d[field];
     if (v === undefined) return fallback;
     const ms = parseDuration(v);
     if (ms === undefined || ms < min || ms > 86_400_000 * 7) {
-      problems.push(`${at}: ${field} ${JSON.stringify(v)} must be a duration of ${min}ms to 7 days, as milliseconds or a string such as "10s" or "500ms"`);
+      problems.push(`${at}: ${field} ${shown(v)} must be a duration of ${min}ms to 7 days, as milliseconds or a string such as "10s" or "500ms"`);
       return fallback;
     }
     return ms;
@@ -213,12 +213,12 @@ function normalizeCheck(c: unknown, i: number, serviceId: string): { ok: true; s
         ok = false;
       }
     }
-    if (!ok) problems.push(`${at}: http ${JSON.stringify(u)} must be an http:// or https:// URL, e.g. "http://127.0.0.1:8080/health"`);
+    if (!ok) problems.push(`${at}: http ${shown(u)} must be an http:// or https:// URL, e.g. "http://127.0.0.1:8080/health"`);
     target = typeof u === 'string' ? u : '';
   } else if (kind === 'tcp') {
     const t = d.tcp;
     if (typeof t !== 'string' || !/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(t) || Number(t.slice(t.lastIndexOf(':') + 1)) > 65_535 || Number(t.slice(t.lastIndexOf(':') + 1)) < 1) {
-      problems.push(`${at}: tcp ${JSON.stringify(t)} must be "HOST:PORT", e.g. "127.0.0.1:5432"`);
+      problems.push(`${at}: tcp ${shown(t)} must be "HOST:PORT", e.g. "127.0.0.1:5432"`);
     }
     target = typeof t === 'string' ? t : '';
   } else {

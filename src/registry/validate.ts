@@ -47,16 +47,32 @@ export function utf8Length(s: string): number {
   return ascii ? s.length : encoder.encode(s).length;
 }
 
+/**
+ * A value as a problem message quotes it: as JSON where JSON can write it, else as JavaScript
+ * shows it (NaN, Infinity, 10n). Never throws: JSON.stringify does on a bigint or a cycle, which
+ * made a registration with one fail with a TypeError instead of its problems.
+ */
+export function shown(value: unknown): string {
+  if (typeof value === 'number') return Number.isFinite(value) ? JSON.stringify(value) : String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return 'a function';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 export function nameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    return `service name ${JSON.stringify(name)} is not a DNS label: use 1-63 lowercase letters, digits and inner hyphens, e.g. "billing-api"`;
+    return `service name ${shown(name)} is not a DNS label: use 1-63 lowercase letters, digits and inner hyphens, e.g. "billing-api"`;
   }
   return undefined;
 }
 
 export function idProblem(id: unknown): string | undefined {
   if (typeof id !== 'string' || id.length === 0 || id.length > REGISTRY_LIMITS.maxIdBytes || !ID_RE.test(id)) {
-    return `instance id ${JSON.stringify(id)} must be 1-${REGISTRY_LIMITS.maxIdBytes} characters of letters, digits and . _ : ~ -`;
+    return `instance id ${shown(id)} must be 1-${REGISTRY_LIMITS.maxIdBytes} characters of letters, digits and . _ : ~ -`;
   }
   return undefined;
 }
@@ -67,7 +83,7 @@ export function idProblem(id: unknown): string | undefined {
  * what DNS can carry and every peer can resolve the same way.
  */
 export function addressProblem(address: unknown): string | undefined {
-  const bad = `address ${JSON.stringify(address)} must be an IPv4 address, an IPv6 address without a zone, or a host name such as "billing-1.internal"`;
+  const bad = `address ${shown(address)} must be an IPv4 address, an IPv6 address without a zone, or a host name such as "billing-1.internal"`;
   if (typeof address !== 'string' || address.length === 0 || address.length > 253) return bad;
   if (IPV4_RE.test(address)) return isIPv4Literal(address) ? undefined : bad;
   if (address.includes(':')) return isIPv6Literal(address) ? undefined : bad;
@@ -106,7 +122,7 @@ function isIPv4Literal(s: string): boolean {
 
 export function portProblem(port: unknown): string | undefined {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535) {
-    return `port ${JSON.stringify(port)} must be an integer in 1-65535`;
+    return `port ${shown(port)} must be an integer in 1-65535`;
   }
   return undefined;
 }
@@ -117,7 +133,7 @@ export function tagsProblems(tags: unknown): string[] {
   if (tags.length > REGISTRY_LIMITS.maxTags) problems.push(`${tags.length} tags: give at most ${REGISTRY_LIMITS.maxTags}`);
   for (const t of tags) {
     if (typeof t !== 'string' || t.length === 0 || utf8Length(t) > REGISTRY_LIMITS.maxTagBytes || CONTROL_OR_SPACE_RE.test(t) || LONE_SURROGATE_RE.test(t)) {
-      problems.push(`tag ${JSON.stringify(t)} must be a string of 1-${REGISTRY_LIMITS.maxTagBytes} bytes of valid Unicode without spaces`);
+      problems.push(`tag ${shown(t)} must be a string of 1-${REGISTRY_LIMITS.maxTagBytes} bytes of valid Unicode without spaces`);
     }
   }
   if (new Set(tags).size !== tags.length) problems.push('tags must not repeat');

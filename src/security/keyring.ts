@@ -176,5 +176,11 @@ export async function writeKeyringFile(path: string, keyring: Keyring): Promise<
     throw err;
   }
   await fh.close();
-  await rename(tmp, path);
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    // The temp file holds the keys: never leave it behind.
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { createAgent } from '../../src/agent/agent.js';
 import type { Agent, AgentOptions } from '../../src/agent/types.js';
 import type { MemberStatus } from '../../src/wire/messages.js';
@@ -53,4 +54,30 @@ export function views(agents: readonly Agent[]): string {
   return agents
     .map((a) => `${a.name} sees ${a.members().map((m) => `${m.name}:${m.status}@${m.incarnation}`).join(' ')}`)
     .join(' | ');
+}
+
+/**
+ * Whether process `pid` has exited: it is gone, or a zombie its parent has not reaped yet (in a
+ * container, init may never reap an orphan). Linux reads /proc; elsewhere kill(pid, 0).
+ */
+export function processGone(pid: number): boolean {
+  if (existsSync('/proc/self/stat')) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ESRCH') return true;
+      throw err;
+    }
+    // "PID (COMMAND) STATE ...": the state letter follows the last parenthesis.
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+    throw err;
+  }
 }

@@ -222,8 +222,13 @@ describe('TCP limits', () => {
     expect(victim.counters()['transport.dropped.connection-limit']).toBe(6);
     for (const s of sockets) s.destroy();
     await waitFor('connections closed', () => victim.counters()['transport.stream.connectionsOpen'] === 0);
-    // Once they are gone, a new connection is served again.
+    // Once they are gone, a new connection is accepted again (a refused one also connects at the
+    // TCP level, so count what the agent accepted and refused).
+    const accepted = victim.counters()['transport.stream.connectionsIn'] ?? 0;
     const again = await openSocket(victim.address.port);
+    again.on('error', () => undefined);
+    await waitFor('the new connection accepted', () => (victim.counters()['transport.stream.connectionsIn'] ?? 0) === accepted + 1);
+    expect(victim.counters()['transport.dropped.connection-limit']).toBe(6);
     again.destroy();
   });
 
