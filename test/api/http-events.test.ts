@@ -16,7 +16,7 @@ afterEach(async () => {
 
 interface Stream {
   readonly res: IncomingMessage;
-  /** Resolves with everything received once `text` has appeared in it. */
+  /** Resolves with everything received once `text` has appeared in it; rejects after 5 s without it. */
   until(text: string): Promise<string>;
   readonly ended: Promise<void>;
   close(): void;
@@ -40,7 +40,13 @@ function open(addr: Address): Promise<Stream> {
       const ended = new Promise<void>((r) => res.once('close', () => r()));
       resolve({
         res,
-        until: (text) => (received.includes(text) ? Promise.resolve(received) : new Promise((r) => waiters.push({ text, resolve: r }))),
+        until: (text) =>
+          received.includes(text)
+            ? Promise.resolve(received)
+            : new Promise((r, fail) => {
+                const timer = setTimeout(() => fail(new Error(`no ${JSON.stringify(text)} within 5 s; received ${JSON.stringify(received)}`)), 5000);
+                waiters.push({ text, resolve: (all) => (clearTimeout(timer), r(all)) });
+              }),
         ended,
         close: () => req.destroy(),
       });
@@ -96,7 +102,9 @@ describe('GET /v1/events', () => {
     const agent = new FakeAgent();
     server = createHttpServer(agent, { keepAliveMs: 20 });
     const stream = await open(await server.listen({ host: '127.0.0.1', port: 0 }));
-    await stream.until(': keep-alive\n\n');
+    const text = await stream.until(': keep-alive\n\n: keep-alive\n\n');
+    // Comments only: no event was made up to fill the silence.
+    expect(messages(text)).toEqual([]);
     stream.close();
   });
 

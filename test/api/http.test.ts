@@ -149,9 +149,15 @@ describe('HTTP API routes', () => {
     expect(onLeave).not.toHaveBeenCalled();
   });
 
-  it('closes idempotently', async () => {
-    await server.close();
-    await server.close();
+  it('closes once: a second close() is the same close, and an open event stream ends with it', async () => {
+    const events = call(addr, '/v1/events');
+    await vi.waitFor(() => expect(agent.listenerCount).toBe(1));
+    const first = server.close();
+    expect(server.close()).toBe(first);
+    await first;
+    await events;
+    expect(agent.listenerCount).toBe(0);
+    await expect(call(addr, '/v1/members')).rejects.toThrow(/ECONNREFUSED/);
   });
 });
 
