@@ -165,3 +165,12 @@ export function agentCounters(s: CounterSources): Readonly<Record<string, number
   out['dropped.service-payload'] = s.services.index.counters.invalidPayloads;
   return out;
 }
+
+/** The catalog as the README's metrics table (a test keeps the README equal to this). */
+export function metricsTable(families: readonly MetricFamily[] = METRICS): string {
+  const rows = families.map((f) => {
+    const labels = f.labels.length === 0 ? '' : `{${f.labels.map((l) => `${l}=${[...new Set(f.series.map((s) => s.labels[l]))].join('\\|')}`).join(', ')}}`;
+    return `| \`${f.name}\` | ${f.kind} | ${labels === '' ? '' : `\`${labels}\``} | ${f.help} | ${f.series.map((s) => `\`${s.key}\``).join(', ')} |`;
+  });
+  return ['| metric | kind | labels | meaning | `counters()` keys |', '|---|---|---|---|---|', ...rows].join('\n');
+}
