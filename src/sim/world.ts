@@ -14,6 +14,7 @@ import type { Random } from '../util/random.js';
 import { resolveOptions, type MembershipOptions, type ProfileName, type ResolvedOptions } from '../membership/options.js';
 import { IdentityRegistry } from '../membership/identity-registry.js';
 import { SeededRandom } from '../util/random.js';
+import { DEFAULT_PORT } from '../agent/defaults.js';
 import { EventHeap } from './event-heap.js';
 import { Network, type NetworkOptions } from './network.js';
 
@@ -147,7 +148,7 @@ interface PauseQueue {
 
 /** The fake address of node number `k` (1-based): 10.x.y.z:7946, unique up to 16 million nodes. */
 export function simAddress(k: number): Address {
-  return { host: `10.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`, port: 7946 };
+  return { host: `10.${(k >>> 16) & 255}.${(k >>> 8) & 255}.${k & 255}`, port: DEFAULT_PORT };
 }
 
 export class World {

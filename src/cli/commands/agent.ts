@@ -12,6 +12,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { createAgent } from '../../agent/agent.js';
+import { AGENT_DEFAULTS } from '../../agent/defaults.js';
 import { InvalidConfigError, loadAgentConfig, LOG_LEVELS, type AgentConfig } from '../../agent/config.js';
 import { formatHostPort, isLoopbackHost } from '../../transport/address.js';
 import { createHttpServer, type HttpServer } from '../../api/server.js';
@@ -23,7 +24,7 @@ import { agentLimits, httpSecurityOptions, securityFlags, securitySettingsFromFl
 
 const flags = {
   name: { type: 'string', placeholder: 'NAME', description: 'unique node name (default: host name plus a random suffix; $HEARSAY_NAME)' },
-  bind: { type: 'string', placeholder: 'HOST:PORT', description: 'UDP and TCP listen address, port 0 for any (default 127.0.0.1:7946; $HEARSAY_BIND)' },
+  bind: { type: 'string', placeholder: 'HOST:PORT', description: `UDP and TCP listen address, port 0 for any (default ${formatHostPort(AGENT_DEFAULTS.bind)}; $HEARSAY_BIND)` },
   advertise: {
     type: 'string',
     placeholder: 'HOST:PORT',
@@ -35,11 +36,11 @@ const flags = {
     placeholder: 'HOST:PORT',
     description: 'gossip address of an agent to join through ($HEARSAY_JOIN, comma-separated)',
   },
-  http: { type: 'string', placeholder: 'HOST:PORT', description: 'HTTP API listen address, port 0 for any (default 127.0.0.1:7947; $HEARSAY_HTTP)' },
+  http: { type: 'string', placeholder: 'HOST:PORT', description: `HTTP API listen address, port 0 for any (default ${formatHostPort(AGENT_DEFAULTS.http)}; $HEARSAY_HTTP)` },
   dns: {
     type: 'string',
     placeholder: 'HOST:PORT|off',
-    description: 'DNS interface (UDP and TCP) listen address, or off (default 127.0.0.1:7953; $HEARSAY_DNS)',
+    description: `DNS interface (UDP and TCP) listen address, or off (default ${formatHostPort(AGENT_DEFAULTS.dns)}; $HEARSAY_DNS)`,
   },
   profile: { type: 'string', placeholder: 'lan|wan|local', description: 'timing profile (default lan; $HEARSAY_PROFILE)' },
   'data-dir': {
@@ -259,7 +260,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
         errno === 'EADDRINUSE'
           ? 'another process (or agent) uses this port: pass --dns HOST:PORT with a free port, port 0, or --dns off'
           : errno === 'EACCES'
-            ? 'ports below 1024 need privileges: use a high port such as 7953 and forward to it, or --dns off'
+            ? `ports below 1024 need privileges: use a high port such as ${AGENT_DEFAULTS.dns.port} and forward to it, or --dns off`
             : 'check the --dns address, or pass --dns off';
       io.stderr.write(`hearsay agent: cannot listen for DNS on ${formatHostPort(config.dns)} (${errno ?? String(err)}): ${hint}\n`);
       return 1;
