@@ -4,8 +4,9 @@
  * and point here for the value; nothing else in the agent writes a default literal.
  */
 
-/** The gossip port (UDP and TCP on the same number) unless told otherwise; seeds without a port use it. */
-export const DEFAULT_PORT = 7946;
+import { DEFAULT_PORT } from '../transport/address.js';
+
+export { DEFAULT_PORT };
 
 /** Deeply frozen: a caller cannot change a default for every agent in the process. */
 function deepFreeze<T extends object>(value: T): T {

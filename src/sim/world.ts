@@ -14,7 +14,7 @@ import type { Random } from '../util/random.js';
 import { resolveOptions, type MembershipOptions, type ProfileName, type ResolvedOptions } from '../membership/options.js';
 import { IdentityRegistry } from '../membership/identity-registry.js';
 import { SeededRandom } from '../util/random.js';
-import { DEFAULT_PORT } from '../agent/defaults.js';
+import { DEFAULT_PORT } from '../transport/address.js';
 import { EventHeap } from './event-heap.js';
 import { Network, type NetworkOptions } from './network.js';
 

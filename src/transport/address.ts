@@ -6,7 +6,6 @@
  */
 import { isIP, isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { DEFAULT_PORT } from '../agent/defaults.js';
 import { DEFAULT_DECODE_LIMITS } from '../wire/limits.js';
 import type { Address } from '../wire/messages.js';
 
@@ -19,7 +18,9 @@ export interface HostPortOptions {
   readonly allowPortZero?: boolean;
 }
 
-/** The port the examples in problems show when no default port is given (the gossip port). */
+/** The gossip port (UDP and TCP on the same number) unless told otherwise; seeds without a port use it. */
+export const DEFAULT_PORT = 7946;
+/** The port the examples in problems show when no default port is given. */
 const EXAMPLE_PORT = DEFAULT_PORT;
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const HOSTNAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);
