@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command, type FlagSpecs, type FlagValues, type Io } from './command.js';
 import { commandUsage, parseCommandLine } from './parser.js';
+import { didYouMean } from '../util/suggest.js';
 
 interface CommandEntry {
   readonly summary: string;
@@ -15,6 +16,8 @@ interface CommandEntry {
 }
 
 /** The subcommands. `summary` is repeated here so that `hearsay --help` loads no command module. */
+const versionCommand = async (): Promise<Command> => (await import('./commands/version.js')).command as unknown as Command;
+
 const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   sim: {
     summary: 'simulate a cluster on a virtual network and report how fast joins, crashes and leaves spread',
@@ -68,6 +71,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'start N agent processes on 127.0.0.1, converge them, kill/pause/leave some and time it',
     load: async () => (await import('./commands/cluster.js')).command as unknown as Command,
   },
+  version: { summary: "print hearsay's version (also --version)", load: versionCommand },
 };
 
 function usage(): string {
@@ -98,9 +102,10 @@ export async function main(argv: readonly string[], io: Io = { stdout: process.s
     io.stdout.write(usage());
     return EXIT_OK;
   }
+  if (name === '--version' || name === '-v' || name === '-version') return (await versionCommand()).run({ json: rest.includes('--json') } as unknown as FlagValues<FlagSpecs>, io, []);
   const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (entry === undefined) {
-    io.stderr.write(`hearsay: unknown command "${name}"\n\n${usage()}`);
+    io.stderr.write(`hearsay: unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))}\n\n${usage()}`);
     return EXIT_USAGE;
   }
   const command = await entry.load();

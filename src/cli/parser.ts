@@ -3,7 +3,13 @@
  * arguments checked against a command's declaration, and the `--help` text made from it. Every
  * command reports a bad flag the same way: what was wrong, what to do (exit code 2).
  */
+import { didYouMean, suggest } from '../util/suggest.js';
 import { UsageError, type ArgsSpec, type Command, type FlagSpec, type FlagSpecs, type FlagValues } from './command.js';
+
+/** The flag a one-dash spelling most likely meant, if one is close. */
+function suggestFlag(flag: string, specs: FlagSpecs): string | undefined {
+  return suggest(flag, Object.keys(specs), 1)[0];
+}
 
 export function commandUsage(command: Command): string {
   const rows: [string, string][] = [];
@@ -58,6 +64,14 @@ export function parseCommandLine<F extends FlagSpecs>(
       args.push(...argv.slice(k + 1));
       break;
     }
+    if (/^-[A-Za-z][\w-]+(=.*)?$/.test(arg) && !arg.startsWith('--')) {
+      // Consul and Serf spell flags with one dash (-join=10.0.0.1); hearsay with two.
+      const eq = arg.indexOf('=');
+      const flag = eq < 0 ? arg.slice(1) : arg.slice(1, eq);
+      const known = Object.hasOwn(specs, flag) ? flag : suggestFlag(flag, specs);
+      const written = `--${known ?? flag}${eq < 0 ? '' : arg.slice(eq)}`;
+      throw new UsageError(`"${arg}": hearsay's flags take two dashes: write ${written}${known === undefined ? ` (and 'hearsay ${commandName} --help' lists the flags)` : ''}`);
+    }
     if (!arg.startsWith('--') || arg === '--') {
       if (argsSpec !== undefined) {
         args.push(arg);
@@ -69,8 +83,9 @@ export function parseCommandLine<F extends FlagSpecs>(
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
     const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (spec === undefined) {
+      const close = didYouMean(name, Object.keys(specs), (n) => `--${n}`);
       const known = Object.keys(specs).map((n) => `--${n}`).join(', ');
-      throw new UsageError(`unknown flag --${name} for 'hearsay ${commandName}': known flags are ${known}`);
+      throw new UsageError(`unknown flag --${name} for 'hearsay ${commandName}'${close}: known flags are ${known}`);
     }
     if (spec.type === 'boolean') {
       if (eq >= 0) {
