@@ -20,18 +20,19 @@ import type { ResolvedOptions } from '../membership/options.js';
 import type { MembershipEvent, MemberView } from '../membership/types.js';
 import { KeyManager } from '../security/key-manager.js';
 import { SecureTransport } from '../security/secure-transport.js';
-import { defaultAdvertiseHost, formatHostPort, parseHostPort } from '../transport/address.js';
+import { defaultAdvertiseHost, formatHostPort } from '../transport/address.js';
 import { SeededRandom } from '../util/random.js';
 import { MAX_INCARNATION } from '../wire/codec.js';
 import type { Address, MemberState } from '../wire/messages.js';
 import { agentCounters } from './counters.js';
-import { AGENT_DEFAULTS, DEFAULT_PORT } from './defaults.js';
+import { AGENT_DEFAULTS } from './defaults.js';
 import { logMembershipEvent, ReportLog } from './event-log.js';
 import { EventHub } from './events.js';
 import { Joiner } from './join.js';
 import { resolveAgentOptions, transportOptions } from './options.js';
 import { Persistence } from './persistence.js';
 import { CoreRuntime, now } from './runtime.js';
+import { parseSeed, resolveSeeds, type Seed } from './seeds.js';
 import { ServiceFacade } from './services-facade.js';
 import { ServiceRuntime } from './services.js';
 import type { Agent, AgentCounters, AgentEvent, AgentOptions, AgentState, JoinOptions, LeaveOptions, MemberInfo } from './types.js';
@@ -253,13 +254,14 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   private async joinThrough(seeds: readonly (string | Address)[], options: JoinOptions): Promise<number> {
     if (this.isClosed()) throw new AgentClosedError('join');
     if (this.lifecycle !== 'running') throw new NotStartedError('join');
-    const parsed = seeds.map((s) => {
-      if (typeof s !== 'string') return { host: s.host, port: s.port };
-      const p = parseHostPort(s, { defaultPort: DEFAULT_PORT });
+    const parsed = seeds.map((s): Seed => {
+      if (typeof s !== 'string') return { kind: 'host', text: formatHostPort(s), address: { host: s.host, port: s.port } };
+      const p = parseSeed(s);
       if (!p.ok) throw new InvalidAddressError(s, p.problem);
-      return p.address;
+      return p.seed;
     });
-    return this.joiner.join(parsed, options);
+    const { targets, failures } = await resolveSeeds(parsed, this.options.seedResolver);
+    return this.joiner.join(targets, failures, options);
   }
 
   leave(options: LeaveOptions = {}): Promise<void> {

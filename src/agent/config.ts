@@ -14,6 +14,7 @@ import { DEFAULT_DECODE_LIMITS as LIMITS } from '../wire/limits.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 import { normalizeService, type ServiceDefinition } from '../registry/local.js';
 import { jsonErrorPosition } from '../util/json.js';
+import { suggest } from '../util/suggest.js';
 import type { AgentSecurityOptions } from '../security/options.js';
 import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from './security-settings.js';
 
@@ -382,7 +383,8 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
   for (const [key, value] of Object.entries(doc)) {
     if (!(FILE_KEYS as readonly string[]).includes(key)) {
       const camel = key.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
-      const hint = camel !== key && (FILE_KEYS as readonly string[]).includes(camel) ? `did you mean "${camel}"?` : `known keys are ${FILE_KEYS.join(', ')}`;
+      const close = (FILE_KEYS as readonly string[]).includes(camel) ? [camel] : suggest(key, FILE_KEYS);
+      const hint = close.length > 0 ? `did you mean ${close.map((k) => `"${k}"`).join(' or ')}?` : `known keys are ${FILE_KEYS.join(', ')}`;
       problems.push(`unknown key "${key}" ${where}: ${hint}`);
       continue;
     }

@@ -7,10 +7,11 @@
  */
 import type { Logger } from 'pino';
 import { JoinError, type SeedFailure } from '../errors.js';
-import { addressKey, formatHostPort } from '../transport/address.js';
+import { addressKey } from '../transport/address.js';
 import type { Address } from '../wire/messages.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 import { now, type CoreRuntime } from './runtime.js';
+import { targetLabel, type JoinTarget } from './seeds.js';
 import type { JoinOptions } from './types.js';
 
 type JoinOutcome = { ok: true } | { ok: false; reason: string; errno?: string };
@@ -41,18 +42,22 @@ export class Joiner {
     for (const w of [...this.waiters]) if (w.key === key) w.settle({ ok: true });
   }
 
-  async join(seeds: readonly Address[], options: JoinOptions): Promise<number> {
-    if (seeds.length === 0) throw new JoinError([]);
+  /**
+   * Joins through every target; `unresolved` are seeds that resolved to nothing (reported with the
+   * targets' failures when none answers).
+   */
+  async join(targets: readonly JoinTarget[], unresolved: readonly SeedFailure[], options: JoinOptions): Promise<number> {
+    if (targets.length === 0) throw new JoinError(unresolved);
     const d = AGENT_DEFAULTS.join;
     const attempts = Math.max(1, Math.floor(options.attempts ?? d.attempts));
     const backoffMs = Math.max(0, options.backoffMs ?? d.backoffMs);
     const timeoutMs = Math.max(1, options.timeoutMs ?? d.timeoutMs);
-    const results = await Promise.all(seeds.map((seed) => this.joinSeed(seed, attempts, backoffMs, timeoutMs)));
-    const failures = results.filter((r): r is SeedFailure => r !== null);
-    const answered = results.length - failures.length;
+    const results = await Promise.all(targets.map((t) => this.joinSeed(t, attempts, backoffMs, timeoutMs)));
+    const failures = [...unresolved, ...results.filter((r): r is SeedFailure => r !== null)];
+    const answered = results.filter((r) => r === null).length;
     for (const f of failures) this.log.debug({ seed: f.seed, reason: f.reason, attempts: f.attempts }, 'seed did not answer');
     if (answered === 0) throw new JoinError(failures);
-    this.log.info({ answered, seeds: seeds.length }, 'joined');
+    this.log.info({ answered, seeds: targets.length }, 'joined');
     return answered;
   }
 
@@ -62,7 +67,8 @@ export class Joiner {
   }
 
   /** Joins through one seed with retries; null when it answered, else its last failure. */
-  private async joinSeed(seed: Address, attempts: number, backoffMs: number, timeoutMs: number): Promise<SeedFailure | null> {
+  private async joinSeed(target: JoinTarget, attempts: number, backoffMs: number, timeoutMs: number): Promise<SeedFailure | null> {
+    const seed = target.address;
     const deadline = now() + timeoutMs;
     let last: JoinOutcome = { ok: false, reason: 'not attempted' };
     let made = 0;
@@ -79,7 +85,7 @@ export class Joiner {
     }
     if (last.ok) return null;
     if (this.closed()) last = { ok: false, reason: 'the agent was closed' };
-    return { seed: formatHostPort(seed), reason: last.reason, ...(last.errno === undefined ? {} : { errno: last.errno }), attempts: made };
+    return { seed: targetLabel(target), reason: last.reason, ...(last.errno === undefined ? {} : { errno: last.errno }), attempts: made };
   }
 
   private attempt(seed: Address, remainingMs: number): Promise<JoinOutcome> {

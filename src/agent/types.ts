@@ -10,6 +10,7 @@ import type { Address, MemberStatus } from '../wire/messages.js';
 import type { CheckInfo, CheckStatus, LocalService, ServiceDefinition } from '../registry/local.js';
 import type { LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
 import type { PickOptions, ServiceEvent, WatchOptions } from './services.js';
+import type { SeedResolver } from './seeds.js';
 
 export interface AgentOptions {
   /** Unique node name. @default the host name plus a short random suffix */
@@ -55,6 +56,11 @@ export interface AgentOptions {
   readonly security?: AgentSecurityOptions;
   /** Limits on what peers may send: datagram size, inbound connections, bytes per connection. */
   readonly limits?: AgentLimits;
+  /**
+   * How join() resolves seed names (A/AAAA, and `dns+srv:` SRV names).
+   * @default the system resolver (getaddrinfo for names, the configured DNS servers for SRV)
+   */
+  readonly seedResolver?: SeedResolver;
 }
 
 /** Where an agent is in its life. */
@@ -107,8 +113,10 @@ export interface AgentNode {
   /** Binds the sockets and starts the protocol. Resolves once listening. */
   start(): Promise<void>;
   /**
-   * Joins through the seeds (HOST:PORT or Address). Resolves with the number of seeds that
-   * answered; rejects with a JoinError listing each seed's failure when none did.
+   * Joins through the seeds: `HOST:PORT` (an IP, or a name: every A and AAAA record of it),
+   * `dns+srv:NAME` (every SRV target) or an Address. Names are resolved on every call. Resolves
+   * with the number of addresses that answered; rejects with a JoinError listing each failure
+   * when none did.
    */
   join(seeds: readonly (string | Address)[], options?: JoinOptions): Promise<number>;
   /**

@@ -70,17 +70,12 @@ describe('HTTP API routes', () => {
     });
   });
 
-  it('joins through the given addresses and answers how many seeds answered', async () => {
-    const res = await call(addr, '/v1/join', json({ addrs: ['127.0.0.1:9000', '[::1]:9001', 'seed.example:9002'] }));
+  it('joins through the given seeds as written (the agent resolves names) and answers how many answered', async () => {
+    const seeds = ['127.0.0.1:9000', '[::1]:9001', 'seed.example:9002', 'seed.example', 'dns+srv:_hearsay._udp.example'];
+    const res = await call(addr, '/v1/join', json({ addrs: seeds }));
     expect(res.status).toBe(200);
-    expect(res.json()).toEqual({ joined: 3 });
-    expect(agent.joinCalls).toEqual([
-      [
-        { host: '127.0.0.1', port: 9000 },
-        { host: '::1', port: 9001 },
-        { host: 'seed.example', port: 9002 },
-      ],
-    ]);
+    expect(res.json()).toEqual({ joined: 5 });
+    expect(agent.joinCalls).toEqual([seeds]);
   });
 
   it('accepts a charset parameter on the JSON content-type', async () => {
@@ -178,7 +173,8 @@ describe('HTTP API errors', () => {
     ['addrs holding numbers', '/v1/join', json({ addrs: [7946] }), 400, 'HEARSAY_ERR_INVALID_REQUEST', /non-empty array of "HOST:PORT" strings/],
     ['no addrs at all', '/v1/join', json({ addrs: [] }), 400, 'HEARSAY_ERR_INVALID_REQUEST', /non-empty array/],
     ['an unknown field', '/v1/join', json({ addrs: ['127.0.0.1:1'], force: true }), 400, 'HEARSAY_ERR_INVALID_REQUEST', /unknown field "force"/],
-    ['an address without a port', '/v1/join', json({ addrs: ['127.0.0.1'] }), 400, 'HEARSAY_ERR_INVALID_REQUEST', /"127\.0\.0\.1" has no port/],
+    ['a port out of range', '/v1/join', json({ addrs: ['127.0.0.1:70000'] }), 400, 'HEARSAY_ERR_INVALID_REQUEST', /"127\.0\.0\.1:70000" has port 70000, outside 1-65535/],
+    ['a bad SRV name', '/v1/join', json({ addrs: ['dns+srv:bad name'] }), 400, 'HEARSAY_ERR_INVALID_REQUEST', /after dns\+srv:, which is not a DNS name/],
     ['an unbracketed IPv6 address', '/v1/join', json({ addrs: ['::1:7946'] }), 400, 'HEARSAY_ERR_INVALID_REQUEST', /without brackets: write \[ADDRESS\]:PORT/],
     ['a leave timeout of the wrong type', '/v1/leave', json({ timeoutMs: 'soon' }), 400, 'HEARSAY_ERR_INVALID_REQUEST', /"timeoutMs" must be an integer/],
     ['a request from a web page', '/v1/members', { headers: { origin: 'http://evil.example' } }, 403, 'HEARSAY_ERR_FORBIDDEN_ORIGIN', /requests from web pages/],

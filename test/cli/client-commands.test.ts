@@ -99,15 +99,9 @@ describe('the --http address', () => {
 describe('hearsay join', () => {
   it('asks the agent to join through every address and reports how many answered', async () => {
     const io = capture();
-    expect(await main(['join', '--http', http, '10.0.0.2:7946', '[fd00::1]', 'seed.example:8000'], io)).toBe(0);
-    expect(io.out()).toBe('joined through 3 of 3 seeds\n');
-    expect(agent.joinCalls).toEqual([
-      [
-        { host: '10.0.0.2', port: 7946 },
-        { host: 'fd00::1', port: 7946 },
-        { host: 'seed.example', port: 8000 },
-      ],
-    ]);
+    expect(await main(['join', '--http', http, '10.0.0.2:7946', '[fd00::1]', 'seed.example:8000', 'dns+srv:_hearsay._udp.example'], io)).toBe(0);
+    expect(io.out()).toBe('joined through 4 of 4 seeds\n');
+    expect(agent.joinCalls).toEqual([['10.0.0.2:7946', '[fd00::1]:7946', 'seed.example:8000', 'dns+srv:_hearsay._udp.example']]);
   });
 
   it("prints the agent's join error with its code and exits 1 when no seed answers", async () => {

@@ -9,8 +9,8 @@
  */
 import { HearsayError } from '../../errors.js';
 import type { MemberView } from '../../membership/types.js';
-import { formatHostPort, parseHostPort } from '../../transport/address.js';
-import type { Address } from '../../wire/messages.js';
+import { formatHostPort } from '../../transport/address.js';
+import { parseSeed } from '../../agent/seeds.js';
 import type { AgentNode, MemberInfo } from '../../agent/types.js';
 import type { ApiContext } from '../context.js';
 import { API_ERROR_CODES, ApiError, toApiError } from '../errors.js';
@@ -59,20 +59,19 @@ export function agentRoutes(agent: AgentNode, ctx: ApiContext): Route[] {
           throw new ApiError(400, API_ERROR_CODES.invalidRequest, `"addrs" must be a non-empty array of "HOST:PORT" strings: send ${JOIN_EXAMPLE}`);
         }
         if (addrs.length > MAX_JOIN_ADDRS) throw new ApiError(400, API_ERROR_CODES.invalidRequest, `"addrs" has ${addrs.length} entries: give at most ${MAX_JOIN_ADDRS}`);
-        const seeds: Address[] = [];
         const problems: string[] = [];
         for (const a of addrs as string[]) {
-          const parsed = parseHostPort(a);
-          if (parsed.ok) seeds.push(parsed.address);
-          else problems.push(`"${a}" ${parsed.problem}`);
+          const parsed = parseSeed(a);
+          if (!parsed.ok) problems.push(`"${a}" ${parsed.problem}`);
         }
         if (problems.length > 0) throw new ApiError(400, API_ERROR_CODES.invalidRequest, `bad address in "addrs": ${problems.join('; ')}`);
+        const seeds = addrs as string[];
         try {
           const joined = await agent.join(seeds);
-          log?.info({ seeds: seeds.map(formatHostPort), joined }, 'joined through the HTTP API');
+          log?.info({ seeds: seeds, joined }, 'joined through the HTTP API');
           json(200, { joined });
         } catch (err) {
-          log?.warn({ err, seeds: seeds.map(formatHostPort) }, 'join through the HTTP API failed');
+          log?.warn({ err, seeds: seeds }, 'join through the HTTP API failed');
           if (err instanceof HearsayError) throw toApiError(err);
           throw new ApiError(502, 'HEARSAY_ERR_JOIN_FAILED', `join failed: ${(err as Error).message ?? String(err)}; check that the seeds run hearsay agents and are reachable`);
         }

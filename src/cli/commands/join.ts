@@ -3,7 +3,8 @@
  * seeds, and reports through how many it joined.
  */
 import { DEFAULT_PORT } from '../../agent/defaults.js';
-import { formatHostPort, parseHostPort } from '../../transport/address.js';
+import { parseSeed } from '../../agent/seeds.js';
+import { formatHostPort } from '../../transport/address.js';
 import { clientCommand } from '../client-command.js';
 
 /** Joining retries each seed with backoff, so the answer may take a while. */
@@ -16,17 +17,18 @@ export const command = clientCommand({
   flags: {},
   args: {
     placeholder: 'ADDR...',
-    description: 'gossip addresses (HOST:PORT, [IPv6]:PORT) of agents already in the mesh',
+    description: 'gossip addresses of agents already in the mesh: HOST:PORT, [IPv6]:PORT, a name (all its A/AAAA records) or dns+srv:NAME',
     min: 1,
     check: (value) => {
-      const parsed = parseHostPort(value, { defaultPort: DEFAULT_PORT });
+      const parsed = parseSeed(value);
       return parsed.ok ? undefined : parsed.problem;
     },
   },
   async run(client, _values, args) {
+    // Written out with their ports; names and dns+srv: seeds are resolved by the agent.
     const addrs = args.map((a) => {
-      const parsed = parseHostPort(a, { defaultPort: DEFAULT_PORT });
-      return parsed.ok ? formatHostPort(parsed.address) : a;
+      const parsed = parseSeed(a);
+      return parsed.ok && parsed.seed.kind === 'host' ? formatHostPort(parsed.seed.address) : a;
     });
     const answer = (await client.call('POST', '/v1/join', { body: { addrs }, timeoutMs: JOIN_TIMEOUT_MS })) as { joined?: unknown };
     const joined = typeof answer.joined === 'number' ? answer.joined : 0;
