@@ -147,3 +147,20 @@ export class UnknownServiceError extends HearsayError {
     super(kind === 'service' ? 'HEARSAY_ERR_UNKNOWN_SERVICE' : 'HEARSAY_ERR_UNKNOWN_CHECK', `no ${kind} with id ${JSON.stringify(id)} on this agent: ${hint}`);
   }
 }
+
+/** A member name this node does not know. */
+export class UnknownMemberError extends HearsayError {
+  constructor(name: string) {
+    super('HEARSAY_ERR_UNKNOWN_MEMBER', `no member named ${JSON.stringify(name)} in this node's view: list them with \`hearsay members\``);
+  }
+}
+
+/** force-leave of a member that is alive: it would refute at once. */
+export class MemberAliveError extends HearsayError {
+  constructor(name: string) {
+    super(
+      'HEARSAY_ERR_MEMBER_ALIVE',
+      `${name} is alive: force-leave only removes failed (dead or suspect) members; to take a live node out, run \`hearsay leave\` on it`,
+    );
+  }
+}

@@ -46,5 +46,7 @@ export {
   InvalidServiceError,
   ServiceTooLargeError,
   UnknownServiceError,
+  UnknownMemberError,
+  MemberAliveError,
 } from './errors.js';
 export type { SeedFailure } from './errors.js';

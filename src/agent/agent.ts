@@ -322,6 +322,13 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     this.tags = next;
   }
 
+  forceLeave(name: string): void {
+    this.assertOpen('forceLeave');
+    if (this.lifecycle !== 'running') throw new NotStartedError('forceLeave');
+    this.runtime.run((core, t) => core.forceLeave(name, t));
+    this.log.info({ member: name }, 'force-leave: marked left');
+  }
+
   // ---------------------------------------------------------------- internals
 
   protected assertOpen(what: string): void {

@@ -9,7 +9,10 @@ import { readFile } from 'node:fs/promises';
 import { HearsayError, InvalidOptionsError } from '../errors.js';
 import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName } from '../membership/options.js';
 import type { Address } from '../wire/messages.js';
-import { isUnspecifiedHost, parseHostPort, type HostPortOptions } from '../transport/address.js';
+import { formatHostPort, isUnspecifiedHost, parseHostPort, type HostPortOptions } from '../transport/address.js';
+import { parseDuration } from '../util/duration.js';
+import { RETRY_JOIN_DEFAULTS } from './retry-join.js';
+import { parseSeed } from './seeds.js';
 import { DEFAULT_DECODE_LIMITS as LIMITS } from '../wire/limits.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 import { normalizeService, type ServiceDefinition } from '../registry/local.js';
@@ -22,6 +25,8 @@ const MAX_CONFIG_SERVICES = 255;
 /** The pino levels `--log-level` accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 const MAX_SEEDS = 256;
 
 // ---------------------------------------------------------------------------------------------
@@ -33,6 +38,14 @@ export interface AgentSettings {
   readonly bind?: string;
   readonly advertise?: string;
   readonly join?: readonly string[];
+  /** Seeds to keep trying until one answers (`--retry-join`, repeatable). */
+  readonly retryJoin?: readonly string[];
+  /** Longest wait between two retry-join rounds: a duration ("30s") or ms. */
+  readonly retryJoinIntervalMs?: string;
+  /** Retry-join rounds before the agent gives up and exits; 0 = forever. */
+  readonly retryJoinMax?: string;
+  /** text or json. */
+  readonly logFormat?: string;
   readonly http?: string;
   readonly profile?: string;
   readonly dataDir?: string;
@@ -60,7 +73,15 @@ export interface AgentConfig {
   readonly bind: Address;
   /** Absent: the agent advertises its bound address. */
   readonly advertise?: Address;
-  readonly join: readonly Address[];
+  /** Seeds for a join at start (a few attempts; all failing is fatal unless retryJoin is given), normalized to HOST:PORT or dns+srv:NAME. */
+  readonly join: readonly string[];
+  /** Seeds to keep trying, with backoff, until one answers. */
+  readonly retryJoin: readonly string[];
+  readonly retryJoinIntervalMs: number;
+  /** 0: forever. */
+  readonly retryJoinMax: number;
+  /** Log lines as text (people) or JSON (machines); undefined: text on a terminal, JSON otherwise. */
+  readonly logFormat?: LogFormat;
   readonly http: Address;
   /** Where the DNS interface listens; null when turned off (--dns off). */
   readonly dns: Address | null;
@@ -104,6 +125,10 @@ export const ENV_VARS: Readonly<Record<keyof AgentSettings, string>> = Object.fr
   bind: 'HEARSAY_BIND',
   advertise: 'HEARSAY_ADVERTISE',
   join: 'HEARSAY_JOIN',
+  retryJoin: 'HEARSAY_RETRY_JOIN',
+  retryJoinIntervalMs: 'HEARSAY_RETRY_JOIN_INTERVAL',
+  retryJoinMax: 'HEARSAY_RETRY_JOIN_MAX',
+  logFormat: 'HEARSAY_LOG_FORMAT',
   http: 'HEARSAY_HTTP',
   profile: 'HEARSAY_PROFILE',
   dataDir: 'HEARSAY_DATA_DIR',
@@ -121,6 +146,10 @@ const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze(
   bind: '--bind',
   advertise: '--advertise',
   join: '--join',
+  retryJoin: '--retry-join',
+  retryJoinIntervalMs: '--retry-join-interval',
+  retryJoinMax: '--retry-join-max',
+  logFormat: '--log-format',
   http: '--http',
   profile: '--profile',
   dataDir: '--data-dir',
@@ -142,7 +171,7 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
   for (const key of SETTING_KEYS) {
     const raw = env[ENV_VARS[key]];
     if (raw === undefined || raw.trim() === '') continue;
-    out[key] = key === 'join' ? raw.split(',').map((x) => x.trim()).filter((x) => x !== '') : raw;
+    out[key] = key === 'join' || key === 'retryJoin' ? raw.split(',').map((x) => x.trim()).filter((x) => x !== '') : raw;
   }
   return out as AgentSettings;
 }
@@ -225,19 +254,43 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     }
   }
 
-  // join
-  const join: Address[] = [];
-  const joinIn = pick('join');
-  if (joinIn !== undefined) {
-    if (joinIn.value.length > MAX_SEEDS) problems.push(`${joinIn.source === 'flag' ? '--join' : joinIn.label} gives ${joinIn.value.length} seeds: give at most ${MAX_SEEDS}`);
-    for (const seed of joinIn.value) {
-      const parsed = parseHostPort(seed, { defaultPort: AGENT_DEFAULTS.bind.port });
-      if (parsed.ok) join.push(parsed.address);
+  // join and retry-join: seeds as written, checked and normalized
+  const seeds = (key: 'join' | 'retryJoin'): string[] => {
+    const out: string[] = [];
+    const given = pick(key);
+    if (given === undefined) return out;
+    if (given.value.length > MAX_SEEDS) problems.push(`${given.source === 'flag' ? FLAG_NAMES[key] : given.label} gives ${given.value.length} seeds: give at most ${MAX_SEEDS}`);
+    for (const text of given.value) {
+      const parsed = parseSeed(text);
+      if (parsed.ok) out.push(parsed.seed.kind === 'host' ? formatHostPort(parsed.seed.address) : parsed.seed.text);
       else {
-        const where = joinIn.source === 'flag' ? `--join "${seed}"` : joinIn.source === 'env' ? `HEARSAY_JOIN entry "${seed}"` : `"join" entry "${seed}" ${fileLabel}`;
+        const where = given.source === 'flag' ? `${FLAG_NAMES[key]} "${text}"` : given.source === 'env' ? `${ENV_VARS[key]} entry "${text}"` : `"${key}" entry "${text}" ${fileLabel}`;
         problems.push(`${where} ${parsed.problem}`);
       }
     }
+    return out;
+  };
+  const join = seeds('join');
+  const retryJoin = seeds('retryJoin');
+  let retryJoinIntervalMs: number = RETRY_JOIN_DEFAULTS.intervalMs;
+  const intervalIn = pick('retryJoinIntervalMs');
+  if (intervalIn !== undefined) {
+    const ms = parseDuration(intervalIn.value);
+    if (ms === undefined || ms < 100 || ms > 3_600_000) problems.push(`${intervalIn.label} is not a retry interval: give a duration from 100ms to 1h, e.g. 30s`);
+    else retryJoinIntervalMs = ms;
+  }
+  let retryJoinMax: number = RETRY_JOIN_DEFAULTS.max;
+  const maxIn = pick('retryJoinMax');
+  if (maxIn !== undefined) {
+    const n = Number(maxIn.value);
+    if (!/^\d+$/.test(maxIn.value.trim()) || !Number.isSafeInteger(n)) problems.push(`${maxIn.label} is not a number of rounds: give 0 (retry forever) or a positive integer`);
+    else retryJoinMax = n;
+  }
+  let logFormat: LogFormat | undefined;
+  const formatIn = pick('logFormat');
+  if (formatIn !== undefined) {
+    if ((LOG_FORMATS as readonly string[]).includes(formatIn.value)) logFormat = formatIn.value as LogFormat;
+    else problems.push(`${formatIn.label} is not a log format: use text (one readable line per event) or json`);
   }
 
   // profile
@@ -307,6 +360,10 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     bind,
     ...(advertise === undefined ? {} : { advertise }),
     join,
+    retryJoin,
+    retryJoinIntervalMs,
+    retryJoinMax,
+    ...(logFormat === undefined ? {} : { logFormat }),
     http,
     dns,
     profile,
@@ -388,9 +445,11 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
       problems.push(`unknown key "${key}" ${where}: ${hint}`);
       continue;
     }
-    if (key === 'join') {
+    if (key === 'join' || key === 'retryJoin') {
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) settings[key] = value;
-      else problems.push(`"join" ${where} must be an array of "HOST:PORT" strings, e.g. ["10.0.0.2:7946"]`);
+      else problems.push(`"${key}" ${where} must be an array of "HOST:PORT" (or "dns+srv:NAME") strings, e.g. ["10.0.0.2:7946"]`);
+    } else if ((key === 'retryJoinIntervalMs' || key === 'retryJoinMax') && typeof value === 'number') {
+      settings[key] = String(value);
     } else if (key === 'tags') {
       const t = checkTags(value);
       if (typeof t === 'string') problems.push(`"tags" ${where} ${t}`);

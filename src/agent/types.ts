@@ -133,6 +133,11 @@ export interface AgentNode {
   /** Every entry including tombstones, with full detail. */
   memberViews(): MemberView[];
   setTags(tags: Readonly<Record<string, string>>): void;
+  /**
+   * Removes a failed (dead or suspect) member from every view now, as Serf's force-leave: it is
+   * marked left and the leave is gossiped. Throws UnknownMemberError or MemberAliveError.
+   */
+  forceLeave(name: string): void;
   counters(): AgentCounters;
   [Symbol.asyncDispose](): Promise<void>;
 }

@@ -33,6 +33,24 @@ export interface HttpServerOptions {
   readonly maxRequestsPerSecond?: number;
   /** Key operations (the agent's keyManager); without it the key routes answer 409. */
   readonly keys?: KeyOps;
+  /** The process's log for GET /v1/agent/monitor; without it the route answers 501. */
+  readonly logs?: LogSource;
+  /** Reloads the config file (services, checks, log level); without it POST /v1/agent/reload answers 501. */
+  readonly onReload?: () => Promise<ReloadReport>;
+}
+
+/** The agent process's log, for GET /v1/agent/monitor (cli/log-output.ts). */
+export interface LogSource {
+  /** Streams lines at `level` and above (text, or JSON lines with `json`); returns the stop function. */
+  subscribe(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', json: boolean, onLine: (line: string) => void): () => void;
+}
+
+/** What a reload changed (POST /v1/agent/reload, SIGHUP). */
+export interface ReloadReport {
+  readonly services: { readonly registered: readonly string[]; readonly updated: readonly string[]; readonly deregistered: readonly string[] };
+  readonly logLevel: string;
+  /** Settings that changed in the file but need a restart. */
+  readonly needsRestart: readonly string[];
 }
 
 export interface ApiContext {

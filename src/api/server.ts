@@ -7,6 +7,7 @@
  *   routes/events.ts    /v1/events (Server-Sent Events)
  *   routes/services.ts  /v1/services, /v1/pick, /v1/agent/services, /v1/checks, /v1/maintenance
  *   routes/keys.ts      /v1/keys, /v1/keys/{install,use,remove}
+ *   routes/operate.ts   /v1/agent/monitor, /v1/agent/reload, /v1/agent/force-leave/:node
  *
  * Every error is a 4xx/5xx with a JSON body {error, code}: `code` is a stable HEARSAY_ERR_* string
  * and `error` says what was wrong and what to do. Requests carrying an Origin header are refused
@@ -27,6 +28,7 @@ import { Router, type RequestContext } from './router.js';
 import { agentRoutes } from './routes/agent.js';
 import { eventRoutes } from './routes/events.js';
 import { keyRoutes } from './routes/keys.js';
+import { operateRoutes } from './routes/operate.js';
 import { serviceRoutes } from './routes/services.js';
 
 export type { HttpServerOptions } from './context.js';
@@ -55,7 +57,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   const ctx: ApiContext = { options, log, closed, closing: () => closing !== undefined, httpCounters: () => guard.counters };
 
   const events = eventRoutes(agent, ctx);
-  const router = new Router([...agentRoutes(agent, ctx), ...events.routes, ...serviceRoutes(agent, ctx), ...keyRoutes(options.keys)]);
+  const router = new Router([...agentRoutes(agent, ctx), ...events.routes, ...serviceRoutes(agent, ctx), ...keyRoutes(options.keys), ...operateRoutes(agent, ctx)]);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';

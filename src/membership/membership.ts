@@ -38,7 +38,7 @@ import { FRAMING_BYTES, Outbox } from './outbox.js';
 import { Prober } from './probe.js';
 import { Suspicions } from './suspicion.js';
 import { pushPullIntervalMs } from './math.js';
-import { NotRunningError, StateTooLargeError } from '../errors.js';
+import { MemberAliveError, NotRunningError, StateTooLargeError, UnknownMemberError } from '../errors.js';
 import { stateEquals, sameAddress, EMPTY_STATE } from './state.js';
 import { beats } from './precedence.js';
 
@@ -290,6 +290,22 @@ export class Membership {
     } else {
       this.out.emit({ type: 'leave-disseminated' });
     }
+    return this.out.flush();
+  }
+
+  /**
+   * Removes a failed member from every view, as Serf's and Consul's force-leave: a member held
+   * dead or suspect is marked left (at its incarnation) and the leave is gossiped, so its tombstone
+   * is reaped instead of being retried for reconnectTimeoutMs. If the member is in fact alive it
+   * refutes with a higher incarnation, as for any accusation. Throws UnknownMemberError for a name
+   * not in the table and MemberAliveError for a member held alive (run leave on it instead).
+   */
+  forceLeave(name: string, now: number): Effect[] {
+    const slot = this.table.slotOf(name);
+    if (slot === NONE || name === this.name) throw new UnknownMemberError(name);
+    const status = this.table.status(slot);
+    if (status === 'alive') throw new MemberAliveError(name);
+    if (status !== 'left') this.onDead({ type: 'dead', node: name, incarnation: this.table.incarnation(slot), from: name }, now, null);
     return this.out.flush();
   }
 

@@ -3,7 +3,7 @@
  * that record their calls and do what the test says, and events the test emits by hand.
  * No sockets, no timers.
  */
-import { JoinError } from '../../src/errors.js';
+import { JoinError, MemberAliveError, UnknownMemberError } from '../../src/errors.js';
 import type { MemberView } from '../../src/membership/types.js';
 import type { Address, MemberStatus } from '../../src/wire/messages.js';
 import type { Agent, AgentCounters, AgentEvent, AgentState, JoinOptions, LeaveOptions, MemberInfo } from '../../src/agent/types.js';
@@ -110,6 +110,16 @@ export class FakeAgent extends ServiceFacade implements Agent {
 
   memberViews(): MemberView[] {
     return [...this.views];
+  }
+
+  readonly forceLeaveCalls: string[] = [];
+
+  forceLeave(name: string): void {
+    this.forceLeaveCalls.push(name);
+    const v = this.views.find((x) => x.name === name);
+    if (v === undefined || name === this.name) throw new UnknownMemberError(name);
+    if (v.status === 'alive') throw new MemberAliveError(name);
+    this.views = this.views.map((x) => (x.name === name ? { ...x, status: 'left' } : x));
   }
 
   setTags(tags: Readonly<Record<string, string>>): void {

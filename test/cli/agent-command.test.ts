@@ -3,7 +3,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { runAgent, type AgentCommandDeps, type AgentFlags } from '../../src/cli/commands/agent.js';
+import { defaultAgentFlags, runAgent, type AgentCommandDeps, type AgentFlags } from '../../src/cli/commands/agent.js';
 import type { AgentOptions } from '../../src/agent/types.js';
 import type { HttpServer } from '../../src/api/server.js';
 import { BindError } from '../../src/transport/errors.js';
@@ -11,23 +11,7 @@ import { FakeAgent, failingJoin } from '../api/fake-agent.js';
 import { call } from '../api/http-support.js';
 import { capture } from './support.js';
 
-const noFlags: AgentFlags = {
-  name: undefined,
-  bind: undefined,
-  advertise: undefined,
-  join: [],
-  http: '127.0.0.1:0',
-  dns: 'off',
-  key: undefined,
-  'keyring-file': undefined,
-  label: undefined,
-  'encrypt-transition': undefined,
-  'http-token': undefined,
-  profile: undefined,
-  'data-dir': undefined,
-  config: undefined,
-  'log-level': undefined,
-};
+const noFlags: AgentFlags = { ...defaultAgentFlags(), http: '127.0.0.1:0', dns: 'off' };
 
 interface Harness {
   readonly io: ReturnType<typeof capture>;
@@ -129,33 +113,50 @@ describe('hearsay agent', () => {
     expect(h.agent.state).toBe('closed');
   });
 
-  it('joins through --join seeds after it is ready, and keeps running when none answers', async () => {
+  it('exits 1 with each seed and its reason when no --join seed answers, as Serf does', async () => {
     const h = start({ join: ['127.0.0.1:9', '[::1]:10'] }, {}, (a) => (a.joinImpl = failingJoin));
     await h.ready;
-    await vi.waitFor(() => expect(h.logs().some((l) => l.level === 50 && String(l.msg).startsWith('could not join through any seed'))).toBe(true));
-    expect(h.agent.joinCalls).toEqual([
-      [
-        { host: '127.0.0.1', port: 9 },
-        { host: '::1', port: 10 },
-      ],
-    ]);
-    const logged = h.logs().find((l) => l.level === 50) as { err: { code: string; message: string } };
-    expect(logged.err.code).toBe('HEARSAY_ERR_JOIN_FAILED');
+    expect(await h.run).toBe(1);
+    expect(h.agent.joinCalls).toEqual([['127.0.0.1:9', '[::1]:10']]);
+    expect(h.io.err()).toContain(
+      'hearsay agent: could not join through any --join seed:\n  - 127.0.0.1:9: connection refused (ECONNREFUSED)\n  - [::1]:10: connection refused (ECONNREFUSED)\n',
+    );
+    // One log line with the seeds, no stack trace.
+    const logged = h.logs().filter((l) => l.level === 50);
+    expect(logged).toEqual([expect.objectContaining({ msg: 'could not join through any --join seed', seeds: ['127.0.0.1:9', '[::1]:10'] })]);
+    expect(JSON.stringify(logged)).not.toContain('stack');
+    expect(h.agent.state).toBe('closed');
+  });
+
+  it('with --retry-join keeps running and tries again, with backoff, until a seed answers', async () => {
+    let calls = 0;
+    const h = start({ join: ['127.0.0.1:9'], 'retry-join': ['127.0.0.1:11'], 'retry-join-interval': '200ms' }, {}, (a) => {
+      a.joinImpl = (seeds) => (++calls <= 3 ? failingJoin(seeds) : Promise.resolve(1));
+    });
+    await h.ready;
+    await vi.waitFor(() => expect(h.logs().some((l) => l.msg === 'joined the cluster (retry-join)')).toBe(true), { timeout: 10_000 });
+    // The --join attempt, two failed retry rounds, then the one that answered.
+    expect(h.agent.joinCalls).toEqual([['127.0.0.1:9'], ['127.0.0.1:11'], ['127.0.0.1:11'], ['127.0.0.1:11']]);
+    const rounds = h.logs().filter((l) => String(l.msg).startsWith('retry-join round'));
+    expect(rounds.map((l) => l.round)).toEqual([1, 2]);
+    expect(rounds[0]).toMatchObject({ level: 40, seeds: ['127.0.0.1:11: connection refused'] });
     expect(h.agent.state).toBe('running');
     h.signals.emit('SIGTERM', 'SIGTERM');
     expect(await h.run).toBe(0);
+  });
+
+  it('exits 1 once --retry-join-max rounds failed', async () => {
+    const h = start({ 'retry-join': ['127.0.0.1:11'], 'retry-join-interval': '100ms', 'retry-join-max': '2' }, {}, (a) => (a.joinImpl = failingJoin));
+    expect(await h.run).toBe(1);
+    expect(h.agent.joinCalls).toHaveLength(2);
+    expect(h.logs().some((l) => l.level === 50 && String(l.msg).startsWith('retry-join gave up after 2 rounds: 127.0.0.1:11: connection refused'))).toBe(true);
   });
 
   it('takes settings from HEARSAY_* variables, with flags winning', async () => {
     const h = start({ name: 'flag-name' }, { HEARSAY_NAME: 'env-name', HEARSAY_PROFILE: 'wan', HEARSAY_JOIN: '10.0.0.1:1,10.0.0.2:2', HEARSAY_LOG_LEVEL: 'silent' });
     await h.ready;
     expect(h.options[0]).toMatchObject({ name: 'flag-name', profile: 'wan' });
-    expect(h.agent.joinCalls).toEqual([
-      [
-        { host: '10.0.0.1', port: 1 },
-        { host: '10.0.0.2', port: 2 },
-      ],
-    ]);
+    expect(h.agent.joinCalls).toEqual([['10.0.0.1:1', '10.0.0.2:2']]);
     expect(h.io.err()).toBe(''); // silent
     h.signals.emit('SIGINT', 'SIGINT');
     expect(await h.run).toBe(0);

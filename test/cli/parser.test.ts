@@ -55,7 +55,8 @@ describe('command line parser', () => {
     expect(await main(['agent', '--help'], agent)).toBe(0);
     expect(agent.out()).toMatch(/--join HOST:PORT +gossip address of an agent to join through \(\$HEARSAY_JOIN, comma-separated\) \(repeatable\)/);
     expect(agent.out()).toContain('--bind HOST:PORT');
-    expect(agent.out()).toMatch(/--log-level LEVEL +log level of the JSON lines on stderr: fatal, error, warn, info, debug, trace, silent/);
+    expect(agent.out()).toMatch(/--log-level LEVEL +log level on stderr: fatal, error, warn, info, debug, trace, silent/);
+    expect(agent.out()).toMatch(/--retry-join HOST:PORT +seed to keep trying.*\(repeatable\)/);
   });
 
   it('exits 2 with what to do when join gets no address', async () => {

@@ -12,16 +12,13 @@ import { createAgent } from '../../src/agent/agent.js';
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import type { HttpServer } from '../../src/api/server.js';
 import type { Agent } from '../../src/agent/types.js';
-import { runAgent, type AgentFlags } from '../../src/cli/commands/agent.js';
+import { defaultAgentFlags, runAgent, type AgentFlags } from '../../src/cli/commands/agent.js';
 import { generateKey } from '../../src/security/keyring.js';
 import { call, json } from '../api/http-support.js';
 import { capture } from '../cli/support.js';
 import { waitFor } from '../agent/support.js';
 
-const noFlags: AgentFlags = {
-  name: undefined, bind: '127.0.0.1:0', advertise: undefined, join: [], http: '127.0.0.1:0', dns: 'off', key: undefined, 'keyring-file': undefined,
-  label: undefined, 'encrypt-transition': undefined, 'http-token': undefined, profile: 'local', 'data-dir': undefined, config: undefined, 'log-level': 'silent',
-};
+const noFlags: AgentFlags = { ...defaultAgentFlags(), bind: '127.0.0.1:0', http: '127.0.0.1:0', dns: 'off', profile: 'local', 'log-level': 'silent' };
 const TOKEN = 'token-token-token-token';
 const stops: (() => Promise<number>)[] = [];
 afterEach(async () => {

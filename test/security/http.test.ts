@@ -153,14 +153,11 @@ describe('hearsay keys and hearsay keygen', () => {
 
 describe('hearsay agent and the HTTP exposure rule', () => {
   it('refuses to start with --http beyond loopback and no token, saying what to do (exit 2)', async () => {
-    const { runAgent } = await import('../../src/cli/commands/agent.js');
+    const { defaultAgentFlags, runAgent } = await import('../../src/cli/commands/agent.js');
     const io = capture();
     let created = 0;
     const code = await runAgent(
-      {
-        name: undefined, bind: '127.0.0.1:0', advertise: undefined, join: [], http: '0.0.0.0:0', dns: 'off', key: undefined, 'keyring-file': undefined,
-        label: undefined, 'encrypt-transition': undefined, 'http-token': undefined, profile: undefined, 'data-dir': undefined, config: undefined, 'log-level': undefined,
-      },
+      { ...defaultAgentFlags(), bind: '127.0.0.1:0', http: '0.0.0.0:0', dns: 'off' },
       io,
       {
         env: {},

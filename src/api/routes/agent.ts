@@ -2,7 +2,7 @@
  * The agent routes of the API:
  *
  *   GET  /v1/members     array of {name, addr, port, status, incarnation, tags}
- *   GET  /v1/agent/self  {name, addr, port, incarnation, tags, status, profile, state, bind, counters}
+ *   GET  /v1/agent/self  {name, version, addr, port, incarnation, tags, status, profile, state, bind, counters}
  *   POST /v1/join        body {"addrs": ["HOST:PORT", ...]} → {joined: n}
  *   POST /v1/leave       optional body {"timeoutMs": n} → {left: true, name}; then `onLeave` runs
  *   GET  /metrics        Prometheus text format 0.0.4 (the counter catalog, agent/counters.ts)
@@ -14,6 +14,7 @@ import { parseSeed } from '../../agent/seeds.js';
 import type { AgentNode, MemberInfo } from '../../agent/types.js';
 import type { ApiContext } from '../context.js';
 import { API_ERROR_CODES, ApiError, toApiError } from '../errors.js';
+import { VERSION } from '../../version.js';
 import { objectBody } from '../http-io.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../prometheus.js';
 import type { Route } from '../router.js';
@@ -35,6 +36,7 @@ export function agentRoutes(agent: AgentNode, ctx: ApiContext): Route[] {
     const view = agent.memberViews().find((v) => v.name === agent.name);
     return {
       name: agent.name,
+      version: VERSION,
       addr: agent.address.host,
       port: agent.address.port,
       incarnation: agent.incarnation,

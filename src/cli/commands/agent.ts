@@ -1,25 +1,35 @@
 /**
  * `hearsay agent`: runs an agent in the foreground. Settings come from the flags, else HEARSAY_*
  * environment variables, else a JSON --config file, else defaults (src/agent/config.ts), all
- * validated together. Logs are pino JSON lines on stderr; one line on stdout says it is ready:
+ * validated together. Logs go to stderr, as text on a terminal and JSON lines otherwise
+ * (--log-format); one line on stdout says it is ready:
  *
  *   hearsay agent <name> listening on <gossip addr> (http <http addr>) (dns <dns addr>)
  *
- * With --join it joins through the seeds (with retries); if none answers it logs the JoinError and
- * keeps running, since it may be the first node. SIGINT or SIGTERM make it leave gracefully and
- * exit 0; a second signal exits at once (128 + the signal number). POST /v1/leave on its HTTP API
- * does the same as a signal: the answer is sent, then the process exits 0.
+ * --join seeds get a few attempts once it is ready; if none answers it exits 1 with each seed's
+ * reason (as Serf does), unless --retry-join seeds are given, which it keeps trying with backoff
+ * (re-resolving names every round) until one answers or --retry-join-max rounds failed (exit 1).
+ * SIGINT or SIGTERM make it leave gracefully and exit 0; a second signal exits at once (128 + the
+ * signal number); POST /v1/leave does the same as a signal. SIGHUP (or POST /v1/agent/reload)
+ * rereads the config file: services and checks, tags and the log level, without leaving the mesh.
+ * When DNS was not asked for and its default port is taken (another agent on this host), it warns
+ * and runs without DNS.
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createAgent } from '../../agent/agent.js';
 import { AGENT_DEFAULTS } from '../../agent/defaults.js';
-import { InvalidConfigError, loadAgentConfig, LOG_LEVELS, type AgentConfig } from '../../agent/config.js';
+import { InvalidConfigError, loadAgentConfig, LOG_LEVELS, type AgentConfig, type AgentFlagSettings } from '../../agent/config.js';
+import { retryJoin } from '../../agent/retry-join.js';
+import type { ReloadReport } from '../../api/context.js';
+import { ConfigServices } from '../config-services.js';
+import { LogOutput } from '../log-output.js';
 import { formatHostPort, isLoopbackHost } from '../../transport/address.js';
 import { createHttpServer, type HttpServer } from '../../api/server.js';
 import { createDnsServer, type DnsServer } from '../../dns/server.js';
 import type { Agent, AgentOptions } from '../../agent/types.js';
-import { HearsayError } from '../../errors.js';
+import { HearsayError, JoinError, type SeedFailure } from '../../errors.js';
 import type { Command, FlagValues, Io } from '../command.js';
+import { parseFlags } from '../parser.js';
 import { agentLimits, httpSecurityOptions, securityFlags, securitySettingsFromFlags } from './security-flags.js';
 
 const flags = {
@@ -49,58 +59,88 @@ const flags = {
     description: 'directory for the peer snapshot, so a restarted agent rejoins without seeds ($HEARSAY_DATA_DIR)',
   },
   config: { type: 'string', placeholder: 'FILE', description: 'JSON config file; flags and environment variables win over it' },
+  'retry-join': {
+    type: 'string',
+    repeatable: true,
+    placeholder: 'HOST:PORT',
+    description: 'seed to keep trying, with backoff, until one answers; a name or dns+srv:NAME is resolved every round ($HEARSAY_RETRY_JOIN)',
+  },
+  'retry-join-interval': { type: 'string', placeholder: 'DURATION', description: 'longest wait between retry-join rounds (default 30s; $HEARSAY_RETRY_JOIN_INTERVAL)' },
+  'retry-join-max': { type: 'string', placeholder: 'N', description: 'retry-join rounds before exiting 1; 0 retries forever (default 0; $HEARSAY_RETRY_JOIN_MAX)' },
   'log-level': {
     type: 'string',
     placeholder: 'LEVEL',
-    description: `log level of the JSON lines on stderr: ${LOG_LEVELS.join(', ')} (default info; $HEARSAY_LOG_LEVEL)`,
+    description: `log level on stderr: ${LOG_LEVELS.join(', ')} (default info; $HEARSAY_LOG_LEVEL)`,
   },
+  'log-format': { type: 'choice', choices: ['text', 'json'], description: 'log lines as text or JSON (default: text on a terminal, else json; $HEARSAY_LOG_FORMAT)' },
+  json: { type: 'boolean', description: 'the same as --log-format json' },
   ...securityFlags,
 } as const;
 
 export type AgentFlags = FlagValues<typeof flags>;
 
+/** Every flag at its default, as a command line without flags gives (tests start from it). */
+export function defaultAgentFlags(): AgentFlags {
+  return parseFlags('agent', flags, []);
+}
+
 /** What `hearsay agent` needs from its surroundings; tests pass fakes. */
 export interface AgentCommandDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly createAgent: (options: AgentOptions) => Agent;
-  /** Where SIGINT and SIGTERM come from. @default process */
+  /** Where SIGINT, SIGTERM and SIGHUP come from. @default process */
   readonly signals: {
     on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
     off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
   };
   /** Ends the process at once (a second signal). */
   readonly exit: (code: number) => void;
-  /** A logger to use instead of pino on io.stderr at the configured level. */
+  /** A logger to use instead of the agent's own log output on io.stderr. */
   readonly logger?: Logger;
   readonly readFile?: (path: string) => Promise<string>;
   /** Called once the agent and the HTTP API are up (tests use it to find the ports). */
   readonly onReady?: (ready: { readonly agent: Agent; readonly http: HttpServer; readonly config: AgentConfig; readonly dns?: DnsServer }) => void;
 }
 
-const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGINT: 2, SIGTERM: 15 };
+/** Settings a reload cannot apply to a running agent. */
+const RESTART_ONLY = ['name', 'bind', 'advertise', 'http', 'dns', 'profile', 'dataDir', 'security', 'httpToken', 'limits', 'membership'] as const;
+
+function flagSettings(values: AgentFlags): AgentFlagSettings {
+  const opt = <K extends keyof AgentFlagSettings>(key: K, v: AgentFlagSettings[K] | undefined): Partial<AgentFlagSettings> =>
+    v === undefined || (Array.isArray(v) && v.length === 0) ? {} : { [key]: v };
+  return {
+    ...opt('name', values.name),
+    ...opt('bind', values.bind),
+    ...opt('advertise', values.advertise),
+    ...opt('join', values.join),
+    ...opt('retryJoin', values['retry-join']),
+    ...opt('retryJoinIntervalMs', values['retry-join-interval']),
+    ...opt('retryJoinMax', values['retry-join-max']),
+    ...opt('http', values.http),
+    ...opt('dns', values.dns),
+    ...opt('profile', values.profile),
+    ...opt('dataDir', values['data-dir']),
+    ...opt('logLevel', values['log-level']),
+    ...opt('logFormat', values['log-format'] ?? (values.json ? 'json' : undefined)),
+    ...opt('config', values.config),
+    ...securitySettingsFromFlags(values),
+  };
+}
+
+/** One line per seed, for a person: "  - 10.0.0.2:7946: connection refused (ECONNREFUSED) after 3 attempts". */
+function seedLines(failures: readonly SeedFailure[]): string {
+  return failures.map((f) => `  - ${f.seed}: ${f.reason}${f.errno === undefined ? '' : ` (${f.errno})`}`).join('\n');
+}
 
 /** Runs the agent until it leaves (signal or POST /v1/leave); resolves with the exit code. */
 export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDeps): Promise<number> {
+  const settings = flagSettings(values);
+  const load = (): Promise<AgentConfig> => loadAgentConfig(settings, deps.env, ...(deps.readFile === undefined ? [] : [deps.readFile]));
   let config: AgentConfig;
   try {
-    config = await loadAgentConfig(
-      {
-        ...(values.name === undefined ? {} : { name: values.name }),
-        ...(values.bind === undefined ? {} : { bind: values.bind }),
-        ...(values.advertise === undefined ? {} : { advertise: values.advertise }),
-        ...(values.join.length === 0 ? {} : { join: values.join }),
-        ...(values.http === undefined ? {} : { http: values.http }),
-        ...(values.dns === undefined ? {} : { dns: values.dns }),
-        ...(values.profile === undefined ? {} : { profile: values.profile }),
-        ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
-        ...(values['log-level'] === undefined ? {} : { logLevel: values['log-level'] }),
-        ...(values.config === undefined ? {} : { config: values.config }),
-        ...securitySettingsFromFlags(values),
-      },
-      deps.env,
-      ...(deps.readFile === undefined ? [] : [deps.readFile]),
-    );
+    config = await load();
   } catch (err) {
     if (err instanceof InvalidConfigError) {
       io.stderr.write(`hearsay agent: ${err.message}\nrun 'hearsay agent --help' for usage\n`);
@@ -109,8 +149,8 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     throw err;
   }
 
-  const logger =
-    deps.logger ?? pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime }, io.stderr as unknown as DestinationStream);
+  const output = deps.logger === undefined ? new LogOutput(io.stderr, config.logLevel, config.logFormat ?? (io.stderr.isTTY === true ? 'text' : 'json')) : undefined;
+  const logger = deps.logger ?? (output as LogOutput).logger;
   const log = logger.child({ component: 'cli' });
   log.info(
     {
@@ -120,11 +160,11 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
       http: formatHostPort(config.http),
       dns: config.dns === null ? 'off' : formatHostPort(config.dns),
       services: config.services.length,
-      join: config.join.map(formatHostPort),
+      join: config.join,
+      retryJoin: config.retryJoin,
       profile: config.profile,
       dataDir: config.dataDir,
       configFile: config.configFile,
-      sources: config.sources,
     },
     'starting',
   );
@@ -155,38 +195,55 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
   }
 
   // Services from the config file: registered before start, so the first state carries them.
-  for (const def of config.services) {
-    try {
-      // Not saved in the data dir: the config file is their source, and says them again next time.
-      const inst = agent.register(def, { persist: false });
-      log.info({ service: inst.name, id: inst.id, port: inst.port }, 'registered a service from the config file');
-    } catch (err) {
-      await agent.close().catch(() => undefined);
-      if (err instanceof HearsayError) {
-        io.stderr.write(`hearsay agent: service "${String(def.name)}" from ${config.configFile ?? 'the config file'}: ${err.message}\n`);
-        return 2;
-      }
-      throw err;
+  const fileServices = new ConfigServices(agent);
+  try {
+    const change = fileServices.apply(config.services);
+    if (change.registered.length > 0) log.info({ ids: change.registered }, `registered ${change.registered.length} service(s) from the config file`);
+  } catch (err) {
+    await agent.close().catch(() => undefined);
+    if (err instanceof HearsayError) {
+      io.stderr.write(`hearsay agent: a service from ${config.configFile ?? 'the config file'}: ${err.message}\n`);
+      return 2;
     }
+    throw err;
   }
 
   let resolveDone: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let stopping = false;
   let dns: DnsServer | undefined;
+  const stopRetries = new AbortController();
+
+  /** Rereads the config file and applies what a running agent can: services and checks, tags, the log level. */
+  const reload = async (): Promise<ReloadReport> => {
+    const next = await load();
+    const services = fileServices.apply(next.services);
+    if (JSON.stringify(next.tags) !== JSON.stringify(config.tags)) agent.setTags(next.tags);
+    output?.setLevel(next.logLevel);
+    const needsRestart = RESTART_ONLY.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config[k]));
+    config = { ...next, ...Object.fromEntries(needsRestart.map((k) => [k, config[k]])) } as AgentConfig;
+    const report: ReloadReport = { services, logLevel: next.logLevel, needsRestart };
+    log.info({ ...services, logLevel: next.logLevel }, 'reloaded the config file');
+    if (needsRestart.length > 0) log.warn({ settings: needsRestart }, `changed in the config file, applied at the next start: ${needsRestart.join(', ')}`);
+    return report;
+  };
+
   const http: HttpServer = createHttpServer(agent, {
     logger: logger.child({ component: 'http' }),
     profile: config.profile,
     ...httpSecurityOptions(config, agent),
+    ...(output === undefined ? {} : { logs: output }),
+    onReload: reload,
     onLeave: () => {
       if (stopping) return;
       stopping = true;
-      void stop(false); // the agent has left (and closed); stop the HTTP API too
+      void stop(false, 0); // the agent has left (and closed); stop the HTTP API too
     },
   });
 
-  const stop = async (leave: boolean): Promise<void> => {
-    let code = 0;
+  const stop = async (leave: boolean, exitCode: number): Promise<void> => {
+    stopRetries.abort();
+    let code = exitCode;
     try {
       if (leave) await agent.leave();
       else await agent.close();
@@ -207,20 +264,32 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     }
     stopping = true;
     log.info({ signal }, 'leaving the cluster (send the signal again to exit at once)');
-    void stop(true);
+    void stop(true, 0);
   };
-  for (const s of SIGNALS) deps.signals.on(s, onSignal);
+  const onHangup = (): void => {
+    if (stopping) return;
+    reload().catch((err: unknown) => log.error({ err }, 'reload failed: the running configuration is unchanged'));
+  };
+  for (const s of STOP_SIGNALS) deps.signals.on(s, onSignal);
+  deps.signals.on('SIGHUP', onHangup);
   const removeSignals = (): void => {
-    for (const s of SIGNALS) deps.signals.off(s, onSignal);
+    for (const s of STOP_SIGNALS) deps.signals.off(s, onSignal);
+    deps.signals.off('SIGHUP', onHangup);
+  };
+  /** Gives up before running: closes what started, says why on stderr. */
+  const fail = async (code: number, message: string): Promise<number> => {
+    removeSignals();
+    await agent.close().catch(() => undefined);
+    await http.close();
+    await dns?.close();
+    io.stderr.write(`hearsay agent: ${message}\n`);
+    return code;
   };
 
   try {
     await agent.start();
   } catch (err) {
-    removeSignals();
-    await agent.close().catch(() => undefined);
-    io.stderr.write(`hearsay agent: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    return fail(1, err instanceof Error ? err.message : String(err));
   }
   if (stopping) {
     // A signal arrived while starting: stop() is already under way.
@@ -233,8 +302,6 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
   try {
     httpAddress = await http.listen(config.http);
   } catch (err) {
-    removeSignals();
-    await agent.close().catch(() => undefined);
     const errno = (err as NodeJS.ErrnoException).code;
     const hint =
       errno === 'EADDRINUSE'
@@ -242,28 +309,29 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
         : errno === 'EADDRNOTAVAIL'
           ? 'this machine has no such address: use 127.0.0.1 or one of its interface addresses'
           : 'check the --http address';
-    io.stderr.write(`hearsay agent: cannot listen for HTTP on ${formatHostPort(config.http)} (${errno ?? String(err)}): ${hint}\n`);
-    return 1;
+    return fail(1, `cannot listen for HTTP on ${formatHostPort(config.http)} (${errno ?? String(err)}): ${hint}`);
   }
 
   let dnsAddress;
   if (config.dns !== null) {
-    dns = createDnsServer(agent, { logger: logger.child({ component: 'dns' }) });
+    const server = createDnsServer(agent, { logger: logger.child({ component: 'dns' }) });
     try {
-      dnsAddress = await dns.listen(config.dns);
+      dnsAddress = await server.listen(config.dns);
+      dns = server;
     } catch (err) {
-      removeSignals();
-      await agent.close().catch(() => undefined);
-      await http.close();
       const errno = (err as NodeJS.ErrnoException).code;
-      const hint =
-        errno === 'EADDRINUSE'
-          ? 'another process (or agent) uses this port: pass --dns HOST:PORT with a free port, port 0, or --dns off'
-          : errno === 'EACCES'
-            ? `ports below 1024 need privileges: use a high port such as ${AGENT_DEFAULTS.dns.port} and forward to it, or --dns off`
-            : 'check the --dns address, or pass --dns off';
-      io.stderr.write(`hearsay agent: cannot listen for DNS on ${formatHostPort(config.dns)} (${errno ?? String(err)}): ${hint}\n`);
-      return 1;
+      if (errno === 'EADDRINUSE' && config.sources.dns === 'default') {
+        // Several agents on one host: the first has the default DNS port. Only an explicit --dns is fatal.
+        log.warn({ dns: formatHostPort(config.dns) }, `the default DNS port ${formatHostPort(config.dns)} is taken (another agent on this host?): running without DNS; pass --dns HOST:PORT to serve it elsewhere`);
+      } else {
+        const hint =
+          errno === 'EADDRINUSE'
+            ? 'another process (or agent) uses this port: pass --dns HOST:PORT with a free port, port 0, or --dns off'
+            : errno === 'EACCES'
+              ? `ports below 1024 need privileges: use a high port such as ${AGENT_DEFAULTS.dns.port} and forward to it, or --dns off`
+              : 'check the --dns address, or pass --dns off';
+        return fail(1, `cannot listen for DNS on ${formatHostPort(config.dns)} (${errno ?? String(err)}): ${hint}`);
+      }
     }
   }
 
@@ -273,18 +341,47 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
   deps.onReady?.({ agent, http, config, ...(dns === undefined ? {} : { dns }) });
 
   if (config.join.length > 0) {
-    agent.join(config.join).then(
-      (joined) => log.info({ joined, seeds: config.join.length }, 'joined the cluster'),
+    try {
+      const joined = await agent.join(config.join);
+      log.info({ joined, seeds: config.join }, 'joined the cluster');
+    } catch (err) {
+      if (stopping) return finish();
+      if (!(err instanceof JoinError)) throw err;
+      if (config.retryJoin.length === 0) {
+        log.error({ seeds: err.failures.map((f) => f.seed) }, 'could not join through any --join seed');
+        stopping = true;
+        void stop(false, 1);
+        io.stderr.write(`hearsay agent: could not join through any --join seed:\n${seedLines(err.failures)}\ncheck that an agent runs at each seed, or use --retry-join to keep trying\n`);
+        return finish();
+      }
+      log.warn({ seeds: err.failures.map((f) => `${f.seed}: ${f.reason}`) }, 'no --join seed answered: trying the --retry-join seeds');
+    }
+  }
+  if (config.retryJoin.length > 0) {
+    retryJoin(agent, config.retryJoin, {
+      intervalMs: config.retryJoinIntervalMs,
+      max: config.retryJoinMax,
+      signal: stopRetries.signal,
+      onRetry: (round, failures, nextInMs) =>
+        log.warn({ round, seeds: failures.map((f) => `${f.seed}: ${f.reason}`), retryInMs: nextInMs }, `retry-join round ${round} failed: ${failures.map((f) => `${f.seed}: ${f.reason}`).join('; ')}`),
+    }).then(
+      (joined) => log.info({ joined, seeds: config.retryJoin }, 'joined the cluster (retry-join)'),
       (err: unknown) => {
-        if (stopping) return;
-        log.error({ err }, 'could not join through any seed; running anyway (this may be the first node: others can join it)');
+        if (stopping || stopRetries.signal.aborted) return;
+        const failures = err instanceof JoinError ? err.failures : [];
+        log.error({ rounds: config.retryJoinMax }, `retry-join gave up after ${config.retryJoinMax} rounds: ${failures.map((f) => `${f.seed}: ${f.reason}`).join('; ')}`);
+        stopping = true;
+        void stop(false, 1);
       },
     );
   }
+  return finish();
 
-  const code = await done;
-  removeSignals();
-  return code;
+  async function finish(): Promise<number> {
+    const code = await done;
+    removeSignals();
+    return code;
+  }
 }
 
 export const command: Command<typeof flags> = {
