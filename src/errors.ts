@@ -99,14 +99,16 @@ export class InvalidAddressError extends HearsayError {
   }
 }
 
-/** A data-dir snapshot that cannot be written (read problems are logged and ignored). */
+/** A data dir that cannot be used: the path is wrong, or a file in it cannot be written. */
 export class DataDirError extends HearsayError {
   readonly path: string;
   constructor(path: string, cause: unknown) {
     const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
     super(
       'HEARSAY_ERR_DATA_DIR',
-      `cannot use data dir ${path} (${errno ?? String(cause)}): make sure the directory exists or can be created and is writable by this process`,
+      errno === undefined && cause instanceof Error
+        ? `cannot use data dir ${path}: ${cause.message}: give a directory this process can create or write (--data-dir)`
+        : `cannot use data dir ${path} (${errno ?? String(cause)}): make sure the directory exists or can be created and is writable by this process`,
       { cause },
     );
     this.path = path;

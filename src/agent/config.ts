@@ -11,6 +11,7 @@ import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName
 import type { Address } from '../wire/messages.js';
 import { formatHostPort, isUnspecifiedHost, parseHostPort, type HostPortOptions } from '../transport/address.js';
 import { parseDuration } from '../util/duration.js';
+import { dataDirProblem } from './data-dir.js';
 import { RETRY_JOIN_DEFAULTS } from './retry-join.js';
 import { parseSeed } from './seeds.js';
 import { DEFAULT_DECODE_LIMITS as LIMITS } from '../wire/limits.js';
@@ -397,7 +398,11 @@ export async function loadAgentConfig(
       file = { path: flags.config, error: `--config "${flags.config}" ${why}: give the path of a JSON file` };
     }
   }
-  return resolveAgentConfig({ flags, env, ...(file === undefined ? {} : { file }) });
+  const config = resolveAgentConfig({ flags, env, ...(file === undefined ? {} : { file }) });
+  // Checked before any work starts: a bad data dir is one clear error, not a failure later.
+  const dirProblem = config.dataDir === undefined ? undefined : await dataDirProblem(config.dataDir);
+  if (dirProblem !== undefined) throw new InvalidConfigError([`${config.sources.dataDir === 'flag' ? `--data-dir "${config.dataDir}"` : `dataDir "${config.dataDir}"`}: ${dirProblem}`]);
+  return config;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -9,8 +9,8 @@
  * Reading never throws: a missing file is "no snapshot", a damaged one is reported and ignored.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, constants, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DataDirError } from '../errors.js';
 import { MAX_INCARNATION } from '../wire/codec.js';
@@ -135,6 +135,58 @@ export function makeSnapshot(name: string, incarnation: number, records: readonl
 }
 
 /**
+ * What is wrong with `dir` as a data dir, or undefined when it is (or can be made) a writable
+ * directory: it exists and is a writable directory, or its nearest existing ancestor is. Checked
+ * before an agent starts, so that a bad path is one clear error at once.
+ */
+export async function dataDirProblem(dir: string): Promise<string | undefined> {
+  let path = resolve(dir);
+  for (;;) {
+    try {
+      const st = await stat(path);
+      if (!st.isDirectory()) return path === resolve(dir) ? `${dir} exists and is not a directory` : `${path} is not a directory, so ${dir} cannot be created in it`;
+      try {
+        await access(path, constants.W_OK | constants.X_OK);
+      } catch {
+        return path === resolve(dir) ? `${dir} is not writable by this process` : `${dir} does not exist and ${path} is not writable by this process, so it cannot be created`;
+      }
+      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return `${path} cannot be used (${code ?? String(err)})`;
+      const up = dirname(path);
+      if (up === path) return `${dir} cannot be created: no part of it exists`;
+      path = up;
+    }
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time (Node's recursive mkdir can loop for
+ * ever on some paths, /proc/x among them). Throws DataDirError.
+ */
+export async function ensureDataDir(dir: string): Promise<void> {
+  const problem = await dataDirProblem(dir);
+  if (problem !== undefined) throw new DataDirError(dir, new Error(problem));
+  const missing: string[] = [];
+  for (let path = resolve(dir); ; path = dirname(path)) {
+    try {
+      await stat(path);
+      break;
+    } catch {
+      missing.unshift(path);
+    }
+  }
+  for (const path of missing) {
+    try {
+      await mkdir(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(dir, err);
+    }
+  }
+}
+
+/**
  * Writes one JSON file of a directory (the peer snapshot by default), one write at a time, skipping a snapshot equal to the last one
  * written. `write` rejects with DataDirError.
  */
@@ -149,11 +201,7 @@ export class SnapshotWriter {
 
   /** Creates the directory (so that a bad data dir fails start(), not a write minutes later). */
   async prepare(): Promise<void> {
-    try {
-      await mkdir(this.dir, { recursive: true });
-    } catch (err) {
-      throw new DataDirError(this.dir, err);
-    }
+    await ensureDataDir(this.dir);
   }
 
   /** Writes `snapshot` unless it equals the last one written; resolves true when it wrote. */

@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeSnapshot, readSnapshot, SnapshotWriter, snapshotPath } from '../../src/agent/data-dir.js';
+import { dataDirProblem, ensureDataDir, makeSnapshot, readSnapshot, SnapshotWriter, snapshotPath } from '../../src/agent/data-dir.js';
+import { loadAgentConfig } from '../../src/agent/config.js';
 import { DataDirError } from '../../src/errors.js';
 import type { MemberRecord } from '../../src/wire/messages.js';
 import { Agents, waitFor } from './support.js';
@@ -113,5 +114,33 @@ describe('DataDirError', () => {
     expect(e.message).toContain('/x');
     expect(e.message).toContain('EACCES');
     expect(e.message).toContain('writable');
+  });
+});
+
+describe('checking a data dir before starting', () => {
+  it('accepts an existing writable directory and one that can be created under one', async () => {
+    const d = await tempDir();
+    expect(await dataDirProblem(d)).toBeUndefined();
+    expect(await dataDirProblem(join(d, 'a', 'b'))).toBeUndefined();
+    await ensureDataDir(join(d, 'a', 'b'));
+    expect(await readdir(join(d, 'a'))).toEqual(['b']);
+  });
+
+  it('names the part of the path that is wrong', async () => {
+    const d = await tempDir();
+    await writeFile(join(d, 'file'), 'x');
+    expect(await dataDirProblem(join(d, 'file'))).toBe(`${join(d, 'file')} exists and is not a directory`);
+    expect(await dataDirProblem(join(d, 'file', 'sub'))).toBe(`${join(d, 'file')} is not a directory, so ${join(d, 'file', 'sub')} cannot be created in it`);
+  });
+
+  it('fails at once, never loops, where a directory cannot be made (/proc)', async () => {
+    // Node's recursive mkdir never returns for this path; ours creates one level at a time.
+    await expect(ensureDataDir('/proc/hearsay-not-here/sub')).rejects.toBeInstanceOf(DataDirError);
+  });
+
+  it('hearsay agent refuses a data dir that is a file before starting anything', async () => {
+    const d = await tempDir();
+    await writeFile(join(d, 'file'), 'x');
+    await expect(loadAgentConfig({ dataDir: join(d, 'file') }, {})).rejects.toThrow(/--data-dir ".*file": .*file exists and is not a directory/);
   });
 });
