@@ -14,9 +14,18 @@ export interface ServicesChange {
   readonly deregistered: string[];
 }
 
-/** What identifies a definition across reloads when it names no id. */
-function keyOf(def: ServiceDefinition): string {
-  return def.id !== undefined ? `id:${def.id}` : `${def.name}@${def.address ?? ''}:${String(def.port)}`;
+/**
+ * What identifies each definition across reloads: its id, or else its name and which of the
+ * file's definitions of that name it is (so a changed port updates the instance in place).
+ */
+function keysOf(defs: readonly ServiceDefinition[]): string[] {
+  const seen = new Map<string, number>();
+  return defs.map((def) => {
+    if (def.id !== undefined) return `id:${def.id}`;
+    const n = seen.get(String(def.name)) ?? 0;
+    seen.set(String(def.name), n + 1);
+    return `name:${String(def.name)}#${n}`;
+  });
 }
 
 export class ConfigServices {
@@ -33,8 +42,9 @@ export class ConfigServices {
   apply(definitions: readonly ServiceDefinition[]): ServicesChange {
     const change: ServicesChange = { registered: [], updated: [], deregistered: [] };
     const next = new Map<string, { id: string; json: string }>();
-    for (const def of definitions) {
-      const key = keyOf(def);
+    const keys = keysOf(definitions);
+    for (const [i, def] of definitions.entries()) {
+      const key = keys[i] as string;
       const known = this.current.get(key);
       const json = JSON.stringify(def);
       if (known !== undefined && known.json === json) {
