@@ -4,18 +4,30 @@
  */
 import { request } from 'node:http';
 import { AGENT_DEFAULTS } from '../agent/defaults.js';
-import { formatHostPort, parseHostPort } from '../transport/address.js';
+import { formatHostPort, parseHostPort, type ParsedHostPort } from '../transport/address.js';
 import type { Address } from '../wire/messages.js';
 import type { FlagSpec } from './command.js';
 import { UsageError } from './command.js';
 
+/**
+ * The agent's API address as written: HOST:PORT, or a URL http://HOST:PORT[/] as Consul's
+ * CONSUL_HTTP_ADDR takes it. https:// is refused: the API is plain HTTP (on loopback by default).
+ */
+export function parseApiAddress(value: string): ParsedHostPort {
+  let text = value.trim();
+  if (/^https:\/\//i.test(text)) return { ok: false, problem: 'is https: the agent serves plain HTTP; write http://HOST:PORT or HOST:PORT' };
+  if (/^http:\/\//i.test(text)) text = text.slice('http://'.length).replace(/\/+$/, '');
+  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return { ok: false, problem: 'is not an http:// address: write http://HOST:PORT or HOST:PORT' };
+  return parseHostPort(text, { defaultPort: AGENT_DEFAULTS.http.port });
+}
+
 /** The `--http` flag every client command takes. */
 export const httpFlag = {
   type: 'string',
-  placeholder: 'HOST:PORT',
-  description: `the agent's HTTP API (default ${formatHostPort(AGENT_DEFAULTS.http)}, or $HEARSAY_HTTP_ADDR)`,
+  placeholder: 'ADDR',
+  description: `the agent's HTTP API, HOST:PORT or http://HOST:PORT (default ${formatHostPort(AGENT_DEFAULTS.http)}, or $HEARSAY_HTTP_ADDR)`,
   check: (value: string) => {
-    const parsed = parseHostPort(value, { defaultPort: AGENT_DEFAULTS.http.port });
+    const parsed = parseApiAddress(value);
     return parsed.ok ? undefined : parsed.problem;
   },
 } as const satisfies FlagSpec;
@@ -33,7 +45,7 @@ export function resolveHttpAddress(flag: string | undefined, env: Readonly<Recor
   ];
   for (const [label, value] of candidates) {
     if (value === undefined || value.trim() === '') continue;
-    const parsed = parseHostPort(value, { defaultPort: AGENT_DEFAULTS.http.port });
+    const parsed = parseApiAddress(value);
     if (!parsed.ok) throw new UsageError(`${label === '--http' ? '--http' : `$${label}`} "${value}" ${parsed.problem}`);
     return parsed.address;
   }

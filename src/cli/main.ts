@@ -10,7 +10,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Command, type FlagS
 import { commandUsage, parseCommandLine } from './parser.js';
 import { didYouMean } from '../util/suggest.js';
 
-interface CommandEntry {
+export interface CommandEntry {
   readonly summary: string;
   readonly load: () => Promise<Command>;
 }
@@ -18,7 +18,7 @@ interface CommandEntry {
 /** The subcommands. `summary` is repeated here so that `hearsay --help` loads no command module. */
 const versionCommand = async (): Promise<Command> => (await import('./commands/version.js')).command as unknown as Command;
 
-const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   sim: {
     summary: 'simulate a cluster on a virtual network and report how fast joins, crashes and leaves spread',
     load: async () => (await import('./commands/sim.js')).command as unknown as Command,
@@ -70,6 +70,26 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   cluster: {
     summary: 'start N agent processes on 127.0.0.1, converge them, kill/pause/leave some and time it',
     load: async () => (await import('./commands/cluster.js')).command as unknown as Command,
+  },
+  monitor: {
+    summary: "stream a running agent's log, as it happens, until interrupted",
+    load: async () => (await import('./commands/monitor.js')).command as unknown as Command,
+  },
+  reload: {
+    summary: 'make a running agent reread its config file: services, checks, tags and log level',
+    load: async () => (await import('./commands/reload.js')).command as unknown as Command,
+  },
+  'force-leave': {
+    summary: 'remove a failed (dead) member from every view now, instead of waiting for its tombstone to expire',
+    load: async () => (await import('./commands/force-leave.js')).command as unknown as Command,
+  },
+  check: {
+    summary: "report a TTL check's result: pass, warn or fail",
+    load: async () => (await import('./commands/check.js')).command as unknown as Command,
+  },
+  maint: {
+    summary: 'take this node (or one instance) out of lookups for maintenance, and put it back',
+    load: async () => (await import('./commands/maint.js')).command as unknown as Command,
   },
   version: { summary: "print hearsay's version (also --version)", load: versionCommand },
 };

@@ -1,35 +1,36 @@
 /** "Did you mean …?" for a mistyped name: the closest known names by edit distance. */
 
-/** Levenshtein distance between a and b (case-insensitive), stopping early beyond `max`. */
-export function editDistance(a: string, b: string, max = Infinity): number {
+/**
+ * Edit distance between a and b, case-insensitive, counting a swap of two neighbours as one edit
+ * (optimal string alignment, so "bnid" is 1 from "bind").
+ */
+export function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
-  if (Math.abs(s.length - t.length) > max) return max + 1;
-  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) => Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= s.length; i++) {
-    const cur = [i];
-    let best = i;
+    const row = d[i] as number[];
+    const up = d[i - 1] as number[];
     for (let j = 1; j <= t.length; j++) {
-      const v = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (s[i - 1] === t[j - 1] ? 0 : 1));
-      cur.push(v);
-      if (v < best) best = v;
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let v = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) v = Math.min(v, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      row[j] = v;
     }
-    if (best > max) return max + 1;
-    prev = cur;
   }
-  return prev[t.length] as number;
+  return (d[s.length] as number[])[t.length] as number;
 }
 
 /**
- * The known names closest to `given` (at most a third of its length away, and at least 1 edit
- * allowed for short names), nearest first; empty when nothing is close.
+ * The known names closest to `given` (at most a third of its length away, at least one edit, or
+ * starting with it), nearest first; empty when nothing is close.
  */
 export function suggest(given: string, known: Iterable<string>, most = 2): string[] {
   const max = Math.max(1, Math.floor(given.length / 3));
   const scored: [string, number][] = [];
   for (const k of known) {
-    const d = editDistance(given, k, max);
-    if (d <= max || (given.length >= 3 && k.toLowerCase().startsWith(given.toLowerCase()))) scored.push([k, Math.min(d, max)]);
+    const d = editDistance(given, k);
+    if (d <= max || (given.length >= 3 && k.toLowerCase().startsWith(given.toLowerCase()))) scored.push([k, d]);
   }
   return scored.sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : 1)).slice(0, most).map(([k]) => k);
 }

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/api/server.js';
 import { command as join } from '../../src/cli/commands/join.js';
 import { command as leave } from '../../src/cli/commands/leave.js';
-import { command as members, formatMembersTable } from '../../src/cli/commands/members.js';
+import { formatMembersTable } from '../../src/cli/commands/members.js';
 import { resolveHttpAddress } from '../../src/cli/http-client.js';
 import { main } from '../../src/cli/main.js';
 import { UsageError } from '../../src/cli/command.js';
@@ -55,23 +55,62 @@ describe('hearsay members', () => {
 
   it('prints the API JSON array with --json', async () => {
     const io = capture();
-    expect(await members.run({ json: true, http }, io, [])).toBe(0);
+    expect(await main(['members', '--json', '--http', http], io)).toBe(0);
     expect(JSON.parse(io.out())).toEqual(agent.members());
   });
 
   it('says no agent answers, and how to start one, when nothing listens (exit 1)', async () => {
     const port = await closedPort();
     const io = capture();
-    expect(await members.run({ json: false, http: `127.0.0.1:${port}` }, io, [])).toBe(1);
+    expect(await main(['members', '--http', `127.0.0.1:${port}`], io)).toBe(1);
     expect(io.err()).toBe(`hearsay members: no hearsay agent answers at 127.0.0.1:${port}: start one with \`hearsay agent\` or pass --http\n`);
     expect(io.out()).toBe('');
   });
 
   it('finds the agent through HEARSAY_HTTP_ADDR when --http is not given', async () => {
-    vi.stubEnv('HEARSAY_HTTP_ADDR', http);
+    vi.stubEnv('HEARSAY_HTTP_ADDR', `http://${http}/`); // Consul's form works too
     const io = capture();
-    expect(await members.run({ json: true, http: undefined }, io, [])).toBe(0);
+    expect(await main(['members', '--json'], io)).toBe(0);
     expect(JSON.parse(io.out())).toHaveLength(3);
+  });
+
+  it('filters by --status and by --tag KEY=REGEX, as Serf does, and --detailed shows since when', async () => {
+    agent.views = [
+      view('web-1', 'alive', { tags: { role: 'web', dc: 'eu-1' } }),
+      view('web-2', 'suspect', { tags: { role: 'web', dc: 'us-1' } }),
+      view('db-1', 'alive', { tags: { role: 'db', dc: 'eu-1' } }),
+      view('old', 'dead', { tags: { role: 'web' } }),
+    ];
+    const names = async (...args: string[]): Promise<string[]> => {
+      const io = capture();
+      expect(await main(['members', '--json', '--http', http, ...args], io), io.err()).toBe(0);
+      return (JSON.parse(io.out()) as { name: string }[]).map((m) => m.name).sort();
+    };
+    expect(await names('--tag', 'role=web')).toEqual(['web-1', 'web-2']);
+    expect(await names('--tag', 'role=web', '--tag', 'dc=eu-.*')).toEqual(['web-1']);
+    expect(await names('--status', 'alive')).toEqual(['db-1', 'web-1']);
+    expect(await names('--detailed', '--status', 'dead,suspect')).toEqual(['old', 'web-2']);
+    const detailed = capture();
+    expect(await main(['members', '--detailed', '--http', `http://${http}`], detailed)).toBe(0);
+    expect(detailed.out()).toMatch(/^NAME +ADDRESS +STATUS +SINCE +INCARNATION +TAGS\n/);
+    expect(detailed.out()).toMatch(/^old +127\.0\.0\.1:7946 +dead +\d{4}-\d\d-\d\dT/m);
+    const bad = capture();
+    expect(await main(['members', '--status', 'zombie', '--http', http], bad)).toBe(2);
+    expect(bad.err()).toContain('--status "zombie": zombie is not a status');
+  });
+
+  it('escapes control characters in names a peer chose, so they cannot drive the terminal', () => {
+    const text = formatMembersTable([{ name: 'evil\u001b[2J\u0007', addr: '127.0.0.1', port: 1, status: 'alive', incarnation: 1, tags: { k: 'v\nfake line' } }]);
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(text).toContain('evil\\x1b[2J\\x07');
+    expect(text).toContain('k=v\\x0afake line');
+  });
+
+  it('refuses an https:// API address, saying the API is plain HTTP', async () => {
+    const io = capture();
+    expect(await main(['members', '--http', 'https://127.0.0.1:7947'], io)).toBe(2);
+    expect(io.err()).toContain('is https: the agent serves plain HTTP');
   });
 
   it('shows an empty table with a count', () => {

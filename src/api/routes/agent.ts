@@ -1,7 +1,7 @@
 /**
  * The agent routes of the API:
  *
- *   GET  /v1/members     array of {name, addr, port, status, incarnation, tags}
+ *   GET  /v1/members     array of {name, addr, port, status, incarnation, tags}; ?detailed adds statusSince
  *   GET  /v1/agent/self  {name, version, addr, port, incarnation, tags, status, profile, state, bind, counters}
  *   POST /v1/join        body {"addrs": ["HOST:PORT", ...]} → {joined: n}
  *   POST /v1/leave       optional body {"timeoutMs": n} → {left: true, name}; then `onLeave` runs
@@ -50,7 +50,16 @@ export function agentRoutes(agent: AgentNode, ctx: ApiContext): Route[] {
   };
 
   return [
-    { method: 'GET', path: '/v1/members', handler: ({ json }) => json(200, agent.members().map((m) => ({ ...m, tags: { ...m.tags } }))) },
+    {
+      method: 'GET',
+      path: '/v1/members',
+      handler: ({ json, query }) => {
+        if (!query.has('detailed')) return json(200, agent.members().map((m) => ({ ...m, tags: { ...m.tags } })));
+        // ?detailed: tombstones too, and since when each member has its status (wall clock).
+        const offset = Date.now() - performance.now();
+        json(200, agent.memberViews().map((v) => ({ ...memberInfoFromView(v), statusSince: new Date(Math.round(offset + v.changedAt)).toISOString() })));
+      },
+    },
     { method: 'GET', path: '/v1/agent/self', handler: ({ json }) => json(200, self()) },
     {
       method: 'POST',

@@ -13,6 +13,7 @@ const flags = {
     placeholder: 'FILE',
     description: 'write a new keyring file holding the new key (mode 0600) instead of printing the key',
   },
+  json: { type: 'boolean', description: 'print {key, keyId} (or {keyringFile, keyId}) as JSON' },
 } as const;
 
 export const command: Command<typeof flags> = {
@@ -24,6 +25,10 @@ export const command: Command<typeof flags> = {
     const key = generateKey();
     const file = values['keyring-file'];
     if (file === undefined) {
+      if (values.json) {
+        io.stdout.write(`${JSON.stringify({ key, keyId: keyIdOfBase64(key) }, null, 2)}\n`);
+        return 0;
+      }
       io.stdout.write(`${key}\n`);
       // Reports (hearsay keys, GET /v1/keys) name keys by this id, never by the key.
       io.stderr.write(`key id ${keyIdOfBase64(key)}\n`);
@@ -39,7 +44,8 @@ export const command: Command<typeof flags> = {
       io.stderr.write(`hearsay keygen: cannot write ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): check the directory exists and is writable\n`);
       return 1;
     }
-    io.stdout.write(`wrote a keyring with one new key (id ${keyIdOfBase64(key)}) to ${file}: start agents with --keyring-file ${file} (copy it to every node)\n`);
+    if (values.json) io.stdout.write(`${JSON.stringify({ keyringFile: file, keyId: keyIdOfBase64(key) }, null, 2)}\n`);
+    else io.stdout.write(`wrote a keyring with one new key (id ${keyIdOfBase64(key)}) to ${file}: start agents with --keyring-file ${file} (copy it to every node)\n`);
     return 0;
   },
 };

@@ -2,8 +2,18 @@
 import { formatHostPort } from '../../transport/address.js';
 import type { ServiceInstance, ServiceSummary } from '../../registry/types.js';
 
-/** Columns padded to their widest cell (the last column is not padded). */
-export function table(rows: string[][]): string {
+/**
+ * Text as it may reach a terminal: control characters (ESC, BEL, newlines, C1) escaped, since a
+ * name a peer chose could otherwise move the cursor, clear the screen or forge lines.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** Columns padded to their widest cell (the last column is not padded); every cell printable. */
+export function table(rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map(printable));
   const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] ?? 0))).join('  ')).join('\n');
 }
@@ -28,7 +38,7 @@ export function formatServicesTable(services: readonly ServiceSummary[]): string
 
 /** One line per change, as `hearsay watch` prints it: "+ added", "- removed", "~ updated". */
 export function formatChange(sign: '+' | '-' | '~', i: ServiceInstance): string {
-  return `${sign} ${i.id} ${i.node} ${formatHostPort({ host: i.address, port: i.port })} ${i.status}${i.tags.length === 0 ? '' : ` [${i.tags.join(',')}]`}`;
+  return printable(`${sign} ${i.id} ${i.node} ${formatHostPort({ host: i.address, port: i.port })} ${i.status}${i.tags.length === 0 ? '' : ` [${i.tags.join(',')}]`}`);
 }
 
 /** The query string of a lookup. */
