@@ -1,6 +1,6 @@
 /**
- * What the agent logs about the mesh, and at which level: membership changes at info (what an
- * operator reads), suspicions, deaths and refutations at warn, name conflicts at error, the rest at
+ * What the agent logs about the mesh, and at which level: joins, leaves and recoveries at info
+ * (what an operator reads), a member's state updates at debug, suspicions, deaths and refutations at warn, name conflicts at error, the rest at
  * debug; the core's reports (a dropped packet at debug, a peer that answers only over TCP at warn,
  * at most once per peer per interval).
  */
@@ -14,10 +14,13 @@ const MAX_WARNED_PEERS = 10_000;
 
 export function logMembershipEvent(log: Logger, event: MembershipEvent): void {
   switch (event.type) {
+    case 'member-update':
+      // Every service or tag change of every node: at debug, or an operator reads nothing else.
+      if (log.isLevelEnabled('debug')) log.debug({ member: event.member.name, addr: formatHostPort(event.member), incarnation: event.member.incarnation }, event.type);
+      break;
     case 'member-join':
     case 'member-leave':
     case 'member-alive':
-    case 'member-update':
       log.info({ member: event.member.name, addr: formatHostPort(event.member), incarnation: event.member.incarnation }, event.type);
       break;
     case 'member-suspect':

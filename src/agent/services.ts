@@ -309,7 +309,10 @@ export class ServiceRuntime {
     const after = this.local.checkStatus(checkId);
     if (after !== undefined && after.status !== before.status) {
       this.host.emit({ type: 'check-update', check: checkId, serviceId: after.serviceId, status: after.status, output: after.output });
-      this.host.log.info({ check: checkId, serviceId: after.serviceId, status: after.status }, 'check status changed');
+      // Critical is what an operator must see: at warn, with what the check said.
+      const fields = { check: checkId, serviceId: after.serviceId, from: before.status, status: after.status };
+      if (after.status === 'critical') this.host.log.warn({ ...fields, output: after.output }, 'check critical');
+      else this.host.log.info(fields, 'check status changed');
     }
     if (changed) this.changed();
   }

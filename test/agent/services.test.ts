@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { InvalidServiceError, ServiceTooLargeError } from '../../src/errors.js';
 import type { ServiceWatchUpdate } from '../../src/registry/types.js';
 import { Agents, allSee, hostPort, processGone, waitFor } from './support.js';
@@ -298,5 +299,19 @@ describe('service registry across agents', () => {
     writeFileSync(join(dir, 'services.json'), 'not json');
     const b = await agents.started('restorer-2', { dataDir: dir });
     expect(b.localServices()).toEqual([]);
+  });
+});
+
+describe('what the agent logs about checks', () => {
+  it('logs a check turning critical at warn, with what the check said', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const a = await agents.started('logs-checks', { logger });
+    a.register({ name: 'svc', port: 1, checks: [{ ttl: '30s', id: 'svc-ttl' }] });
+    a.updateCheck('svc-ttl', 'passing', 'fine');
+    a.updateCheck('svc-ttl', 'critical', 'disk full');
+    const critical = lines.filter((l) => l.msg === 'check critical');
+    expect(critical).toEqual([expect.objectContaining({ level: 40, check: 'svc-ttl', from: 'passing', status: 'critical', output: 'disk full' })]);
+    expect(lines.some((l) => l.msg === 'check status changed' && l.status === 'passing' && l.level === 30)).toBe(true);
   });
 });
