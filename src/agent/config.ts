@@ -47,6 +47,8 @@ export interface AgentSettings {
   readonly retryJoinMax?: string;
   /** text or json. */
   readonly logFormat?: string;
+  /** "true": accept command checks registered through the HTTP API. */
+  readonly enableScriptChecks?: string;
   readonly http?: string;
   readonly profile?: string;
   readonly dataDir?: string;
@@ -83,6 +85,8 @@ export interface AgentConfig {
   readonly retryJoinMax: number;
   /** Log lines as text (people) or JSON (machines); undefined: text on a terminal, JSON otherwise. */
   readonly logFormat?: LogFormat;
+  /** Accept command checks registered through the HTTP API (they run programs as the agent's user). */
+  readonly enableScriptChecks: boolean;
   readonly http: Address;
   /** Where the DNS interface listens; null when turned off (--dns off). */
   readonly dns: Address | null;
@@ -130,6 +134,7 @@ export const ENV_VARS: Readonly<Record<keyof AgentSettings, string>> = Object.fr
   retryJoinIntervalMs: 'HEARSAY_RETRY_JOIN_INTERVAL',
   retryJoinMax: 'HEARSAY_RETRY_JOIN_MAX',
   logFormat: 'HEARSAY_LOG_FORMAT',
+  enableScriptChecks: 'HEARSAY_ENABLE_SCRIPT_CHECKS',
   http: 'HEARSAY_HTTP',
   profile: 'HEARSAY_PROFILE',
   dataDir: 'HEARSAY_DATA_DIR',
@@ -151,6 +156,7 @@ const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze(
   retryJoinIntervalMs: '--retry-join-interval',
   retryJoinMax: '--retry-join-max',
   logFormat: '--log-format',
+  enableScriptChecks: '--enable-script-checks',
   http: '--http',
   profile: '--profile',
   dataDir: '--data-dir',
@@ -287,6 +293,12 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     if (!/^\d+$/.test(maxIn.value.trim()) || !Number.isSafeInteger(n)) problems.push(`${maxIn.label} is not a number of rounds: give 0 (retry forever) or a positive integer`);
     else retryJoinMax = n;
   }
+  let enableScriptChecks = false;
+  const scriptIn = pick('enableScriptChecks');
+  if (scriptIn !== undefined) {
+    if (scriptIn.value === 'true' || scriptIn.value === 'false') enableScriptChecks = scriptIn.value === 'true';
+    else problems.push(`${scriptIn.label} must be true or false`);
+  }
   let logFormat: LogFormat | undefined;
   const formatIn = pick('logFormat');
   if (formatIn !== undefined) {
@@ -365,6 +377,7 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     retryJoinIntervalMs,
     retryJoinMax,
     ...(logFormat === undefined ? {} : { logFormat }),
+    enableScriptChecks,
     http,
     dns,
     profile,
@@ -453,7 +466,7 @@ function parseConfigFile(file: ConfigFileInput | undefined, problems: string[]):
     if (key === 'join' || key === 'retryJoin') {
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) settings[key] = value;
       else problems.push(`"${key}" ${where} must be an array of "HOST:PORT" (or "dns+srv:NAME") strings, e.g. ["10.0.0.2:7946"]`);
-    } else if ((key === 'retryJoinIntervalMs' || key === 'retryJoinMax') && typeof value === 'number') {
+    } else if (((key === 'retryJoinIntervalMs' || key === 'retryJoinMax') && typeof value === 'number') || (key === 'enableScriptChecks' && typeof value === 'boolean')) {
       settings[key] = String(value);
     } else if (key === 'tags') {
       const t = checkTags(value);

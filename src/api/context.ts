@@ -35,6 +35,12 @@ export interface HttpServerOptions {
   readonly keys?: KeyOps;
   /** The process's log for GET /v1/agent/monitor; without it the route answers 501. */
   readonly logs?: LogSource;
+  /**
+   * Accept command checks (they run a program as the agent's user) in registrations through the
+   * API, as Consul's enable_script_checks. Off, they are refused with 403; the config file and the
+   * library's register() may always declare them. @default false
+   */
+  readonly allowCommandChecks?: boolean;
   /** Reloads the config file (services, checks, log level); without it POST /v1/agent/reload answers 501. */
   readonly onReload?: () => Promise<ReloadReport>;
 }

@@ -34,6 +34,10 @@ describe('agent configuration', () => {
     expect(c).toEqual({
       bind: { host: '127.0.0.1', port: 7946 },
       join: [],
+      retryJoin: [],
+      retryJoinIntervalMs: 30_000,
+      retryJoinMax: 0,
+      enableScriptChecks: false,
       http: { host: '127.0.0.1', port: 7947 },
       dns: { host: '127.0.0.1', port: 7953 },
       profile: 'lan',
@@ -46,6 +50,7 @@ describe('agent configuration', () => {
       sources: {
         name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default',
         dns: 'default', key: 'default', keyringFile: 'default', label: 'default', encryptTransition: 'default', httpToken: 'default',
+        retryJoin: 'default', retryJoinIntervalMs: 'default', retryJoinMax: 'default', logFormat: 'default', enableScriptChecks: 'default',
       },
     });
   });
@@ -88,7 +93,7 @@ describe('agent configuration', () => {
     };
     const c = resolveAgentConfig(input);
     expect(c.name).toBe('from-flag');
-    expect(c.join).toEqual([{ host: '10.0.0.9', port: 7946 }]);
+    expect(c.join).toEqual(['10.0.0.9:7946']);
     expect(c.profile).toBe('local');
     expect(c.bind).toEqual({ host: '0.0.0.0', port: 7000 });
     expect(c.advertise).toEqual({ host: '10.0.0.5', port: 7000 });
@@ -101,10 +106,7 @@ describe('agent configuration', () => {
 
     const envOnly = resolveAgentConfig({ ...input, flags: {} });
     expect(envOnly.name).toBe('from-env');
-    expect(envOnly.join).toEqual([
-      { host: '10.0.0.3', port: 7946 },
-      { host: 'fd00::4', port: 7946 },
-    ]);
+    expect(envOnly.join).toEqual(['10.0.0.3:7946', '[fd00::4]:7946']);
   });
 
   it('reads every HEARSAY_* variable', () => {
@@ -164,7 +166,7 @@ describe('agent configuration', () => {
     const secret = 'c2VjcmV0LWtleS1tYXRlcmlhbC0xMjM0NTY3ODkwMTI=';
     expect(problemsOf({ flags: {}, env: {}, file: { path: 'c.json', text: `{"key": "${secret}",]` } }).join('\n')).not.toContain(secret.slice(0, 10));
     expect(problemsOf({ flags: {}, env: {}, file: file({ join: '10.0.0.1:1' }) })).toEqual([
-      '"join" in /etc/hearsay.json must be an array of "HOST:PORT" strings, e.g. ["10.0.0.2:7946"]',
+      '"join" in /etc/hearsay.json must be an array of "HOST:PORT" (or "dns+srv:NAME") strings, e.g. ["10.0.0.2:7946"]',
     ]);
   });
 

@@ -10,7 +10,7 @@ import { encodeInstances } from '../../src/registry/payload.js';
 import type { LocalInstanceRecord } from '../../src/registry/types.js';
 import type { Address } from '../../src/wire/messages.js';
 import { FakeAgent, view } from './fake-agent.js';
-import { call } from './http-support.js';
+import { call, json } from './http-support.js';
 
 let agent: FakeAgent;
 let server: HttpServer;
@@ -220,5 +220,30 @@ describe('service events on /v1/events', () => {
     const text = events.join('');
     expect(text).toContain('event: service-change');
     expect(text).toMatch(/"name":"billing"/);
+  });
+});
+
+describe('command checks through the API', () => {
+  const withCommand = { name: 'cmd', port: 1, checks: [{ command: ['/bin/true'], interval: '10s' }] };
+
+  it("are refused by default (they would run as the agent's user), saying how to allow them", async () => {
+    const res = await call(addr, '/v1/services', { ...json(withCommand), method: 'PUT' });
+    expect(res.status).toBe(403);
+    expect(res.json()).toMatchObject({ code: 'HEARSAY_ERR_COMMAND_CHECKS_DISABLED', error: expect.stringContaining('--enable-script-checks') });
+    expect(agent.localServices()).toEqual([]);
+    // Consul's single-check field is looked at too.
+    const consul = await call(addr, '/v1/services', { ...json({ name: 'cmd', port: 1, check: { command: 'true' } }), method: 'PUT' });
+    expect(consul.status).toBe(403);
+  });
+
+  it('are accepted when the operator enables them; other checks never need it', async () => {
+    const plain = await call(addr, '/v1/services', { ...json({ name: 'web', port: 2, checks: [{ ttl: '10s' }] }), method: 'PUT' });
+    expect(plain.status).toBe(200);
+    await server.close();
+    server = createHttpServer(agent, { allowCommandChecks: true });
+    addr = await server.listen({ host: '127.0.0.1', port: 0 });
+    const res = await call(addr, '/v1/services', { ...json(withCommand), method: 'PUT' });
+    expect(res.status).toBe(200);
+    expect(agent.checks().some((c) => c.kind === 'command')).toBe(true);
   });
 });

@@ -247,16 +247,20 @@ describe('outbound TCP limit', () => {
     const { createServer } = await import('node:net');
     const held: Socket[] = [];
     const server = createServer((s) => held.push(s)); // accepts and never answers
+    const second = createServer((s) => held.push(s));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => second.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
+    const port2 = (second.address() as { port: number }).port;
     try {
       const a = await agents.started('dialer', { limits: { maxOutboundConnections: 1 }, tcpReadTimeoutMs: 400 });
-      const err = await a.join([`127.0.0.1:${port}`, `localhost:${port}`], { attempts: 1, timeoutMs: 1000 }).catch((e: unknown) => e);
+      const err = await a.join([`127.0.0.1:${port}`, `127.0.0.1:${port2}`], { attempts: 1, timeoutMs: 1000 }).catch((e: unknown) => e);
       expect(String((err as Error).message)).toMatch(/too many outbound connections open \(limit 1\)/);
       expect(a.counters()['transport.dropped.dial-limit']).toBe(1);
     } finally {
       for (const s of held) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => second.close(() => r()));
     }
   });
 });

@@ -30,6 +30,13 @@ import type { Handler, Route } from '../router.js';
 /** What the service routes use of the agent. */
 export type ServiceAgent = AgentServices & AgentEvents & Pick<AgentNode, 'name' | 'address'>;
 
+/** Whether a registration body declares a command check (in `checks`, or Consul's `check`/`Check`). */
+function hasCommandCheck(body: object): boolean {
+  const b = body as { checks?: unknown; check?: unknown };
+  const list = [...(Array.isArray(b.checks) ? b.checks : []), b.check];
+  return list.some((c) => typeof c === 'object' && c !== null && (c as { command?: unknown }).command !== undefined);
+}
+
 const fail = (status: number, code: string, message: string, headers?: Readonly<Record<string, string>>): ApiError => new ApiError(status, code, message, headers);
 
 const DEFAULT_WAIT_MS = 5 * 60_000;
@@ -63,6 +70,14 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
     const body = await readBody(true, example);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw fail(400, 'HEARSAY_ERR_INVALID_SERVICE', `the body must be a JSON object such as ${example}`);
+    }
+    if (ctx.options.allowCommandChecks !== true && hasCommandCheck(body)) {
+      throw fail(
+        403,
+        'HEARSAY_ERR_COMMAND_CHECKS_DISABLED',
+        "command checks run a program as the agent's user, so the API refuses them by default: declare the check in the agent's config file, " +
+          'use an http, tcp or ttl check, or start the agent with --enable-script-checks (config "enableScriptChecks": true) if every local caller may run programs as it',
+      );
     }
     // Registrations through the API are kept in the data dir (if any) across restarts, as Consul does.
     const instance = agentCall(() => agent.register(body as Parameters<AgentServices['register']>[0], { persist: true }));

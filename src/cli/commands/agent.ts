@@ -74,6 +74,10 @@ const flags = {
   },
   'log-format': { type: 'choice', choices: ['text', 'json'], description: 'log lines as text or JSON (default: text on a terminal, else json; $HEARSAY_LOG_FORMAT)' },
   json: { type: 'boolean', description: 'the same as --log-format json' },
+  'enable-script-checks': {
+    type: 'boolean',
+    description: "accept command checks registered through the HTTP API: any local caller can then run programs as this agent's user (default off; config file checks always run)",
+  },
   ...securityFlags,
 } as const;
 
@@ -125,6 +129,7 @@ function flagSettings(values: AgentFlags): AgentFlagSettings {
     ...opt('logLevel', values['log-level']),
     ...opt('logFormat', values['log-format'] ?? (values.json ? 'json' : undefined)),
     ...opt('config', values.config),
+    ...opt('enableScriptChecks', values['enable-script-checks'] ? 'true' : undefined),
     ...securitySettingsFromFlags(values),
   };
 }
@@ -234,6 +239,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     ...httpSecurityOptions(config, agent),
     ...(output === undefined ? {} : { logs: output }),
     onReload: reload,
+    allowCommandChecks: config.enableScriptChecks,
     onLeave: () => {
       if (stopping) return;
       stopping = true;

@@ -14,7 +14,7 @@ const flags = {
   meta: { type: 'string', repeatable: true, placeholder: 'KEY=VALUE', description: 'a metadata entry (repeat for more)' },
   'check-http': { type: 'string', placeholder: 'URL', description: 'health check: GET URL (2xx passing, 429 warning, else critical)' },
   'check-tcp': { type: 'string', placeholder: 'HOST:PORT', description: 'health check: connect to HOST:PORT' },
-  'check-command': { type: 'string', placeholder: 'CMD', description: 'health check: run CMD with /bin/sh (exit 0 passing, 1 warning, else critical)' },
+  'check-command': { type: 'string', placeholder: 'CMD', description: 'health check: run CMD with /bin/sh (exit 0 passing, 1 warning, else critical); the agent must run with --enable-script-checks' },
   'check-ttl': { type: 'string', placeholder: 'DURATION', description: 'health check: the service reports pass/warn/fail within DURATION (PUT /v1/checks/ID/pass)' },
   interval: { type: 'string', placeholder: 'DURATION', description: 'how often the check runs (default 10s)' },
   timeout: { type: 'string', placeholder: 'DURATION', description: 'deadline of one check run (default 5s)' },
