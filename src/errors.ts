@@ -166,3 +166,31 @@ export class MemberAliveError extends HearsayError {
     );
   }
 }
+
+/** A data-dir file that cannot be read as what it should be; hearsay does not overwrite it. */
+export class DamagedDataFileError extends HearsayError {
+  readonly path: string;
+  constructor(path: string, problem: string) {
+    super(
+      'HEARSAY_ERR_DATA_DIR_DAMAGED',
+      `${path} is damaged (${problem}). It holds the registrations made through the API, so the agent does not start over it: ` +
+        `restore it from a backup, or move it aside (mv ${path} ${path}.bad) to start without them`,
+    );
+    this.path = path;
+  }
+}
+
+/** A change that could not be made durable in the data dir (a full disk, a read-only file system). */
+export class PersistError extends HearsayError {
+  readonly dir: string;
+  constructor(dir: string, cause: unknown) {
+    const errno = (cause as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code ?? (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(
+      'HEARSAY_ERR_PERSIST',
+      `the change could not be saved in the data dir ${dir} (${errno ?? String(cause)}), so it was not made: ` +
+        'free space on that file system or make it writable, then retry',
+      { cause },
+    );
+    this.dir = dir;
+  }
+}

@@ -4,11 +4,14 @@
  * and the service definitions registered through the API, so that a restarted agent serves them
  * again (services.json).
  *
- * Each is one JSON file, written atomically (a temporary file in the same directory,
- * flushed, then renamed over the old one), so a crash mid-write leaves the previous snapshot.
- * Reading never throws: a missing file is "no snapshot", a damaged one is reported and ignored.
+ * Each is one JSON file, written durably: a temporary file in the same directory, fsynced, renamed
+ * over the old one, then the directory fsynced, so that once a write resolves the new file survives
+ * a crash or power loss, and a crash mid-write leaves the previous file. Temporary files a crash
+ * left behind are removed when the agent starts. Reading never throws: a missing file is "none", a
+ * damaged one is reported (what the agent does with it is persistence.ts's policy).
  */
 import { readFileSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync } from 'node:fs';
 import { access, constants, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -56,9 +59,11 @@ function readJsonFile(path: string): { kind: 'none' } | { kind: 'invalid'; path:
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'none' }; // nothing there (or the dir path itself is wrong: start() says so)
     return { kind: 'invalid', path, problem: (err as Error).message };
   }
+  if (text.trim() === '') return { kind: 'invalid', path, problem: 'the file is empty' };
   try {
     return { kind: 'json', raw: JSON.parse(text) as unknown };
   } catch (err) {
@@ -132,6 +137,39 @@ export function makeSnapshot(name: string, incarnation: number, records: readonl
   }
   peers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { version: SNAPSHOT_VERSION, name, incarnation, peers };
+}
+
+/** How the writer names its temporary files (removed at start when a crash left one behind). */
+const TMP_SUFFIX = '.tmp';
+
+/** Makes a rename in `dir` durable: the directory entry itself is flushed. */
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Removes the temporary files an earlier run's crash left in `dir`; returns their names. */
+export function removeStaleTemporaries(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((n) => (n.startsWith(`${SNAPSHOT_FILE}.`) || n.startsWith(`${SERVICES_FILE}.`)) && n.endsWith(TMP_SUFFIX));
+  for (const n of stale) rmSync(join(dir, n), { force: true });
+  return stale;
+}
+
+/** Moves a damaged file aside to `NAME.damaged-TIME` (never overwritten); returns the new path. */
+export function moveAside(path: string): string {
+  const aside = `${path}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(path, aside);
+  return aside;
 }
 
 /**
@@ -219,9 +257,9 @@ export class SnapshotWriter {
 
   private async writeNow(text: string): Promise<void> {
     const path = join(this.dir, this.file);
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}${TMP_SUFFIX}`;
     try {
-      const fh = await open(tmp, 'w', 0o644);
+      const fh = await open(tmp, 'wx', 0o600);
       try {
         await fh.writeFile(text, 'utf8');
         await fh.sync();
@@ -229,6 +267,7 @@ export class SnapshotWriter {
         await fh.close();
       }
       await rename(tmp, path);
+      await syncDirectory(this.dir);
       this.last = text;
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => {});

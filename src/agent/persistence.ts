@@ -1,14 +1,33 @@
 /**
- * The agent's use of its data dir (the file formats are in data-dir.ts): what an earlier run left
- * (the peer snapshot, the saved service definitions) read once when the agent is created; the peer
- * snapshot written periodically while running and once more on close; the saved definitions
- * rewritten after every change, the latest list winning, one write at a time. Without a data dir
- * every method is a no-op.
+ * The agent's use of its data dir (the file formats are in data-dir.ts):
+ *
+ * - Read once when the agent is created: the peer snapshot and the saved service definitions.
+ *   Temporary files a crash left behind are removed. A damaged file is never silently replaced:
+ *   a damaged services.json (it holds registrations that were acknowledged) stops the agent with
+ *   DamagedDataFileError, naming the file and what to do; a damaged peers.json (only a hint for
+ *   rejoining) is moved aside to peers.json.damaged-TIME and logged at error.
+ * - The saved definitions are rewritten after every change, the latest list winning, one write
+ *   at a time; `saveServices()` resolves once that list (or a later one) is durable on disk, so
+ *   the API answers a registration only after it would survive a crash (kill -9, power loss).
+ * - The peer snapshot is written periodically while running and once more on close.
+ *
+ * Without a data dir every method is a no-op.
  */
 import type { Logger } from 'pino';
+import { DamagedDataFileError, PersistError } from '../errors.js';
 import type { ServiceDefinition } from '../registry/local.js';
-import { makeServicesFile, makeSnapshot, readServices, readSnapshot, SERVICES_FILE, SnapshotWriter, type Snapshot } from './data-dir.js';
 import type { MemberRecord } from '../wire/messages.js';
+import {
+  makeServicesFile,
+  makeSnapshot,
+  moveAside,
+  readServices,
+  readSnapshot,
+  removeStaleTemporaries,
+  SERVICES_FILE,
+  SnapshotWriter,
+  type Snapshot,
+} from './data-dir.js';
 import type { ServiceRuntime } from './services.js';
 
 /** What a peer snapshot is made of. */
@@ -16,6 +35,12 @@ export interface SnapshotSource {
   readonly name: string;
   readonly incarnation: number;
   readonly records: readonly MemberRecord[];
+}
+
+interface Waiter {
+  readonly generation: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
 }
 
 export class Persistence {
@@ -27,34 +52,44 @@ export class Persistence {
 
   private readonly peers: SnapshotWriter | null;
   private readonly services: SnapshotWriter | null;
-  private pendingServices: readonly ServiceDefinition[] | null = null;
-  private servicesSaving: Promise<void> | null = null;
+  private readonly notes: readonly { readonly level: 'warn' | 'error'; readonly fields: object; readonly msg: string }[];
+  private log: Logger;
   private timer: NodeJS.Timeout | null = null;
   private snapshotSource: (() => SnapshotSource) | null = null;
-  private readonly readProblems: readonly { path: string; problem: string; what: string }[];
-  private log: Logger;
-  /** While true, saveServices() is ignored (the list is being rebuilt from the saved one). */
+  /** While true, saveServices() only records the list (it is being rebuilt from the saved one). */
   private restoring = false;
+  /** The latest list asked for and its generation (each save is one generation). */
+  private pending: readonly ServiceDefinition[] | null = null;
+  private generation = 0;
+  private saving: Promise<void> | null = null;
+  private readonly waiters: Waiter[] = [];
 
-  /** Reads what an earlier run left in `dir`; problems are logged by `attach`. */
+  /** Reads what an earlier run left in `dir`; throws DamagedDataFileError for a damaged services.json. */
   constructor(dir: string | undefined, log: Logger) {
     this.log = log;
-    const read = dir === undefined ? null : readSnapshot(dir);
-    this.snapshot = read?.kind === 'ok' ? read.snapshot : null;
+    const notes: { level: 'warn' | 'error'; fields: object; msg: string }[] = [];
+    if (dir !== undefined) {
+      const stale = removeStaleTemporaries(dir);
+      if (stale.length > 0) notes.push({ level: 'warn', fields: { files: stale }, msg: 'removed temporary files an interrupted write left in the data dir' });
+    }
     const saved = dir === undefined ? ({ kind: 'none' } as const) : readServices(dir);
+    if (saved.kind === 'invalid') throw new DamagedDataFileError(saved.path, saved.problem);
     this.savedServices = saved.kind === 'ok' ? saved.services : [];
+    const read = dir === undefined ? null : readSnapshot(dir);
+    if (read?.kind === 'invalid') {
+      const aside = moveAside(read.path);
+      notes.push({ level: 'error', fields: { path: read.path, movedTo: aside, problem: read.problem }, msg: `the peer snapshot was damaged (${read.problem}): moved aside to ${aside}; this start rejoins through its seeds` });
+    }
+    this.snapshot = read?.kind === 'ok' ? read.snapshot : null;
     this.peers = dir === undefined ? null : new SnapshotWriter(dir);
     this.services = dir === undefined ? null : new SnapshotWriter(dir, SERVICES_FILE);
-    this.readProblems = [
-      ...(read?.kind === 'invalid' ? [{ path: read.path, problem: read.problem, what: 'ignoring an unreadable data-dir snapshot' }] : []),
-      ...(saved.kind === 'invalid' ? [{ path: saved.path, problem: saved.problem, what: 'ignoring an unreadable saved-services file' }] : []),
-    ];
+    this.notes = notes;
   }
 
-  /** Takes the agent's logger (the node name may come from the snapshot) and logs what could not be read. */
+  /** Takes the agent's logger (the node name may come from the snapshot) and logs what was found at creation. */
   attach(log: Logger): void {
     this.log = log;
-    for (const p of this.readProblems) log.warn({ path: p.path, problem: p.problem }, p.what);
+    for (const n of this.notes) log[n.level](n.fields, n.msg);
   }
 
   /** Creates the directory, so that a bad data dir fails start() rather than a write minutes later. */
@@ -95,36 +130,56 @@ export class Persistence {
         const inst = registry.register(def as ServiceDefinition, { persist: true });
         this.log.info({ service: inst.name, id: inst.id }, 'registered a service saved by an earlier run');
       } catch (err) {
-        this.log.warn({ err, definition: def }, 'could not register a service saved by an earlier run; dropping it');
+        this.log.error({ err, definition: def }, 'could not register a service saved by an earlier run; dropping it');
       }
     }
     this.restoring = false;
-    this.saveServices(registry.persistedDefinitions());
+    void this.saveServices(registry.persistedDefinitions()).catch(() => undefined);
   }
 
   /**
    * Saves the persisted definitions: the latest list wins, one write at a time (an older list can
-   * never land after a newer one), nothing while restoring.
+   * never land after a newer one). Resolves once this list, or a later one, is durable on disk;
+   * rejects with PersistError when the write failed (a full disk, a read-only file system).
    */
-  saveServices(definitions: readonly ServiceDefinition[]): void {
-    if (this.services === null || this.restoring) return;
-    this.pendingServices = definitions;
-    this.servicesSaving ??= this.flushServices(this.services);
+  saveServices(definitions: readonly ServiceDefinition[]): Promise<void> {
+    if (this.services === null || this.restoring) return Promise.resolve();
+    this.pending = definitions;
+    const generation = ++this.generation;
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ generation, resolve, reject }));
+    this.saving ??= this.flushServices(this.services);
+    return done;
   }
 
   private async flushServices(writer: SnapshotWriter): Promise<void> {
     try {
-      await writer.prepare();
-      while (this.pendingServices !== null) {
-        const next = this.pendingServices;
-        this.pendingServices = null;
-        if (await writer.write(makeServicesFile(next))) this.counters.writes++;
+      while (this.pending !== null) {
+        const next = this.pending;
+        const generation = this.generation;
+        this.pending = null;
+        try {
+          await writer.prepare();
+          if (await writer.write(makeServicesFile(next))) this.counters.writes++;
+          this.settle(generation, null);
+        } catch (err) {
+          this.counters.errors++;
+          this.log.error({ err }, 'could not save the registered services in the data dir');
+          this.settle(generation, new PersistError(writer.dir, err));
+        }
       }
-    } catch (err) {
-      this.counters.errors++;
-      this.log.warn({ err }, 'could not save the registered services in the data dir');
     } finally {
-      this.servicesSaving = null;
+      this.saving = null;
+    }
+  }
+
+  /** Settles every waiter up to `generation`: resolved when written, rejected with `error`. */
+  private settle(generation: number, error: Error | null): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i] as Waiter;
+      if (w.generation > generation) continue;
+      this.waiters.splice(i, 1);
+      if (error === null) w.resolve();
+      else w.reject(error);
     }
   }
 
@@ -132,7 +187,7 @@ export class Persistence {
   async close(wasRunning: boolean): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    await this.servicesSaving;
+    await this.saving;
     if (wasRunning) await this.saveSnapshot();
   }
 }

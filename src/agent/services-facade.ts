@@ -23,6 +23,15 @@ export abstract class ServiceFacade implements AgentServices {
     return this.serviceRuntime.deregister(id);
   }
 
+  registerDurably(definition: ServiceDefinition): Promise<ServiceInstance> {
+    this.assertOpen('register');
+    return this.serviceRuntime.registerDurably(definition);
+  }
+
+  deregisterDurably(id: string): Promise<boolean> {
+    return this.serviceRuntime.deregisterDurably(id);
+  }
+
   lookup(name: string, options?: LookupOptions): readonly ServiceInstance[] {
     return this.serviceRuntime.lookup(name, options);
   }

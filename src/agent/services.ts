@@ -47,8 +47,11 @@ export interface ServiceRuntimeHost {
   checkPayload(payload: Uint8Array | null, what: string): void;
   /** Puts the payload in the node's state (a new incarnation, spread by gossip). */
   publish(payload: Uint8Array | null): void;
-  /** The persisted registrations changed (the agent saves them in its data dir). Must not throw. */
-  persist?(definitions: readonly ServiceDefinition[]): void;
+  /**
+   * The persisted registrations changed (the agent saves them in its data dir). Must not throw;
+   * the promise resolves once they are durable and rejects (PersistError) when they could not be.
+   */
+  persist?(definitions: readonly ServiceDefinition[]): Promise<void> | void;
   /** A fresh instance id (hyperid). */
   freshId(): string;
   now(): number;
@@ -70,6 +73,12 @@ export class ServiceRuntime {
   private closed = false;
   /** Definitions to keep across restarts, by instance id (registrations with persist: true). */
   private readonly persisted = new Map<string, ServiceDefinition>();
+  /** Every registration as it was made, by instance id, to undo a change that could not be saved. */
+  private readonly made = new Map<string, { readonly def: ServiceDefinition; readonly persist: boolean }>();
+  /** The save the latest persisted change started. */
+  private lastSave: Promise<void> = Promise.resolve();
+  /** Durable changes run one at a time, so an undo restores exactly what was there. */
+  private durableChain: Promise<unknown> = Promise.resolve();
   readonly counters = { publishes: 0, publishesCoalesced: 0, checkRuns: 0, deregisteredCritical: 0 };
 
   constructor(
@@ -104,7 +113,8 @@ export class ServiceRuntime {
     );
     const hadPersisted = this.persisted.delete(service.record.id);
     if (options.persist === true) this.persisted.set(service.record.id, { ...def, id: service.record.id });
-    if (options.persist === true || hadPersisted) this.host.persist?.([...this.persisted.values()]);
+    this.made.set(service.record.id, { def: { ...def, id: service.record.id }, persist: options.persist === true });
+    if (options.persist === true || hadPersisted) this.save();
     for (const spec of service.checks) this.runner.start(spec);
     // A replaced registration may have dropped checks.
     for (const c of this.runner.ids()) if (this.local.check(c) === undefined) this.runner.stop(c);
@@ -119,10 +129,68 @@ export class ServiceRuntime {
     if (service === undefined) return false;
     for (const c of service.checks) this.runner.stop(c.id);
     this.local.deregister(id);
-    if (this.persisted.delete(id)) this.host.persist?.([...this.persisted.values()]);
+    this.made.delete(id);
+    if (this.persisted.delete(id)) this.save();
     this.changed();
     this.host.log.info({ service: service.record.name, id }, 'service deregistered');
     return true;
+  }
+
+  /**
+   * register() with persist, resolving only once the change is durable in the data dir; when it
+   * cannot be saved the change is undone (the previous registration of that id, or none, is back)
+   * and the promise rejects with PersistError. Without a data dir it is register().
+   */
+  registerDurably(def: ServiceDefinition): Promise<ServiceInstance> {
+    return this.durably(async () => {
+      const prev = typeof def.id === 'string' ? this.made.get(def.id) : undefined;
+      this.lastSave = Promise.resolve();
+      const inst = this.register(def, { persist: true });
+      try {
+        await this.lastSave;
+      } catch (err) {
+        this.undo(inst.id, prev);
+        throw err;
+      }
+      return inst;
+    });
+  }
+
+  /** deregister() that resolves once the removal is durable; undone (and rejecting) when it cannot be saved. */
+  deregisterDurably(id: string): Promise<boolean> {
+    return this.durably(async () => {
+      const prev = this.made.get(id);
+      this.lastSave = Promise.resolve();
+      if (!this.deregister(id)) return false;
+      try {
+        await this.lastSave;
+      } catch (err) {
+        this.undo(id, prev);
+        throw err;
+      }
+      return true;
+    });
+  }
+
+  private durably<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.durableChain.then(op, op);
+    this.durableChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Puts back what `id` was before a change that could not be saved (its save may fail too: logged). */
+  private undo(id: string, prev: { readonly def: ServiceDefinition; readonly persist: boolean } | undefined): void {
+    if (prev === undefined) this.deregister(id);
+    else this.register(prev.def, { persist: prev.persist });
+    this.host.log.warn({ id }, 'undid a registration change that could not be saved in the data dir');
+  }
+
+  private save(): void {
+    const p = this.host.persist?.([...this.persisted.values()]);
+    if (p !== undefined) {
+      this.lastSave = p;
+      p.catch(() => undefined); // the error is logged where it happens; durable callers see it through lastSave
+    }
   }
 
   /** A TTL check's update from its application. Throws UnknownServiceError for an unknown id. */

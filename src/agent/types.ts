@@ -156,6 +156,14 @@ export interface AgentServices {
   /** Removes an instance of this node; false when it had none with that id. */
   deregister(id: string): boolean;
   /**
+   * register() with persist that resolves only once the registration is durable in the data dir
+   * (fsynced): what PUT /v1/services does before it answers. When it cannot be saved (a full disk)
+   * the change is undone and the promise rejects with PersistError. Without a data dir, as register().
+   */
+  registerDurably(definition: ServiceDefinition): Promise<ServiceInstance>;
+  /** deregister() that resolves once the removal is durable; undone, rejecting with PersistError, when it cannot be saved. */
+  deregisterDurably(id: string): Promise<boolean>;
+  /**
    * Instances of `name` in the mesh from the local view: passing ones by default, instances on
    * suspect nodes last, none on dead or left nodes. The array is frozen and shared.
    */

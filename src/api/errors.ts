@@ -71,6 +71,15 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError(500, API_ERROR_CODES.internal, `internal error: ${(err as Error)?.message ?? String(err)}; see the agent's log`);
 }
 
+/** agentCall() for an operation that resolves later. */
+export async function agentCallAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw err instanceof HearsayError ? toApiError(err) : err;
+  }
+}
+
 /** Runs `fn`, turning an agent's HearsayError into the matching ApiError. */
 export function agentCall<T>(fn: () => T): T {
   try {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dataDirProblem, ensureDataDir, makeSnapshot, readSnapshot, SnapshotWriter, snapshotPath } from '../../src/agent/data-dir.js';
 import { loadAgentConfig } from '../../src/agent/config.js';
-import { DataDirError } from '../../src/errors.js';
+import { DamagedDataFileError, DataDirError } from '../../src/errors.js';
+import { pino } from 'pino';
 import type { MemberRecord } from '../../src/wire/messages.js';
 import { Agents, waitFor } from './support.js';
 
@@ -142,5 +143,55 @@ describe('checking a data dir before starting', () => {
     const d = await tempDir();
     await writeFile(join(d, 'file'), 'x');
     await expect(loadAgentConfig({ dataDir: join(d, 'file') }, {})).rejects.toThrow(/--data-dir ".*file": .*file exists and is not a directory/);
+  });
+});
+
+describe('a damaged data file is never silently replaced', () => {
+  const damages: [string, string][] = [
+    ['truncated', '{"version": 1, "services": [{"id": "a", "name": "a", "po'],
+    ['garbage', '\u0000\u0001garbage\u00ff'],
+    ['empty', ''],
+    ['of another version', '{"version": 99, "services": []}'],
+  ];
+
+  it.each(damages)('a %s services.json stops the agent, naming the file and the fix, and is left as it was', async (_kind, text) => {
+    const d = await tempDir();
+    const file = join(d, 'services.json');
+    await writeFile(file, text);
+    let caught: unknown;
+    try {
+      agents.make('svc-damaged', { dataDir: d });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(DamagedDataFileError);
+    expect((caught as DamagedDataFileError).code).toBe('HEARSAY_ERR_DATA_DIR_DAMAGED');
+    expect((caught as Error).message).toContain(`${file} is damaged`);
+    expect((caught as Error).message).toContain(`mv ${file} ${file}.bad`);
+    expect(await readFile(file, 'utf8')).toBe(text);
+  });
+
+  it.each(damages.slice(0, 3))('a %s peers.json is moved aside, logged at error, and the agent starts', async (_kind, text) => {
+    const d = await tempDir();
+    await writeFile(join(d, 'peers.json'), text);
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const a = await agents.started('peers-damaged', { dataDir: d, logger });
+    expect(a.state).toBe('running');
+    const aside = (await readdir(d)).filter((n) => n.startsWith('peers.json.damaged-'));
+    expect(aside).toHaveLength(1);
+    expect(await readFile(join(d, aside[0] as string), 'utf8')).toBe(text);
+    expect(lines.some((l) => l.level === 50 && String(l.msg).startsWith('the peer snapshot was damaged'))).toBe(true);
+  });
+
+  it('removes the temporary files an interrupted write left, and writes none that stay', async () => {
+    const d = await tempDir();
+    await writeFile(join(d, 'services.json.123.abcd.tmp'), '{"half');
+    await writeFile(join(d, 'peers.json.9.ff.tmp'), '');
+    await writeFile(join(d, 'unrelated.tmp'), 'mine');
+    const a = await agents.started('tmp-clean', { dataDir: d });
+    await a.registerDurably({ name: 'web', port: 1 });
+    await a.close();
+    expect((await readdir(d)).sort()).toEqual(['peers.json', 'services.json', 'unrelated.tmp']);
   });
 });

@@ -24,7 +24,7 @@ import type { HealthStatus, LookupOptions } from '../../registry/types.js';
 import { isHealthStatus } from '../../registry/validate.js';
 import { parseDuration } from '../../util/duration.js';
 import type { ApiContext } from '../context.js';
-import { agentCall, API_ERROR_CODES, ApiError } from '../errors.js';
+import { agentCall, agentCallAsync, API_ERROR_CODES, ApiError } from '../errors.js';
 import type { Handler, Route } from '../router.js';
 
 /** What the service routes use of the agent. */
@@ -80,12 +80,13 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
       );
     }
     // Registrations through the API are kept in the data dir (if any) across restarts, as Consul does.
-    const instance = agentCall(() => agent.register(body as Parameters<AgentServices['register']>[0], { persist: true }));
+    // Answered only once the registration is durable (fsynced): a 2xx survives kill -9.
+    const instance = await agentCallAsync(() => agent.registerDurably(body as Parameters<AgentServices['register']>[0]));
     json(200, instance);
   };
 
-  const deregister: Handler = ({ params: { id = '' }, json }) => {
-    if (!agent.deregister(id)) {
+  const deregister: Handler = async ({ params: { id = '' }, json }) => {
+    if (!(await agentCallAsync(() => agent.deregisterDurably(id)))) {
       throw fail(404, 'HEARSAY_ERR_UNKNOWN_SERVICE', `no service instance with id ${JSON.stringify(id)} on this agent: list them with GET /v1/agent/services`);
     }
     json(200, { deregistered: true, id });
