@@ -99,7 +99,15 @@ const SERVICE_COUNTS: readonly (readonly [key: string, metric: string, help: str
 ];
 
 /** The HTTP API's own counters (api/guard.ts); the server adds their values to the agent's. */
-export const HTTP_COUNTER_KEYS = ['http.requests', 'http.unauthorized', 'http.rateLimited', 'http.bodyTooLarge', 'http.invalidRequests'] as const;
+export const HTTP_COUNTER_KEYS = [
+  'http.requests',
+  'http.unauthorized',
+  'http.rateLimited',
+  'http.bodyTooLarge',
+  'http.invalidRequests',
+  'http.connectionsRefused',
+  'http.headerTimeouts',
+] as const;
 export type HttpCounterKey = (typeof HTTP_COUNTER_KEYS)[number];
 
 const counts = (prefix: string, rows: readonly (readonly [string, string, string])[]): MetricFamily[] =>
@@ -134,6 +142,8 @@ export const METRICS: readonly MetricFamily[] = Object.freeze([
   one('hearsay_http_rate_limited_total', 'counter', 'http.rateLimited', 'HTTP API requests refused by the rate limit (429).'),
   one('hearsay_http_body_too_large_total', 'counter', 'http.bodyTooLarge', 'HTTP API requests refused for a body over the limit (413).'),
   one('hearsay_http_invalid_requests_total', 'counter', 'http.invalidRequests', 'HTTP API requests refused as invalid (400, 415).'),
+  one('hearsay_http_connections_refused_total', 'counter', 'http.connectionsRefused', 'HTTP API connections closed at once because maxConnections were open.'),
+  one('hearsay_http_header_timeouts_total', 'counter', 'http.headerTimeouts', 'HTTP API connections closed for sending no complete request head within the header timeout.'),
 ]);
 
 /** What agentCounters() reads. */

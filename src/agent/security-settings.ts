@@ -22,8 +22,12 @@ export interface SecurityInputs {
 export interface ConfigLimits extends AgentLimits {
   /** Largest HTTP request body, in bytes. @default 65536 */
   readonly httpMaxBodyBytes?: number;
-  /** Sustained HTTP request rate per second (bursts to twice it). @default 10000 */
+  /** Sustained HTTP request rate per second per caller (connection), bursts to twice it. @default 10000 */
   readonly httpMaxRequestsPerSecond?: number;
+  /** Most HTTP connections open at once. @default a quarter of the open-file limit, at most 1024 */
+  readonly httpMaxConnections?: number;
+  /** Time a connection has to send a complete request head, in ms. @default 10000 */
+  readonly httpHeaderTimeoutMs?: number;
   /** TCP connect timeout for push-pulls, stream probes and key operations, in ms. @default 5000 */
   readonly tcpConnectTimeoutMs?: number;
   /** TCP read timeout (a whole message must arrive within it), in ms. @default 10000 */
@@ -37,6 +41,8 @@ const LIMIT_KEYS: readonly (keyof ConfigLimits)[] = [
   'maxConnectionBytes',
   'httpMaxBodyBytes',
   'httpMaxRequestsPerSecond',
+  'httpMaxConnections',
+  'httpHeaderTimeoutMs',
   'tcpConnectTimeoutMs',
   'tcpReadTimeoutMs',
 ];

@@ -29,8 +29,18 @@ export interface HttpServerOptions {
   readonly maxBlockingQueries?: number;
   /** Bearer token every request must carry; required to listen beyond loopback. @default none */
   readonly token?: string;
-  /** Sustained request rate (bursts to twice it); more get 429. @default 10000 */
+  /** Sustained request rate per caller (connection), bursts to twice it; more get 429. @default 10000 */
   readonly maxRequestsPerSecond?: number;
+  /**
+   * Most HTTP connections open at once; more are closed at once and counted, so the API can never
+   * take the file descriptors the gossip sockets and data files need.
+   * @default a quarter of the process's open-file limit, at most 1024
+   */
+  readonly maxConnections?: number;
+  /** Request bodies read at once; more wait their turn, unread. @default 16 */
+  readonly maxConcurrentBodies?: number;
+  /** A connection must send a complete request head within this long, in ms (idle ones are cut). @default 10000 */
+  readonly headerTimeoutMs?: number;
   /** Key operations (the agent's keyManager); without it the key routes answer 409. */
   readonly keys?: KeyOps;
   /** The process's log for GET /v1/agent/monitor; without it the route answers 501. */
@@ -62,8 +72,12 @@ export interface ReloadReport {
 export interface ApiContext {
   readonly options: HttpServerOptions;
   readonly log: Logger | undefined;
-  /** Resolves when the server starts closing (blocking queries and event streams end then). */
-  readonly closed: Promise<void>;
+  /**
+   * Calls `fn` when the server starts closing (blocking queries and streams end then); returns the
+   * function that cancels it, to be called when the request ends first, so that nothing a finished
+   * request held stays reachable.
+   */
+  onClose(fn: () => void): () => void;
   /** True once close() was called. */
   closing(): boolean;
   /** The API's own counters (requests refused by reason), added to the agent's on /metrics. */

@@ -5,9 +5,13 @@
  *
  * - Token: `Authorization: Bearer TOKEN`, compared in constant time (SHA-256 of both sides, then
  *   timingSafeEqual). Wrong or missing: 401 HEARSAY_ERR_UNAUTHORIZED, counted (http.unauthorized).
- * - Rate: a token bucket over all requests, `maxRequestsPerSecond` refilled per second with a burst
- *   of twice that; an empty bucket answers 429 HEARSAY_ERR_RATE_LIMITED with Retry-After, counted
- *   (http.rateLimited). Event streams count once, when they open.
+ * - Rate: a token bucket per caller (per connection: every local caller is 127.0.0.1, so the
+ *   connection is what tells one from another), `maxRequestsPerSecond` refilled per second with a
+ *   burst of twice that; an empty bucket answers 429 HEARSAY_ERR_RATE_LIMITED with Retry-After,
+ *   counted (http.rateLimited). One flooder only empties its own bucket: another service's TTL
+ *   updates on their own connection go through. Event streams count once, when they open.
+ * - Host: exactly `NAME[:PORT]` or `[IPV6][:PORT]` naming loopback or the API's own address;
+ *   anything else (`127.0.0.1:80@evil.example`, `[::1]evil.example`, `[::1`) is refused.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -33,7 +37,7 @@ export const HTTP_GUARD_DEFAULTS = Object.freeze({ maxRequestsPerSecond: 10_000 
 export interface HttpGuardOptions {
   /** Required as `Authorization: Bearer TOKEN` on every request when set. @default none */
   readonly token?: string;
-  /** Sustained request rate; bursts up to twice this. @default 10000 */
+  /** Sustained request rate per caller (connection); bursts up to twice this. @default 10000 */
   readonly maxRequestsPerSecond?: number;
   /** Milliseconds, monotonic; injected by tests. @default performance.now */
   readonly now?: () => number;
@@ -46,21 +50,29 @@ export function checkHttpExposure(host: string, port: number, token: string | un
 }
 
 export class HttpGuard {
-  readonly counters: Record<HttpCounterKey, number> = { 'http.requests': 0, 'http.unauthorized': 0, 'http.rateLimited': 0, 'http.bodyTooLarge': 0, 'http.invalidRequests': 0 };
+  readonly counters: Record<HttpCounterKey, number> = {
+    'http.requests': 0,
+    'http.unauthorized': 0,
+    'http.rateLimited': 0,
+    'http.bodyTooLarge': 0,
+    'http.invalidRequests': 0,
+    'http.connectionsRefused': 0,
+    'http.headerTimeouts': 0,
+  };
   private readonly tokenDigest: Buffer | null;
   private readonly rate: number;
   private readonly burst: number;
   private readonly now: () => number;
-  private tokens: number;
-  private last: number;
+  /** Each caller's bucket, kept with its connection (and collected with it). */
+  private readonly buckets = new WeakMap<object, { tokens: number; last: number }>();
+  /** Requests without a socket (tests) share this key. */
+  private readonly noSocket = {};
 
   constructor(options: HttpGuardOptions = {}) {
     this.tokenDigest = options.token === undefined || options.token === '' ? null : digest(options.token);
     this.rate = options.maxRequestsPerSecond ?? HTTP_GUARD_DEFAULTS.maxRequestsPerSecond;
     this.burst = Math.max(1, this.rate * 2);
     this.now = options.now ?? (() => performance.now());
-    this.tokens = this.burst;
-    this.last = this.now();
   }
 
   /** Throws ApiError (401, 429, 403) for a request that may not proceed; `bound` is the API's own address. */
@@ -82,14 +94,20 @@ export class HttpGuard {
       }
     }
     const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.rate);
-    this.last = t;
-    if (this.tokens < 1) {
+    const caller = (req.socket as object | undefined) ?? this.noSocket;
+    let bucket = this.buckets.get(caller);
+    if (bucket === undefined) {
+      bucket = { tokens: this.burst, last: t };
+      this.buckets.set(caller, bucket);
+    }
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((t - bucket.last) / 1000) * this.rate);
+    bucket.last = t;
+    if (bucket.tokens < 1) {
       this.counters['http.rateLimited']++;
-      const wait = Math.max(1, Math.ceil((1 - this.tokens) / this.rate));
+      const wait = Math.max(1, Math.ceil((1 - bucket.tokens) / this.rate));
       throw new ApiError(429, API_ERROR_CODES.rateLimited, `too many requests (limit ${this.rate} per second): retry in ${wait} s`, { 'retry-after': String(wait) });
     }
-    this.tokens -= 1;
+    bucket.tokens -= 1;
     // DNS rebinding: a web page whose name was rebound to 127.0.0.1 sends its own name as Host
     // (and no Origin on a same-origin GET). Without a token, only loopback names are served.
     if (this.tokenDigest === null && !hostAllowed(req.headers.host, bound)) {
@@ -115,11 +133,18 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
 
-/** Whether a Host header names this agent on loopback (or its bound address); no header is allowed. */
-function hostAllowed(header: string | undefined, bound: Address | undefined): boolean {
+const HOST_NAME = /^([a-z0-9](?:[a-z0-9.-]{0,252}[a-z0-9])?)(?::\d{1,5})?$/;
+const HOST_IPV6 = /^\[([0-9a-f:.]+)\](?::\d{1,5})?$/;
+
+/**
+ * Whether a Host header names this agent on loopback (or its bound address); no header is allowed.
+ * The header must be exactly a host and an optional port: anything around them is refused.
+ */
+export function hostAllowed(header: string | undefined, bound: Address | undefined): boolean {
   if (header === undefined || header === '') return true;
-  let host = header.trim().toLowerCase();
-  if (host.startsWith('[')) host = host.slice(1, host.indexOf(']') < 0 ? undefined : host.indexOf(']'));
-  else if (host.split(':').length === 2) host = host.slice(0, host.indexOf(':'));
+  const text = header.trim().toLowerCase();
+  const m = HOST_IPV6.exec(text) ?? HOST_NAME.exec(text);
+  if (m === null) return false;
+  const host = m[1] as string;
   return isLoopbackHost(host) || (bound !== undefined && host === bound.host.toLowerCase());
 }

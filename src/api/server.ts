@@ -16,6 +16,7 @@
  * The server only uses the Agent interface; the agent is injected, so tests drive it with a fake.
  * No framework: a table of routes does not need one, and node:http keeps the dependency list short.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent } from '../agent/types.js';
@@ -43,18 +44,58 @@ export interface HttpServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** A quarter of the soft open-file limit (Linux: /proc/self/limits), at most 1024; 256 where it cannot be read. */
+export function defaultMaxConnections(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m !== null) return Math.max(16, Math.min(1024, Math.floor(Number(m[1]) / 4)));
+  } catch {
+    // not Linux
+  }
+  return 256;
+}
+
+/** At most `limit` tasks at once; the others wait their turn in order. */
+class Semaphore {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await task();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+}
+
 export function createHttpServer(agent: Agent, options: HttpServerOptions = {}): HttpServer {
   const log = options.logger;
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  const headerTimeoutMs = options.headerTimeoutMs ?? 10_000;
+  // Bodies are read a few at a time (the others wait, unread, with TCP backpressure), so a burst of
+  // large requests cannot grow the heap by hundreds of megabytes that V8 is slow to give back.
+  const bodies = new Semaphore(options.maxConcurrentBodies ?? 16);
   const guard = new HttpGuard({
     ...(options.token === undefined ? {} : { token: options.token }),
     ...(options.maxRequestsPerSecond === undefined ? {} : { maxRequestsPerSecond: options.maxRequestsPerSecond }),
   });
   let closing: Promise<void> | undefined;
   let bound: Address | undefined;
-  let signalClosed: () => void = () => {};
-  const closed = new Promise<void>((resolve) => (signalClosed = resolve));
-  const ctx: ApiContext = { options, log, closed, closing: () => closing !== undefined, httpCounters: () => guard.counters };
+  const closeListeners = new Set<() => void>();
+  const onClose = (fn: () => void): (() => void) => {
+    if (closing !== undefined) {
+      fn();
+      return () => {};
+    }
+    closeListeners.add(fn);
+    return () => closeListeners.delete(fn);
+  };
+  const ctx: ApiContext = { options, log, onClose, closing: () => closing !== undefined, httpCounters: () => guard.counters };
 
   const events = eventRoutes(agent, ctx);
   const router = new Router([...agentRoutes(agent, ctx), ...events.routes, ...serviceRoutes(agent, ctx), ...keyRoutes(options.keys), ...operateRoutes(agent, ctx)]);
@@ -70,7 +111,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
         res,
         params,
         query: queryOf(req.url),
-        body: (required, example) => readJsonBody(req, maxBodyBytes, required, example),
+        body: (required, example) => bodies.run(() => readJsonBody(req, maxBodyBytes, required, example)),
         json: (status, body, headers) => sendJson(res, status, body, headers),
       };
       await handler(request);
@@ -84,15 +125,29 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
         res.destroy();
         return;
       }
-      // A body we did not read: close the connection rather than read it.
+      // A body we did not read: close the connection rather than read it. (A request without a
+      // body keeps its connection: a refused caller must not get a fresh rate bucket by it.)
       const headers: Record<string, string> = { ...e.headers };
-      if (!req.complete) headers.connection = 'close';
+      const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+      if (hasBody && !req.complete) headers.connection = 'close';
       sendJson(res, e.status, { error: e.message, code: e.code }, headers);
     }
   };
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ headersTimeout: headerTimeoutMs, requestTimeout: Math.max(headerTimeoutMs, 30_000) }, (req, res) => {
     void handle(req, res);
+  });
+  server.maxConnections = options.maxConnections ?? defaultMaxConnections();
+  server.on('drop', () => guard.counters['http.connectionsRefused']++);
+  // Node's headersTimeout starts with the first byte: a connection that sends nothing is cut here.
+  server.on('connection', (socket) => {
+    const timer = setTimeout(() => {
+      guard.counters['http.headerTimeouts']++;
+      socket.destroy();
+    }, headerTimeoutMs);
+    timer.unref();
+    socket.once('data', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
   });
 
   return {
@@ -118,7 +173,8 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
-        signalClosed();
+        for (const fn of [...closeListeners]) fn();
+        closeListeners.clear();
         events.endAll();
         if (!server.listening) {
           resolve();

@@ -85,8 +85,20 @@ export function idProblem(id: unknown): string | undefined {
 export function addressProblem(address: unknown): string | undefined {
   const bad = `address ${shown(address)} must be an IPv4 address, an IPv6 address without a zone, or a host name such as "billing-1.internal"`;
   if (typeof address !== 'string' || address.length === 0 || address.length > 253) return bad;
-  if (IPV4_RE.test(address)) return isIPv4Literal(address) ? undefined : bad;
-  if (address.includes(':')) return isIPv6Literal(address) ? undefined : bad;
+  if (IPV4_RE.test(address)) {
+    if (!isIPv4Literal(address)) return bad;
+    const first = Number(address.split('.')[0]);
+    if (address === '0.0.0.0') return `address ${shown(address)} is unspecified ("any interface"): give the address clients connect to, or leave it out for the agent's advertise address`;
+    if (address === '255.255.255.255') return `address ${shown(address)} is the broadcast address: give the instance's own address`;
+    if (first >= 224 && first <= 239) return `address ${shown(address)} is a multicast address: give the instance's own (unicast) address`;
+    return undefined;
+  }
+  if (address.includes(':')) {
+    if (!isIPv6Literal(address)) return bad;
+    if (/^[0:]+$/.test(address)) return `address ${shown(address)} is unspecified ("any interface"): give the address clients connect to, or leave it out for the agent's advertise address`;
+    if (/^ff[0-9a-f]{2}:/i.test(address)) return `address ${shown(address)} is a multicast address: give the instance's own (unicast) address`;
+    return undefined;
+  }
   return HOSTNAME_RE.test(address) ? undefined : bad;
 }
 

@@ -100,6 +100,8 @@ describe('GET /metrics', () => {
       ['hearsay_http_rate_limited_total', 0],
       ['hearsay_http_body_too_large_total', 0],
       ['hearsay_http_invalid_requests_total', 0],
+      ['hearsay_http_connections_refused_total', 0],
+      ['hearsay_http_header_timeouts_total', 0],
     ]);
   });
 

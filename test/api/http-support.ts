@@ -1,5 +1,5 @@
 /** A raw HTTP client for the API tests: node:http, so every header and body byte is the test's. */
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type Agent as HttpAgent } from 'node:http';
 import type { Address } from '../../src/wire/messages.js';
 
 export interface RawResponse {
@@ -15,6 +15,8 @@ export interface RawRequest {
   readonly body?: string | Buffer;
   /** Send the body with chunked transfer encoding (no content-length). */
   readonly chunked?: boolean;
+  /** A keep-alive agent to send it on (the same connection as earlier calls); @default a fresh connection */
+  readonly via?: HttpAgent;
 }
 
 export function call(address: Address, path: string, options: RawRequest = {}): Promise<RawResponse> {
@@ -23,7 +25,7 @@ export function call(address: Address, path: string, options: RawRequest = {}): 
     if (options.body !== undefined && options.chunked !== true && headers['content-length'] === undefined) {
       headers['content-length'] = Buffer.byteLength(options.body);
     }
-    const req = httpRequest({ host: address.host, port: address.port, path, method: options.method ?? 'GET', headers, agent: false }, (res) => {
+    const req = httpRequest({ host: address.host, port: address.port, path, method: options.method ?? 'GET', headers, agent: options.via ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import type { MembershipEvent, MemberView } from '../../src/membership/types.js';
 import { PAYLOAD_MAGIC, PAYLOAD_VERSION, encodeInstances } from '../../src/registry/payload.js';
 import type { HealthStatus, LocalInstanceRecord, ServiceInstance } from '../../src/registry/types.js';
+import { addressProblem } from '../../src/registry/validate.js';
 import type { MemberStatus } from '../../src/wire/messages.js';
 
 export function record(over: Partial<LocalInstanceRecord> = {}): LocalInstanceRecord {
@@ -167,7 +168,8 @@ export const arbName = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?$/
 export const arbStatus = fc.constantFrom<HealthStatus>('passing', 'warning', 'critical', 'maintenance');
 const arbText = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 });
 export const arbTag = fc.oneof(fc.stringMatching(/^[a-z0-9.=-]{1,10}$/), arbText.filter((s) => !CONTROL_OR_SPACE.test(s)));
-export const arbAddress = fc.oneof(fc.constant(''), fc.ipV4(), fc.ipV6(), fc.domain());
+/** Addresses an instance may have: no unspecified, broadcast or multicast ones (addressProblem refuses them). */
+export const arbAddress = fc.oneof(fc.constant(''), fc.ipV4(), fc.ipV6(), fc.domain()).filter((a) => a === '' || addressProblem(a) === undefined);
 const arbMetaKey = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,12}$/), fc.constantFrom('__proto__', 'constructor', 'toString', '1', '0'));
 const arbMetaValue = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 8 })).filter((s) => !CONTROL.test(s));
 

@@ -2,7 +2,7 @@ import { keyIdOfBase64 } from '../../src/security/keyring.js';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HearsayAgent } from '../../src/agent/agent.js';
 import { createHttpServer, type HttpServer } from '../../src/api/server.js';
@@ -68,14 +68,21 @@ describe('HTTP API guard', () => {
     expect(guard.counters['http.rateLimited']).toBe(2);
   });
 
-  it('answers 429 on the wire once the burst is spent, and counts it on /metrics', async () => {
+  it("answers 429 on the wire once a caller's burst is spent, and counts it on /metrics", async () => {
     const agent = await agents.started('busy');
     const server = createHttpServer(agent, { maxRequestsPerSecond: 1 });
     servers.push(server);
     const addr = await server.listen({ host: '127.0.0.1', port: 0 });
-    const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await call(addr, '/v1/members')).status);
-    expect(statuses).toContain(429);
+    const via = new HttpAgent({ keepAlive: true, maxSockets: 1 }); // one caller: one connection
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await call(addr, '/v1/members', { via })).status);
+      expect(statuses).toContain(429);
+      expect((await call(addr, '/metrics', { via })).status).toBe(429); // still that caller, still empty
+      expect((await call(addr, '/metrics')).text).toMatch(/^hearsay_http_rate_limited_total [1-9]/m); // another caller is served
+    } finally {
+      via.destroy();
+    }
   });
 
   it('limits and validates key-operation bodies, answering JSON {error, code}', async () => {

@@ -30,13 +30,15 @@ export function operateRoutes(agent: Pick<AgentNode, 'forceLeave' | 'name'>, ctx
       if (res.writableLength > 1024 * 1024) res.destroy();
       else if (!res.writableEnded) res.write(`${line}\n`);
     });
+    let cancel: () => void = () => {};
     const end = (): void => {
       stop();
+      cancel();
       if (!res.writableEnded) res.end();
     };
     req.once('close', end);
-    res.once('close', stop);
-    void ctx.closed.then(end);
+    res.once('close', end);
+    cancel = ctx.onClose(end);
   };
 
   const reload: Handler = async ({ json }) => {

@@ -117,7 +117,7 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
         }
         blocking++;
         try {
-          await waitForChange(agent, name, seen, waitMs, req, ctx.closed);
+          await waitForChange(agent, name, seen, waitMs, req, ctx.onClose);
         } finally {
           blocking--;
         }
@@ -206,15 +206,17 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
 }
 
 /** Resolves once `name`'s index differs from `seen`, `waitMs` elapses, the client goes away or the server closes. */
-function waitForChange(agent: ServiceAgent, name: string, seen: number, waitMs: number, req: IncomingMessage, closed: Promise<void>): Promise<void> {
+function waitForChange(agent: ServiceAgent, name: string, seen: number, waitMs: number, req: IncomingMessage, onClose: ApiContext['onClose']): Promise<void> {
   return new Promise((resolve) => {
     let done = false;
+    let cancel: () => void = () => {};
     const finish = (): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       agent.off('event', listener);
       req.socket.off('close', finish);
+      cancel();
       resolve();
     };
     const listener = (event: AgentEvent): void => {
@@ -224,7 +226,7 @@ function waitForChange(agent: ServiceAgent, name: string, seen: number, waitMs: 
     timer.unref();
     agent.on('event', listener);
     req.socket.once('close', finish);
-    void closed.then(finish);
+    cancel = onClose(finish);
     if (agent.serviceIndex(name) !== seen) finish();
   });
 }

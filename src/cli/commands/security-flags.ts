@@ -62,7 +62,7 @@ export function securitySettingsFromFlags(values: SecurityFlagValues): {
 
 /** The agent's share of the config file's limits: its `limits` and its TCP timeouts. */
 export function agentLimits(limits: AgentConfig['limits']): { limits: AgentLimits; tcpConnectTimeoutMs?: number; tcpReadTimeoutMs?: number } {
-  const { httpMaxBodyBytes: _b, httpMaxRequestsPerSecond: _r, tcpConnectTimeoutMs, tcpReadTimeoutMs, ...agent } = limits;
+  const { httpMaxBodyBytes: _b, httpMaxRequestsPerSecond: _r, httpMaxConnections: _c, httpHeaderTimeoutMs: _h, tcpConnectTimeoutMs, tcpReadTimeoutMs, ...agent } = limits;
   return {
     limits: agent,
     ...(tcpConnectTimeoutMs === undefined ? {} : { tcpConnectTimeoutMs }),
@@ -74,12 +74,14 @@ export function agentLimits(limits: AgentConfig['limits']): { limits: AgentLimit
 export function httpSecurityOptions(
   config: AgentConfig,
   agent: Agent,
-): { token?: string; keys?: KeyOps; maxBodyBytes?: number; maxRequestsPerSecond?: number } {
+): { token?: string; keys?: KeyOps; maxBodyBytes?: number; maxRequestsPerSecond?: number; maxConnections?: number; headerTimeoutMs?: number } {
   const keys = (agent as Partial<{ keyManager: KeyOps & { keyring: unknown } }>).keyManager;
   return {
     ...(config.httpToken === undefined ? {} : { token: config.httpToken }),
     ...(keys === undefined || keys.keyring === null ? {} : { keys }),
     ...(config.limits.httpMaxBodyBytes === undefined ? {} : { maxBodyBytes: config.limits.httpMaxBodyBytes }),
     ...(config.limits.httpMaxRequestsPerSecond === undefined ? {} : { maxRequestsPerSecond: config.limits.httpMaxRequestsPerSecond }),
+    ...(config.limits.httpMaxConnections === undefined ? {} : { maxConnections: config.limits.httpMaxConnections }),
+    ...(config.limits.httpHeaderTimeoutMs === undefined ? {} : { headerTimeoutMs: config.limits.httpHeaderTimeoutMs }),
   };
 }
