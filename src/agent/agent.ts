@@ -109,7 +109,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       },
       options.serviceUpdateIntervalMs ?? AGENT_DEFAULTS.serviceUpdateIntervalMs,
     );
-    this.transport = new SecureTransport(transportOptions(options, resolved, this.bound, root.child({ component: 'transport' })), {
+    this.transport = new SecureTransport(transportOptions(options, resolved, this.bound, root.child({ component: 'transport' }), (host) => this.runtime.isPeerHost(host)), {
       onDatagram: (from, packet) => this.runtime.receive(from, packet, 'datagram'),
       onStreamFrame: (from, frame, reply) => this.runtime.receive(from, frame, 'stream', reply),
     });

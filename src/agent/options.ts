@@ -73,7 +73,7 @@ function agentProblems(o: AgentOptions): string[] {
 }
 
 /** The socket options an agent's transport runs with. */
-export function transportOptions(options: AgentOptions, resolved: ResolvedAgentOptions, bind: Address, logger: Logger): SecureTransportOptions {
+export function transportOptions(options: AgentOptions, resolved: ResolvedAgentOptions, bind: Address, logger: Logger, isPeer: (host: string) => boolean): SecureTransportOptions {
   const { security } = resolved;
   return {
     bind,
@@ -86,5 +86,12 @@ export function transportOptions(options: AgentOptions, resolved: ResolvedAgentO
     maxInboundConnections: security.maxInboundConnections,
     maxOutboundConnections: security.maxOutboundConnections,
     maxConnectionBytes: security.maxConnectionBytes,
+    inbound: {
+      maxInboundPerSource: security.maxInboundPerSource,
+      peerReservedConnections: security.peerReservedConnections,
+      headerTimeoutMs: security.streamHeaderTimeoutMs,
+      idleTimeoutMs: security.streamIdleTimeoutMs,
+      isPeer,
+    },
   };
 }

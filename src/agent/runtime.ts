@@ -135,6 +135,20 @@ export class CoreRuntime {
     });
   }
 
+  /** The hosts of alive and suspect members, rebuilt at most once a second. */
+  private peerHosts = { at: Number.NEGATIVE_INFINITY, hosts: new Set<string>() };
+
+  /** Whether `host` is the address of an alive or suspect member (the transport's reserved slots). */
+  isPeerHost(host: string): boolean {
+    const t = now();
+    if (t - this.peerHosts.at > 1000) {
+      const hosts = new Set<string>();
+      for (const v of this.core.members()) if (v.status === 'alive' || v.status === 'suspect') hosts.add(v.host);
+      this.peerHosts = { at: t, hosts };
+    }
+    return this.peerHosts.hosts.has(host);
+  }
+
   /** Cancels every timer and wakes every sleeper. Idempotent. */
   close(): void {
     this.closed = true;

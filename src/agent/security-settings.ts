@@ -39,6 +39,10 @@ const LIMIT_KEYS: readonly (keyof ConfigLimits)[] = [
   'maxInboundConnections',
   'maxOutboundConnections',
   'maxConnectionBytes',
+  'maxInboundPerSource',
+  'peerReservedConnections',
+  'streamHeaderTimeoutMs',
+  'streamIdleTimeoutMs',
   'httpMaxBodyBytes',
   'httpMaxRequestsPerSecond',
   'httpMaxConnections',
@@ -107,7 +111,7 @@ export function parseConfigLimits(value: unknown, where: string, problems: strin
       problems.push(`unknown key "limits.${k}" ${where}: known limits are ${LIMIT_KEYS.join(', ')}`);
       continue;
     }
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < (k === 'peerReservedConnections' ? 0 : 1)) {
       problems.push(`"limits.${k}" ${where} must be a positive integer (got ${JSON.stringify(v)})`);
       continue;
     }

@@ -58,6 +58,23 @@ export interface AgentLimits {
    * @default maxStreamBytes + 1 MiB
    */
   readonly maxConnectionBytes?: number;
+  /**
+   * Most inbound TCP connections at once from one source address that is not a member's; more are
+   * closed at once and counted (transport.dropped.source-limit), so a few misbehaving sources cannot
+   * hold every slot. (Members are not capped: a local cluster runs every agent on one address.)
+   * @default 16
+   */
+  readonly maxInboundPerSource?: number;
+  /**
+   * Inbound TCP slots kept for sources that are members of the mesh: connections from other
+   * sources are refused (transport.dropped.connection-limit) once only these are left.
+   * @default a quarter of maxInboundConnections
+   */
+  readonly peerReservedConnections?: number;
+  /** An inbound TCP connection must send its first frame header within this long, in ms. @default 2000 */
+  readonly streamHeaderTimeoutMs?: number;
+  /** An inbound TCP connection that sends nothing for this long is cut, in ms. @default 5000 */
+  readonly streamIdleTimeoutMs?: number;
 }
 
 export const LIMIT_DEFAULTS = Object.freeze({
@@ -65,6 +82,9 @@ export const LIMIT_DEFAULTS = Object.freeze({
   maxInboundConnections: 128,
   maxOutboundConnections: 128,
   connectionBytesOverStream: 1024 * 1024,
+  maxInboundPerSource: 16,
+  streamHeaderTimeoutMs: 2000,
+  streamIdleTimeoutMs: 5000,
 });
 
 export interface ResolvedSecurity {
@@ -77,6 +97,10 @@ export interface ResolvedSecurity {
   readonly maxInboundConnections: number;
   readonly maxOutboundConnections: number;
   readonly maxConnectionBytes: number;
+  readonly maxInboundPerSource: number;
+  readonly peerReservedConnections: number;
+  readonly streamHeaderTimeoutMs: number;
+  readonly streamIdleTimeoutMs: number;
 }
 
 /**
@@ -149,8 +173,20 @@ export function resolveSecurity(
   if (!Number.isInteger(maxConnectionBytes) || maxConnectionBytes < membership.maxStreamBytes + 4) {
     problems.push(`limits.maxConnectionBytes must be an integer of at least maxStreamBytes + 4 (${membership.maxStreamBytes + 4}) (got ${JSON.stringify(maxConnectionBytes)})`);
   }
+  const int = (key: keyof AgentLimits, value: number, min: number, max: number): number => {
+    if (!Number.isInteger(value) || value < min || value > max) problems.push(`limits.${key} must be an integer in [${min}, ${max}] (got ${JSON.stringify(value)})`);
+    return value;
+  };
+  const maxInboundPerSource = int('maxInboundPerSource', l.maxInboundPerSource ?? LIMIT_DEFAULTS.maxInboundPerSource, 1, 100_000);
+  const peerReservedConnections = int('peerReservedConnections', l.peerReservedConnections ?? Math.floor(maxInboundConnections / 4), 0, Math.max(0, maxInboundConnections - 1));
+  const streamHeaderTimeoutMs = int('streamHeaderTimeoutMs', l.streamHeaderTimeoutMs ?? LIMIT_DEFAULTS.streamHeaderTimeoutMs, 10, 600_000);
+  const streamIdleTimeoutMs = int('streamIdleTimeoutMs', l.streamIdleTimeoutMs ?? LIMIT_DEFAULTS.streamIdleTimeoutMs, 10, 600_000);
   if (problems.length > start) return null;
   return {
+    maxInboundPerSource,
+    peerReservedConnections,
+    streamHeaderTimeoutMs,
+    streamIdleTimeoutMs,
     envelope: new Envelope({ keyring, label, transition }),
     keyring,
     ...(s.keyringFile === undefined ? {} : { keyringFile: s.keyringFile }),

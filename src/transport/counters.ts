@@ -28,6 +28,8 @@ export const DROP_REASONS = [
   'connection-bytes',
   /** A dial over maxOutboundConnections; not made. */
   'dial-limit',
+  /** An inbound connection over maxInboundPerSource from one address; closed at once. */
+  'source-limit',
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

@@ -32,6 +32,16 @@ export interface StreamOptions {
   readonly maxConnectionBytes?: number;
   /** Most outbound connections (dials) open at once; more fail at once and are counted. @default unlimited */
   readonly maxOutboundConnections?: number;
+  /** Most inbound connections from one source address that is not a member's, at once. @default unlimited */
+  readonly maxInboundPerSource?: number;
+  /** Of maxInboundConnections, how many only sources that `isPeer` accepts may use. @default 0 */
+  readonly peerReservedConnections?: number;
+  /** Whether a source address is a member of the mesh (for the reserved slots). */
+  readonly isPeer?: (host: string) => boolean;
+  /** The first frame header must arrive within this long, in ms. @default readTimeoutMs */
+  readonly headerTimeoutMs?: number;
+  /** Cut a connection that sends nothing for this long, in ms. @default readTimeoutMs */
+  readonly idleTimeoutMs?: number;
 }
 
 /** How a dial ended. `ok` means the peer closed cleanly after answering (or not answering). */
@@ -54,6 +64,8 @@ export class StreamTransport {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private inbound = 0;
+  /** Inbound connections open per source address. */
+  private readonly perSource = new Map<string, number>();
   private outbound = 0;
   private readonly pending = new Set<() => void>();
   private closed = false;
@@ -212,15 +224,35 @@ export class StreamTransport {
       socket.destroy();
       return;
     }
-    if (this.inbound >= (this.options.maxInboundConnections ?? Infinity)) {
+    const o = this.options;
+    const source = normalizeHost(socket.remoteAddress ?? '');
+    const max = o.maxInboundConnections ?? Infinity;
+    // Slots above max - reserve are kept for members: a stranger's flood cannot keep peers out.
+    const member = o.isPeer?.(source) === true;
+    const slot = this.inbound >= max ? 'full' : this.inbound >= max - (o.peerReservedConnections ?? 0) && !member ? 'reserved' : 'ok';
+    if (slot !== 'ok') {
       c.drop('connection-limit');
-      this.log.debug({ from: socket.remoteAddress, open: this.inbound }, 'too many inbound connections: refused');
+      this.log.debug({ from: source, open: this.inbound, reserved: slot === 'reserved' }, 'too many inbound connections: refused');
+      socket.destroy();
+      return;
+    }
+    const fromSource = this.perSource.get(source) ?? 0;
+    // Members are not capped per address (a local cluster runs every agent on one); strangers are.
+    if (!member && fromSource >= (o.maxInboundPerSource ?? Infinity)) {
+      c.drop('source-limit');
+      this.log.debug({ from: source, open: fromSource }, 'too many inbound connections from one address: refused');
       socket.destroy();
       return;
     }
     c.add('transport.stream.connectionsIn');
     this.inbound++;
-    socket.once('close', () => this.inbound--);
+    this.perSource.set(source, fromSource + 1);
+    socket.once('close', () => {
+      this.inbound--;
+      const n = (this.perSource.get(source) ?? 1) - 1;
+      if (n <= 0) this.perSource.delete(source);
+      else this.perSource.set(source, n);
+    });
     this.track(socket);
     const maxBytes = this.options.maxConnectionBytes ?? Infinity;
     let bytesRead = 0;
@@ -232,15 +264,26 @@ export class StreamTransport {
     const cut = (): void => {
       open = false;
       clearTimeout(readTimer);
+      clearTimeout(headerTimer);
+      clearTimeout(idleTimer);
       socket.destroy();
     };
-    const readTimer = setTimeout(() => {
-      c.add('transport.stream.readTimeouts');
-      c.drop('read-timeout');
-      this.log.debug({ from: peer }, 'stream read timeout: connection cut');
-      cut();
-    }, this.options.readTimeoutMs);
-    readTimer.unref();
+    const timeout = (ms: number, what: string): NodeJS.Timeout => {
+      const t = setTimeout(() => {
+        c.add('transport.stream.readTimeouts');
+        c.drop('read-timeout');
+        this.log.debug({ from: peer, what }, 'stream read timeout: connection cut');
+        cut();
+      }, ms);
+      t.unref();
+      return t;
+    };
+    // The whole message within readTimeoutMs; the first header sooner; and never silent for long.
+    const readTimer = timeout(this.options.readTimeoutMs, 'message');
+    const headerTimer = timeout(o.headerTimeoutMs ?? this.options.readTimeoutMs, 'first frame header');
+    const idleMs = o.idleTimeoutMs ?? this.options.readTimeoutMs;
+    let idleTimer = timeout(idleMs, 'idle');
+    let sawHeader = false;
     const reply = (frame: Uint8Array): void => {
       if (!open || socket.writableEnded || socket.destroyed) {
         c.drop('connection-closed');
@@ -257,6 +300,12 @@ export class StreamTransport {
     socket.on('data', (chunk: Buffer) => {
       if (!open) return;
       bytesRead += chunk.length;
+      clearTimeout(idleTimer);
+      idleTimer = timeout(idleMs, 'idle');
+      if (!sawHeader && bytesRead >= 4) {
+        sawHeader = true;
+        clearTimeout(headerTimer);
+      }
       if (bytesRead > maxBytes) {
         c.drop('connection-bytes');
         this.log.debug({ from: peer, bytes: bytesRead, limit: maxBytes }, 'too many bytes on one connection: cut');
@@ -279,6 +328,8 @@ export class StreamTransport {
     socket.on('end', () => {
       // The dialer has sent everything; the answers have been written synchronously. Close our side.
       clearTimeout(readTimer);
+      clearTimeout(headerTimer);
+      clearTimeout(idleTimer);
       if (open) socket.end();
       open = false;
     });
@@ -286,7 +337,11 @@ export class StreamTransport {
       this.log.debug({ from: peer, err: err.message }, 'inbound stream error');
       cut();
     });
-    socket.on('close', () => clearTimeout(readTimer));
+    socket.on('close', () => {
+      clearTimeout(readTimer);
+      clearTimeout(headerTimer);
+      clearTimeout(idleTimer);
+    });
   }
 
   private track(socket: Socket): void {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { BindError } from './errors.js';
 import type { Address } from '../wire/messages.js';
 import { TransportCounters } from './counters.js';
-import { StreamTransport, type DialResult, type InboundFrameHandler } from './tcp.js';
+import { StreamTransport, type DialResult, type InboundFrameHandler, type StreamOptions } from './tcp.js';
 import { DatagramTransport, type DatagramHandler } from './udp.js';
 
 export type { DialResult, InboundFrameHandler, DatagramHandler };
@@ -26,6 +26,8 @@ export interface TransportOptions {
   readonly maxConnectionBytes?: number;
   /** Most outbound TCP connections open at once. @default unlimited */
   readonly maxOutboundConnections?: number;
+  /** Inbound TCP policy (tcp.ts StreamOptions): per-source cap, peer reserve, header and idle timeouts. */
+  readonly inbound?: Pick<StreamOptions, 'maxInboundPerSource' | 'peerReservedConnections' | 'isPeer' | 'headerTimeoutMs' | 'idleTimeoutMs'>;
   readonly logger: Logger;
 }
 
@@ -58,6 +60,7 @@ export class Transport {
         ...(options.maxInboundConnections === undefined ? {} : { maxInboundConnections: options.maxInboundConnections }),
         ...(options.maxConnectionBytes === undefined ? {} : { maxConnectionBytes: options.maxConnectionBytes }),
         ...(options.maxOutboundConnections === undefined ? {} : { maxOutboundConnections: options.maxOutboundConnections }),
+        ...options.inbound,
       },
       this.counters,
       this.log,
