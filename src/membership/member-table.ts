@@ -25,6 +25,8 @@ export interface StatusCounts {
 const STATUS: readonly MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
 const ALIVE = 0;
 const SUSPECT = 1;
+/** The status byte's high bit: the member has answered this node (see `heard`). */
+const HEARD = 0x80;
 const DEAD = 2;
 const LEFT = 3;
 const CODE: Readonly<Record<MemberStatus, number>> = { alive: ALIVE, suspect: SUSPECT, dead: DEAD, left: LEFT };
@@ -52,6 +54,10 @@ export class MemberTable {
   private order = new Int32Array(0);
   private orderLength = 0;
   private probeIndex = 0;
+  /** Where the round-robin over unheard members stands (the same order, its own position). */
+  private unheardIndex = 0;
+  /** Alive or suspect members not heard from yet. */
+  private unheardActive = 0;
   private capacity = 0;
   private highWater = 0;
   private readonly free: number[] = [];
@@ -119,12 +125,12 @@ export class MemberTable {
   }
 
   status(slot: number): MemberStatus {
-    return STATUS[this.statuses[slot] as number] as MemberStatus;
+    return STATUS[this.code(slot)] as MemberStatus;
   }
 
   /** Alive or suspect. */
   isActive(slot: number): boolean {
-    return (this.statuses[slot] as number) <= SUSPECT;
+    return this.code(slot) <= SUSPECT;
   }
 
   changedAt(slot: number): number {
@@ -191,6 +197,7 @@ export class MemberTable {
     this.cells[2 * slot] = id;
     this.cells[2 * slot + 1] = incarnation;
     this.statuses[slot] = CODE[status];
+    if (status === 'alive' || status === 'suspect') this.unheardActive++;
     this.changed[slot] = now;
     this.insertIndex(slot, hash);
     this.count++;
@@ -209,7 +216,7 @@ export class MemberTable {
   }
 
   setIncarnation(slot: number, incarnation: number): void {
-    const alive = this.statuses[slot] === ALIVE;
+    const alive = this.code(slot) === ALIVE;
     if (alive) this.digestValue ^= this.entryHash(slot);
     this.cells[2 * slot + 1] = incarnation;
     if (alive) this.digestValue ^= this.entryHash(slot);
@@ -231,15 +238,45 @@ export class MemberTable {
 
   setStatus(slot: number, status: MemberStatus, now: number): void {
     const code = CODE[status];
-    const old = this.statuses[slot] as number;
+    const old = this.code(slot);
     if (old === code) return;
     if (old === ALIVE || code === ALIVE) this.digestValue ^= this.entryHash(slot);
     this.untrack(slot);
     this.counts[STATUS[old] as MemberStatus]--;
-    this.statuses[slot] = code;
+    // Heard stays with an active member; one that died or left must be heard from again.
+    const heard = this.heard(slot) && code <= SUSPECT;
+    if (old <= SUSPECT && !this.heard(slot)) this.unheardActive--;
+    if (code <= SUSPECT && !heard) this.unheardActive++;
+    this.statuses[slot] = code | (heard ? HEARD : 0);
     this.changed[slot] = now;
     this.counts[status]++;
     this.track(slot);
+  }
+
+  /**
+   * Whether this node has heard the member answer (an ack of its probe): members learned only
+   * from others (a push-pull, gossip) are unheard until then. The probe cycle gives heard members
+   * most of its probes and picks relays among them, so a view padded with members that do not
+   * exist cannot slow the detection of real ones.
+   */
+  heard(slot: number): boolean {
+    return ((this.statuses[slot] as number) & HEARD) !== 0;
+  }
+
+  /** Marks an active member heard from (its ack arrived). */
+  setHeard(slot: number): void {
+    if (this.heard(slot) || this.code(slot) > SUSPECT) return;
+    this.statuses[slot] = (this.statuses[slot] as number) | HEARD;
+    this.unheardActive--;
+  }
+
+  /** Active members not heard from yet. */
+  get unheardCount(): number {
+    return this.unheardActive;
+  }
+
+  private code(slot: number): number {
+    return (this.statuses[slot] as number) & ~HEARD;
   }
 
   /** Sets the time of the last change without a status change (a new incarnation of self). */
@@ -253,9 +290,10 @@ export class MemberTable {
     if (id === NONE || this.slotOf(this.identities.get(id).node) !== slot) return;
     this.removeIndex(slot);
     this.count--;
-    if (this.statuses[slot] === ALIVE) this.digestValue ^= this.entryHash(slot);
+    if (this.code(slot) === ALIVE) this.digestValue ^= this.entryHash(slot);
     this.untrack(slot);
-    this.counts[STATUS[this.statuses[slot] as number] as MemberStatus]--;
+    if (this.code(slot) <= SUSPECT && !this.heard(slot)) this.unheardActive--;
+    this.counts[STATUS[this.code(slot)] as MemberStatus]--;
     this.cells[2 * slot] = NONE;
     this.identities.release(id);
     this.free.push(slot);
@@ -273,15 +311,19 @@ export class MemberTable {
    * The next member to probe: round-robin over the order, skipping `self`, dead and left members;
    * a new round reshuffles. NONE when there is nobody to probe.
    */
-  nextProbeTarget(self: number): number {
+  nextProbeTarget(self: number, lane: 'heard' | 'unheard' = 'heard'): number {
     const n = this.orderLength;
+    const unheard = lane === 'unheard';
     for (let checked = 0; checked < n; checked++) {
-      if (this.probeIndex >= n) {
-        this.shuffleOrder();
-        this.probeIndex = 0;
+      let i = unheard ? this.unheardIndex : this.probeIndex;
+      if (i >= n) {
+        if (!unheard) this.shuffleOrder();
+        i = 0;
       }
-      const slot = this.order[this.probeIndex++] as number;
-      if (slot === self || (this.statuses[slot] as number) > SUSPECT) continue;
+      const slot = this.order[i] as number;
+      if (unheard) this.unheardIndex = i + 1;
+      else this.probeIndex = i + 1;
+      if (slot === self || this.code(slot) > SUSPECT || this.heard(slot) !== !unheard) continue;
       return slot;
     }
     return NONE;
@@ -290,7 +332,7 @@ export class MemberTable {
   /**
    * Up to `k` distinct random members accepted by `accept`, found by bounded random sampling
    * (at most 3 × size draws, as memberlist does), so the cost does not grow with the table when
-   * most members qualify.
+   * most members qualify; when sampling falls short, one pass over the table finds the rest.
    */
   randomMembers(k: number, accept: (slot: number) => boolean): number[] {
     const out: number[] = [];
@@ -301,6 +343,15 @@ export class MemberTable {
       const slot = this.order[this.random.int(n)] as number;
       if (!accept(slot) || out.includes(slot)) continue;
       out.push(slot);
+    }
+    // Sampling missed some (a small table, or few members qualify): one pass from a random place,
+    // so that every qualifying member can be found.
+    if (out.length < k) {
+      const start = this.random.int(n);
+      for (let i = 0; i < n && out.length < k; i++) {
+        const slot = this.order[(start + i) % n] as number;
+        if (accept(slot) && !out.includes(slot)) out.push(slot);
+      }
     }
     return out;
   }
@@ -374,13 +425,13 @@ export class MemberTable {
   }
 
   private track(slot: number): void {
-    const s = this.statuses[slot];
+    const s = this.code(slot);
     if (s === DEAD) this.dead.add(slot);
     else if (s === LEFT) this.left.add(slot);
   }
 
   private untrack(slot: number): void {
-    const s = this.statuses[slot];
+    const s = this.code(slot);
     if (s === DEAD) this.dead.delete(slot);
     else if (s === LEFT) this.left.delete(slot);
   }

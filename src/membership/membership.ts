@@ -107,6 +107,7 @@ export class Membership {
     const state = config.state ?? EMPTY_STATE;
     this.checkStateSize(state);
     this.self = this.table.add({ node: this.name, addr: this.addr, state }, config.incarnation ?? 0, 'alive', 0);
+    this.table.setHeard(this.self); // this node knows it is there
     this.prober = new Prober({
       name: this.name,
       addr: this.addr,
@@ -171,6 +172,12 @@ export class Membership {
     return slot === NONE ? undefined : this.table.view(slot);
   }
 
+  /** Whether `name` has answered this node's probe (members learned only from others have not). */
+  hasHeard(name: string): boolean {
+    const slot = this.table.slotOf(name);
+    return slot !== NONE && this.table.heard(slot);
+  }
+
   /** The status this node holds for `name`, without allocating. */
   statusOf(name: string): MemberStatus | undefined {
     const slot = this.table.slotOf(name);
@@ -207,6 +214,8 @@ export class Membership {
     if (this.leaving) throw new NotRunningError('join');
     for (const seed of seeds) {
       if (seed.host === this.addr.host && seed.port === this.addr.port) continue;
+      if (this.joining.length >= 256) this.joining.shift();
+      this.joining.push(seed);
       this.sendPushPull(seed, true, false);
     }
     return this.out.flush();
@@ -245,6 +254,9 @@ export class Membership {
         break;
       case 'relay-timeout':
         this.prober.onRelayTimeout(timer.seq);
+        break;
+      case 'nack-count':
+        this.prober.onNackCount(timer.seq);
         break;
       case 'gossip':
         this.gossipScheduled = false;
@@ -329,6 +341,7 @@ export class Membership {
    * Seeds the table from records (a data-dir snapshot, or a simulator building a converged
    * cluster) through the precedence rules, without gossip, timers or events. A record about this
    * node is ignored. Suspect records are taken as alive: a suspicion is only ever raised live.
+   * Restored members count as heard from (they answered before); see MemberTable.heard.
    */
   restore(records: readonly MemberRecord[], now: number): void {
     const t = this.table;
@@ -346,7 +359,8 @@ export class Membership {
           this.counters['dropped.member-limit']++;
           continue;
         }
-        t.addShared(ids[k] as number, r.incarnation, status, now);
+        // Members a snapshot (or a prebuilt converged table) names were heard from before.
+        t.setHeard(t.addShared(ids[k] as number, r.incarnation, status, now));
       } else if (r.incarnation > t.incarnation(slot)) {
         t.setIncarnation(slot, r.incarnation);
         t.setIdentityShared(slot, ids[k] as number);
@@ -573,7 +587,23 @@ export class Membership {
   private onPushPull(from: Address, msg: PushPullMessage, now: number): void {
     this.counters.pushPullsReceived++;
     const before = this.incarnation;
-    for (const r of msg.members) this.mergeRecord(r, msg.source, now);
+    // New members one exchange (and one peer, per minute) may add: the answer to our own join is
+    // the one that legitimately brings a whole cluster; anything else is bounded.
+    const budget = msg.join && msg.reply && this.answersOurJoin(from) ? Infinity : this.newMemberBudget(msg.source, now);
+    let added = 0;
+    let refused = 0;
+    for (const r of msg.members) {
+      if (r.status === 'alive' && r.node !== this.name && this.table.slotOf(r.node) === NONE) {
+        if (added >= budget) {
+          refused++;
+          continue;
+        }
+        added++;
+      }
+      this.mergeRecord(r, msg.source, now);
+    }
+    if (added > 0) this.chargeNewMembers(msg.source, added, now);
+    if (refused > 0) this.out.drop('new-member-limit', `${refused} new members from ${msg.source} over the limit`, refused);
     if (!msg.reply) {
       if (!this.leaving) this.sendPushPull(from, msg.join, true);
       return;
@@ -612,6 +642,40 @@ export class Membership {
         this.onDead({ type: 'dead', node: r.node, incarnation: r.incarnation, from: r.node }, now, null);
         return;
     }
+  }
+
+  /** Seeds this node sent a join to and has not heard back from (bounded). */
+  private readonly joining: Address[] = [];
+  /** Per peer: when its minute began and how many new members its push-pulls added in it. */
+  private readonly newMembersBy = new Map<string, { start: number; used: number }>();
+
+  /** Whether `from` is a seed this node asked to join through (each answer counts once). */
+  private answersOurJoin(from: Address): boolean {
+    const i = this.joining.findIndex((a) => sameAddress(a, from));
+    if (i < 0) return false;
+    this.joining.splice(i, 1);
+    return true;
+  }
+
+  /** How many new members a push-pull from `source` may add now. */
+  private newMemberBudget(source: string, now: number): number {
+    // Never less than the members this node has heard from: a healing partition of a similar size
+    // merges at once, while members that were only ever claimed (and never answered) do not count.
+    const floor = this.table.active - this.table.unheardCount;
+    const w = this.newMembersBy.get(source);
+    const used = w === undefined || now - w.start >= 60_000 ? 0 : w.used;
+    return Math.max(0, Math.min(Math.max(this.opts.maxNewMembersPerPushPull, floor), Math.max(this.opts.maxNewMembersPerPeerPerMinute, floor) - used));
+  }
+
+  /** Charges `n` new members to `source`'s current minute. */
+  private chargeNewMembers(source: string, n: number, now: number): void {
+    let w = this.newMembersBy.get(source);
+    if (w === undefined || now - w.start >= 60_000) {
+      if (this.newMembersBy.size >= 1024) this.newMembersBy.clear();
+      w = { start: now, used: 0 };
+      this.newMembersBy.set(source, w);
+    }
+    w.used += n;
   }
 
   /** The periodic full-state exchange with a random alive member. */

@@ -126,6 +126,20 @@ export interface MembershipOptions {
    * @default 65536
    */
   maxPayloadBytes: number;
+  /**
+   * Most members one full-state exchange may add to the view (never less than the members this
+   * node has heard from, so a healing partition merges at once); more are dropped and counted
+   * (`dropped.new-member-limit`). The answer to this node's own join is not limited. A peer that
+   * pads its push-pulls with made-up members cannot fill the view at once.
+   * @default 1024
+   */
+  maxNewMembersPerPushPull: number;
+  /**
+   * Most members the push-pulls of one peer (by name) may add per minute (never less than the
+   * members this node has heard from); more are dropped and counted (`dropped.new-member-limit`).
+   * @default 4096
+   */
+  maxNewMembersPerPeerPerMinute: number;
 }
 
 export type ResolvedOptions = Readonly<MembershipOptions>;
@@ -152,6 +166,8 @@ export const LAN: ResolvedOptions = Object.freeze({
   maxPacketBytes: 1400,
   maxStreamBytes: 32 * 1024 * 1024,
   maxMembers: 100_000,
+  maxNewMembersPerPushPull: 1024,
+  maxNewMembersPerPeerPerMinute: 4096,
   maxPayloadBytes: 65_536,
 });
 
@@ -210,6 +226,8 @@ const CHECKS: readonly Check[] = [
   ['maxPacketBytes', (v) => Number.isInteger(v) && v >= 512 && v <= 65_000, 'must be an integer in [512, 65000] (keep it below the path MTU)'],
   ['maxStreamBytes', (v, o) => Number.isInteger(v) && v >= o.maxPacketBytes && v <= 1 << 30, 'must be an integer in [maxPacketBytes, 1 GiB]'],
   ['maxMembers', (v) => positiveInt(v) && v <= 10_000_000, 'must be an integer in [1, 10000000]'],
+  ['maxNewMembersPerPushPull', (v) => positiveInt(v) && v <= 10_000_000, 'must be an integer in [1, 10000000]'],
+  ['maxNewMembersPerPeerPerMinute', (v) => positiveInt(v) && v <= 10_000_000, 'must be an integer in [1, 10000000]'],
   ['maxPayloadBytes', (v) => nonNegativeInt(v) && v <= 16 * 1024 * 1024, 'must be an integer in [0, 16 MiB]'],
 ];
 

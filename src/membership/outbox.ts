@@ -75,9 +75,9 @@ export class Outbox {
     this.effects.push({ type: 'report', report });
   }
 
-  /** Counts a dropped packet (or message) and, inside handlePacket, reports it with its source. */
-  drop(reason: DropReason, detail?: string): void {
-    this.counters[`dropped.${reason}`]++;
+  /** Counts a dropped packet (or `count` messages or records of it) and, inside handlePacket, reports it with its source. */
+  drop(reason: DropReason, detail?: string, count = 1): void {
+    this.counters[`dropped.${reason}`] += count;
     const p = this.packet;
     if (p !== null) this.report({ kind: 'packet-dropped', from: p.from, channel: p.channel, bytes: p.bytes, reason, ...(detail === undefined || detail === '' ? {} : { detail }) });
   }

@@ -51,6 +51,8 @@ interface Probe {
   acked: boolean;
   nacks: number;
   expectedNacks: number;
+  /** Relays asked, heard from or not. */
+  relays: number;
 }
 
 /** An indirect probe this node runs for another. */
@@ -72,7 +74,11 @@ export class Prober {
   private readonly unanswered: ProbeContext['unanswered'];
   private readonly acked: ProbeContext['acked'];
   private seq = 0;
+  /** Accumulated share of probes owed to members not heard from (a probe is due at 1). */
+  private unheardCredit = 0;
   private probe: Probe | null = null;
+  /** The last failed probe, whose nacks are still counted until its nack-count timer. */
+  private failed: Probe | null = null;
   private readonly relays = new Map<number, Relay>();
   private stopped = false;
 
@@ -99,7 +105,22 @@ export class Prober {
     if (this.stopped) return;
     const interval = this.awareness.scale(this.opts.probeIntervalMs);
     const t = this.table;
-    const target = t.nextProbeTarget(this.self);
+    // Members not heard from get their share of the probes, as in one round-robin over everyone,
+    // but never more than every other probe: a view padded with members that never answer (made
+    // up, or unreachable) cannot push the real ones' turns back without bound.
+    const unheard = t.unheardCount;
+    const heard = t.active - unheard;
+    let lane: 'heard' | 'unheard' = 'heard';
+    if (unheard > 0 && heard <= 1) lane = 'unheard';
+    else if (unheard > 0) {
+      this.unheardCredit += Math.min(0.5, unheard / (t.active - 1));
+      if (this.unheardCredit >= 1) {
+        this.unheardCredit -= 1;
+        lane = 'unheard';
+      }
+    }
+    let target = t.nextProbeTarget(this.self, lane);
+    if (target === NONE && unheard > 0 && heard > 1) target = t.nextProbeTarget(this.self, lane === 'heard' ? 'unheard' : 'heard');
     if (target === NONE) {
       this.out.schedule({ kind: 'probe' }, interval);
       return;
@@ -107,7 +128,7 @@ export class Prober {
     const seq = this.nextSeq();
     const targetName = t.name(target);
     const targetAddr = t.addr(target);
-    this.probe = { seq, target: targetName, targetAddr, acked: false, nacks: 0, expectedNacks: 0 };
+    this.probe = { seq, target: targetName, targetAddr, acked: false, nacks: 0, expectedNacks: 0, relays: 0 };
     this.counters.probes++;
     const parts: Uint8Array[] = [];
     if (t.status(target) === 'suspect') {
@@ -131,10 +152,13 @@ export class Prober {
     const p = this.probe;
     if (p === null || p.seq !== seq || p.acked) return;
     const t = this.table;
-    const peers = t.randomMembers(
-      this.opts.indirectChecks,
-      (s) => s !== this.self && t.status(s) === 'alive' && t.name(s) !== p.target,
-    );
+    // Relays among members heard from: a relay that never answers would count against our health.
+    const usable = (s: number): boolean => s !== this.self && t.status(s) === 'alive' && t.name(s) !== p.target;
+    const peers = t.randomMembers(this.opts.indirectChecks, (s) => usable(s) && t.heard(s));
+    const expected = peers.length;
+    if (peers.length < this.opts.indirectChecks) {
+      for (const s of t.randomMembers(this.opts.indirectChecks - peers.length, (x) => usable(x) && !t.heard(x))) peers.push(s);
+    }
     for (const peer of peers) {
       this.counters.indirectProbes++;
       this.out.sendDatagram(t.addr(peer), [
@@ -149,7 +173,9 @@ export class Prober {
         }),
       ]);
     }
-    p.expectedNacks = peers.length;
+    // Only the nacks of members heard from are expected: the others may not exist.
+    p.expectedNacks = expected;
+    p.relays = peers.length;
     if (this.opts.streamFallbackProbe) {
       this.counters.streamProbes++;
       this.out.send(p.targetAddr, encodePacket([this.encodePing(seq, p.target)]), 'stream');
@@ -165,11 +191,13 @@ export class Prober {
       this.awareness.apply(-1);
     } else {
       this.counters.probeFailures++;
-      // Lifeguard: missing nacks mean our own messages are not getting out; with nobody to nack,
-      // any failed probe counts against our own health.
-      const missed = p.expectedNacks > 0 ? p.expectedNacks - p.nacks : 1;
-      if (missed > 0) this.awareness.apply(missed);
       this.unanswered(p.target, now);
+      // Lifeguard's verdict on our own health waits for the nacks: a relay nacks one probe timeout
+      // after it was asked, which is about when this interval ends, so counting them now would
+      // miss most of them and blame ourselves for every real failure.
+      this.countNacks(this.failed);
+      this.failed = p;
+      this.out.schedule({ kind: 'nack-count', seq }, Math.ceil(this.opts.probeTimeoutMs / 2));
     }
     this.start();
   }
@@ -191,6 +219,8 @@ export class Prober {
       if (channel === 'stream') this.out.report({ kind: 'stream-probe-acked', member: p.target, addr: p.targetAddr });
       if (!p.acked) {
         p.acked = true;
+        const slot = this.table.slotOf(p.target);
+        if (slot !== NONE) this.table.setHeard(slot);
         this.acked(p.targetAddr, msg.digest, now);
       }
       return;
@@ -205,6 +235,25 @@ export class Prober {
   /** A relay could not reach the target of our probe in time: the failure is more likely the target's. */
   onNack(seq: number): void {
     if (this.probe !== null && this.probe.seq === seq) this.probe.nacks++;
+    else if (this.failed !== null && this.failed.seq === seq) this.failed.nacks++;
+  }
+
+  /** The nack-count timer of a failed probe. */
+  onNackCount(seq: number): void {
+    if (this.failed === null || this.failed.seq !== seq) return;
+    this.countNacks(this.failed);
+    this.failed = null;
+  }
+
+  /**
+   * Lifeguard: missing nacks mean our own messages are not getting out; with nobody to ask, any
+   * failed probe counts against our own health. Relays not heard from are asked, but their silence
+   * is no evidence against us (they may not exist).
+   */
+  private countNacks(p: Probe | null): void {
+    if (p === null) return;
+    const missed = p.expectedNacks > 0 ? p.expectedNacks - p.nacks : p.relays > 0 ? 0 : 1;
+    if (missed > 0) this.awareness.apply(missed);
   }
 
   /** Another member asks this node to probe `msg.target` for it. */

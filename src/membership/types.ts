@@ -15,6 +15,8 @@ export type Timer =
   | { readonly kind: 'probe' }
   | { readonly kind: 'probe-timeout'; readonly seq: number }
   | { readonly kind: 'probe-end'; readonly seq: number }
+  /** A failed probe's nacks are counted for Lifeguard's health: late ones (relays wait a whole probe timeout) included. */
+  | { readonly kind: 'nack-count'; readonly seq: number }
   | { readonly kind: 'relay-timeout'; readonly seq: number }
   | { readonly kind: 'gossip' }
   | { readonly kind: 'push-pull' }
@@ -85,6 +87,7 @@ export const DROP_REASONS = [
   'push-pull-over-datagram',
   'relay-limit',
   'member-limit',
+  'new-member-limit',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

@@ -769,6 +769,16 @@ export class World {
     this.applyEffects(to, (this.members[to] as SimMember).handlePacket(this.addrs[from] as Address, packet, channel, this.now));
   }
 
+  /**
+   * Hands `packet` to a running node as if it came from `from` (an address no node need have): an
+   * attacker's packet, crafted by a test. The node's effects are carried out as for any packet.
+   */
+  inject(name: string, from: Address, packet: Uint8Array, channel: Channel): void {
+    const i = this.indexOf(name);
+    if (this.lifecycle[i] !== S_RUNNING) return;
+    this.applyEffects(i, (this.members[i] as SimMember).handlePacket(from, packet, channel, this.now));
+  }
+
   /** Counts one packet of `bytes` in node i's column pair starting at `packetsColumn`. */
   private tally(i: number, packetsColumn: number, bytes: number): void {
     const c = this.counters;

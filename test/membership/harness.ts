@@ -127,6 +127,30 @@ export class Hand {
     this.deliverAll();
   }
 
+  /**
+   * Every node probes every other once, acks delivered, so that each has heard every member (the
+   * state of a cluster that has run a while); then each is left as start() leaves it: no probe in
+   * flight that a test would see, one 'probe' timer due now.
+   */
+  hearEveryone(): void {
+    const names = [...this.nodes.keys()];
+    for (const n of names) {
+      const node = this.node(n);
+      const all = (): boolean => names.every((x) => node.hasHeard(x));
+      this.fire(n, 'probe');
+      for (let k = 0; k < 4 * names.length && !all(); k++) {
+        this.deliverAll();
+        if (!all()) this.fire(n, 'probe-end'); // ends this probe and starts the next
+      }
+      if (!all()) throw new Error(`${n} did not hear every member`);
+      this.clearTimers(n, 'probe-timeout');
+      this.clearTimers(n, 'probe-end');
+      this.packets.length = 0;
+      this.timers.push({ node: n, timer: { kind: 'probe' }, at: this.now });
+    }
+    this.deliverAll();
+  }
+
   eventsOf(node: string, type: MembershipEvent['type']): MembershipEvent[] {
     return this.events.filter((e) => e.node === node && e.event.type === type).map((e) => e.event);
   }

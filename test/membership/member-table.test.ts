@@ -74,8 +74,31 @@ describe('the member table', () => {
     const t = new MemberTable(new SeededRandom(3));
     const self = t.add(ident('self'), 0, 'alive', 0);
     for (let i = 0; i < 10; i++) t.add(ident(`m${i}`), 0, i < 8 ? 'alive' : 'dead', 0);
-    const seen = Array.from({ length: 8 }, () => t.name(t.nextProbeTarget(self))).sort();
-    expect(seen).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+    // Nobody heard yet: all of them are in the unheard lane, each once a round.
+    const unheard = Array.from({ length: 8 }, () => t.name(t.nextProbeTarget(self, 'unheard'))).sort();
+    expect(unheard).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+    expect(t.nextProbeTarget(self, 'heard')).toBe(NONE);
+    expect(t.unheardCount).toBe(9); // self too: Membership marks itself
+    for (let i = 0; i < 4; i++) t.setHeard(t.slotOf(`m${i}`));
+    expect(t.unheardCount).toBe(5);
+    const heard = Array.from({ length: 4 }, () => t.name(t.nextProbeTarget(self, 'heard'))).sort();
+    expect(heard).toEqual(['m0', 'm1', 'm2', 'm3']);
+  });
+
+  it('forgets that a member was heard once it dies or leaves, and counts the unheard active members', () => {
+    const t = new MemberTable(new SeededRandom(3));
+    const m = t.add(ident('m'), 0, 'alive', 0);
+    t.setHeard(m);
+    expect([t.heard(m), t.unheardCount]).toEqual([true, 0]);
+    t.setStatus(m, 'suspect', 1);
+    expect([t.heard(m), t.unheardCount]).toEqual([true, 0]); // still the member we heard
+    t.setStatus(m, 'dead', 2);
+    expect([t.heard(m), t.unheardCount, t.status(m)]).toEqual([false, 0, 'dead']);
+    t.setStatus(m, 'alive', 3); // back, maybe a new process: must answer again
+    expect([t.heard(m), t.unheardCount]).toEqual([false, 1]);
+    t.setHeard(t.slotOf('m'));
+    t.remove(m);
+    expect(t.unheardCount).toBe(0);
   });
 
   it('holds identities by id in a registry that tables share, counting references (model: a Map)', () => {

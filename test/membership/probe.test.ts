@@ -34,7 +34,9 @@ function setup(overrides: Partial<MembershipOptions> = {}, members = ['b', 'c', 
   const opts = resolveOptions({ streamFallbackProbe: true, ...overrides });
   const table = new MemberTable(new SeededRandom(1));
   const self = table.add({ node: 'a', addr: SELF, state }, 0, 'alive', 0);
-  members.forEach((m, i) => table.add({ node: m, addr: addr(i + 2), state }, 0, 'alive', 0));
+  // Members that have answered before (a cluster that has run a while); unheard ones are tested apart.
+  members.forEach((m, i) => table.setHeard(table.add({ node: m, addr: addr(i + 2), state }, 0, 'alive', 0)));
+  table.setHeard(self);
   const counters = newCounters();
   const out = new Outbox(opts, table, new BroadcastQueue(), counters);
   const awareness = new Awareness(opts.awarenessMaxMultiplier);
@@ -239,9 +241,18 @@ describe('the prober: the probe cycle', () => {
     const probe = startProbe(p);
     p.prober.onTimeout(probe.seq);
     p.flush();
-    for (let i = 0; i < nacks; i++) p.prober.onNack(probe.seq);
+    // Nacks before and after the interval ends both count: a relay waits a whole probe timeout.
+    for (let i = 0; i < nacks; i++) {
+      if (i === 1) p.prober.onEnd(probe.seq, 0);
+      p.prober.onNack(probe.seq);
+    }
     p.prober.onNack(probe.seq + 100); // another probe's: not counted
-    p.prober.onEnd(probe.seq, 0);
+    if (nacks < 2) p.prober.onEnd(probe.seq, 0);
+    expect(p.awareness.healthScore).toBe(0); // not judged yet
+    p.prober.onNackCount(probe.seq);
+    expect(p.awareness.healthScore).toBe(score);
+    p.prober.onNack(probe.seq); // too late now: changes nothing
+    p.prober.onNackCount(probe.seq);
     expect(p.awareness.healthScore).toBe(score);
     expect(p.unanswered).toHaveLength(1);
     expect(p.counters.probeFailures).toBe(1);
@@ -259,6 +270,7 @@ describe('the prober: the probe cycle', () => {
     const next = p.flush().sent[0]?.messages[0];
     expect(next?.type).toBe('ping');
     p.prober.onEnd(next?.type === 'ping' ? next.seq : -1, 0);
+    p.prober.onNackCount(next?.type === 'ping' ? next.seq : -1);
     expect(p.unanswered).toEqual(['b']);
     expect(p.awareness.healthScore).toBe(3);
   });
@@ -272,5 +284,59 @@ describe('the prober: the probe cycle', () => {
     expect(p.flush()).toEqual({ sent: [], timers: [], reports: [] });
     expect(p.acked).toEqual([]);
     expect(p.unanswered).toEqual([]);
+  });
+});
+
+describe('the prober: members not heard from', () => {
+  /** A prober whose view has `heard` real members (answered before) and `fakes` that never answered. */
+  function padded(heard: string[], fakes: string[]) {
+    const p = setup({ indirectChecks: 3 }, heard);
+    fakes.forEach((f, i) => p.table.add({ node: f, addr: addr(100 + i), state }, 0, 'alive', 0));
+    return p;
+  }
+
+  it('gives members heard from at least every other probe, however many unheard ones pad the view', () => {
+    const fakes = Array.from({ length: 50 }, (_, i) => `fake-${i}`);
+    const p = padded(['b', 'c'], fakes);
+    const targets: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const probe = startProbe(p);
+      targets.push(probe.to);
+      p.prober.onEnd(probe.seq, 0);
+      p.flush();
+    }
+    const real = targets.filter((port) => port < 100).length;
+    expect(real).toBeGreaterThanOrEqual(20);
+    // b and c each had their turn every few probes, not once per 52.
+    expect(targets.filter((port) => port === 2).length).toBeGreaterThanOrEqual(8);
+    expect(targets.filter((port) => port === 3).length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('asks relays it has heard from first, and counts only their missing nacks against itself', () => {
+    const p = padded(['b'], ['x', 'y', 'z']);
+    // Probe until the target is b: its relays can then only be x, y, z (unheard).
+    let probe = startProbe(p);
+    while (probe.to !== 2) {
+      p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 0 }, 'datagram', 0);
+      p.prober.onEnd(probe.seq, 0);
+      p.flush();
+      probe = startProbe(p);
+    }
+    p.prober.onTimeout(probe.seq);
+    const reqs = p.flush().sent.filter((s) => s.messages.some((m) => m.type === 'ping-req'));
+    expect(reqs.map((r) => r.to).sort()).toEqual([100, 101, 102]);
+    p.prober.onEnd(probe.seq, 0);
+    p.prober.onNackCount(probe.seq);
+    // Three relays that never answer: no evidence that this node is the slow one.
+    expect(p.awareness.healthScore).toBe(0);
+  });
+
+  it('marks a member heard when it answers a probe', () => {
+    const p = padded([], ['x']);
+    const probe = startProbe(p);
+    const slot = p.table.slotOf('x');
+    expect(p.table.heard(slot)).toBe(false);
+    p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 0 }, 'datagram', 0);
+    expect(p.table.heard(slot)).toBe(true);
   });
 });
