@@ -22,7 +22,7 @@ import { KeyManager } from '../security/key-manager.js';
 import { SecureTransport } from '../security/secure-transport.js';
 import { defaultAdvertiseHost, formatHostPort } from '../transport/address.js';
 import { SeededRandom } from '../util/random.js';
-import { MAX_INCARNATION } from '../wire/codec.js';
+import { nextIncarnation } from '../membership/incarnation.js';
 import type { Address, MemberState } from '../wire/messages.js';
 import { agentCounters } from './counters.js';
 import { AGENT_DEFAULTS } from './defaults.js';
@@ -232,7 +232,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
 
   private makeMembership(addr: Address, options: ResolvedOptions): Membership {
     const snap = this.persistence.snapshot;
-    const incarnation = snap !== null && snap.name === this.name ? Math.min(MAX_INCARNATION, snap.incarnation + 1) : 0;
+    const incarnation = snap !== null && snap.name === this.name ? nextIncarnation(snap.incarnation) : 0;
     return new Membership({ name: this.name, addr, state: { tags: this.tags, payload: this.serviceRuntime.payload }, incarnation, options, random: this.random.fork() });
   }
 
@@ -369,5 +369,8 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     logMembershipEvent(this.log, event);
     this.hub.publish(event);
     this.serviceRuntime.onMembershipEvent(event);
+    // Another live process holds our name and keeps it: the core has stopped claiming it; so does
+    // the agent (closing, not leaving: a leave would be about the other process's name).
+    if (event.type === 'member-conflict' && event.lost === true) void this.close().catch((err: unknown) => this.log.error({ err }, 'close failed'));
   }
 }

@@ -71,7 +71,8 @@ const CORE_COUNTS: readonly (readonly [key: string, metric: string, help: string
   ['digestSyncs', 'digest_syncs', 'Push-pulls started because a peer acked with a different membership digest.'],
   ['gossipPackets', 'gossip_packets', 'Piggyback-only gossip packets sent.'],
   ['reaped', 'reaped', 'Tombstones (dead or left members) removed from the member table.'],
-  ['nameConflicts', 'name_conflicts', 'Times one node name was claimed from two addresses.'],
+  ['nameConflicts', 'name_conflicts', 'Times one node name was claimed from two addresses (each pair of addresses once a minute).'],
+  ['nameConflictsLost', 'name_conflicts_lost', 'Times this node found another live process holding its name and stopped (1 at most).'],
 ];
 
 const TRANSPORT_COUNTS: readonly (readonly [key: string, metric: string, help: string])[] = [

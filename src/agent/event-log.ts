@@ -28,6 +28,13 @@ export function logMembershipEvent(log: Logger, event: MembershipEvent): void {
       log.warn({ member: event.member.name, from: event.from, incarnation: event.member.incarnation }, event.type);
       break;
     case 'member-conflict':
+      if (event.lost === true) {
+        log.error(
+          { member: event.name, holder: formatHostPort(event.holder), incarnation: event.incarnation },
+          `another live node at ${formatHostPort(event.holder)} holds the name "${event.name}" and the mesh keeps it: this agent stops; give every node a unique --name`,
+        );
+        break;
+      }
       log.error(
         { member: event.name, holder: formatHostPort(event.holder), other: formatHostPort(event.other), incarnation: event.incarnation },
         'two nodes claim one name: the holder keeps it; give every node a unique --name',

@@ -29,6 +29,7 @@ const COUNTER_NAMES = [
   'gossipPackets',
   'reaped',
   'nameConflicts',
+  'nameConflictsLost',
   ...DROP_REASONS.map((r) => `dropped.${r}` as const),
 ] as const;
 

@@ -25,7 +25,8 @@ import type {
   PushPullMessage,
   SuspectMessage,
 } from '../wire/messages.js';
-import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket, MAX_INCARNATION } from '../wire/codec.js';
+import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket } from '../wire/codec.js';
+import { newer, newest, nextIncarnation } from './incarnation.js';
 import type { Channel, Effect, MemberView, Timer } from './types.js';
 import type { Random } from '../util/random.js';
 import type { ResolvedOptions } from './options.js';
@@ -39,7 +40,7 @@ import { Prober } from './probe.js';
 import { Suspicions } from './suspicion.js';
 import { pushPullIntervalMs } from './math.js';
 import { MemberAliveError, NotRunningError, StateTooLargeError, UnknownMemberError } from '../errors.js';
-import { stateEquals, sameAddress, EMPTY_STATE } from './state.js';
+import { stateEquals, sameAddress, compareAddress, EMPTY_STATE } from './state.js';
 import { beats } from './precedence.js';
 
 export type { CounterName, MembershipCounters } from './counters.js';
@@ -64,6 +65,17 @@ export interface MembershipConfig {
 
 /** Reap tombstones this often. */
 const REAP_INTERVAL_MS = 5000;
+/** A name conflict between the same two addresses is reported at most once in this window. */
+const CONFLICT_REPORT_MS = 60_000;
+/**
+ * A node may lose its name to another live claimant at the lower address only this many probe
+ * intervals after it started (two processes started at once in two parts of the mesh); later, only
+ * a node that no peer probes under its name loses it. So an established node is never stopped by
+ * someone who merely answers pings for its name.
+ */
+const NAME_CLAIM_WINDOW_PROBES = 30;
+/** Most members a node that lost its name tells so on its way out. */
+const MAX_CONFLICT_ANNOUNCE = 4096;
 
 export class Membership {
   readonly name: string;
@@ -82,10 +94,13 @@ export class Membership {
   /** Lifeguard bookkeeping of the members currently suspect. */
   private readonly suspicions: Suspicions;
   /** Last conflict reported per name (bounded), so that retransmitted gossip reports it once. */
-  private readonly conflictsSeen = new Map<string, string>();
+  private readonly conflictsSeen = new Map<string, { key: string; at: number }>();
   private started = false;
   private gossipScheduled = false;
   private leaving = false;
+  /** Another live process holds this node's name and keeps it: this node sends nothing more. */
+  private halted = false;
+  private startedAt = 0;
   /** The digest as last noted, when it changed, and when it last triggered a sync. */
   private digestSeen = 0;
   private digestChangedAt = 0;
@@ -121,6 +136,8 @@ export class Membership {
       // is given a `name` property, and with it a property store of its own: ~300 bytes a node.
       unanswered: this.suspectUnanswered.bind(this),
       acked: this.compareDigest.bind(this),
+      ownerAnswered: this.ownerAnswered.bind(this),
+      claimed: this.claimedElsewhere.bind(this),
     });
   }
 
@@ -130,9 +147,14 @@ export class Membership {
     return this.table.incarnation(this.self);
   }
 
-  /** True once leave() was called. */
+  /** True once leave() was called (or the node lost its name to another live process). */
   get left(): boolean {
     return this.leaving;
+  }
+
+  /** True once another live process was found holding this node's name and keeping it. */
+  get conflicted(): boolean {
+    return this.halted;
   }
 
   /** Lifeguard's local health score (0 is healthy). */
@@ -192,9 +214,10 @@ export class Membership {
   // ---------------------------------------------------------------- inputs
 
   /** Starts the protocol timers, each with a random stagger so that nodes do not beat in step. */
-  start(_now: number): Effect[] {
+  start(now: number): Effect[] {
     if (!this.started) {
       this.started = true;
+      this.startedAt = now;
       const o = this.opts;
       this.out.schedule({ kind: 'probe' }, this.random.int(o.probeIntervalMs));
       this.scheduleGossip(this.random.int(o.gossipIntervalMs));
@@ -223,6 +246,7 @@ export class Membership {
 
   /** Handles one packet from the network. Bad packets are dropped and counted, never thrown. */
   handlePacket(from: Address, packet: Uint8Array, channel: Channel, now: number): Effect[] {
+    if (this.halted) return this.out.flush();
     this.counters.packetsIn++;
     this.counters.bytesIn += packet.length;
     const maxBytes = channel === 'stream' ? this.opts.maxStreamBytes : 65_535;
@@ -242,7 +266,11 @@ export class Membership {
   }
 
   handleTimer(timer: Timer, now: number): Effect[] {
+    if (this.halted) return this.out.flush();
     switch (timer.kind) {
+      case 'owner-check':
+        this.prober.onOwnerCheckTimeout(timer.seq);
+        break;
       case 'probe':
         this.prober.start();
         break;
@@ -329,7 +357,7 @@ export class Membership {
     if (this.leaving) throw new NotRunningError('setLocalState');
     this.checkStateSize(state);
     this.table.setIdentity(this.self, { node: this.name, addr: this.addr, state });
-    this.table.setIncarnation(this.self, Math.min(MAX_INCARNATION, this.incarnation + 1));
+    this.table.setIncarnation(this.self, nextIncarnation(this.incarnation));
     this.table.touch(this.self, now);
     this.broadcastSelfAlive();
     this.out.emit({ type: 'member-update', member: this.table.view(this.self) });
@@ -361,7 +389,7 @@ export class Membership {
         }
         // Members a snapshot (or a prebuilt converged table) names were heard from before.
         t.setHeard(t.addShared(ids[k] as number, r.incarnation, status, now));
-      } else if (r.incarnation > t.incarnation(slot)) {
+      } else if (newer(r.incarnation, t.incarnation(slot))) {
         t.setIncarnation(slot, r.incarnation);
         t.setIdentityShared(slot, ids[k] as number);
         this.suspicions.delete(r.node);
@@ -376,7 +404,7 @@ export class Membership {
   private dispatch(from: Address, msg: Message, channel: Channel, now: number): void {
     switch (msg.type) {
       case 'ping':
-        this.prober.onPing(from, msg, channel);
+        this.prober.onPing(from, msg, channel, now);
         return;
       case 'ping-req':
         this.prober.onPingReq(from, msg);
@@ -433,15 +461,17 @@ export class Membership {
       this.out.emit({ type: 'member-join', member: t.view(added) });
       return;
     }
-    // alive(i) beats alive|suspect|dead|left(j) only if i > j.
-    if (msg.incarnation <= t.incarnation(slot)) {
-      // The same name at the same incarnation from another address: two nodes claim one name.
-      // Rule: the address first seen keeps the name until its holder outbids (SECURITY.md).
-      if (msg.incarnation === t.incarnation(slot) && !sameAddress(t.addr(slot), msg.addr)) this.conflict(msg.node, t.addr(slot), msg.addr, msg.incarnation);
-      return;
-    }
     const previous = t.status(slot);
     const moved = !sameAddress(t.addr(slot), msg.addr);
+    // One name, one owner: while the member is alive or suspect, its address keeps the name, at any
+    // incarnation (as memberlist does); a claim from elsewhere that is not older is a name
+    // conflict. A member held dead or left may come back from a new address (a restart moved).
+    if (moved && (previous === 'alive' || previous === 'suspect')) {
+      if (!newer(t.incarnation(slot), msg.incarnation)) this.conflict(msg.node, t.addr(slot), msg.addr, msg.incarnation, now);
+      return;
+    }
+    // alive(i) beats alive|suspect|dead|left(j) only if i > j.
+    if (!newer(msg.incarnation, t.incarnation(slot))) return;
     const changed = moved || !stateEquals(t.state(slot), msg.state);
     t.setIncarnation(slot, msg.incarnation);
     t.setIdentity(slot, msg);
@@ -456,16 +486,20 @@ export class Membership {
     }
   }
 
-  private onAliveAboutSelf(msg: AliveMessage, _now: number): void {
-    if (this.leaving || msg.incarnation < this.incarnation) return;
+  private onAliveAboutSelf(msg: AliveMessage, now: number): void {
+    if (this.leaving || newer(this.incarnation, msg.incarnation)) return;
     const same =
       msg.incarnation === this.incarnation &&
       sameAddress(msg.addr, this.addr) &&
       stateEquals(msg.state, this.table.state(this.self));
     if (same) return;
     // Somebody spreads an alive about us that is not ours (an older instance of this node, or a
-    // forgery): outbid it. From another address it is also a name conflict.
-    if (!sameAddress(msg.addr, this.addr)) this.conflict(this.name, this.addr, msg.addr, msg.incarnation);
+    // forgery): outbid it. From another address it is also a name conflict, and whether we keep
+    // the name depends on whether that address answers for it (see ownerAnswered).
+    if (!sameAddress(msg.addr, this.addr)) {
+      this.conflict(this.name, this.addr, msg.addr, msg.incarnation, now);
+      this.prober.checkOwner(msg.addr);
+    }
     this.refute(msg.incarnation, msg.node);
   }
 
@@ -538,7 +572,7 @@ export class Membership {
    */
   private onAccusation(incarnation: number, from: string, replyTo: Address | null): void {
     if (this.leaving) return;
-    if (incarnation >= this.incarnation) {
+    if (!newer(this.incarnation, incarnation)) {
       this.refute(incarnation, from);
     } else if (replyTo !== null) {
       this.counters.staleAccusationsAnswered++;
@@ -546,21 +580,53 @@ export class Membership {
     }
   }
 
-  /** Reports a name claimed from two addresses, once per (name, other address, incarnation). */
-  private conflict(name: string, holder: Address, other: Address, incarnation: number): void {
-    const key = `${other.host}:${other.port}@${incarnation}`;
-    if (this.conflictsSeen.get(name) === key) return;
+  /**
+   * Reports a name claimed from two addresses: once per (name, other address) a minute, however
+   * many incarnations the claim climbs through meanwhile.
+   */
+  private conflict(name: string, holder: Address, other: Address, incarnation: number, now: number): void {
+    const key = `${other.host}:${other.port}`;
+    const seen = this.conflictsSeen.get(name);
+    if (seen !== undefined && seen.key === key && now - seen.at < CONFLICT_REPORT_MS) return;
     if (this.conflictsSeen.size >= 1024) this.conflictsSeen.clear();
-    this.conflictsSeen.set(name, key);
+    this.conflictsSeen.set(name, { key, at: now });
     this.counters.nameConflicts++;
     this.out.emit({ type: 'member-conflict', name, holder: { host: holder.host, port: holder.port }, other: { host: other.host, port: other.port }, incarnation });
   }
 
+  /** A ping came from `other` under a name `holder` holds: reported as a conflict (no incarnation). */
+  private claimedElsewhere(name: string, holder: Address, other: Address, now: number): void {
+    const slot = name === this.name ? this.self : this.table.slotOf(name);
+    this.conflict(name, holder, other, slot === NONE ? 0 : this.table.incarnation(slot), now);
+  }
+
+  /**
+   * The address that claims our name answered a ping for it: two live processes hold one name.
+   * The mesh keeps the incumbent (peers never move a live member's address), so the claimant that
+   * no peer probes under this name has lost; when both are probed (each took the name in part of
+   * the mesh), the lower address keeps it, a rule both evaluate alike. The loser stops claiming
+   * the name: it sends nothing more, not even a leave (which would be about the winner's name).
+   */
+  private ownerAnswered(other: Address, now: number): void {
+    if (this.leaving) return;
+    const young = now - this.startedAt < NAME_CLAIM_WINDOW_PROBES * this.opts.probeIntervalMs;
+    const lost = !this.prober.probedByPeers || (young && compareAddress(other, this.addr) < 0);
+    if (!lost) return;
+    // Before falling silent, one ping to every member we know under our name from this address:
+    // each sees the name claimed from two addresses and reports it (Prober.onPing).
+    this.prober.announceConflict(this.table.randomMembers(MAX_CONFLICT_ANNOUNCE, (s) => s !== this.self && this.table.status(s) === 'alive'));
+    this.halted = true;
+    this.leaving = true;
+    this.prober.stop();
+    this.queue.clear();
+    this.counters.nameConflictsLost++;
+    this.out.emit({ type: 'member-conflict', name: this.name, holder: { host: other.host, port: other.port }, other: { host: this.addr.host, port: this.addr.port }, incarnation: this.incarnation, lost: true });
+  }
+
   /** Outbids an accusation (or a foreign alive) about this node with a higher incarnation. */
   private refute(accused: number, by: string): void {
-    // Incarnations are 32-bit on the wire; at the ceiling we can no longer outbid (a forged
-    // maximal incarnation is a name conflict, for the operator to resolve).
-    this.table.setIncarnation(this.self, Math.min(MAX_INCARNATION, Math.max(this.incarnation, accused) + 1));
+    // Serial order (incarnation.ts): there is no ceiling, so any claim can be outbid.
+    this.table.setIncarnation(this.self, nextIncarnation(newest(this.incarnation, accused)));
     this.counters.refutations++;
     // Lifeguard: being suspected hints that we are the slow one.
     this.awareness.apply(1);
@@ -626,10 +692,7 @@ export class Membership {
         // The same incarnation from another address goes on: onAlive reports the name conflict.
         if (r.node !== this.name) {
           const slot = this.table.slotOf(r.node);
-          if (slot !== NONE) {
-            const known = this.table.incarnation(slot);
-            if (r.incarnation < known || (r.incarnation === known && sameAddress(this.table.addr(slot), r.addr))) return;
-          }
+          if (slot !== NONE && sameAddress(this.table.addr(slot), r.addr) && !newer(r.incarnation, this.table.incarnation(slot))) return;
         }
         this.onAlive({ type: 'alive', node: r.node, addr: r.addr, incarnation: r.incarnation, state: r.state }, now);
         return;

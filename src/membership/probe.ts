@@ -20,6 +20,7 @@ import type { Channel } from './types.js';
 import type { Awareness } from './awareness.js';
 import type { MembershipCounters } from './counters.js';
 import { NONE, type MemberTable } from './member-table.js';
+import { sameAddress } from './state.js';
 import type { ResolvedOptions } from './options.js';
 import type { Outbox } from './outbox.js';
 
@@ -41,6 +42,10 @@ export interface ProbeContext {
   readonly unanswered: (member: string, now: number) => void;
   /** The probed member answered (directly or through a relay) with its membership digest. */
   readonly acked: (peer: Address, digest: number, now: number) => void;
+  /** Another address that claims this node's name answered a ping for it (checkOwner). */
+  readonly ownerAnswered: (other: Address, now: number) => void;
+  /** A ping shows `name` claimed from `other` while `holder` holds it (a name conflict). */
+  readonly claimed: (name: string, holder: Address, other: Address, now: number) => void;
 }
 
 /** The probe in flight (at most one at a time). */
@@ -73,7 +78,12 @@ export class Prober {
   private readonly counters: MembershipCounters;
   private readonly unanswered: ProbeContext['unanswered'];
   private readonly acked: ProbeContext['acked'];
+  private readonly ownerAnswered: ProbeContext['ownerAnswered'];
+  private readonly claimed: ProbeContext['claimed'];
   private seq = 0;
+  /** The ping to another address that claims our name, awaiting its ack. */
+  private ownerCheck: { readonly seq: number; readonly other: Address } | null = null;
+  private probed = false;
   /** Accumulated share of probes owed to members not heard from (a probe is due at 1). */
   private unheardCredit = 0;
   private probe: Probe | null = null;
@@ -93,6 +103,38 @@ export class Prober {
     this.counters = ctx.counters;
     this.unanswered = ctx.unanswered;
     this.acked = ctx.acked;
+    this.ownerAnswered = ctx.ownerAnswered;
+    this.claimed = ctx.claimed;
+  }
+
+  /**
+   * True once a peer has pinged this node by name at its own address: some view holds this
+   * address for the name. A second process claiming a name the mesh already gives to another
+   * address is never pinged.
+   */
+  get probedByPeers(): boolean {
+    return this.probed;
+  }
+
+  /**
+   * Pings `other`, which claims this node's name, for that name (one check at a time): an ack means
+   * a live process there answers to it.
+   */
+  checkOwner(other: Address): void {
+    if (this.stopped || this.ownerCheck !== null) return;
+    const seq = this.nextSeq();
+    this.ownerCheck = { seq, other };
+    this.out.sendDatagram(other, [this.encodePing(seq, this.name)]);
+    this.out.schedule({ kind: 'owner-check', seq }, this.opts.probeIntervalMs);
+  }
+
+  /** One ping to each of `slots` from this address under our name (a node that lost its name). */
+  announceConflict(slots: readonly number[]): void {
+    for (const s of slots) this.out.sendDatagram(this.table.addr(s), [this.encodePing(this.nextSeq(), this.table.name(s))]);
+  }
+
+  onOwnerCheckTimeout(seq: number): void {
+    if (this.ownerCheck !== null && this.ownerCheck.seq === seq) this.ownerCheck = null;
   }
 
   /** Indirect probes in flight for other members. */
@@ -203,16 +245,34 @@ export class Prober {
   }
 
   /** Answers a ping for this node with an ack carrying the digest, on the channel it came on. */
-  onPing(from: Address, msg: PingMessage, channel: Channel): void {
+  onPing(from: Address, msg: PingMessage, channel: Channel, now: number): void {
     if (msg.target !== this.name) {
       this.out.drop('misdirected-ping');
       return;
+    }
+    if (msg.source === this.name) {
+      // Another process with our name checks whether we answer to it (checkOwner): we do.
+      if (!sameAddress(msg.sourceAddr, this.addr)) this.claimed(msg.source, this.addr, msg.sourceAddr, now);
+    } else {
+      this.probed = true;
+      // A member pinging from an address other than the one our view holds for its name.
+      const slot = this.table.slotOf(msg.source);
+      if (slot !== NONE && !sameAddress(this.table.addr(slot), msg.sourceAddr)) {
+        const status = this.table.status(slot);
+        if (status === 'alive' || status === 'suspect') this.claimed(msg.source, this.table.addr(slot), msg.sourceAddr, now);
+      }
     }
     this.out.reply(from, [encodeMessage({ type: 'ack', seq: msg.seq, digest: this.table.digest })], channel);
   }
 
   /** An ack: for the probe in flight, or for a relay, which forwards it to whoever asked. */
   onAck(msg: AckMessage, channel: Channel, now: number): void {
+    const check = this.ownerCheck;
+    if (check !== null && check.seq === msg.seq) {
+      this.ownerCheck = null;
+      this.ownerAnswered(check.other, now);
+      return;
+    }
     const p = this.probe;
     if (p !== null && p.seq === msg.seq) {
       // Only the fallback after a probe timeout pings over a stream.

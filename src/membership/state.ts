@@ -21,3 +21,9 @@ export function stateEquals(a: MemberState, b: MemberState): boolean {
 export function sameAddress(a: Address, b: Address): boolean {
   return a === b || (a.host === b.host && a.port === b.port);
 }
+
+/** A total order on addresses (host, then port), the same on every node. */
+export function compareAddress(a: Address, b: Address): number {
+  if (a.host !== b.host) return a.host < b.host ? -1 : 1;
+  return a.port - b.port;
+}

@@ -18,6 +18,8 @@ export type Timer =
   /** A failed probe's nacks are counted for Lifeguard's health: late ones (relays wait a whole probe timeout) included. */
   | { readonly kind: 'nack-count'; readonly seq: number }
   | { readonly kind: 'relay-timeout'; readonly seq: number }
+  /** The ping sent to another address that claims this node's name went unanswered. */
+  | { readonly kind: 'owner-check'; readonly seq: number }
   | { readonly kind: 'gossip' }
   | { readonly kind: 'push-pull' }
   | { readonly kind: 'reconnect' }
@@ -60,11 +62,12 @@ export type MembershipEvent =
   /** Its tombstone was removed from the table. */
   | { readonly type: 'member-reap'; readonly member: MemberView }
   /**
-   * A name is claimed from two addresses: `holder` keeps it (the address already in the table at
-   * that incarnation, or this node when `name` is its own), `other` is ignored unless it outbids.
-   * Two live nodes with one name outbid each other for ever: rename one.
+   * A name is claimed from two addresses: `holder` keeps it (the address already in the table
+   * while that member is alive or suspect, or this node when `name` is its own), `other` is
+   * ignored. With `lost`, this node is `other`: another live process answers for its name and
+   * keeps it, and this node has stopped (it sends nothing more); give it another name.
    */
-  | { readonly type: 'member-conflict'; readonly name: string; readonly holder: Address; readonly other: Address; readonly incarnation: number }
+  | { readonly type: 'member-conflict'; readonly name: string; readonly holder: Address; readonly other: Address; readonly incarnation: number; readonly lost?: true }
   /** This node heard itself suspected or declared dead and refuted with a higher incarnation. */
   | { readonly type: 'self-refute'; readonly incarnation: number; readonly accusedBy: string }
   /** A full-state exchange with `peer` completed; `join` is true for the answer to a join. */

@@ -16,6 +16,7 @@ import type { Agent } from '../../src/agent/types.js';
 import type { HttpServer } from '../../src/api/server.js';
 import { defaultAgentFlags, runAgent, type AgentFlags } from '../../src/cli/commands/agent.js';
 import { formatLogLine } from '../../src/cli/log-output.js';
+import { formatHostPort } from '../../src/transport/address.js';
 import type { Address } from '../../src/wire/messages.js';
 import { call, json } from '../api/http-support.js';
 import { waitFor } from '../agent/support.js';
@@ -216,6 +217,25 @@ describe('force-leave', () => {
     expect(res.status).toBe(200);
     await waitFor('c left in both views', () => statusOf(a) === 'left' && statusOf(b) === 'left', 10_000);
   });
+});
+
+describe('one name, one owner', () => {
+  it('a second agent started with a taken name stops with a clear error and exit 1; the mesh keeps the first and reports the conflict', async () => {
+    const a = await start({ name: 'nc-a' });
+    const first = await start({ name: 'nc-web', join: [formatHostPort(a.agent.address)] });
+    await waitFor('both in a view', () => a.agent.members().filter((m) => m.status === 'alive').length === 2, 10_000);
+    const second = await start({ name: 'nc-web', join: [formatHostPort(a.agent.address)] });
+    const code = await Promise.race([second.done, new Promise<string>((r) => setTimeout(() => r('still running'), 20_000))]);
+    expect(code).toBe(1);
+    expect(second.io.err()).toContain(`another live node at ${formatHostPort(first.agent.address)} holds the name "nc-web"`);
+    expect(second.io.err()).toContain('Give every node a unique --name');
+    // The first keeps running and keeps the name in every view; a and the first both saw the conflict.
+    const web = (): unknown => a.agent.members().find((m) => m.name === 'nc-web');
+    expect(web()).toMatchObject({ status: 'alive', port: first.agent.address.port });
+    await waitFor('the conflict is counted on a and on the first', () => [a, first].every((x) => (x.agent.counters().nameConflicts ?? 0) >= 1), 10_000);
+    for (const x of [a, first]) expect(x.lines().some((l) => l.level === 50 && typeof l.msg === 'string' && l.msg.startsWith('two nodes claim one name'))).toBe(true);
+    expect(first.agent.members().find((m) => m.name === 'nc-web')).toMatchObject({ status: 'alive' });
+  }, 40_000);
 });
 
 describe('signals during start', () => {

@@ -99,6 +99,7 @@ describe('durability of acknowledged writes', () => {
       for (const id of registered) expect(ids.has(id), `(seed ${seed}) ${id}`).toBe(true);
       for (const id of deregistered) expect(ids.has(id), `(seed ${seed}) ${id}`).toBe(false);
     } finally {
+      await agents.killAll(); // before removing the directory they write to
       rmSync(dir, { recursive: true, force: true });
     }
   });

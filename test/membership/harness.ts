@@ -35,16 +35,17 @@ export class Hand {
     this.options = resolveOptions({ streamFallbackProbe: false, ...overrides });
   }
 
-  add(name: string, state?: MemberState): Membership {
+  /** Adds a node named `name`; `key` (default the name) is how the test refers to it. */
+  add(name: string, state?: MemberState, key = name, host = 'h'): Membership {
     const port = this.nodes.size + 1;
     const m = new Membership({
       name,
-      addr: { host: 'h', port },
+      addr: { host, port },
       options: this.options,
       random: this.random.fork(),
       ...(state === undefined ? {} : { state }),
     });
-    this.nodes.set(name, m);
+    this.nodes.set(key, m);
     return m;
   }
 
@@ -149,6 +150,28 @@ export class Hand {
       this.timers.push({ node: n, timer: { kind: 'probe' }, at: this.now });
     }
     this.deliverAll();
+  }
+
+  /**
+   * Runs every node's timers in time order until `until` (ms), delivering the packets each causes,
+   * except those `drop` refuses and those to or from nodes in `down` (crashed: their timers are
+   * not fired either).
+   */
+  runUntil(until: number, down: ReadonlySet<string> = new Set()): void {
+    const drop = (p: Packet): boolean => down.has(p.from) || down.has(p.to);
+    for (let k = 0; k < 1_000_000; k++) {
+      let best = -1;
+      for (let i = 0; i < this.timers.length; i++) {
+        const t = this.timers[i] as PendingTimer;
+        if (!down.has(t.node) && t.at <= until && (best < 0 || t.at < (this.timers[best] as PendingTimer).at)) best = i;
+      }
+      if (best < 0) break;
+      const [t] = this.timers.splice(best, 1) as [PendingTimer];
+      this.now = Math.max(this.now, t.at);
+      this.apply(t.node, this.node(t.node).handleTimer(t.timer, this.now));
+      this.deliverAll(drop);
+    }
+    this.now = Math.max(this.now, until);
   }
 
   eventsOf(node: string, type: MembershipEvent['type']): MembershipEvent[] {

@@ -42,6 +42,8 @@ function setup(overrides: Partial<MembershipOptions> = {}, members = ['b', 'c', 
   const awareness = new Awareness(opts.awarenessMaxMultiplier);
   const unanswered: string[] = [];
   const acked: [number, number][] = [];
+  const owners: number[] = [];
+  const claims: [string, number, number][] = [];
   const prober = new Prober({
     name: 'a',
     addr: SELF,
@@ -53,6 +55,8 @@ function setup(overrides: Partial<MembershipOptions> = {}, members = ['b', 'c', 
     counters,
     unanswered: (member) => unanswered.push(member),
     acked: (peer, digest) => acked.push([peer.port, digest]),
+    ownerAnswered: (other) => owners.push(other.port),
+    claimed: (name, holder, other) => claims.push([name, holder.port, other.port]),
   });
   /** The effects so far, split by kind, packets decoded. */
   const flush = (): { sent: Sent[]; timers: [Timer, number][]; reports: Report[] } => {
@@ -70,7 +74,7 @@ function setup(overrides: Partial<MembershipOptions> = {}, members = ['b', 'c', 
     }
     return { sent, timers, reports };
   };
-  return { opts, table, counters, awareness, prober, unanswered, acked, flush };
+  return { opts, table, counters, awareness, prober, unanswered, acked, owners, claims, flush };
 }
 
 /** Starts a probe and returns its sequence number and target port. */
@@ -157,9 +161,9 @@ describe('the prober: relays', () => {
 describe('the prober: the probe cycle', () => {
   it('answers a ping for itself with its digest on the channel it came on, and drops one for another name', () => {
     const p = setup();
-    p.prober.onPing(addr(7), { type: 'ping', seq: 9, target: 'a', source: 'x', sourceAddr: addr(7) }, 'stream');
+    p.prober.onPing(addr(7), { type: 'ping', seq: 9, target: 'a', source: 'x', sourceAddr: addr(7) }, 'stream', 0);
     expect(p.flush().sent).toEqual([{ to: 7, channel: 'stream', messages: [{ type: 'ack', seq: 9, digest: p.table.digest }] }]);
-    p.prober.onPing(addr(7), { type: 'ping', seq: 10, target: 'zz', source: 'x', sourceAddr: addr(7) }, 'datagram');
+    p.prober.onPing(addr(7), { type: 'ping', seq: 10, target: 'zz', source: 'x', sourceAddr: addr(7) }, 'datagram', 0);
     expect(p.flush().sent).toEqual([]);
     expect(p.counters['dropped.misdirected-ping']).toBe(1);
   });
@@ -338,5 +342,53 @@ describe('the prober: members not heard from', () => {
     expect(p.table.heard(slot)).toBe(false);
     p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 0 }, 'datagram', 0);
     expect(p.table.heard(slot)).toBe(true);
+  });
+});
+
+describe('the prober: two processes with one name', () => {
+  it('pings an address that claims our name for that name, and reports when it answers', () => {
+    const p = setup();
+    p.prober.checkOwner(addr(40));
+    p.prober.checkOwner(addr(41)); // one check at a time
+    const out = p.flush();
+    expect(out.sent).toHaveLength(1);
+    const ping = out.sent[0]?.messages[0];
+    expect(out.sent[0]?.to).toBe(40);
+    expect(ping).toMatchObject({ type: 'ping', target: 'a', source: 'a' });
+    const seq = ping?.type === 'ping' ? ping.seq : -1;
+    expect(out.timers.map(([t]) => t)).toEqual([{ kind: 'owner-check', seq }]);
+    p.prober.onAck({ type: 'ack', seq, digest: 0 }, 'datagram', 0);
+    expect(p.owners).toEqual([40]);
+    // Answered once; the next check may go out.
+    p.prober.checkOwner(addr(41));
+    expect(p.flush().sent[0]?.to).toBe(41);
+  });
+
+  it('an unanswered check reports nothing and frees the slot', () => {
+    const p = setup();
+    p.prober.checkOwner(addr(40));
+    const seq = (p.flush().timers[0]?.[0] as { seq: number }).seq;
+    p.prober.onOwnerCheckTimeout(seq);
+    p.prober.onAck({ type: 'ack', seq, digest: 0 }, 'datagram', 0); // a late ack is not an answer
+    expect(p.owners).toEqual([]);
+    p.prober.checkOwner(addr(41));
+    expect(p.flush().sent).toHaveLength(1);
+  });
+
+  it('knows whether a peer has pinged it by name, and reports pings under names claimed from elsewhere', () => {
+    const p = setup({}, ['b', 'c']);
+    expect(p.prober.probedByPeers).toBe(false);
+    // Our own name from another address: another process checks whether we answer (we do).
+    p.prober.onPing(addr(50), { type: 'ping', seq: 1, target: 'a', source: 'a', sourceAddr: addr(50) }, 'datagram', 0);
+    expect(p.flush().sent.map((x) => x.messages[0]?.type)).toEqual(['ack']);
+    expect(p.prober.probedByPeers).toBe(false);
+    expect(p.claims).toEqual([['a', 1, 50]]);
+    // Member b, whose address in our view is port 2, pings from port 60: a conflict about b.
+    p.prober.onPing(addr(60), { type: 'ping', seq: 2, target: 'a', source: 'b', sourceAddr: addr(60) }, 'datagram', 0);
+    expect(p.claims).toEqual([['a', 1, 50], ['b', 2, 60]]);
+    expect(p.prober.probedByPeers).toBe(true);
+    // From where the view holds it: no conflict.
+    p.prober.onPing(addr(3), { type: 'ping', seq: 3, target: 'a', source: 'c', sourceAddr: addr(3) }, 'datagram', 0);
+    expect(p.claims).toHaveLength(2);
   });
 });

@@ -47,26 +47,17 @@ describe('protocol abuse', () => {
     expect(h.node('c').statusOf('c')).toBe('alive');
   });
 
-  it('a forged alive with a huge incarnation goes through the normal rules only, and the real node refutes it', () => {
+  it('a forged alive from another address never moves a live member, at any incarnation; it is reported as a conflict', () => {
     const h = cluster();
     const realAddr = h.addrOf('c');
     const inc = h.node('a').member('c')?.incarnation ?? 0;
-    // Not newer: ignored.
-    forge(h, 'a', { type: 'alive', node: 'c', addr: MALLORY, incarnation: inc, state: { tags: {}, payload: null } });
-    expect(h.node('a').member('c')).toMatchObject({ host: realAddr.host, port: realAddr.port });
-    // Newer: accepted (the protocol cannot tell a forgery from a restart), then refuted by c.
-    const huge = 0x7000_0000;
-    forge(h, 'a', { type: 'alive', node: 'c', addr: MALLORY, incarnation: huge, state: { tags: { owned: 'yes' }, payload: null } });
-    expect(h.node('a').member('c')).toMatchObject({ host: 'evil', incarnation: huge });
-    spread(h);
-    for (const n of ['a', 'b', 'c']) {
-      const v = h.node(n).member('c');
-      expect(v).toMatchObject({ host: realAddr.host, port: realAddr.port, status: 'alive', state: { tags: {} } });
-      expect(v?.incarnation).toBe(huge + 1);
+    for (const claim of [inc, inc + 1, 0x7000_0000, MAX_INCARNATION]) {
+      forge(h, 'a', { type: 'alive', node: 'c', addr: MALLORY, incarnation: claim, state: { tags: {}, payload: null } });
+      expect(h.node('a').member('c')).toMatchObject({ host: realAddr.host, port: realAddr.port, status: 'alive' });
     }
-    expect(h.eventsOf('c', 'member-conflict')).toEqual([
-      { type: 'member-conflict', name: 'c', holder: realAddr, other: MALLORY, incarnation: huge },
-    ]);
+    expect(h.eventsOf('a', 'member-conflict')[0]).toEqual({ type: 'member-conflict', name: 'c', holder: realAddr, other: MALLORY, incarnation: inc });
+    spread(h);
+    for (const n of ['a', 'b', 'c']) expect(h.node(n).member('c')).toMatchObject({ host: realAddr.host, port: realAddr.port, status: 'alive' });
   });
 
   it('incarnations only grow: a lower or equal one never replaces a member record', () => {
@@ -91,10 +82,37 @@ describe('protocol abuse', () => {
     expect(h.node('a').counters.nameConflicts).toBe(1);
   });
 
-  it('at the incarnation ceiling a forged alive cannot be outbid: the victim reports the conflict instead of wrapping', () => {
-    const h = cluster();
-    forge(h, 'c', { type: 'alive', node: 'c', addr: MALLORY, incarnation: MAX_INCARNATION, state: { tags: {}, payload: null } });
-    expect(h.node('c').incarnation).toBe(MAX_INCARNATION);
-    expect(h.eventsOf('c', 'member-conflict')).toHaveLength(1);
-  });
+  // Issue 11.4: no claim at any incarnation locks a member out, even across its restart.
+  const lockouts: [string, (inc: number) => number][] = [
+    ['the largest incarnation', () => MAX_INCARNATION],
+    ['2^31 above', (inc) => (inc + 0x8000_0000) >>> 0],
+    ['just under 2^31 above', (inc) => (inc + 0x7fff_ffff) >>> 0],
+    ['one above', (inc) => inc + 1],
+  ];
+  for (const [label, at] of lockouts) {
+    for (const kind of ['alive', 'suspect', 'dead', 'leave'] as const) {
+      it(`a forged ${kind} at ${label} does not keep the real node out, before or after it restarts`, () => {
+        const h = cluster();
+        const inc = at(h.node('c').incarnation);
+        const msg: Message =
+          kind === 'alive' ? { type: 'alive', node: 'c', addr: h.addrOf('c'), incarnation: inc, state: { tags: { forged: '1' }, payload: null } }
+          : kind === 'suspect' ? { type: 'suspect', node: 'c', incarnation: inc, from: 'mallory' }
+          : { type: 'dead', node: 'c', incarnation: inc, from: kind === 'leave' ? 'c' : 'mallory' };
+        for (const n of ['a', 'b']) forge(h, n, msg);
+        spread(h);
+        for (const n of ['a', 'b']) expect(h.node(n).member('c'), `${n}'s view of c`).toMatchObject({ status: 'alive', state: { tags: {} } });
+        // c restarts (no data dir: incarnation 0) while the others still hold the forged claim.
+        for (const n of ['a', 'b']) forge(h, n, msg);
+        h.nodes.delete('c');
+        h.clearTimers('c');
+        const c = h.add('c');
+        expect(c.addr.port).toBe(3); // the same address as before
+        h.apply('c', c.start(h.now));
+        h.apply('c', c.join([h.addrOf('a')], h.now));
+        h.deliverAll();
+        spread(h);
+        for (const n of ['a', 'b']) expect(h.node(n).member('c'), `${n}'s view of restarted c`).toMatchObject({ status: 'alive', port: 3, state: { tags: {} } });
+      });
+    }
+  }
 });

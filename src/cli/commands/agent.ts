@@ -292,6 +292,12 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     return code;
   };
 
+  agent.on('event', (e) => {
+    if (e.type !== 'member-conflict' || e.lost !== true || stopping) return;
+    stopping = true;
+    io.stderr.write(`hearsay agent: another live node at ${formatHostPort(e.holder)} holds the name "${e.name}" and the mesh keeps it; this agent stops. Give every node a unique --name.\n`);
+    void stop(false, 1);
+  });
   try {
     await agent.start();
   } catch (err) {
