@@ -655,7 +655,8 @@ export class Membership {
     const before = this.incarnation;
     // New members one exchange (and one peer, per minute) may add: the answer to our own join is
     // the one that legitimately brings a whole cluster; anything else is bounded.
-    const budget = msg.join && msg.reply && this.answersOurJoin(from) ? Infinity : this.newMemberBudget(msg.source, now);
+    const ourJoin = msg.join && msg.reply && this.answersOurJoin(from);
+    const budget = ourJoin ? Infinity : this.newMemberBudget(msg.source, now);
     let added = 0;
     let refused = 0;
     for (const r of msg.members) {
@@ -667,7 +668,16 @@ export class Membership {
         added++;
       }
       this.mergeRecord(r, msg.source, now);
+      // The seed we chose vouches for its alive members, as a snapshot does (restore): heard, so
+      // a joiner's first rounds probe them as one round-robin, not at most every other probe.
+      if (ourJoin && r.status === 'alive' && r.node !== this.name) {
+        const slot = this.table.slotOf(r.node);
+        if (slot !== NONE && sameAddress(this.table.addr(slot), r.addr)) this.table.setHeard(slot);
+      }
     }
+    // The peer answered over a stream from its own address: it is there.
+    const peer = this.table.slotOf(msg.source);
+    if (peer !== NONE && sameAddress(this.table.addr(peer), from)) this.table.setHeard(peer);
     if (added > 0) this.chargeNewMembers(msg.source, added, now);
     if (refused > 0) this.out.drop('new-member-limit', `${refused} new members from ${msg.source} over the limit`, refused);
     if (!msg.reply) {

@@ -255,9 +255,11 @@ export class Prober {
       if (!sameAddress(msg.sourceAddr, this.addr)) this.claimed(msg.source, this.addr, msg.sourceAddr, now);
     } else {
       this.probed = true;
-      // A member pinging from an address other than the one our view holds for its name.
       const slot = this.table.slotOf(msg.source);
-      if (slot !== NONE && !sameAddress(this.table.addr(slot), msg.sourceAddr)) {
+      // A member whose ping comes from where our view holds it (the datagram's own source) is there.
+      if (slot !== NONE && sameAddress(this.table.addr(slot), from)) this.table.setHeard(slot);
+      // A member pinging from an address other than the one our view holds for its name.
+      else if (slot !== NONE) {
         const status = this.table.status(slot);
         if (status === 'alive' || status === 'suspect') this.claimed(msg.source, this.table.addr(slot), msg.sourceAddr, now);
       }

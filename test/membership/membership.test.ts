@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Hand, type Packet } from './harness.js';
-import { encodeMessage, encodePacket } from '../../src/wire/codec.js';
+import { encodeMessage, encodePacket, encodePushPullPacket } from '../../src/wire/codec.js';
 import type { MemberRecord, MemberStatus, Message } from '../../src/wire/messages.js';
 import { StateTooLargeError, NotRunningError } from '../../src/errors.js';
 import { Membership } from '../../src/membership/membership.js';
@@ -486,5 +486,32 @@ describe('membership: stale accusations', () => {
     h.deliverAll();
     expect(h.node('a').statusOf('b')).toBe('alive');
     expect(h.node('a').member('b')?.incarnation).toBe(1);
+  });
+});
+
+describe('membership: members heard from', () => {
+  it("a joiner counts the alive members of its own join's answer as heard, and a stranger's push-pull adds them unheard", () => {
+    const h = new Hand();
+    for (const n of ['a', 'b', 'c', 'd']) h.add(n);
+    for (const n of ['a', 'b', 'c']) h.apply(n, h.node(n).start(h.now));
+    h.apply('b', h.node('b').join([h.addrOf('a')], h.now));
+    h.apply('c', h.node('c').join([h.addrOf('a')], h.now));
+    h.deliverAll();
+    const d = h.node('d');
+    h.apply('d', d.start(h.now));
+    h.apply('d', d.join([h.addrOf('a')], h.now));
+    h.deliverAll();
+    expect(['a', 'b', 'c'].map((x) => d.hasHeard(x))).toEqual([true, true, true]);
+    // A push-pull d did not ask for (mallory's) brings members d has never heard from.
+    const records: MemberRecord[] = [{ node: 'ghost', addr: { host: 'h', port: 99 }, incarnation: 1, status: 'alive', state: { tags: {}, payload: null } }];
+    h.apply('d', d.handlePacket({ host: 'evil', port: 1 }, encodePushPullPacket({ type: 'push-pull', join: false, reply: false, source: 'mallory', members: records }), 'stream', h.now));
+    expect(d.statusOf('ghost')).toBe('alive');
+    expect(d.hasHeard('ghost')).toBe(false);
+    // A ping naming ghost as its source, from another address than ghost's, proves nothing.
+    h.apply('d', d.handlePacket({ host: 'evil', port: 1 }, encodePacket([encodeMessage({ type: 'ping', seq: 1, target: 'd', source: 'ghost', sourceAddr: { host: 'h', port: 99 } })]), 'datagram', h.now));
+    expect(d.hasHeard('ghost')).toBe(false);
+    // From ghost's own address it does.
+    h.apply('d', d.handlePacket({ host: 'h', port: 99 }, encodePacket([encodeMessage({ type: 'ping', seq: 2, target: 'd', source: 'ghost', sourceAddr: { host: 'h', port: 99 } })]), 'datagram', h.now));
+    expect(d.hasHeard('ghost')).toBe(true);
   });
 });
