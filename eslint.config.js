@@ -1,5 +1,5 @@
 // One lint tool (ESLint + typescript-eslint). The block for the pure layers enforces DESIGN.md:
-// src/membership, src/registry, src/wire and src/util do no I/O, read no clock, draw no randomness and
+// src/membership, src/registry, src/wire, src/state and src/util do no I/O, read no clock, draw no randomness and
 // import nothing from the runtime layers.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -23,7 +23,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/membership/**', 'src/registry/**', 'src/wire/**', 'src/util/**'],
+    files: ['src/membership/**', 'src/registry/**', 'src/wire/**', 'src/util/**', 'src/state/**'],
     rules: {
       'no-restricted-imports': ['error', {
         paths: ioModules.flatMap((m) => [

@@ -1,0 +1,194 @@
+/**
+ * Every owner's state as one node holds it: its own (which it changes) and a replica of each peer's
+ * (which only deltas change). Pure; the driver gives `now` for tombstone collection.
+ *
+ * Repair: a peer's digests (owner, generation, version) say what it holds; `deltasFor` answers with
+ * what it misses, within a byte budget, owners furthest behind first. Any node that holds an
+ * owner's state can answer for it, so a busy owner is not a fan-in point. `summary` folds every
+ * digest into one 32-bit number, kept up to date as changes land, for a cheap "do we differ?".
+ */
+import { NodeState, type ApplyResult } from './node-state.js';
+import { DEFAULT_STATE_LIMITS, type NodeDelta, type NodeDigest, type StateEntry, type StateLimits } from './types.js';
+
+export type ChangeResult = { readonly ok: true; readonly entry: StateEntry } | { readonly ok: false; readonly reason: 'absent' | 'entry-too-large' | 'too-many-entries' | 'node-too-large' };
+
+export type StoreApplyResult =
+  | (ApplyResult & { readonly ok: true; readonly node: string; readonly replaced: boolean })
+  | (ApplyResult & { readonly ok: false; readonly node: string });
+
+export class StateStore {
+  private readonly own: NodeState;
+  private readonly replicas = new Map<string, NodeState>();
+  private summaryHash = 0;
+
+  constructor(
+    readonly self: string,
+    /** This start's generation: higher than any earlier start's (the driver picks it, e.g. a clock). */
+    generation: number,
+    readonly limits: StateLimits = DEFAULT_STATE_LIMITS,
+  ) {
+    this.own = new NodeState(self, generation);
+    this.summaryHash = digestHash(this.own.digest());
+  }
+
+  get generation(): number {
+    return this.own.generation;
+  }
+
+  /** This node's own version (raised by every change). */
+  get version(): number {
+    return this.own.version;
+  }
+
+  /** The XOR of every held owner's digest hash: equal summaries almost surely mean equal digests. */
+  get summary(): number {
+    return this.summaryHash >>> 0;
+  }
+
+  /** Owners held, this node included. */
+  get owners(): number {
+    return this.replicas.size + 1;
+  }
+
+  set(key: string, value: Uint8Array, now: number): ChangeResult {
+    return this.change(key, value, now);
+  }
+
+  delete(key: string, now: number): ChangeResult {
+    return this.change(key, null, now);
+  }
+
+  /** One owner's live entries (this node's own for `self`), or undefined when not held. */
+  entriesOf(node: string): StateEntry[] | undefined {
+    return this.stateOf(node)?.entries();
+  }
+
+  get(node: string, key: string): StateEntry | undefined {
+    return this.stateOf(node)?.get(key);
+  }
+
+  digestOf(node: string): NodeDigest | undefined {
+    return this.stateOf(node)?.digest();
+  }
+
+  /** Every owner's digest, this node's first. */
+  digests(): NodeDigest[] {
+    const out = [this.own.digest()];
+    for (const s of this.replicas.values()) out.push(s.digest());
+    return out;
+  }
+
+  /**
+   * What a peer whose digests are `peer` misses, within `budget` bytes of entries: owners the peer
+   * does not hold or holds at an older generation or version, those furthest behind first. An
+   * owner whose whole state must go and does not fit is listed in `stream` instead.
+   */
+  deltasFor(peer: readonly NodeDigest[], budget: number): { deltas: NodeDelta[]; stream: string[] } {
+    const theirs = new Map<string, NodeDigest>();
+    for (const d of peer) theirs.set(d.node, d);
+    const behind: { state: NodeState; by: number }[] = [];
+    for (const s of this.all()) {
+      const t = theirs.get(s.node);
+      if (t !== undefined && (t.generation > s.generation || (t.generation === s.generation && t.version >= s.version))) continue;
+      behind.push({ state: s, by: t === undefined || t.generation !== s.generation ? s.version + 1 : s.version - t.version });
+    }
+    behind.sort((a, b) => b.by - a.by);
+    const deltas: NodeDelta[] = [];
+    const stream: string[] = [];
+    let left = budget;
+    for (const { state } of behind) {
+      if (left <= 0) break;
+      const d = state.deltaFor(theirs.get(state.node), left);
+      if (d === null) continue;
+      if (d === 'stream') {
+        stream.push(state.node);
+        continue;
+      }
+      deltas.push(d);
+      for (const e of d.entries) left -= e.key.length + e.value.length;
+    }
+    return { deltas, stream };
+  }
+
+  /** The changes of this node's own state above `fromVersion` (for piggybacking a fresh change). */
+  ownDelta(fromVersion: number, budget: number): NodeDelta | 'stream' | null {
+    return this.own.deltaFor({ node: this.self, generation: this.own.generation, version: fromVersion }, budget);
+  }
+
+  /**
+   * Applies a delta from a peer. A delta about this node itself is ignored (only the owner
+   * changes its state). A newer generation replaces what was held once a delta of it applies.
+   */
+  apply(delta: NodeDelta, now: number): StoreApplyResult {
+    if (delta.node === this.self) return { ok: false, node: delta.node, reason: 'nothing-new' };
+    const held = this.replicas.get(delta.node);
+    if (held !== undefined && delta.generation < held.generation) return { ok: false, node: delta.node, reason: 'stale-generation' };
+    const fresh = held === undefined || delta.generation > held.generation;
+    const target = fresh ? new NodeState(delta.node, delta.generation) : held;
+    const before = held === undefined ? 0 : digestHash(held.digest());
+    let r = target.apply(delta, now, this.limits);
+    // An owner that has changed nothing yet (version 0) is still an owner to hold.
+    if (!r.ok && r.reason === 'nothing-new' && fresh && delta.toVersion === 0 && delta.entries.length === 0) r = { ok: true, changed: [] };
+    if (!r.ok) return { ...r, node: delta.node };
+    let changed = r.changed;
+    if (fresh && held !== undefined) {
+      // The old generation's live keys that the new one does not have are gone (as of the new
+      // generation's version 0).
+      const kept = new Set(changed.map((e) => e.key));
+      const gone: StateEntry[] = held.entries().filter((e) => !kept.has(e.key)).map((e) => ({ key: e.key, value: new Uint8Array(0), version: 0, deleted: true }));
+      changed = gone.concat(changed);
+    }
+    this.summaryHash ^= before;
+    if (fresh) this.replicas.set(delta.node, target);
+    this.summaryHash ^= digestHash(target.digest());
+    return { ok: true, node: delta.node, replaced: fresh && held !== undefined, changed };
+  }
+
+  /** Drops a peer's replica (the member was reaped). */
+  forget(node: string): void {
+    const held = this.replicas.get(node);
+    if (held === undefined) return;
+    this.summaryHash ^= digestHash(held.digest());
+    this.replicas.delete(node);
+  }
+
+  /** Collects tombstones deleted at or before `before` in every state held; returns how many. */
+  collect(before: number): number {
+    let n = 0;
+    for (const s of this.all()) n += s.collect(before);
+    return n;
+  }
+
+  private change(key: string, value: Uint8Array | null, now: number): ChangeResult {
+    const before = digestHash(this.own.digest());
+    const r = this.own.change(key, value, now, this.limits);
+    if (typeof r === 'string') return { ok: false, reason: r };
+    this.summaryHash ^= before ^ digestHash(this.own.digest());
+    return { ok: true, entry: r };
+  }
+
+  private stateOf(node: string): NodeState | undefined {
+    return node === this.self ? this.own : this.replicas.get(node);
+  }
+
+  private *all(): Iterable<NodeState> {
+    yield this.own;
+    yield* this.replicas.values();
+  }
+}
+
+/** FNV-1a over the node name, then generation and version mixed in (32 bits). */
+export function digestHash(d: NodeDigest): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < d.node.length; i++) {
+    h ^= d.node.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  for (const v of [d.generation, d.version]) {
+    h ^= v >>> 0;
+    h = Math.imul(h, 0x01000193);
+    h ^= Math.floor(v / 0x1_0000_0000);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
