@@ -12,11 +12,23 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as dnsPacket from 'dns-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDnsServer, type DnsCounter, type DnsServer, type DnsServerOptions } from '../../src/dns/server.js';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAgent } from '../../src/agent/agent.js';
+import { defaultAgentFlags, runAgent } from '../../src/cli/commands/agent.js';
+import { capture } from '../cli/support.js';
+import { createDnsServer, DNS_COUNTERS, type DnsCounter, type DnsServer, type DnsServerOptions } from '../../src/dns/server.js';
+import { DNS_COUNTER_KEYS, dnsCounterValues, METRICS } from '../../src/agent/counters.js';
+import { resolveAgentConfig } from '../../src/agent/config.js';
+import { dnsLimitOptions } from '../../src/cli/commands/security-flags.js';
+import { createHttpServer } from '../../src/api/server.js';
 import { encodeInstances } from '../../src/registry/payload.js';
 import type { LocalInstanceRecord } from '../../src/registry/types.js';
 import type { Address } from '../../src/wire/messages.js';
 import { FakeAgent, view } from '../api/fake-agent.js';
+import { call } from '../api/http-support.js';
 import { waitFor } from '../agent/support.js';
 
 let agent: FakeAgent;
@@ -321,5 +333,81 @@ describe('DNS is not an amplifier', () => {
     const raw = await udp(addr, q);
     expect(raw.length).toBeLessThanOrEqual(q.length);
     expect((dnsPacket.decode(raw) as unknown as { rcode: string }).rcode).toBe('FORMERR');
+  });
+});
+
+describe('DNS limits: settings and counters', () => {
+  it('reads the limits.dns* keys of the config file and refuses ones out of range, naming them', () => {
+    const file = (limits: unknown) => ({ path: '/etc/hearsay.json', text: JSON.stringify({ limits }) });
+    const c = resolveAgentConfig({
+      flags: {},
+      env: {},
+      file: file({
+        dnsMaxTcpConnections: 64,
+        dnsMaxTcpPerSource: 4,
+        dnsTcpHeaderTimeoutMs: 1000,
+        dnsTcpIdleTimeoutMs: 5000,
+        dnsTcpMaxQueuedAnswers: 8,
+        dnsTcpMaxQueuedBytes: 32768,
+        dnsMaxUdpAmplification: 3,
+      }),
+    });
+    expect(dnsLimitOptions(c.limits)).toEqual({
+      maxTcpConnections: 64,
+      maxTcpPerSource: 4,
+      tcpHeaderTimeoutMs: 1000,
+      tcpIdleTimeoutMs: 5000,
+      tcpMaxQueuedAnswers: 8,
+      tcpMaxQueuedBytes: 32768,
+      maxUdpAmplification: 3,
+    });
+    expect(() => resolveAgentConfig({ flags: {}, env: {}, file: file({ dnsTcpHeaderTimeoutMs: 5 }) })).toThrow(
+      /"limits.dnsTcpHeaderTimeoutMs" in \/etc\/hearsay.json must be an integer in \[10, 600000\] \(got 5\)/,
+    );
+    expect(() => createDnsServer(agent, { maxTcpPerSource: 0, maxUdpAmplification: 0.5 })).toThrow(
+      /maxTcpPerSource must be an integer in \[1, 65536\] \(got 0\); maxUdpAmplification must be an integer in \[1, 1000\] \(got 0.5\)/,
+    );
+  });
+
+  it('every DNS counter is in the catalog, and /metrics shows them from the server given to it', async () => {
+    const dns = createDnsServer(agent);
+    expect(Object.keys(dns.counters).sort()).toEqual([...DNS_COUNTERS].sort());
+    const declared = METRICS.flatMap((f) => f.series.map((s) => s.key)).filter((k) => k.startsWith('dns.'));
+    expect(declared.sort()).toEqual([...DNS_COUNTER_KEYS].sort());
+    (dns.counters as Record<string, number>)['tcpClosed.source-limit'] = 4;
+    const http = createHttpServer(agent, { extraCounters: () => dnsCounterValues(dns.counters) });
+    try {
+      const res = await call(await http.listen({ host: '127.0.0.1', port: 0 }), '/metrics');
+      expect(res.text).toContain('hearsay_dns_tcp_closed_total{reason="source-limit"} 4\n');
+      expect(res.text).toContain('hearsay_dns_any_minimal_total 0\n');
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('hearsay agent applies limits.dns* from its config file and shows the DNS counters on /metrics', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearsay-dns-limits-'));
+    const config = join(dir, 'agent.json');
+    writeFileSync(config, JSON.stringify({ limits: { dnsMaxTcpPerSource: 1 } }));
+    const signals = new EventEmitter();
+    let ready: (r: { http: { address: Address | undefined }; dns?: DnsServer }) => void = () => undefined;
+    const up = new Promise<{ http: { address: Address | undefined }; dns?: DnsServer }>((r) => (ready = r));
+    const flags = { ...defaultAgentFlags(), config, bind: '127.0.0.1:0', http: '127.0.0.1:0', dns: '127.0.0.1:0', profile: 'local', 'log-level': 'silent' };
+    const done = runAgent(flags, capture(), { env: {}, createAgent, signals, exit: () => undefined, onReady: (r) => ready(r) });
+    try {
+      const r = await Promise.race([up, done.then((code) => Promise.reject(new Error(`agent exited ${code}`)))]);
+      const dnsAddr = r.dns?.address;
+      const api = r.http.address;
+      if (dnsAddr === undefined || api === undefined) throw new Error('no DNS or HTTP address');
+      await open(dnsAddr, '127.0.0.30');
+      await open(dnsAddr, '127.0.0.30'); // the second from one address closes the first
+      await waitFor('the cap of 1 applied', () => r.dns?.counters['tcpClosed.source-limit'] === 1, 5000);
+      const metrics = await call(api, '/metrics');
+      expect(metrics.text).toContain('hearsay_dns_tcp_closed_total{reason="source-limit"} 1\n');
+      expect(metrics.text).toContain('hearsay_dns_tcp_connections_open 1\n');
+    } finally {
+      signals.emit('SIGTERM', 'SIGTERM');
+      await done;
+    }
   });
 });
