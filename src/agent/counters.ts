@@ -9,6 +9,7 @@ import type { Membership } from '../membership/membership.js';
 import { DROP_REASONS as CORE_DROPS } from '../membership/types.js';
 import { SECURITY_DROPS } from '../security/secure-transport.js';
 import { DROP_REASONS as TRANSPORT_DROPS } from '../transport/counters.js';
+import { DNS_COUNTERS, DNS_TCP_CLOSE_REASONS, type DnsCounter } from '../dns/server.js';
 import type { MemberStatus } from '../wire/messages.js';
 import type { ServiceRuntime } from './services.js';
 
@@ -111,6 +112,14 @@ export const HTTP_COUNTER_KEYS = [
 ] as const;
 export type HttpCounterKey = (typeof HTTP_COUNTER_KEYS)[number];
 
+/** The DNS server's counters (dns/server.ts) under their catalog keys: `dns.` and the server's own key. */
+export const DNS_COUNTER_KEYS = DNS_COUNTERS.map((k) => `dns.${k}` as const);
+
+/** A DNS server's counters keyed as the catalog keys them (`hearsay agent` adds them to /metrics). */
+export function dnsCounterValues(counters: Readonly<Record<DnsCounter, number>>): Readonly<Record<string, number>> {
+  return Object.fromEntries(DNS_COUNTERS.map((k) => [`dns.${k}`, counters[k]]));
+}
+
 const counts = (prefix: string, rows: readonly (readonly [string, string, string])[]): MetricFamily[] =>
   rows.map(([key, metric, help]) => one(`hearsay_${prefix}${metric}_total`, 'counter', key, help));
 
@@ -145,6 +154,25 @@ export const METRICS: readonly MetricFamily[] = Object.freeze([
   one('hearsay_http_invalid_requests_total', 'counter', 'http.invalidRequests', 'HTTP API requests refused as invalid (400, 415).'),
   one('hearsay_http_connections_refused_total', 'counter', 'http.connectionsRefused', 'HTTP API connections closed at once because maxConnections were open.'),
   one('hearsay_http_header_timeouts_total', 'counter', 'http.headerTimeouts', 'HTTP API connections closed for sending no complete request head within the header timeout.'),
+  byLabel('hearsay_dns_messages_total', 'counter', 'transport', ['udp', 'tcp'], (t) => `dns.${t}Queries`, 'DNS messages received, by transport.'),
+  one('hearsay_dns_queries_total', 'counter', 'dns.queries', 'Well-formed DNS queries received (malformed messages are counted apart).'),
+  one('hearsay_dns_nxdomain_total', 'counter', 'dns.nxdomain', 'DNS queries answered NXDOMAIN (a name the mesh does not know).'),
+  one('hearsay_dns_refused_total', 'counter', 'dns.refused', 'DNS queries refused for a name outside the domain.'),
+  one('hearsay_dns_truncated_total', 'counter', 'dns.truncated', 'DNS answers trimmed with the TC bit set (the client retries over TCP).'),
+  one('hearsay_dns_malformed_total', 'counter', 'dns.malformed', 'DNS messages dropped as malformed (over TCP the connection is closed).'),
+  one('hearsay_dns_unencodable_total', 'counter', 'dns.unencodable', 'DNS answers that left out records the codec could not encode.'),
+  one('hearsay_dns_any_minimal_total', 'counter', 'dns.anyMinimal', 'ANY queries answered with one HINFO "RFC8482" record (RFC 8482) rather than every record.'),
+  one('hearsay_dns_udp_amplification_limited_total', 'counter', 'dns.udpAmplificationLimited', "UDP answers made smaller than the client offered to take, to at most maxUdpAmplification times their query's size."),
+  one('hearsay_dns_tcp_paused_total', 'counter', 'dns.tcpPaused', 'Times reading a DNS TCP connection paused because answers waited to be sent to its client (tcpMaxQueuedAnswers or tcpMaxQueuedBytes).'),
+  one('hearsay_dns_tcp_connections_open', 'gauge', 'dns.tcpConnectionsOpen', 'DNS TCP connections open now.'),
+  byLabel(
+    'hearsay_dns_tcp_closed_total',
+    'counter',
+    'reason',
+    DNS_TCP_CLOSE_REASONS,
+    (r) => `dns.tcpClosed.${r}`,
+    'DNS TCP connections the server closed, by reason (source-limit and connection-limit: to make room for a new connection).',
+  ),
 ]);
 
 /** What agentCounters() reads. */

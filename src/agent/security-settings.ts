@@ -8,6 +8,7 @@ import type { Address } from '../wire/messages.js';
 import { MAX_LABEL_BYTES, TRANSITION_MODES, type TransitionMode } from '../security/envelope.js';
 import { parseKey } from '../security/keyring.js';
 import { MIN_TOKEN_LENGTH, type AgentLimits, type AgentSecurityOptions } from '../security/options.js';
+import { DNS_LIMIT_RANGES, type DnsLimit } from '../dns/server.js';
 
 /** The security settings as one source wrote them, each with a label naming its origin. */
 export interface SecurityInputs {
@@ -32,6 +33,20 @@ export interface ConfigLimits extends AgentLimits {
   readonly tcpConnectTimeoutMs?: number;
   /** TCP read timeout (a whole message must arrive within it), in ms. @default 10000 */
   readonly tcpReadTimeoutMs?: number;
+  /** The DNS server's limits (dns/server.ts DnsServerOptions, defaults in DNS_DEFAULTS): most TCP connections. @default 128 */
+  readonly dnsMaxTcpConnections?: number;
+  /** Most DNS TCP connections from one address. @default 8 */
+  readonly dnsMaxTcpPerSource?: number;
+  /** Time a DNS TCP connection has to send a complete query, in ms. @default 2000 */
+  readonly dnsTcpHeaderTimeoutMs?: number;
+  /** A DNS TCP connection idle this long is closed, in ms. @default 10000 */
+  readonly dnsTcpIdleTimeoutMs?: number;
+  /** Answers waiting to be sent on one DNS TCP connection before it is no longer read. @default 16 */
+  readonly dnsTcpMaxQueuedAnswers?: number;
+  /** Bytes waiting to be sent on one DNS TCP connection before it is no longer read. @default 65536 */
+  readonly dnsTcpMaxQueuedBytes?: number;
+  /** A DNS UDP response is at most this many times its query's size. @default 10 */
+  readonly dnsMaxUdpAmplification?: number;
 }
 
 const LIMIT_KEYS: readonly (keyof ConfigLimits)[] = [
@@ -49,6 +64,13 @@ const LIMIT_KEYS: readonly (keyof ConfigLimits)[] = [
   'httpHeaderTimeoutMs',
   'tcpConnectTimeoutMs',
   'tcpReadTimeoutMs',
+  'dnsMaxTcpConnections',
+  'dnsMaxTcpPerSource',
+  'dnsTcpHeaderTimeoutMs',
+  'dnsTcpIdleTimeoutMs',
+  'dnsTcpMaxQueuedAnswers',
+  'dnsTcpMaxQueuedBytes',
+  'dnsMaxUdpAmplification',
 ];
 
 export interface ResolvedSecuritySettings {
@@ -115,7 +137,20 @@ export function parseConfigLimits(value: unknown, where: string, problems: strin
       problems.push(`"limits.${k}" ${where} must be a positive integer (got ${JSON.stringify(v)})`);
       continue;
     }
+    const range = k.startsWith('dns') ? DNS_LIMIT_RANGES[dnsLimitOf(k as DnsConfigLimit)] : undefined;
+    if (range !== undefined && (v < range[0] || v > range[1])) {
+      problems.push(`"limits.${k}" ${where} must be an integer in [${range[0]}, ${range[1]}] (got ${v})`);
+      continue;
+    }
     out[k] = v;
   }
   return out as ConfigLimits;
+}
+
+/** The config file's names of the DNS server's limits. */
+export type DnsConfigLimit = Extract<keyof ConfigLimits, `dns${string}`>;
+
+/** The DNS server option a limits.dns* key sets: dnsMaxTcpPerSource is maxTcpPerSource. */
+export function dnsLimitOf(key: DnsConfigLimit): DnsLimit {
+  return `${key.charAt(3).toLowerCase()}${key.slice(4)}` as DnsLimit;
 }

@@ -51,6 +51,11 @@ export interface HttpServerOptions {
    * library's register() may always declare them. @default false
    */
   readonly allowCommandChecks?: boolean;
+  /**
+   * Counters of the process's other surfaces, keyed as the catalog keys them (`hearsay agent` gives
+   * the DNS server's, agent/counters.ts dnsCounterValues), added to the agent's on /metrics.
+   */
+  readonly extraCounters?: () => Readonly<Record<string, number>>;
   /** Reloads the config file (services, checks, log level); without it POST /v1/agent/reload answers 501. */
   readonly onReload?: () => Promise<ReloadReport>;
 }

@@ -13,11 +13,23 @@
  * authoritative for its domain and does not recurse). SRV targets are HEX.addr names (or the
  * instance's host name) with their A/AAAA records in the additional section.
  *
- * UDP answers fit 512 bytes, or the EDNS0 size the client offers (at most 4096); past that,
- * answers are trimmed and the TC bit is set, and the client retries over TCP, where messages
- * carry a two-byte length prefix and a connection may send many. Malformed queries are dropped
- * (UDP) or end the connection (TCP), and counted. The wire format is dns-packet's (a small,
- * widely used codec); everything else here is ours.
+ * DNS is not an amplifier. A UDP response is at most `maxUdpAmplification` (10) times the size of
+ * the query it answers, and at most the size the client offers (512 bytes, or its EDNS0 size up to
+ * 4096); past that, additionals are dropped, then answers trimmed with the TC bit set, and the
+ * client retries over TCP (where a spoofed source cannot receive anything). An ANY query gets one
+ * synthesized HINFO "RFC8482" record (RFC 8482), so its response is under 2.2 times its query.
+ *
+ * Over TCP messages carry a two-byte length prefix and a connection may send many. TCP slots cannot
+ * be starved: a new connection is always accepted; past `maxTcpPerSource` connections from its
+ * address, that address's least recently active connection is closed, and when all
+ * `maxTcpConnections` are open, the least recently active connection of the address holding the
+ * most is. A connection must send a complete query within `tcpHeaderTimeoutMs` of connecting (and
+ * finish any query it starts within as long), and is closed after `tcpIdleTimeoutMs` without
+ * activity. A client that sends queries without reading the answers is not read from while
+ * `tcpMaxQueuedAnswers` answers or `tcpMaxQueuedBytes` bytes wait to be sent to it (so it is then
+ * closed at the idle timeout): the answers one connection holds are bounded. Malformed queries are
+ * dropped (UDP) or end the connection (TCP), and counted. The wire format is dns-packet's (a
+ * small, widely used codec); everything else here is ours.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6, createServer, type Server, type Socket as TcpSocket, type AddressInfo } from 'node:net';
@@ -27,6 +39,7 @@ import type { Logger } from 'pino';
 import type { ServiceInstance } from '../registry/types.js';
 import type { Address } from '../wire/messages.js';
 import type { Agent } from '../agent/types.js';
+import { normalizeHost } from '../transport/address.js';
 
 
 export interface DnsServerOptions {
@@ -34,10 +47,26 @@ export interface DnsServerOptions {
   readonly domain?: string;
   /** TTL of every answer, in seconds. 0 means "ask again each time" (the view changes fast). @default 0 */
   readonly ttlSeconds?: number;
-  /** Most concurrent TCP connections. @default 128 */
+  /**
+   * Most concurrent TCP connections; a new one past it closes the least recently active connection
+   * of the address holding the most (counted as tcpClosed.connection-limit). @default 128
+   */
   readonly maxTcpConnections?: number;
-  /** A TCP connection idle this long is closed, in ms. @default 10000 */
+  /**
+   * Most concurrent TCP connections from one address; a new one past it closes that address's least
+   * recently active connection (tcpClosed.source-limit). @default 8
+   */
+  readonly maxTcpPerSource?: number;
+  /** A TCP connection must send a complete query within this long of connecting or of starting one, in ms. @default 2000 */
+  readonly tcpHeaderTimeoutMs?: number;
+  /** A TCP connection idle this long (no query read, no answer taken by the client) is closed, in ms. @default 10000 */
   readonly tcpIdleTimeoutMs?: number;
+  /** Answers waiting to be sent on one TCP connection before it is no longer read from. @default 16 */
+  readonly tcpMaxQueuedAnswers?: number;
+  /** Bytes waiting to be sent on one TCP connection before it is no longer read from. @default 65536 */
+  readonly tcpMaxQueuedBytes?: number;
+  /** A UDP response is at most this many times the size of its query (the rest: TC, retry over TCP). @default 10 */
+  readonly maxUdpAmplification?: number;
   /** Most answers in one UDP response (TCP answers carry them all, up to 64 KiB). @default 64 */
   readonly maxAnswers?: number;
   readonly logger?: Logger;
@@ -51,10 +80,43 @@ export interface DnsServer {
   /** Binds UDP and TCP on `address` (port 0: a free port, the same for both). */
   listen(address: Address): Promise<Address>;
   readonly address: Address | undefined;
-  readonly counters: Readonly<Record<string, number>>;
+  readonly counters: Readonly<Record<DnsCounter, number>>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/** The defaults of the limits above. */
+export const DNS_DEFAULTS = Object.freeze({
+  maxTcpConnections: 128,
+  maxTcpPerSource: 8,
+  tcpHeaderTimeoutMs: 2000,
+  tcpIdleTimeoutMs: 10_000,
+  tcpMaxQueuedAnswers: 16,
+  tcpMaxQueuedBytes: 64 * 1024,
+  maxUdpAmplification: 10,
+});
+
+/** Why the server closed a TCP connection (the tcpClosed.REASON counters). */
+export const DNS_TCP_CLOSE_REASONS = ['source-limit', 'connection-limit', 'header-timeout', 'idle-timeout'] as const;
+export type DnsTcpCloseReason = (typeof DNS_TCP_CLOSE_REASONS)[number];
+
+/** Every counter of DnsServer.counters, in the order the catalog (agent/counters.ts) lists them. */
+export const DNS_COUNTERS = [
+  'udpQueries',
+  'tcpQueries',
+  'queries',
+  'nxdomain',
+  'refused',
+  'truncated',
+  'malformed',
+  'unencodable',
+  'anyMinimal',
+  'udpAmplificationLimited',
+  'tcpPaused',
+  'tcpConnectionsOpen',
+  ...DNS_TCP_CLOSE_REASONS.map((r) => `tcpClosed.${r}` as const),
+] as const;
+export type DnsCounter = (typeof DNS_COUNTERS)[number];
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 const UDP_DEFAULT = 512;
@@ -72,12 +134,12 @@ interface Resolution {
 export function createDnsServer(source: DnsLookupSource, options: DnsServerOptions = {}): DnsServer {
   const domain = (options.domain ?? 'hearsay').toLowerCase().replace(/^\.+|\.+$/g, '');
   const ttl = options.ttlSeconds ?? 0;
-  const maxTcp = options.maxTcpConnections ?? 128;
-  const idleMs = options.tcpIdleTimeoutMs ?? 10_000;
+  const limits = checkLimits(options);
+  const { maxTcpConnections: maxTcp, maxTcpPerSource, tcpHeaderTimeoutMs: headerMs, tcpIdleTimeoutMs: idleMs, tcpMaxQueuedAnswers, tcpMaxQueuedBytes, maxUdpAmplification } = limits;
   const maxAnswers = options.maxAnswers ?? 64;
   const random = options.random ?? Math.random;
   const log = options.logger;
-  const counters = { queries: 0, udpQueries: 0, tcpQueries: 0, nxdomain: 0, refused: 0, truncated: 0, malformed: 0, tcpRejected: 0, unencodable: 0 };
+  const counters = Object.fromEntries(DNS_COUNTERS.map((k) => [k, 0])) as Record<DnsCounter, number>;
   const soa: Answer = {
     type: 'SOA',
     name: domain,
@@ -182,28 +244,45 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
     counters.queries++;
     const questions = query.questions ?? [];
     const rd = query.flag_rd ? dnsPacket.RECURSION_DESIRED : 0;
-    const base = { type: 'response' as const, id: query.id, questions };
-    if (questions.length !== 1 || (query as { opcode?: string }).opcode !== 'QUERY') {
-      return dnsPacket.encode({ ...base, flags: rd | (questions.length !== 1 ? RCODE.FORMERR : RCODE.NOTIMP) });
+    const opt = (query.additionals ?? []).find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
+    // What the client can take, and, over UDP (where the source may be spoofed), the amplification bound.
+    const offered = limit === 'tcp' ? MAX_TCP_MESSAGE : Math.min(UDP_MAX, Math.max(UDP_DEFAULT, opt?.udpPayloadSize ?? UDP_DEFAULT));
+    const size = limit === 'tcp' ? offered : Math.min(offered, maxUdpAmplification * raw.length);
+    /** The bare header with TC: 12 bytes, never more than the query. */
+    const bare = (rcode: number): Buffer => dnsPacket.encode({ type: 'response', id: query.id, flags: dnsPacket.AUTHORITATIVE_ANSWER | rd | rcode | dnsPacket.TRUNCATED_RESPONSE });
+    /** A response that would still be over `size` becomes the bare header. */
+    const bounded = (out: Buffer, rcode: number): Buffer => {
+      if (out.length <= size) return out;
+      counters.truncated++;
+      return bare(rcode);
+    };
+    if (questions.length !== 1) {
+      // Not echoed: a query's questions may be compression pointers that expand to far more bytes.
+      return bounded(dnsPacket.encode({ type: 'response', id: query.id, flags: rd | RCODE.FORMERR }), RCODE.FORMERR);
     }
+    const base = { type: 'response' as const, id: query.id, questions };
+    if ((query as { opcode?: string }).opcode !== 'QUERY') return bounded(dnsPacket.encode({ ...base, flags: rd | RCODE.NOTIMP }), RCODE.NOTIMP);
     const q = questions[0]!;
     let r: Resolution;
     try {
       r = resolve(q);
     } catch (err) {
       log?.error({ err, question: q.name }, 'dns: resolving failed');
-      return dnsPacket.encode({ ...base, flags: rd | RCODE.SERVFAIL });
+      return bounded(dnsPacket.encode({ ...base, flags: rd | RCODE.SERVFAIL }), RCODE.SERVFAIL);
     }
     if (r.rcode === RCODE.NXDOMAIN) counters.nxdomain++;
     if (r.rcode === RCODE.REFUSED) counters.refused++;
-    const authorities = r.rcode === RCODE.NXDOMAIN || (r.rcode === RCODE.NOERROR && r.answers.length === 0) ? [soa] : [];
-    const opt = (query.additionals ?? []).find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
-    const size = limit === 'tcp' ? MAX_TCP_MESSAGE : Math.min(UDP_MAX, Math.max(UDP_DEFAULT, opt?.udpPayloadSize ?? UDP_DEFAULT));
+    if ((q.type as string) === 'ANY' && r.rcode === RCODE.NOERROR) {
+      // RFC 8482: a name that exists gets one synthesized HINFO record, not every record it has.
+      counters.anyMinimal++;
+      r = { rcode: RCODE.NOERROR, answers: [{ type: 'HINFO', name: q.name, ttl, data: { cpu: 'RFC8482', os: '' } }], additionals: [] };
+    }
+    const soaAuthority = r.rcode === RCODE.NXDOMAIN || (r.rcode === RCODE.NOERROR && r.answers.length === 0) ? [soa] : [];
     const ednsOut: Answer[] = opt === undefined ? [] : [{ type: 'OPT', name: '.', udpPayloadSize: UDP_MAX, flags: 0, options: [] } as unknown as Answer];
     const all = encodable(r.answers);
     const extra = encodable(r.additionals);
     const cap = limit === 'udp' ? Math.min(all.length, maxAnswers) : all.length;
-    const encode = (count: number, withAdditionals: boolean, tc: boolean): Buffer => {
+    const encode = (count: number, withAdditionals: boolean, tc: boolean, authorities: Answer[] = soaAuthority): Buffer => {
       const kept = all.slice(0, count);
       const targets = new Set(kept.map((a) => (a.type === 'SRV' ? a.data.target : '')));
       const adds = withAdditionals ? extra.filter((a) => targets.has(a.name)) : [];
@@ -212,6 +291,7 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
     };
     let out = encode(cap, true, cap < all.length);
     if (out.length <= size) return out;
+    if (size < offered) counters.udpAmplificationLimited++;
     // Without the additional section (the client can resolve the targets itself: no TC for that).
     out = encode(cap, false, cap < all.length);
     if (out.length <= size) return out;
@@ -224,7 +304,11 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
       if (encode(mid, false, true).length <= size) lo = mid;
       else hi = mid - 1;
     }
-    return encode(lo, false, true);
+    out = encode(lo, false, true);
+    if (out.length <= size) return out;
+    // Not even the negative answer's SOA fits the bound: without it (the answer stays right, it is only not cacheable).
+    out = encode(0, false, true, []);
+    return out.length <= size ? out : bare(r.rcode);
   };
 
   /** The records dns-packet can encode (one odd record must not break the whole answer). */
@@ -256,23 +340,122 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
     }
   };
 
-  const onTcp = (socket: TcpSocket): void => {
-    if (sockets.size >= maxTcp) {
-      counters.tcpRejected++;
-      socket.destroy();
-      return;
+  /** Open TCP connections by source address, each with the sequence number of its last activity. */
+  const bySource = new Map<string, Map<TcpSocket, number>>();
+  let seq = 0;
+  /** Drops a connection from the books at once (its 'close' event comes later); true if it was there. */
+  const untrack = (socket: TcpSocket, source: string): boolean => {
+    if (!sockets.delete(socket)) return false;
+    const conns = bySource.get(source);
+    conns?.delete(socket);
+    if (conns?.size === 0) bySource.delete(source);
+    counters.tcpConnectionsOpen = sockets.size;
+    return true;
+  };
+  /** Closes a connection for `reason`, counted. */
+  const closeTcp = (socket: TcpSocket, source: string, reason: DnsTcpCloseReason): void => {
+    if (socket.destroyed) return;
+    untrack(socket, source);
+    counters[`tcpClosed.${reason}`]++;
+    log?.debug({ from: source, reason }, 'dns: TCP connection closed');
+    socket.destroy();
+  };
+  /** The least recently active connection of `conns`. */
+  const stalest = (conns: Map<TcpSocket, number>): TcpSocket | undefined => {
+    let pick: TcpSocket | undefined;
+    let at = Infinity;
+    for (const [s, t] of conns) if (t < at) [pick, at] = [s, t];
+    return pick;
+  };
+  /**
+   * Makes room for a new connection from `source`, so that a new client is always served: past the
+   * per-source cap its own address's stalest connection goes; when every slot is taken, the stalest
+   * of the address holding the most (ties: the one least recently active).
+   */
+  const makeRoom = (source: string): void => {
+    const own = bySource.get(source);
+    if (own !== undefined && own.size >= maxTcpPerSource) {
+      const victim = stalest(own);
+      if (victim !== undefined) closeTcp(victim, source, 'source-limit');
     }
+    while (sockets.size >= maxTcp) {
+      let heaviest: Map<TcpSocket, number> | undefined;
+      let heaviestSource = '';
+      for (const [src, conns] of bySource) {
+        if (heaviest === undefined || conns.size > heaviest.size || (conns.size === heaviest.size && Math.min(...conns.values()) < Math.min(...heaviest.values()))) {
+          heaviest = conns;
+          heaviestSource = src;
+        }
+      }
+      const victim = heaviest === undefined ? undefined : stalest(heaviest);
+      if (victim === undefined) break;
+      closeTcp(victim, heaviestSource, 'connection-limit');
+    }
+  };
+
+  const onTcp = (socket: TcpSocket): void => {
+    const source = normalizeHost(socket.remoteAddress ?? '');
+    makeRoom(source);
     sockets.add(socket);
-    socket.setTimeout(idleMs, () => socket.destroy());
+    let conns = bySource.get(source);
+    if (conns === undefined) bySource.set(source, (conns = new Map()));
+    conns.set(socket, ++seq);
+    counters.tcpConnectionsOpen = sockets.size;
+    const touch = (): void => {
+      bySource.get(source)?.set(socket, ++seq);
+    };
+    socket.on('close', () => {
+      clearTimeout(headerTimer);
+      untrack(socket, source);
+    });
+    socket.on('error', () => socket.destroy());
+    // Idle: nothing read and nothing the client took for idleMs (node's socket timeout counts both).
+    socket.setTimeout(idleMs, () => closeTcp(socket, source, 'idle-timeout'));
+
+    // A complete query within headerMs of connecting, and every query within headerMs of its first byte.
+    let headerTimer: NodeJS.Timeout | undefined;
+    const armHeader = (): void => {
+      if (headerTimer !== undefined) return;
+      headerTimer = setTimeout(() => closeTcp(socket, source, 'header-timeout'), headerMs);
+      headerTimer.unref();
+    };
+    const disarmHeader = (): void => {
+      clearTimeout(headerTimer);
+      headerTimer = undefined;
+    };
+    armHeader();
+
+    // Backpressure: answers handed to the socket and not yet taken by the kernel.
+    let queued = 0;
+    let paused = false;
+    const full = (): boolean => queued >= tcpMaxQueuedAnswers || socket.writableLength >= tcpMaxQueuedBytes;
+    const written = (): void => {
+      queued--;
+      if (paused && !full() && !socket.destroyed) {
+        paused = false;
+        pump();
+        if (!paused) socket.resume();
+      }
+    };
+
     let buffered: Buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2) {
+    /** Answers the complete queries buffered, until none is left or the client must read first. */
+    const pump = (): void => {
+      while (buffered.length >= 2 && !socket.destroyed) {
         const len = buffered.readUInt16BE(0);
         if (buffered.length < 2 + len) break;
+        if (full()) {
+          // The client is not reading its answers: read no more queries until it does.
+          paused = true;
+          counters.tcpPaused++;
+          socket.pause();
+          disarmHeader();
+          return;
+        }
         const msg = buffered.subarray(2, 2 + len);
         buffered = buffered.subarray(2 + len);
         counters.tcpQueries++;
+        touch();
         const reply = safeAnswer(Buffer.from(msg), 'tcp');
         if (reply === undefined) {
           socket.destroy();
@@ -281,11 +464,17 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
         const framed = Buffer.alloc(2 + reply.length);
         framed.writeUInt16BE(reply.length, 0);
         reply.copy(framed, 2);
-        socket.write(framed);
+        queued++;
+        socket.write(framed, written);
       }
+      // A query begun and not finished must be finished within the header timeout; none: the idle timeout rules.
+      if (buffered.length > 0) armHeader();
+      else disarmHeader();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      if (!paused) pump();
     });
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => sockets.delete(socket));
   };
 
   return {
@@ -339,6 +528,34 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
       return this.close();
     },
   };
+}
+
+export type DnsLimit = keyof typeof DNS_DEFAULTS;
+type DnsLimits = { -readonly [K in DnsLimit]: number };
+
+/** The integers each limit may be (the config file's limits.dns* keys are checked against these too). */
+export const DNS_LIMIT_RANGES: Readonly<Record<DnsLimit, readonly [min: number, max: number]>> = Object.freeze({
+  maxTcpConnections: [1, 65_536],
+  maxTcpPerSource: [1, 65_536],
+  tcpHeaderTimeoutMs: [10, 600_000],
+  tcpIdleTimeoutMs: [10, 3_600_000],
+  tcpMaxQueuedAnswers: [1, 65_536],
+  tcpMaxQueuedBytes: [1, 1 << 30],
+  maxUdpAmplification: [1, 1000],
+});
+
+/** The limits of `options` with their defaults; a bad one (a caller's mistake) throws, naming it and what to give. */
+function checkLimits(options: DnsServerOptions): DnsLimits {
+  const out = { ...DNS_DEFAULTS } as DnsLimits;
+  const problems: string[] = [];
+  for (const key of Object.keys(DNS_LIMIT_RANGES) as DnsLimit[]) {
+    const value = options[key] ?? DNS_DEFAULTS[key];
+    const [min, max] = DNS_LIMIT_RANGES[key];
+    if (!Number.isInteger(value) || value < min || value > max) problems.push(`${key} must be an integer in [${min}, ${max}] (got ${JSON.stringify(value)})`);
+    else out[key] = value;
+  }
+  if (problems.length > 0) throw new RangeError(`createDnsServer: ${problems.join('; ')}`);
+  return out;
 }
 
 /** "::1" → 32 hex digits; an embedded IPv4 tail ("::ffff:1.2.3.4") counts as two groups. */

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/api/server.js';
 import { renderMetrics } from '../../src/api/prometheus.js';
-import { HTTP_COUNTER_KEYS, METRICS } from '../../src/agent/counters.js';
+import { DNS_COUNTER_KEYS, HTTP_COUNTER_KEYS, METRICS } from '../../src/agent/counters.js';
 import { createAgent } from '../../src/agent/agent.js';
 import { FakeAgent, view } from './fake-agent.js';
 import { call } from './http-support.js';
@@ -112,10 +112,10 @@ describe('GET /metrics', () => {
 });
 
 describe('the counter catalog', () => {
-  it('declares every counter a real agent keeps, and nothing it does not', async () => {
+  it('declares every counter a real agent, its HTTP API and its DNS server keep, and nothing they do not', async () => {
     const agent = createAgent({ bind: { host: '127.0.0.1', port: 0 } });
     await agent.start();
-    const kept = [...Object.keys(agent.counters()), ...HTTP_COUNTER_KEYS].sort();
+    const kept = [...Object.keys(agent.counters()), ...HTTP_COUNTER_KEYS, ...DNS_COUNTER_KEYS].sort();
     await agent.close();
     const declared = METRICS.flatMap((f) => f.series.map((s) => s.key)).sort();
     expect(declared).toEqual(kept);

@@ -121,7 +121,7 @@ export function agentRoutes(agent: AgentNode, ctx: ApiContext): Route[] {
       path: '/metrics',
       handler: ({ res }) => {
         const info = { name: agent.name, ...(options.profile === undefined ? {} : { profile: options.profile }) };
-        const text = renderMetrics({ ...agent.counters(), ...ctx.httpCounters() }, info);
+        const text = renderMetrics({ ...agent.counters(), ...ctx.httpCounters(), ...options.extraCounters?.() }, info);
         res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
         res.end(text);
       },

@@ -18,6 +18,7 @@
 import type { Logger } from 'pino';
 import { createAgent } from '../../agent/agent.js';
 import { AGENT_DEFAULTS } from '../../agent/defaults.js';
+import { dnsCounterValues } from '../../agent/counters.js';
 import { InvalidConfigError, loadAgentConfig, LOG_LEVELS, type AgentConfig, type AgentFlagSettings } from '../../agent/config.js';
 import { retryJoin } from '../../agent/retry-join.js';
 import type { ReloadReport } from '../../api/context.js';
@@ -30,7 +31,7 @@ import type { Agent, AgentOptions } from '../../agent/types.js';
 import { HearsayError, JoinError, type SeedFailure } from '../../errors.js';
 import type { Command, FlagValues, Io } from '../command.js';
 import { parseFlags } from '../parser.js';
-import { agentLimits, httpSecurityOptions, securityFlags, securitySettingsFromFlags } from './security-flags.js';
+import { agentLimits, dnsLimitOptions, httpSecurityOptions, securityFlags, securitySettingsFromFlags } from './security-flags.js';
 
 const flags = {
   name: { type: 'string', placeholder: 'NAME', description: 'unique node name (default: host name plus a random suffix; $HEARSAY_NAME)' },
@@ -237,6 +238,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     logger: logger.child({ component: 'http' }),
     profile: config.profile,
     ...httpSecurityOptions(config, agent),
+    extraCounters: () => (dns === undefined ? {} : dnsCounterValues(dns.counters)),
     ...(output === undefined ? {} : { logs: output }),
     onReload: reload,
     allowCommandChecks: config.enableScriptChecks,
@@ -326,7 +328,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
 
   let dnsAddress;
   if (config.dns !== null) {
-    const server = createDnsServer(agent, { logger: logger.child({ component: 'dns' }) });
+    const server = createDnsServer(agent, { logger: logger.child({ component: 'dns' }), ...dnsLimitOptions(config.limits) });
     try {
       dnsAddress = await server.listen(config.dns);
       dns = server;

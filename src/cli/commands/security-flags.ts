@@ -6,6 +6,8 @@ import type { AgentConfig } from '../../agent/config.js';
 import type { KeyOps } from '../../api/context.js';
 import type { Agent } from '../../agent/types.js';
 import type { AgentLimits } from '../../security/options.js';
+import type { DnsLimit } from '../../dns/server.js';
+import { dnsLimitOf, type DnsConfigLimit } from '../../agent/security-settings.js';
 
 export const securityFlags = {
   key: {
@@ -62,7 +64,22 @@ export function securitySettingsFromFlags(values: SecurityFlagValues): {
 
 /** The agent's share of the config file's limits: its `limits` and its TCP timeouts. */
 export function agentLimits(limits: AgentConfig['limits']): { limits: AgentLimits; tcpConnectTimeoutMs?: number; tcpReadTimeoutMs?: number } {
-  const { httpMaxBodyBytes: _b, httpMaxRequestsPerSecond: _r, httpMaxConnections: _c, httpHeaderTimeoutMs: _h, tcpConnectTimeoutMs, tcpReadTimeoutMs, ...agent } = limits;
+  const {
+    httpMaxBodyBytes: _b,
+    httpMaxRequestsPerSecond: _r,
+    httpMaxConnections: _c,
+    httpHeaderTimeoutMs: _h,
+    dnsMaxTcpConnections: _d1,
+    dnsMaxTcpPerSource: _d2,
+    dnsTcpHeaderTimeoutMs: _d3,
+    dnsTcpIdleTimeoutMs: _d4,
+    dnsTcpMaxQueuedAnswers: _d5,
+    dnsTcpMaxQueuedBytes: _d6,
+    dnsMaxUdpAmplification: _d7,
+    tcpConnectTimeoutMs,
+    tcpReadTimeoutMs,
+    ...agent
+  } = limits;
   return {
     limits: agent,
     ...(tcpConnectTimeoutMs === undefined ? {} : { tcpConnectTimeoutMs }),
@@ -84,4 +101,11 @@ export function httpSecurityOptions(
     ...(config.limits.httpMaxConnections === undefined ? {} : { maxConnections: config.limits.httpMaxConnections }),
     ...(config.limits.httpHeaderTimeoutMs === undefined ? {} : { headerTimeoutMs: config.limits.httpHeaderTimeoutMs }),
   };
+}
+
+/** The DNS server's limits from the config file's "limits" object (the dns* keys). */
+export function dnsLimitOptions(limits: AgentConfig['limits']): Partial<Record<DnsLimit, number>> {
+  const out: Partial<Record<DnsLimit, number>> = {};
+  for (const [k, v] of Object.entries(limits)) if (k.startsWith('dns') && typeof v === 'number') out[dnsLimitOf(k as DnsConfigLimit)] = v;
+  return out;
 }
