@@ -16,7 +16,8 @@
  */
 import type { AckMessage, Address, PingMessage, PingReqMessage } from '../wire/messages.js';
 import { encodeMessage, encodePacket } from '../wire/codec.js';
-import type { Channel } from './types.js';
+import { sameAddress } from './state.js';
+import type { AckPath, Channel } from './types.js';
 import type { Awareness } from './awareness.js';
 import type { MembershipCounters } from './counters.js';
 import { NONE, type MemberTable } from './member-table.js';
@@ -49,6 +50,8 @@ interface Probe {
   readonly target: string;
   readonly targetAddr: Address;
   acked: boolean;
+  /** The probe timeout fired: indirect and stream probes are out, so an ack may come through them. */
+  timedOut: boolean;
   nacks: number;
   expectedNacks: number;
 }
@@ -107,8 +110,9 @@ export class Prober {
     const seq = this.nextSeq();
     const targetName = t.name(target);
     const targetAddr = t.addr(target);
-    this.probe = { seq, target: targetName, targetAddr, acked: false, nacks: 0, expectedNacks: 0 };
+    this.probe = { seq, target: targetName, targetAddr, acked: false, timedOut: false, nacks: 0, expectedNacks: 0 };
     this.counters.probes++;
+    this.out.report({ kind: 'probe-sent', seq, member: targetName });
     const parts: Uint8Array[] = [];
     if (t.status(target) === 'suspect') {
       // Buddy rule: tell the suspect, so that it can refute at once.
@@ -130,6 +134,7 @@ export class Prober {
   onTimeout(seq: number): void {
     const p = this.probe;
     if (p === null || p.seq !== seq || p.acked) return;
+    p.timedOut = true;
     const t = this.table;
     const peers = t.randomMembers(
       this.opts.indirectChecks,
@@ -183,14 +188,17 @@ export class Prober {
     this.out.reply(from, [encodeMessage({ type: 'ack', seq: msg.seq, digest: this.table.digest })], channel);
   }
 
-  /** An ack: for the probe in flight, or for a relay, which forwards it to whoever asked. */
-  onAck(msg: AckMessage, channel: Channel, now: number): void {
+  /** An ack from `from`: for the probe in flight, or for a relay, which forwards it to whoever asked. */
+  onAck(from: Address, msg: AckMessage, channel: Channel, now: number): void {
     const p = this.probe;
     if (p !== null && p.seq === msg.seq) {
       // Only the fallback after a probe timeout pings over a stream.
       if (channel === 'stream') this.out.report({ kind: 'stream-probe-acked', member: p.target, addr: p.targetAddr });
       if (!p.acked) {
         p.acked = true;
+        // Relays are asked only once the probe timed out, and forward the ack from their own address.
+        const path: AckPath = channel === 'stream' ? 'stream' : !p.timedOut || sameAddress(from, p.targetAddr) ? 'direct' : 'indirect';
+        this.out.report({ kind: 'probe-acked', seq: p.seq, member: p.target, path });
         this.acked(p.targetAddr, msg.digest, now);
       }
       return;
