@@ -8,6 +8,7 @@ export type {
   Agent,
   AgentCounters,
   AgentEvent,
+  AgentHistograms,
   AgentOptions,
   AgentState,
   JoinOptions,
@@ -26,6 +27,8 @@ export type { CheckDefinition, CheckInfo, CheckStatus, Duration, LocalService, S
 export type { PickStrategy } from './registry/pickers.js';
 export { createDnsServer } from './dns/server.js';
 export type { DnsServer, DnsServerOptions } from './dns/server.js';
+export type { DnsOutcome, DnsProtocol, DnsQueryHook, DnsQueryType } from './dns/metrics.js';
+export type { HistogramSnapshot } from './util/histogram.js';
 export type { MemberView, MembershipEvent, MembershipEventType } from './membership/types.js';
 export type { Address, MemberStatus, MemberState } from './wire/messages.js';
 export { resolveOptions, PROFILES, LAN, isProfileName } from './membership/options.js';

@@ -27,6 +27,7 @@ import type { Address, MemberState } from '../wire/messages.js';
 import { agentCounters } from './counters.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 import { logMembershipEvent, ReportLog } from './event-log.js';
+import { ProbeRtt } from './probe-rtt.js';
 import { EventHub } from './events.js';
 import { Joiner } from './join.js';
 import { resolveAgentOptions, transportOptions } from './options.js';
@@ -35,7 +36,7 @@ import { CoreRuntime, now } from './runtime.js';
 import { parseSeed, resolveSeeds, type Seed } from './seeds.js';
 import { ServiceFacade } from './services-facade.js';
 import { ServiceRuntime } from './services.js';
-import type { Agent, AgentCounters, AgentEvent, AgentOptions, AgentState, JoinOptions, LeaveOptions, MemberInfo } from './types.js';
+import type { Agent, AgentCounters, AgentEvent, AgentHistograms, AgentOptions, AgentState, JoinOptions, LeaveOptions, MemberInfo } from './types.js';
 
 /** Creates an agent; nothing touches the network until start(). Throws InvalidOptionsError. */
 export function createAgent(options: AgentOptions = {}): Agent {
@@ -57,6 +58,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   private readonly joiner: Joiner;
   private readonly persistence: Persistence;
   private readonly reports: ReportLog;
+  private readonly probeRtt = new ProbeRtt(() => performance.now());
   /** Builds the core for the address known after binding. */
   private readonly makeCore: (addr: Address) => Membership;
   private readonly dataLog: Logger;
@@ -116,7 +118,10 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     // A provisional core (the real one needs the bound port): validates the tags now, and answers
     // members() and counters() before start().
     const provisional = this.makeMembership(this.advertised, resolved.membership);
-    this.runtime = new CoreRuntime(provisional, this.transport, { onEvent: (e) => this.onEvent(e), onReport: (r) => this.reports.report(r), live: () => this.live }, this.log);
+    this.runtime = new CoreRuntime(provisional, this.transport, { onEvent: (e) => this.onEvent(e), onReport: (r) => {
+          this.probeRtt.report(r);
+          this.reports.report(r);
+        }, live: () => this.live }, this.log);
     this.makeCore = (addr) => this.makeMembership(addr, resolved.membership);
     this.joiner = new Joiner(this.runtime, this.log, () => this.isClosed());
     this.keyManager = new KeyManager(
@@ -164,6 +169,10 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       agent: { ...this.reports.counters, joinAttempts: this.joiner.attempts, snapshotWrites: this.persistence.counters.writes, snapshotErrors: this.persistence.counters.errors, eventsDropped: this.hub.dropped },
       services: this.serviceRuntime,
     });
+  }
+
+  histograms(): AgentHistograms {
+    return this.probeRtt.histograms();
   }
 
   // ---------------------------------------------------------------- events

@@ -1,21 +1,28 @@
 /**
- * The agent's counter catalog: every number the agent keeps, declared once with its Prometheus
- * family (name, kind, help, labels). `agentCounters()` gathers the values by key (what
- * `agent.counters()` and `GET /v1/agent/self` show); api/prometheus.ts renders the families on
- * /metrics; the README's metrics table is checked against this list by a test. A key that is not
- * in the catalog is a bug (a test fails), never a guessed metric.
+ * The agent's metrics catalog: every family /metrics serves, declared once with its Prometheus
+ * name, kind, help and labels. Most are counters the agent keeps: `agentCounters()` gathers their
+ * values by key (what `agent.counters()` and `GET /v1/agent/self` show). The others are filled when
+ * /metrics is scraped: histograms (the agent's probe round trips, by key from `agent.histograms()`;
+ * the DNS server's durations), families whose label values come from data (HTTP requests by route,
+ * DNS queries by type and outcome, instances per service, `hearsay_info`), and the process and
+ * Node.js runtime families under prom-client's names. api/prometheus.ts renders them in this order;
+ * the README's metrics table is generated from this list and a test keeps them equal. A key that is
+ * not in the catalog is a bug (a test fails), never a guessed metric.
  */
+import { ACK_PATHS, DROP_REASONS as CORE_DROPS } from '../membership/types.js';
 import type { Membership } from '../membership/membership.js';
-import { DROP_REASONS as CORE_DROPS } from '../membership/types.js';
+import { HEALTH_STATUSES } from '../registry/types.js';
 import { SECURITY_DROPS } from '../security/secure-transport.js';
 import { DROP_REASONS as TRANSPORT_DROPS } from '../transport/counters.js';
 import { DNS_COUNTERS, DNS_TCP_CLOSE_REASONS, type DnsCounter } from '../dns/server.js';
+import { DNS_DURATION_BUCKETS, DNS_OUTCOMES, DNS_PROTOCOLS, DNS_QUERY_TYPES } from '../dns/metrics.js';
 import type { MemberStatus } from '../wire/messages.js';
 import type { ServiceRuntime } from './services.js';
 
-export type MetricKind = 'counter' | 'gauge' | 'histogram';
+/** `untyped` only for the two prom-client gauges whose names end in _total (promtool rejects a gauge so named). */
+export type MetricKind = 'counter' | 'gauge' | 'histogram' | 'untyped';
 
-/** One sample of a family: the counters() key that holds its value, and its label values. */
+/** One sample of a family: the key that holds its value, and its label values. */
 export interface MetricSeries {
   readonly key: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -28,7 +35,17 @@ export interface MetricFamily {
   readonly help: string;
   /** Label names every series of the family carries. */
   readonly labels: readonly string[];
+  /**
+   * The series known in advance, with the key of each value (in `counters()` for counters and
+   * gauges, `histograms()` for histograms). Empty when the series are made from data at scrape.
+   */
   readonly series: readonly MetricSeries[];
+  /** Where the values come from when not from `counters()` (for the README). */
+  readonly source?: string;
+  /** For series made at scrape: the values each label may take, when they are a fixed set (for the README). */
+  readonly labelValues?: Readonly<Record<string, readonly string[]>>;
+  /** A histogram's bucket upper bounds, in its unit (`+Inf` implied). */
+  readonly buckets?: readonly number[];
 }
 
 const STATUSES: readonly MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
@@ -40,6 +57,65 @@ function one(name: string, kind: MetricKind, key: string, help: string): MetricF
 function byLabel(name: string, kind: MetricKind, label: string, values: readonly string[], keyOf: (v: string) => string, help: string): MetricFamily {
   return { name, kind, help, labels: [label], series: values.map((v) => ({ key: keyOf(v), labels: { [label]: v } })) };
 }
+
+/** A family whose series are made from data when /metrics is scraped. */
+function scraped(name: string, kind: MetricKind, labels: readonly string[], source: string, help: string, extra: Pick<MetricFamily, 'labelValues' | 'buckets'> = {}): MetricFamily {
+  return { name, kind, help, labels, series: [], source, ...extra };
+}
+
+/** A single-series family filled at scrape from `key`. */
+function sampled(name: string, kind: MetricKind, key: string, source: string, help: string): MetricFamily {
+  return { ...one(name, kind, key, help), source };
+}
+
+/** hearsay_probe_rtt_seconds: 0.1 ms (loopback) to 5 s (past the wan profile's 3 s probe timeout). */
+export const PROBE_RTT_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** hearsay_http_request_duration_seconds: 0.5 ms to 5 min (blocking queries wait up to 5 min by default). */
+export const HTTP_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300];
+/** nodejs_gc_duration_seconds: prom-client's buckets. */
+export const GC_DURATION_BUCKETS: readonly number[] = [0.001, 0.01, 0.1, 1, 2, 5];
+export const GC_KINDS = ['major', 'minor', 'incremental', 'weakcb'] as const;
+
+/** Labels of hearsay_http_request_duration_seconds: method (GET, PUT, POST, DELETE, HEAD, OPTIONS or other), route template, status code. */
+export const HTTP_DURATION_LABELS = ['method', 'route', 'code'] as const;
+
+const PROCESS = 'the process, at scrape';
+/** The source of the agent's histograms (agent.histograms()). */
+const HISTOGRAMS = '`histograms()`';
+const NODE = 'Node.js, at scrape';
+
+/** The process and Node.js runtime families, with prom-client's names, help and semantics. */
+const RUNTIME_FAMILIES: readonly MetricFamily[] = [
+  sampled('process_cpu_user_seconds_total', 'counter', 'process.cpuUserSeconds', PROCESS, 'Total user CPU time spent in seconds.'),
+  sampled('process_cpu_system_seconds_total', 'counter', 'process.cpuSystemSeconds', PROCESS, 'Total system CPU time spent in seconds.'),
+  sampled('process_cpu_seconds_total', 'counter', 'process.cpuSeconds', PROCESS, 'Total user and system CPU time spent in seconds.'),
+  sampled('process_start_time_seconds', 'gauge', 'process.startTimeSeconds', PROCESS, 'Start time of the process since unix epoch in seconds.'),
+  sampled('process_resident_memory_bytes', 'gauge', 'process.residentMemoryBytes', PROCESS, 'Resident memory size in bytes.'),
+  sampled('process_virtual_memory_bytes', 'gauge', 'process.virtualMemoryBytes', PROCESS, 'Virtual memory size in bytes.'),
+  sampled('process_heap_bytes', 'gauge', 'process.heapBytes', PROCESS, 'Process heap size in bytes.'),
+  sampled('process_open_fds', 'gauge', 'process.openFds', PROCESS, 'Number of open file descriptors.'),
+  sampled('process_max_fds', 'gauge', 'process.maxFds', PROCESS, 'Maximum number of open file descriptors.'),
+  sampled('nodejs_eventloop_lag_seconds', 'gauge', 'nodejs.eventloopLag', NODE, 'Lag of event loop in seconds.'),
+  sampled('nodejs_eventloop_lag_min_seconds', 'gauge', 'nodejs.eventloopLagMin', NODE, 'The minimum recorded event loop delay.'),
+  sampled('nodejs_eventloop_lag_max_seconds', 'gauge', 'nodejs.eventloopLagMax', NODE, 'The maximum recorded event loop delay.'),
+  sampled('nodejs_eventloop_lag_mean_seconds', 'gauge', 'nodejs.eventloopLagMean', NODE, 'The mean of the recorded event loop delays.'),
+  sampled('nodejs_eventloop_lag_stddev_seconds', 'gauge', 'nodejs.eventloopLagStddev', NODE, 'The standard deviation of the recorded event loop delays.'),
+  sampled('nodejs_eventloop_lag_p50_seconds', 'gauge', 'nodejs.eventloopLagP50', NODE, 'The 50th percentile of the recorded event loop delays.'),
+  sampled('nodejs_eventloop_lag_p90_seconds', 'gauge', 'nodejs.eventloopLagP90', NODE, 'The 90th percentile of the recorded event loop delays.'),
+  sampled('nodejs_eventloop_lag_p99_seconds', 'gauge', 'nodejs.eventloopLagP99', NODE, 'The 99th percentile of the recorded event loop delays.'),
+  sampled('nodejs_active_handles_total', 'untyped', 'nodejs.activeHandles', NODE, 'Total number of active handles.'),
+  sampled('nodejs_active_requests_total', 'untyped', 'nodejs.activeRequests', NODE, 'Total number of active requests.'),
+  sampled('nodejs_heap_size_total_bytes', 'gauge', 'nodejs.heapSizeTotal', NODE, 'Process heap size from Node.js in bytes.'),
+  sampled('nodejs_heap_size_used_bytes', 'gauge', 'nodejs.heapSizeUsed', NODE, 'Process heap size used from Node.js in bytes.'),
+  sampled('nodejs_external_memory_bytes', 'gauge', 'nodejs.externalMemory', NODE, 'Node.js external memory size in bytes.'),
+  ...(['total', 'used', 'available'] as const).map((m) => scraped(`nodejs_heap_space_size_${m}_bytes`, 'gauge', ['space'], NODE, `Process heap space size ${m} from Node.js in bytes.`)),
+  scraped('nodejs_version_info', 'gauge', ['version', 'major', 'minor', 'patch'], NODE, 'Node.js version info.'),
+  {
+    ...byLabel('nodejs_gc_duration_seconds', 'histogram', 'kind', GC_KINDS, (k) => `gc.${k}`, 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.'),
+    source: 'Node.js (a gc PerformanceObserver)',
+    buckets: GC_DURATION_BUCKETS,
+  },
+];
 
 /** Transport packets or bytes by channel and direction. */
 function byChannel(stem: 'packets' | 'bytes', dir: 'in' | 'out', help: string): MetricFamily {
@@ -124,6 +200,7 @@ const counts = (prefix: string, rows: readonly (readonly [string, string, string
   rows.map(([key, metric, help]) => one(`hearsay_${prefix}${metric}_total`, 'counter', key, help));
 
 export const METRICS: readonly MetricFamily[] = Object.freeze([
+  scraped('hearsay_info', 'gauge', ['name', 'profile', 'version'], 'the agent', 'Constant 1, labelled with this node name, timing profile and hearsay version.'),
   byLabel('hearsay_members', 'gauge', 'status', STATUSES, (s) => `members.${s}`, 'Entries in the member table (this node included), by status.'),
   one('hearsay_members_active', 'gauge', 'members.active', 'Members alive or suspect, this node included.'),
   one('hearsay_member_table_entries', 'gauge', 'members.total', 'Entries in the member table, tombstones (dead, left) included.'),
@@ -155,7 +232,7 @@ export const METRICS: readonly MetricFamily[] = Object.freeze([
   one('hearsay_http_connections_refused_total', 'counter', 'http.connectionsRefused', 'HTTP API connections closed at once because maxConnections were open.'),
   one('hearsay_http_header_timeouts_total', 'counter', 'http.headerTimeouts', 'HTTP API connections closed for sending no complete request head within the header timeout.'),
   byLabel('hearsay_dns_messages_total', 'counter', 'transport', ['udp', 'tcp'], (t) => `dns.${t}Queries`, 'DNS messages received, by transport.'),
-  one('hearsay_dns_queries_total', 'counter', 'dns.queries', 'Well-formed DNS queries received (malformed messages are counted apart).'),
+  one('hearsay_dns_queries_received_total', 'counter', 'dns.queries', 'Well-formed DNS queries received (malformed messages are counted apart; hearsay_dns_queries_total splits the handled ones by type and outcome).'),
   one('hearsay_dns_nxdomain_total', 'counter', 'dns.nxdomain', 'DNS queries answered NXDOMAIN (a name the mesh does not know).'),
   one('hearsay_dns_refused_total', 'counter', 'dns.refused', 'DNS queries refused for a name outside the domain.'),
   one('hearsay_dns_truncated_total', 'counter', 'dns.truncated', 'DNS answers trimmed with the TC bit set (the client retries over TCP).'),
@@ -173,7 +250,34 @@ export const METRICS: readonly MetricFamily[] = Object.freeze([
     (r) => `dns.tcpClosed.${r}`,
     'DNS TCP connections the server closed, by reason (source-limit and connection-limit: to make room for a new connection).',
   ),
+  {
+    ...byLabel('hearsay_probe_rtt_seconds', 'histogram', 'path', ACK_PATHS, (p) => `probeRtt.${p}`, "Time from a probe's ping to its first ack, by the path the ack took: direct (the UDP round trip), indirect (through a ping-req relay, after the probe timeout) or stream (the TCP fallback ping)."),
+    source: HISTOGRAMS,
+    buckets: PROBE_RTT_BUCKETS,
+  },
+  scraped('hearsay_http_request_duration_seconds', 'histogram', HTTP_DURATION_LABELS, 'the HTTP server', 'HTTP API requests by method, route template and status code, by time from the request to the end of the answer (event streams and blocking queries count when they end).', {
+    buckets: HTTP_DURATION_BUCKETS,
+  }),
+  scraped('hearsay_dns_queries_total', 'counter', ['type', 'outcome'], 'the DNS server', 'DNS queries handled, by question type and outcome (malformed ones are dropped unanswered).', {
+    labelValues: { type: DNS_QUERY_TYPES, outcome: DNS_OUTCOMES },
+  }),
+  {
+    ...byLabel('hearsay_dns_request_duration_seconds', 'histogram', 'protocol', DNS_PROTOCOLS, (p) => `dnsDuration.${p}`, 'Time to answer a DNS query (decoding, lookup and encoding), by protocol.'),
+    source: 'the DNS server',
+    buckets: DNS_DURATION_BUCKETS,
+  },
+  scraped('hearsay_service_instances', 'gauge', ['service', 'status'], 'the service index, at scrape', "Instances of each service on live (alive or suspect) nodes in this agent's view, by health status.", {
+    labelValues: { status: HEALTH_STATUSES },
+  }),
+  ...RUNTIME_FAMILIES,
 ]);
+
+/** The family named `name`; throws for a name not in the catalog (a programming error). */
+export function metricFamily(name: string): MetricFamily {
+  const f = METRICS.find((m) => m.name === name);
+  if (f === undefined) throw new Error(`${name} is not in the metrics catalog`);
+  return f;
+}
 
 /** What agentCounters() reads. */
 export interface CounterSources {
@@ -208,8 +312,16 @@ export function agentCounters(s: CounterSources): Readonly<Record<string, number
 /** The catalog as the README's metrics table (a test keeps the README equal to this). */
 export function metricsTable(families: readonly MetricFamily[] = METRICS): string {
   const rows = families.map((f) => {
-    const labels = f.labels.length === 0 ? '' : `{${f.labels.map((l) => `${l}=${[...new Set(f.series.map((s) => s.labels[l]))].join('\\|')}`).join(', ')}}`;
-    return `| \`${f.name}\` | ${f.kind} | ${labels === '' ? '' : `\`${labels}\``} | ${f.help} | ${f.series.map((s) => `\`${s.key}\``).join(', ')} |`;
+    const valuesOf = (l: string): string => {
+      const known = f.series.length > 0 ? [...new Set(f.series.map((s) => s.labels[l] as string))] : (f.labelValues?.[l] ?? []);
+      return known.length === 0 ? l : `${l}=${known.join('\\|')}`;
+    };
+    const labels = f.labels.length === 0 ? '' : `\`{${f.labels.map(valuesOf).join(', ')}}\``;
+    const meaning = f.buckets === undefined ? f.help : `${f.help} Buckets: ${f.buckets.join(', ')}.`;
+    const keys = f.series.map((s) => `\`${s.key}\``).join(', ');
+    // Keys are shown where a caller reads them: counters() and the agent's histograms().
+    const source = f.source === undefined ? keys : f.source === HISTOGRAMS ? `${f.source}: ${keys}` : f.source;
+    return `| \`${f.name}\` | ${f.kind} | ${labels} | ${meaning} | ${source} |`;
   });
-  return ['| metric | kind | labels | meaning | `counters()` keys |', '|---|---|---|---|---|', ...rows].join('\n');
+  return ['| metric | kind | labels | meaning | `counters()` keys, or source |', '|---|---|---|---|---|', ...rows].join('\n');
 }

@@ -68,7 +68,8 @@ export class ReportLog {
       }
       return;
     }
-    this.udpBlocked(report.member, report.addr);
+    if (report.kind === 'stream-probe-acked') this.udpBlocked(report.member, report.addr);
+    // probe-sent and probe-acked are timed by ProbeRtt, not logged.
   }
 
   /**

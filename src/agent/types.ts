@@ -9,6 +9,7 @@ import type { MemberView, MembershipEvent } from '../membership/types.js';
 import type { Address, MemberStatus } from '../wire/messages.js';
 import type { CheckInfo, CheckStatus, LocalService, ServiceDefinition } from '../registry/local.js';
 import type { LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
+import type { HistogramSnapshot } from '../util/histogram.js';
 import type { PickOptions, ServiceEvent, WatchOptions } from './services.js';
 import type { SeedResolver } from './seeds.js';
 
@@ -96,6 +97,9 @@ export type AgentEvent = MembershipEvent | ServiceEvent;
 /** Counters exposed on /metrics (Prometheus) and `agent.counters()`. */
 export type AgentCounters = Readonly<Record<string, number>>;
 
+/** Histograms exposed on /metrics, by catalog key (`probeRtt.direct`, ...): bounds, cumulative counts, sum, count. */
+export type AgentHistograms = Readonly<Record<string, HistogramSnapshot>>;
+
 /**
  * The agent as a node of the mesh: identity, lifecycle, membership and counters. The Agent is this,
  * AgentServices and AgentEvents; a consumer (the HTTP routes, the DNS server, a test fake) takes only
@@ -139,6 +143,8 @@ export interface AgentNode {
    */
   forceLeave(name: string): void;
   counters(): AgentCounters;
+  /** Probe round-trip times (seconds) by the path the ack took, as hearsay_probe_rtt_seconds shows them. */
+  histograms(): AgentHistograms;
   [Symbol.asyncDispose](): Promise<void>;
 }
 

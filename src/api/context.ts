@@ -1,6 +1,9 @@
 /** What every route group of the API is given by the server (server.ts). */
 import type { Logger } from 'pino';
+import type { DnsMetrics } from '../dns/metrics.js';
 import type { KeyOp, KeyOpReport } from '../security/key-manager.js';
+import type { LabelledSnapshot } from '../util/histogram.js';
+import type { RuntimeMetrics } from './runtime-metrics.js';
 
 /** What the key routes need from the agent: its key manager (HearsayAgent.keyManager). */
 export interface KeyOps {
@@ -58,6 +61,8 @@ export interface HttpServerOptions {
   readonly extraCounters?: () => Readonly<Record<string, number>>;
   /** Reloads the config file (services, checks, log level); without it POST /v1/agent/reload answers 501. */
   readonly onReload?: () => Promise<ReloadReport>;
+  /** The DNS server's query counts and durations (give createDnsServer its onQuery), shown on /metrics. */
+  readonly dnsMetrics?: Pick<DnsMetrics, 'queryCounts' | 'histograms'>;
 }
 
 /** The agent process's log, for GET /v1/agent/monitor (cli/log-output.ts). */
@@ -87,4 +92,8 @@ export interface ApiContext {
   closing(): boolean;
   /** The API's own counters (requests refused by reason), added to the agent's on /metrics. */
   httpCounters(): Readonly<Record<string, number>>;
+  /** hearsay_http_request_duration_seconds: every request so far by method, route template and status code. */
+  httpDurations(): LabelledSnapshot[];
+  /** The process and Node.js runtime families, read at scrape. */
+  readonly runtime: Pick<RuntimeMetrics, 'collect'>;
 }

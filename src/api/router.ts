@@ -39,7 +39,7 @@ interface Compiled {
 }
 
 export type Match =
-  | { readonly kind: 'found'; readonly handler: Handler; readonly params: Readonly<Record<string, string>> }
+  | { readonly kind: 'found'; readonly handler: Handler; readonly params: Readonly<Record<string, string>>; readonly route: string }
   | { readonly kind: 'wrong-method'; readonly allow: readonly Method[] };
 
 function compile(route: Route): Compiled {
@@ -93,11 +93,17 @@ export class Router {
       }
       const decoded: Record<string, string> = {};
       for (const [k, v] of Object.entries(params)) decoded[k] = decodeSegment(v);
-      return { kind: 'found', handler: c.route.handler, params: decoded };
+      return { kind: 'found', handler: c.route.handler, params: decoded, route: c.route.path };
     }
     if (allow.length === 0) throw new ApiError(404, API_ERROR_CODES.notFound, `no route for ${method} ${path}: the API serves ${this.summary}`);
     const list = allow.join(', ');
     throw new ApiError(405, API_ERROR_CODES.methodNotAllowed, `${path} does not accept ${method}: use ${list}`, { allow: list });
+  }
+
+  /** The path template of the route that has `path` (for any method), e.g. `/v1/services/:name`; undefined for none. */
+  routeOf(path: string): string | undefined {
+    const parts = path.split('/').slice(1);
+    return this.routes.find((c) => this.params(c, parts) !== undefined)?.route.path;
   }
 
   private params(c: Compiled, parts: readonly string[]): Record<string, string> | undefined {

@@ -19,13 +19,16 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HTTP_DURATION_BUCKETS, HTTP_DURATION_LABELS } from '../agent/counters.js';
 import type { Agent } from '../agent/types.js';
+import { LabelledHistograms } from '../util/histogram.js';
 import type { Address } from '../wire/messages.js';
 import type { ApiContext, HttpServerOptions } from './context.js';
 import { toApiError } from './errors.js';
 import { checkHttpExposure, HttpGuard } from './guard.js';
 import { pathOf, queryOf, readJsonBody, sendJson } from './http-io.js';
 import { Router, type RequestContext } from './router.js';
+import { RuntimeMetrics } from './runtime-metrics.js';
 import { agentRoutes } from './routes/agent.js';
 import { eventRoutes } from './routes/events.js';
 import { keyRoutes } from './routes/keys.js';
@@ -54,6 +57,9 @@ export function defaultMaxConnections(): number {
   }
   return 256;
 }
+
+/** Methods named in hearsay_http_request_duration_seconds; any other is `other` (the label set stays bounded). */
+const METHOD_LABELS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH']);
 
 /** At most `limit` tasks at once; the others wait their turn in order. */
 class Semaphore {
@@ -95,17 +101,44 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     closeListeners.add(fn);
     return () => closeListeners.delete(fn);
   };
-  const ctx: ApiContext = { options, log, onClose, closing: () => closing !== undefined, httpCounters: () => guard.counters };
+  const durations = new LabelledHistograms(HTTP_DURATION_LABELS, HTTP_DURATION_BUCKETS);
+  const runtime = new RuntimeMetrics();
+  const ctx: ApiContext = {
+    options,
+    log,
+    onClose,
+    closing: () => closing !== undefined,
+    httpCounters: () => guard.counters,
+    httpDurations: () => durations.snapshot(),
+    runtime,
+  };
 
   const events = eventRoutes(agent, ctx);
   const router = new Router([...agentRoutes(agent, ctx), ...events.routes, ...serviceRoutes(agent, ctx), ...keyRoutes(options.keys), ...operateRoutes(agent, ctx)]);
 
+  /** Times a request until its answer ends (or the connection closes first), labelled by route template, never the raw path. */
+  const timeRequest = (method: string, path: string, res: ServerResponse, route: () => string | undefined): void => {
+    const started = performance.now();
+    let done = false;
+    const observe = (): void => {
+      if (done) return;
+      done = true;
+      const code = res.headersSent ? String(res.statusCode) : 'aborted';
+      durations.observe([METHOD_LABELS.has(method) ? method : 'other', route() ?? router.routeOf(path) ?? 'unmatched', code], (performance.now() - started) / 1000);
+    };
+    res.once('finish', observe);
+    res.once('close', observe);
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
     const path = pathOf(req.url);
+    let route: string | undefined;
+    timeRequest(method, path, res, () => route);
     try {
       guard.check(req, bound);
-      const { handler, params } = router.match(method, path);
+      const { handler, params, route: matched } = router.match(method, path);
+      route = matched;
       const request: RequestContext = {
         req,
         res,
@@ -173,6 +206,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
+        runtime.stop();
         for (const fn of [...closeListeners]) fn();
         closeListeners.clear();
         events.endAll();

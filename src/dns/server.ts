@@ -40,6 +40,7 @@ import type { ServiceInstance } from '../registry/types.js';
 import type { Address } from '../wire/messages.js';
 import type { Agent } from '../agent/types.js';
 import { normalizeHost } from '../transport/address.js';
+import { classifyQuery, type DnsQueryHook } from './metrics.js';
 
 
 export interface DnsServerOptions {
@@ -72,6 +73,8 @@ export interface DnsServerOptions {
   readonly logger?: Logger;
   /** Shuffle source (tests pass a seeded one). @default Math.random */
   readonly random?: () => number;
+  /** Called for every query handled (answered or dropped), with its type, outcome and time to answer (DnsMetrics.onQuery). */
+  readonly onQuery?: DnsQueryHook;
 }
 
 export type DnsLookupSource = Pick<Agent, 'lookup' | 'members' | 'services'>;
@@ -331,13 +334,19 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
 
   /** answer(), and a query that makes it fail in a way not foreseen is dropped and counted, never fatal. */
   const safeAnswer = (raw: Buffer, limit: 'udp' | 'tcp'): Buffer | undefined => {
+    const started = performance.now();
+    let reply: Buffer | undefined;
     try {
-      return answer(raw, limit);
+      reply = answer(raw, limit);
     } catch (err) {
       counters.malformed++;
       log?.warn({ err }, 'dns: dropping a query that could not be answered');
-      return undefined;
     }
+    if (options.onQuery !== undefined) {
+      const { type, outcome } = classifyQuery(raw, reply);
+      options.onQuery(type, outcome, limit, (performance.now() - started) / 1000);
+    }
+    return reply;
   };
 
   /** Open TCP connections by source address, each with the sequence number of its last activity. */

@@ -410,7 +410,7 @@ export class Membership {
         this.prober.onPingReq(from, msg);
         return;
       case 'ack':
-        this.prober.onAck(msg, channel, now);
+        this.prober.onAck(from, msg, channel, now);
         return;
       case 'nack':
         this.prober.onNack(msg.seq);

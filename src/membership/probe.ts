@@ -16,11 +16,11 @@
  */
 import type { AckMessage, Address, PingMessage, PingReqMessage } from '../wire/messages.js';
 import { encodeMessage, encodePacket } from '../wire/codec.js';
-import type { Channel } from './types.js';
+import { sameAddress } from './state.js';
+import type { AckPath, Channel } from './types.js';
 import type { Awareness } from './awareness.js';
 import type { MembershipCounters } from './counters.js';
 import { NONE, type MemberTable } from './member-table.js';
-import { sameAddress } from './state.js';
 import type { ResolvedOptions } from './options.js';
 import type { Outbox } from './outbox.js';
 
@@ -54,6 +54,8 @@ interface Probe {
   readonly target: string;
   readonly targetAddr: Address;
   acked: boolean;
+  /** The probe timeout fired: indirect and stream probes are out, so an ack may come through them. */
+  timedOut: boolean;
   nacks: number;
   expectedNacks: number;
   /** Relays asked, heard from or not. */
@@ -170,8 +172,9 @@ export class Prober {
     const seq = this.nextSeq();
     const targetName = t.name(target);
     const targetAddr = t.addr(target);
-    this.probe = { seq, target: targetName, targetAddr, acked: false, nacks: 0, expectedNacks: 0, relays: 0 };
+    this.probe = { seq, target: targetName, targetAddr, acked: false, timedOut: false, nacks: 0, expectedNacks: 0, relays: 0 };
     this.counters.probes++;
+    this.out.report({ kind: 'probe-sent', seq, member: targetName });
     const parts: Uint8Array[] = [];
     if (t.status(target) === 'suspect') {
       // Buddy rule: tell the suspect, so that it can refute at once.
@@ -193,6 +196,7 @@ export class Prober {
   onTimeout(seq: number): void {
     const p = this.probe;
     if (p === null || p.seq !== seq || p.acked) return;
+    p.timedOut = true;
     const t = this.table;
     // Relays among members heard from: a relay that never answers would count against our health.
     const usable = (s: number): boolean => s !== this.self && t.status(s) === 'alive' && t.name(s) !== p.target;
@@ -267,8 +271,8 @@ export class Prober {
     this.out.reply(from, [encodeMessage({ type: 'ack', seq: msg.seq, digest: this.table.digest })], channel);
   }
 
-  /** An ack: for the probe in flight, or for a relay, which forwards it to whoever asked. */
-  onAck(msg: AckMessage, channel: Channel, now: number): void {
+  /** An ack from `from`: for the probe in flight, or for a relay, which forwards it to whoever asked. */
+  onAck(from: Address, msg: AckMessage, channel: Channel, now: number): void {
     const check = this.ownerCheck;
     if (check !== null && check.seq === msg.seq) {
       this.ownerCheck = null;
@@ -283,6 +287,9 @@ export class Prober {
         p.acked = true;
         const slot = this.table.slotOf(p.target);
         if (slot !== NONE) this.table.setHeard(slot);
+        // Relays are asked only once the probe timed out, and forward the ack from their own address.
+        const path: AckPath = channel === 'stream' ? 'stream' : !p.timedOut || sameAddress(from, p.targetAddr) ? 'direct' : 'indirect';
+        this.out.report({ kind: 'probe-acked', seq: p.seq, member: p.target, path });
         this.acked(p.targetAddr, msg.digest, now);
       }
       return;

@@ -106,7 +106,22 @@ export type Report =
    * The probe of `member` got no ack over UDP within the probe timeout, and then an ack over the
    * stream fallback: UDP between the two nodes is probably blocked or an advertise address is wrong.
    */
-  | { readonly kind: 'stream-probe-acked'; readonly member: string; readonly addr: Address };
+  | { readonly kind: 'stream-probe-acked'; readonly member: string; readonly addr: Address }
+  /**
+   * The probe `seq` of `member` started: its ping went out in this input. With 'probe-acked' a
+   * runtime times the round trip on its own clock (the core reads none).
+   */
+  | { readonly kind: 'probe-sent'; readonly seq: number; readonly member: string }
+  /** The first ack of the probe `seq` arrived, by `path`. */
+  | { readonly kind: 'probe-acked'; readonly seq: number; readonly member: string; readonly path: AckPath };
+
+/**
+ * How the ack of a probe came back: `direct` from the target over UDP (before the probe timeout,
+ * or from the target's address), `indirect` through a ping-req relay after the timeout, `stream`
+ * over the TCP fallback ping.
+ */
+export type AckPath = 'direct' | 'indirect' | 'stream';
+export const ACK_PATHS: readonly AckPath[] = ['direct', 'indirect', 'stream'];
 
 export type Effect =
   | { readonly type: 'send'; readonly to: Address; readonly packet: Uint8Array; readonly channel: Channel }

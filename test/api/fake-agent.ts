@@ -6,7 +6,7 @@
 import { JoinError, MemberAliveError, UnknownMemberError } from '../../src/errors.js';
 import type { MemberView } from '../../src/membership/types.js';
 import type { Address, MemberStatus } from '../../src/wire/messages.js';
-import type { Agent, AgentCounters, AgentEvent, AgentState, JoinOptions, LeaveOptions, MemberInfo } from '../../src/agent/types.js';
+import type { Agent, AgentCounters, AgentEvent, AgentHistograms, AgentState, JoinOptions, LeaveOptions, MemberInfo } from '../../src/agent/types.js';
 import { ServiceRuntime } from '../../src/agent/services.js';
 import { ServiceFacade } from '../../src/agent/services-facade.js';
 import { SeededRandom } from '../../src/util/random.js';
@@ -128,6 +128,12 @@ export class FakeAgent extends ServiceFacade implements Agent {
 
   counters(): AgentCounters {
     return { ...this.counterValues };
+  }
+
+  histogramValues: AgentHistograms = {};
+
+  histograms(): AgentHistograms {
+    return { ...this.histogramValues };
   }
 
   on(_event: 'event', listener: (event: AgentEvent) => void): this {

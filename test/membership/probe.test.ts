@@ -109,10 +109,10 @@ describe('the prober: relays', () => {
     expect(timers).toEqual([[{ kind: 'relay-timeout', seq: relaySeq }, p.opts.probeTimeoutMs]]);
     expect(p.counters.relayedProbes).toBe(1);
 
-    p.prober.onAck({ type: 'ack', seq: relaySeq, digest: 1234 }, 'datagram', 10);
+    p.prober.onAck(addr(50), { type: 'ack', seq: relaySeq, digest: 1234 }, 'datagram', 10);
     expect(p.flush().sent).toEqual([{ to: 99, channel: 'datagram', messages: [{ type: 'ack', seq: 41, digest: 1234 }] }]);
     // The relay is over: a duplicate ack and the timer are no-ops, no nack follows.
-    p.prober.onAck({ type: 'ack', seq: relaySeq, digest: 1234 }, 'datagram', 11);
+    p.prober.onAck(addr(50), { type: 'ack', seq: relaySeq, digest: 1234 }, 'datagram', 11);
     p.prober.onRelayTimeout(relaySeq);
     expect(p.flush().sent).toEqual([]);
     expect(p.counters.nacksSent).toBe(0);
@@ -210,10 +210,39 @@ describe('the prober: the probe cycle', () => {
     const probe = startProbe(p);
     p.prober.onTimeout(probe.seq + 1);
     expect(p.flush().sent).toEqual([]);
-    p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 5 }, 'datagram', 0);
+    p.prober.onAck(addr(probe.to), { type: 'ack', seq: probe.seq, digest: 5 }, 'datagram', 0);
     p.prober.onTimeout(probe.seq);
     expect(p.flush().sent).toEqual([]);
     expect(p.acked).toEqual([[probe.to, 5]]);
+  });
+
+  it('reports each probe it sends and its first ack with the path the ack took, so a runtime can time the round trip', () => {
+    const p = setup();
+    p.prober.start();
+    const sent = p.flush();
+    const ping = sent.sent[0]?.messages.find((m) => m.type === 'ping');
+    const seq = ping?.type === 'ping' ? ping.seq : -1;
+    const to = sent.sent[0]?.to ?? -1;
+    expect(sent.reports).toEqual([{ kind: 'probe-sent', seq, member: nameAt(to) }]);
+    // Before the probe timeout only the target can answer: direct, whatever address it comes from (NAT).
+    p.prober.onAck(addr(77), { type: 'ack', seq, digest: 1 }, 'datagram', 5);
+    expect(p.flush().reports).toEqual([{ kind: 'probe-acked', seq, member: nameAt(to), path: 'direct' }]);
+    // A second ack is no second answer.
+    p.prober.onAck(addr(to), { type: 'ack', seq, digest: 1 }, 'datagram', 6);
+    expect(p.flush().reports).toEqual([]);
+  });
+
+  it.each([
+    ['a relay', 'relay', 'indirect'],
+    ['the target itself, late', 'target', 'direct'],
+  ] as const)('after the probe timeout, names an ack from %s %s', (_what, sender, path) => {
+    const p = setup();
+    const probe = startProbe(p);
+    p.prober.onTimeout(probe.seq);
+    p.flush();
+    const relay = probe.to === 2 ? 3 : 2;
+    p.prober.onAck(addr(sender === 'relay' ? relay : probe.to), { type: 'ack', seq: probe.seq, digest: 1 }, 'datagram', 600);
+    expect(p.flush().reports).toEqual([{ kind: 'probe-acked', seq: probe.seq, member: nameAt(probe.to), path }]);
   });
 
   it('reports an ack of its probe that came over the stream fallback, and counts the probe answered', () => {
@@ -221,11 +250,14 @@ describe('the prober: the probe cycle', () => {
     const probe = startProbe(p);
     p.prober.onTimeout(probe.seq);
     p.flush();
-    p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 77 }, 'stream', 0);
+    p.prober.onAck(addr(probe.to), { type: 'ack', seq: probe.seq, digest: 77 }, 'stream', 0);
     const { reports } = p.flush();
-    expect(reports).toEqual([{ kind: 'stream-probe-acked', member: nameAt(probe.to), addr: addr(probe.to) }]);
+    expect(reports).toEqual([
+      { kind: 'stream-probe-acked', member: nameAt(probe.to), addr: addr(probe.to) },
+      { kind: 'probe-acked', seq: probe.seq, member: nameAt(probe.to), path: 'stream' },
+    ]);
     // The relayed datagram ack arrives later: the probe is answered once, and nothing is reported.
-    p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 77 }, 'datagram', 0);
+    p.prober.onAck(addr(3), { type: 'ack', seq: probe.seq, digest: 77 }, 'datagram', 0);
     expect(p.flush().reports).toEqual([]);
     expect(p.acked).toEqual([[probe.to, 77]]);
     p.prober.onEnd(probe.seq, 0);
@@ -268,7 +300,7 @@ describe('the prober: the probe cycle', () => {
     const p = setup({ indirectChecks: 0 }, ['b']);
     p.awareness.apply(3);
     const first = startProbe(p);
-    p.prober.onAck({ type: 'ack', seq: first.seq, digest: 0 }, 'datagram', 0);
+    p.prober.onAck(addr(first.to), { type: 'ack', seq: first.seq, digest: 0 }, 'datagram', 0);
     p.prober.onEnd(first.seq, 0); // and starts the next probe at once
     expect(p.awareness.healthScore).toBe(2);
     const next = p.flush().sent[0]?.messages[0];
@@ -283,7 +315,7 @@ describe('the prober: the probe cycle', () => {
     const p = setup();
     const probe = startProbe(p);
     p.prober.stop();
-    p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 1 }, 'stream', 0);
+    p.prober.onAck(addr(probe.to), { type: 'ack', seq: probe.seq, digest: 1 }, 'stream', 0);
     p.prober.onEnd(probe.seq, 0);
     expect(p.flush()).toEqual({ sent: [], timers: [], reports: [] });
     expect(p.acked).toEqual([]);
@@ -321,7 +353,7 @@ describe('the prober: members not heard from', () => {
     // Probe until the target is b: its relays can then only be x, y, z (unheard).
     let probe = startProbe(p);
     while (probe.to !== 2) {
-      p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 0 }, 'datagram', 0);
+      p.prober.onAck(addr(probe.to), { type: 'ack', seq: probe.seq, digest: 0 }, 'datagram', 0);
       p.prober.onEnd(probe.seq, 0);
       p.flush();
       probe = startProbe(p);
@@ -340,7 +372,7 @@ describe('the prober: members not heard from', () => {
     const probe = startProbe(p);
     const slot = p.table.slotOf('x');
     expect(p.table.heard(slot)).toBe(false);
-    p.prober.onAck({ type: 'ack', seq: probe.seq, digest: 0 }, 'datagram', 0);
+    p.prober.onAck(addr(probe.to), { type: 'ack', seq: probe.seq, digest: 0 }, 'datagram', 0);
     expect(p.table.heard(slot)).toBe(true);
   });
 });
@@ -357,7 +389,7 @@ describe('the prober: two processes with one name', () => {
     expect(ping).toMatchObject({ type: 'ping', target: 'a', source: 'a' });
     const seq = ping?.type === 'ping' ? ping.seq : -1;
     expect(out.timers.map(([t]) => t)).toEqual([{ kind: 'owner-check', seq }]);
-    p.prober.onAck({ type: 'ack', seq, digest: 0 }, 'datagram', 0);
+    p.prober.onAck(addr(40), { type: 'ack', seq, digest: 0 }, 'datagram', 0);
     expect(p.owners).toEqual([40]);
     // Answered once; the next check may go out.
     p.prober.checkOwner(addr(41));
@@ -369,7 +401,7 @@ describe('the prober: two processes with one name', () => {
     p.prober.checkOwner(addr(40));
     const seq = (p.flush().timers[0]?.[0] as { seq: number }).seq;
     p.prober.onOwnerCheckTimeout(seq);
-    p.prober.onAck({ type: 'ack', seq, digest: 0 }, 'datagram', 0); // a late ack is not an answer
+    p.prober.onAck(addr(40), { type: 'ack', seq, digest: 0 }, 'datagram', 0); // a late ack is not an answer
     expect(p.owners).toEqual([]);
     p.prober.checkOwner(addr(41));
     expect(p.flush().sent).toHaveLength(1);

@@ -5,18 +5,19 @@
  *   GET  /v1/agent/self  {name, version, addr, port, incarnation, tags, status, profile, state, bind, counters}
  *   POST /v1/join        body {"addrs": ["HOST:PORT", ...]} → {joined: n}
  *   POST /v1/leave       optional body {"timeoutMs": n} → {left: true, name}; then `onLeave` runs
- *   GET  /metrics        Prometheus text format 0.0.4 (the counter catalog, agent/counters.ts)
+ *   GET  /metrics        Prometheus text format 0.0.4 (the metrics catalog, agent/counters.ts)
  */
 import { HearsayError } from '../../errors.js';
 import type { MemberView } from '../../membership/types.js';
 import { formatHostPort } from '../../transport/address.js';
 import { parseSeed } from '../../agent/seeds.js';
-import type { AgentNode, MemberInfo } from '../../agent/types.js';
+import type { AgentNode, AgentServices, MemberInfo } from '../../agent/types.js';
+import { HEALTH_STATUSES, type HealthStatus } from '../../registry/types.js';
 import type { ApiContext } from '../context.js';
 import { API_ERROR_CODES, ApiError, toApiError } from '../errors.js';
 import { VERSION } from '../../version.js';
 import { objectBody } from '../http-io.js';
-import { METRICS_CONTENT_TYPE, renderMetrics } from '../prometheus.js';
+import { METRICS_CONTENT_TYPE, renderMetrics, type Sample } from '../prometheus.js';
 import type { Route } from '../router.js';
 
 const MAX_JOIN_ADDRS = 256;
@@ -28,7 +29,18 @@ export function memberInfoFromView(view: MemberView): MemberInfo {
   return { name: view.name, addr: view.host, port: view.port, status: view.status, incarnation: view.incarnation, tags: { ...view.state.tags } };
 }
 
-export function agentRoutes(agent: AgentNode, ctx: ApiContext): Route[] {
+/** hearsay_service_instances: every service name in the view, with its instances on live nodes by status (zeros too). */
+export function serviceInstanceSamples(agent: Pick<AgentServices, 'services' | 'lookup'>): Sample[] {
+  const out: Sample[] = [];
+  for (const { name } of agent.services()) {
+    const by: Record<HealthStatus, number> = { passing: 0, warning: 0, critical: 0, maintenance: 0 };
+    for (const i of agent.lookup(name, { status: 'any' })) by[i.status]++;
+    for (const status of HEALTH_STATUSES) out.push({ labels: { service: name, status }, value: by[status] });
+  }
+  return out;
+}
+
+export function agentRoutes(agent: AgentNode & Pick<AgentServices, 'services' | 'lookup'>, ctx: ApiContext): Route[] {
   const { log, options } = ctx;
   let leaving: Promise<void> | undefined;
 
@@ -119,9 +131,21 @@ export function agentRoutes(agent: AgentNode, ctx: ApiContext): Route[] {
     {
       method: 'GET',
       path: '/metrics',
-      handler: ({ res }) => {
-        const info = { name: agent.name, ...(options.profile === undefined ? {} : { profile: options.profile }) };
-        const text = renderMetrics({ ...agent.counters(), ...ctx.httpCounters(), ...options.extraCounters?.() }, info);
+      handler: async ({ res }) => {
+        const runtime = await ctx.runtime.collect();
+        const dns = options.dnsMetrics;
+        const info = { name: agent.name, ...(options.profile === undefined ? {} : { profile: options.profile }), version: VERSION };
+        const text = renderMetrics({
+          values: { ...agent.counters(), ...ctx.httpCounters(), ...options.extraCounters?.(), ...runtime.values },
+          histograms: { ...agent.histograms(), ...(dns?.histograms() ?? {}), ...runtime.histograms },
+          samples: {
+            hearsay_info: [{ labels: info, value: 1 }],
+            hearsay_dns_queries_total: dns?.queryCounts() ?? [],
+            hearsay_service_instances: serviceInstanceSamples(agent),
+            ...runtime.samples,
+          },
+          histogramSamples: { hearsay_http_request_duration_seconds: ctx.httpDurations() },
+        });
         res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
         res.end(text);
       },

@@ -27,6 +27,7 @@ import { LogOutput } from '../log-output.js';
 import { formatHostPort, isLoopbackHost } from '../../transport/address.js';
 import { createHttpServer, type HttpServer } from '../../api/server.js';
 import { createDnsServer, type DnsServer } from '../../dns/server.js';
+import { DnsMetrics } from '../../dns/metrics.js';
 import type { Agent, AgentOptions } from '../../agent/types.js';
 import { HearsayError, JoinError, type SeedFailure } from '../../errors.js';
 import type { Command, FlagValues, Io } from '../command.js';
@@ -218,6 +219,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let stopping = false;
   let dns: DnsServer | undefined;
+  const dnsMetrics = new DnsMetrics();
   const stopRetries = new AbortController();
 
   /** Rereads the config file and applies what a running agent can: services and checks, tags, the log level. */
@@ -242,6 +244,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     ...(output === undefined ? {} : { logs: output }),
     onReload: reload,
     allowCommandChecks: config.enableScriptChecks,
+    dnsMetrics,
     onLeave: () => {
       if (stopping) return;
       stopping = true;
@@ -328,7 +331,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
 
   let dnsAddress;
   if (config.dns !== null) {
-    const server = createDnsServer(agent, { logger: logger.child({ component: 'dns' }), ...dnsLimitOptions(config.limits) });
+    const server = createDnsServer(agent, { logger: logger.child({ component: 'dns' }), ...dnsLimitOptions(config.limits), onQuery: dnsMetrics.onQuery });
     try {
       dnsAddress = await server.listen(config.dns);
       dns = server;
