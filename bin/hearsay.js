@@ -20,7 +20,7 @@ if (tsx !== null) {
 } else if (existsSync(built)) {
   cli = await import(built.href);
 } else {
-  process.stderr.write('hearsay: no build found: run `npm install` (it builds dist/) or `npm run build`\n');
+  process.stderr.write('hearsay: no build found: run `npm run build` (it writes dist/)\n');
   process.exit(1);
 }
 process.exitCode = await cli.main(process.argv.slice(2));

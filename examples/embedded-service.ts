@@ -8,10 +8,11 @@
  *   GOSSIP=127.0.0.1:7950 HTTP_PORT=8081 SEEDS=127.0.0.1:7946 npx tsx examples/embedded-service.ts
  *   curl 127.0.0.1:8080/relay                                                          # answered by 8081
  *
- * In an installed project, import from 'hearsay' instead of '../src/index.js'.
+ * In this repository 'hearsay' is the source (tsconfig.json maps it to src/index.ts); in a project
+ * that installed the package it is the package (run it there as node_modules/hearsay/examples/...).
  */
 import { createServer, get } from 'node:http';
-import { createAgent, parseHostPort } from '../src/index.js';
+import { createAgent, parseHostPort } from 'hearsay';
 
 const parsed = parseHostPort(process.env.GOSSIP ?? '127.0.0.1:7946', { allowPortZero: true });
 if (!parsed.ok) throw new Error(`GOSSIP ${parsed.problem}`);

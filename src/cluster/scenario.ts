@@ -8,6 +8,9 @@
  * Times are wall milliseconds, at the resolution of the poll interval.
  */
 import { request } from 'node:http';
+import { suspicionMinTimeoutMs } from '../membership/math.js';
+import { isProfileName, PROFILES } from '../membership/options.js';
+import { Eta } from '../util/eta.js';
 import { LocalCluster, type LocalAgent, type MemberRow } from './local-cluster.js';
 
 export interface ScenarioOptions {
@@ -18,8 +21,11 @@ export interface ScenarioOptions {
   /** Longest wait for any one step, ms. @default 120000 */
   readonly stepTimeoutMs?: number;
   readonly pollMs?: number;
-  /** Progress lines (a person watching). */
-  readonly progress?: (line: string) => void;
+  /**
+   * Progress for a person watching: a result line (`status` undefined) when a step ends, and a
+   * status line (with `status`) at every poll while one runs.
+   */
+  readonly progress?: (line: string, status?: ScenarioStatus) => void;
   /** Runs after convergence and before the failures (the bench's idle window). */
   readonly afterConverged?: (cluster: LocalCluster) => Promise<void>;
   readonly logs?: 'ignore' | NodeJS.WritableStream;
@@ -43,7 +49,19 @@ export interface ScenarioResult {
   readonly steps: readonly string[];
 }
 
-const PROBE_MS: Readonly<Record<string, number>> = { lan: 1000, wan: 5000, local: 500 };
+/** Where a running scenario is: for progress lines such as "step 3/5  kill -9 node-3: 2/4 agents list it dead  ETA 6 s". */
+export interface ScenarioStatus {
+  /** The step running, from 1, and how many there are. */
+  readonly step: number;
+  readonly steps: number;
+  /** What is happening, e.g. "converging: 3/5 agents list all 5 alive". */
+  readonly what: string;
+  /** Estimated wall milliseconds until the scenario ends; undefined before anything was measured. */
+  readonly etaMs: number | undefined;
+}
+
+/** The scenario's steps: start, converge, kill -9, SIGSTOP/SIGCONT, leave. */
+export const SCENARIO_STEPS = 5;
 
 function post(hostPort: string, path: string, body: unknown): Promise<number> {
   const i = hostPort.lastIndexOf(':');
@@ -82,6 +100,30 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     steps.push(line);
     say(line);
   };
+  const timing = PROFILES[isProfileName(opts.profile) ? opts.profile : 'lan'];
+  const probeMs = timing.probeIntervalMs;
+  const pauseMs = opts.pauseMs ?? 3 * probeMs;
+  // Expected wall time of each step (then measured): starting agents in batches of four, gossip
+  // converging, a dead member's suspicion floor and a probe or two, the pause, a leave and exit.
+  const eta = new Eta([
+    Math.ceil(opts.nodes / 4) * 1000,
+    2 * probeMs + 50 * opts.nodes,
+    suspicionMinTimeoutMs(timing.suspicionMult, opts.nodes, probeMs) + 2 * probeMs,
+    pauseMs + 2 * probeMs,
+    probeMs + 1000,
+  ], performance.now());
+  let step = 0;
+  let stepStart = performance.now();
+  const begin = (i: number): void => {
+    step = i;
+    stepStart = performance.now();
+  };
+  const status = (what: string): void => {
+    const now = performance.now();
+    eta.update(step, now - stepStart, now);
+    const etaMs = eta.remainingMs();
+    say(`  ${what}`, { step: step + 1, steps: SCENARIO_STEPS, what, etaMs });
+  };
   try {
     say(`starting ${opts.nodes} agents (profile ${opts.profile})...`);
     const names = Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`);
@@ -89,17 +131,18 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     // Start in small batches: a 2-core machine starting 60 Node processes at once stalls them all.
     for (let i = 0; i < names.length; i += 4) {
       agents.push(...(await Promise.all(names.slice(i, i + 4).map((n) => cluster.start(n)))));
-      say(`  ${agents.length}/${opts.nodes} agents up`);
+      status(`${agents.length}/${opts.nodes} agents up`);
     }
     const first = agents[0] as LocalAgent;
 
     const allAlive = (v: Map<string, MemberRow>): boolean => names.every((n) => v.get(n)?.status === 'alive');
+    begin(1);
     const joinAt = performance.now();
     await Promise.all(agents.slice(1).map((a) => post(a.http, '/v1/join', { addrs: [first.gossip] })));
     const joinConvergenceMs = await cluster.waitUntil(allAlive, {
       timeoutMs: timeout,
       pollMs,
-      onPoll: (k, of) => say(`  converging: ${k}/${of} agents list all ${opts.nodes} alive`),
+      onPoll: (k, of) => status(`converging: ${k}/${of} agents list all ${opts.nodes} alive`),
     });
     const joinMs = joinConvergenceMs === null ? null : performance.now() - joinAt;
     note(`join of ${opts.nodes} agents seen by all: ${fmt(joinMs)}`);
@@ -110,17 +153,19 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     const paused = pick(Math.floor(opts.nodes / 2) + 1);
     const leaver = pick(Math.floor(opts.nodes / 2) + 2);
 
+    begin(2);
     cluster.kill(victim, 'SIGKILL');
     const failureDetectionMs = await cluster.waitUntil((v) => v.get(victim.name)?.status === 'dead', {
       timeoutMs: timeout,
       pollMs,
       except: [victim],
-      onPoll: (k, of) => say(`  kill -9 ${victim.name}: ${k}/${of} agents list it dead`),
+      onPoll: (k, of) => status(`kill -9 ${victim.name}: ${k}/${of} agents list it dead`),
     });
     note(`kill -9 of ${victim.name} seen as dead by all: ${fmt(failureDetectionMs)}`);
 
-    const pauseMs = opts.pauseMs ?? 3 * (PROBE_MS[opts.profile] ?? 1000);
+    begin(3);
     cluster.kill(paused, 'SIGSTOP');
+    status(`SIGSTOP ${paused.name} for ${(pauseMs / 1000).toFixed(1)} s`);
     await new Promise((r) => setTimeout(r, pauseMs));
     const before = await cluster.views([paused, victim]);
     let pauseDeclaredDeadBy = 0;
@@ -130,19 +175,20 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
       timeoutMs: timeout,
       pollMs,
       except: [paused, victim],
-      onPoll: (k, of) => say(`  SIGCONT ${paused.name}: ${k}/${of} agents list it alive`),
+      onPoll: (k, of) => status(`SIGCONT ${paused.name}: ${k}/${of} agents list it alive`),
     });
     note(
       `SIGSTOP of ${paused.name} for ${(pauseMs / 1000).toFixed(1)} s, then SIGCONT: alive everywhere again after ${fmt(pauseRecoveryMs)}` +
         ` (${pauseDeclaredDeadBy} agents had declared it dead meanwhile)`,
     );
 
+    begin(4);
     cluster.kill(leaver, 'SIGTERM');
     const leaveMs = await cluster.waitUntil((v) => v.get(leaver.name)?.status === 'left', {
       timeoutMs: timeout,
       pollMs,
       except: [leaver, victim],
-      onPoll: (k, of) => say(`  SIGTERM ${leaver.name}: ${k}/${of} agents list it left`),
+      onPoll: (k, of) => status(`SIGTERM ${leaver.name}: ${k}/${of} agents list it left`),
     });
     note(`graceful leave of ${leaver.name} seen by all: ${fmt(leaveMs)}`);
     const exited = await cluster.exited(leaver);

@@ -30,7 +30,17 @@ export {
   type WorldStats,
 } from './world.js';
 export { Scenario, ScenarioError, SpreadTracker, scenario, fmtMs, type SpreadKind, type WaitOptions } from './scenario.js';
-export { convergenceSpec, renderConvergenceSvg, type ConvergenceSeries, type PlotOptions } from './plot.js';
+export {
+  convergenceSpec,
+  loadPlotLibraries,
+  renderConvergenceSvg,
+  OKABE_ITO,
+  PlotLibrariesMissingError,
+  SERIES,
+  type ConvergencePanel,
+  type PlotLibraries,
+  type PlotOptions,
+} from './plot.js';
 
 /** Builds nodes with the production state machine. */
 export const membershipFactory: MemberFactory = (config) => new Membership(config);

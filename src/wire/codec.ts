@@ -11,11 +11,14 @@
  * then runs a structural pre-scan that admits only the msgpack types the protocol uses (nil, bool,
  * integers up to 32 bits, str, bin, array; no maps, floats, 64-bit integers or extensions), at most
  * five levels deep, with every declared length inside the buffer and no trailing bytes. Only then
- * does msgpackr decode (so its extensions, maps and records can never produce a value, and its
- * allocations are bounded by the packet size), and every message is validated field by field into
- * a fresh plain object.
+ * is the tree built (by `readTree`, which knows only that subset, so its allocations are bounded by
+ * the packet size), and every message is validated field by field into a fresh plain object.
+ *
+ * The msgpack here is our own, and only the subset above: the protocol needs nothing more, and a
+ * general library (msgpackr) brought an optional native add-on whose install script every
+ * consumer of the package was asked to approve. Its bytes are exactly msgpackr's for the same
+ * values (msgpackr stays a devDependency, as the reference the tests compare with).
  */
-import { Packr, Unpackr } from 'msgpackr';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
 import type {
   Address,
@@ -98,17 +101,6 @@ function statusCode(status: MemberStatus): number {
   }
 }
 
-const msgpackOptions = {
-  useRecords: false,
-  mapsAsObjects: false,
-  moreTypes: false,
-  structuredClone: false,
-  bundleStrings: false,
-} as const;
-
-const packr = new Packr(msgpackOptions);
-const unpackr = new Unpackr(msgpackOptions);
-
 /** Tags as the flat array [k1, v1, k2, v2, ...] (never a msgpack map). */
 function flatTags(tags: Readonly<Record<string, string>>): string[] {
   const keys = Object.keys(tags);
@@ -131,8 +123,8 @@ export function encodePushPullPacket(msg: PushPullMessage): Uint8Array {
 
 /**
  * The push-pull message written by hand: it carries the whole member table (10,000 records in a
- * large cluster), and building one array per record for msgpackr cost more than the protocol
- * work around it. Byte for byte what msgpackr would produce for
+ * large cluster), and building one array per record cost more than the protocol work around
+ * it. Byte for byte what the generic `packCopy` (and msgpackr) would produce for
  * [8, join, reply, source, [[node, host, port, incarnation, status, [k, v, ...], payload], ...]]
  * (a test checks this), in the smallest msgpack forms.
  */
@@ -345,18 +337,74 @@ class Writer {
     this.pos += n;
   }
 
+  /** Any number as msgpackr writes it: a 32-bit integer in its smallest form, anything else a float64. */
+  number(n: number): void {
+    if (n >>> 0 === n) {
+      this.uint(n);
+      return;
+    }
+    const buf = this.buf;
+    if (n >> 0 === n) {
+      if (n >= -0x20) buf[this.pos++] = 0x100 + n;
+      else if (n >= -0x80) {
+        buf[this.pos++] = 0xd0;
+        buf[this.pos++] = n + 0x100;
+      } else if (n >= -0x8000) {
+        buf[this.pos++] = 0xd1;
+        put16(buf, this.pos, n & 0xffff);
+        this.pos += 2;
+      } else {
+        buf[this.pos++] = 0xd2;
+        put32(buf, this.pos, n >>> 0);
+        this.pos += 4;
+      }
+      return;
+    }
+    buf[this.pos++] = 0xcb;
+    buf.writeDoubleBE(n, this.pos);
+    this.pos += 8;
+  }
+
+  /** A value of the subset, arrays recursively. */
+  value(v: Packable): void {
+    if (v === null) this.byte(0xc0);
+    else if (v === true) this.byte(0xc3);
+    else if (v === false) this.byte(0xc2);
+    else if (typeof v === 'number') this.number(v);
+    else if (typeof v === 'string') this.str(v);
+    else if (v instanceof Uint8Array) this.bin(v);
+    else {
+      this.arrayHeader(v.length);
+      for (let i = 0; i < v.length; i++) this.value(v[i]!);
+    }
+  }
+
   /** The written bytes, copied out of the scratch buffer. */
   finish(): Uint8Array {
     return scratchBytes.slice(0, this.pos);
   }
 }
 
-/** msgpackr returns views into a shared, reused chunk; copy so a retained message pins nothing. */
-function packCopy(value: unknown): Uint8Array {
-  const packed: Uint8Array = packr.pack(value);
-  const out = new Uint8Array(packed.length);
-  out.set(packed);
-  return out;
+/** What the encoder writes: the msgpack subset the protocol uses (plus floats, which it never sends). */
+type Packable = null | boolean | number | string | Uint8Array | readonly Packable[];
+
+/** An upper bound of a value's encoded size (UTF-8 is at most 3 bytes per UTF-16 unit). */
+function packedBound(v: Packable): number {
+  if (typeof v === 'string') return 5 + 3 * v.length;
+  if (v instanceof Uint8Array) return 5 + v.length;
+  if (Array.isArray(v)) {
+    let n = 5;
+    for (let i = 0; i < v.length; i++) n += packedBound(v[i]!);
+    return n;
+  }
+  return 9;
+}
+
+/** A value as msgpack, in a fresh array of its own (never a view into the scratch buffer). */
+function packCopy(value: Packable): Uint8Array {
+  const w = new Writer(packedBound(value));
+  w.value(value);
+  return w.finish();
 }
 
 /**
@@ -419,6 +467,12 @@ export function encodeMessage(msg: Message): Uint8Array {
   }
 }
 
+/** Bytes of a string's encoding: header and UTF-8. */
+function strBytes(s: string): number {
+  const len = Buffer.byteLength(s, 'utf8');
+  return (len < 32 ? 1 : len < 0x100 ? 2 : len < 0x1_0000 ? 3 : 5) + len;
+}
+
 /** Size of the msgpack array header for `count` elements. */
 function arrayHeaderBytes(count: number): number {
   return count < 16 ? 1 : count < 0x1_0000 ? 3 : 5;
@@ -476,9 +530,18 @@ export function encodePacket(parts: readonly Uint8Array[]): Uint8Array {
  * the local state small enough for an alive message to fit the packet budget.
  */
 export function encodedStateSize(state: MemberState): number {
-  // [tags, payload] is a fixarray of two: one header byte, then exactly the two encodings.
-  const packed: Uint8Array = packr.pack([flatTags(state.tags), state.payload]);
-  return packed.length - 1;
+  const tags = state.tags;
+  let n = 0;
+  let count = 0;
+  for (const k in tags) {
+    n += strBytes(k) + strBytes(tags[k]!);
+    count += 2;
+  }
+  const payload = state.payload;
+  n += arrayHeaderBytes(count);
+  if (payload === null) return n + 1;
+  const len = payload.length;
+  return n + (len < 0x100 ? 2 : len < 0x1_0000 ? 3 : 5) + len;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -904,7 +967,7 @@ export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
 }
 
 /**
- * `decodePacket` without its direct push-pull path: every packet through msgpackr and the
+ * `decodePacket` without its direct push-pull path: every packet through `readTree` and the
  * field-by-field validation. The reference the fast path is tested against; same results.
  */
 export function decodePacketReference(bytes: Uint8Array, limits?: Partial<DecodeLimits>): DecodeResult {
@@ -947,8 +1010,7 @@ function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> | undefined, di
 
   let root: unknown;
   try {
-    // A fresh view: msgpackr caches a DataView on its source object, so never hand it the caller's.
-    root = unpackr.unpack(bytes.subarray(1));
+    root = readTree(bytes);
   } catch (error) {
     return failure('malformed', `msgpack: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -970,6 +1032,134 @@ function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> | undefined, di
     clearPending(); // never keep a view into the caller's packet
   }
   return { ok: true, messages };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: the tree of a scanned packet
+// ---------------------------------------------------------------------------------------------
+
+/** Decodes any UTF-8, keeping a leading U+FEFF (a default TextDecoder would drop it). */
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * The body of a packet that scanBody accepted, as plain values: arrays, strings, numbers,
+ * booleans, null, and bin as views into `b` (decodeState copies the ones it keeps). Strings that
+ * are not valid UTF-8 get U+FFFD for each bad sequence. Throws only on a type scanBody refuses,
+ * which cannot reach it.
+ */
+function readTree(b: Uint8Array): unknown {
+  const r = cursor;
+  r.pos = 1;
+  return readNode(r, b);
+}
+
+/**
+ * The body of a packet as plain values, through the same pre-scan and tree reader as
+ * `decodePacket` but with no message validation: what the tests compare with msgpackr.
+ */
+export function decodeBodyTree(bytes: Uint8Array): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly detail: string } {
+  if (bytes.length === 0 || bytes[0] !== PROTOCOL_VERSION) return { ok: false, detail: 'not a packet' };
+  const count = scanBody(bytes, Number.MAX_SAFE_INTEGER);
+  if (count < 0) return { ok: false, detail: scanDetail };
+  return { ok: true, value: readTree(bytes) };
+}
+
+function readNode(r: Cursor, b: Uint8Array): unknown {
+  const p = r.pos;
+  const t = b[p]!;
+  if (t < 0x80) {
+    r.pos = p + 1;
+    return t;
+  }
+  if (t >= 0xe0) {
+    r.pos = p + 1;
+    return t - 0x100;
+  }
+  if (t >= 0x90 && t < 0xa0) {
+    r.pos = p + 1;
+    return readItems(r, b, t & 0x0f);
+  }
+  if (t >= 0xa0 && t < 0xc0) return readString(r, b, p + 1, t & 0x1f);
+  switch (t) {
+    case 0xc0:
+      r.pos = p + 1;
+      return null;
+    case 0xc2:
+      r.pos = p + 1;
+      return false;
+    case 0xc3:
+      r.pos = p + 1;
+      return true;
+    case 0xcc:
+      r.pos = p + 2;
+      return b[p + 1]!;
+    case 0xcd:
+      r.pos = p + 3;
+      return (b[p + 1]! << 8) | b[p + 2]!;
+    case 0xce:
+      r.pos = p + 5;
+      return u32At(b, p + 1);
+    case 0xd0:
+      r.pos = p + 2;
+      return (b[p + 1]! << 24) >> 24;
+    case 0xd1:
+      r.pos = p + 3;
+      return (((b[p + 1]! << 8) | b[p + 2]!) << 16) >> 16;
+    case 0xd2:
+      r.pos = p + 5;
+      return u32At(b, p + 1) | 0;
+    case 0xc4:
+      return readBin(r, b, p + 2, b[p + 1]!);
+    case 0xc5:
+      return readBin(r, b, p + 3, (b[p + 1]! << 8) | b[p + 2]!);
+    case 0xc6:
+      return readBin(r, b, p + 5, u32At(b, p + 1));
+    case 0xd9:
+      return readString(r, b, p + 2, b[p + 1]!);
+    case 0xda:
+      return readString(r, b, p + 3, (b[p + 1]! << 8) | b[p + 2]!);
+    case 0xdb:
+      return readString(r, b, p + 5, u32At(b, p + 1));
+    case 0xdc:
+      r.pos = p + 3;
+      return readItems(r, b, (b[p + 1]! << 8) | b[p + 2]!);
+    case 0xdd:
+      r.pos = p + 5;
+      return readItems(r, b, u32At(b, p + 1));
+    default:
+      throw new Error(`unsupported msgpack type ${hex(t)} at offset ${p}`);
+  }
+}
+
+function u32At(b: Uint8Array, at: number): number {
+  return b[at]! * 0x100_0000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+}
+
+function readItems(r: Cursor, b: Uint8Array, n: number): unknown[] {
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) out[i] = readNode(r, b);
+  return out;
+}
+
+function readBin(r: Cursor, b: Uint8Array, start: number, n: number): Uint8Array {
+  r.pos = start + n;
+  return b.subarray(start, start + n);
+}
+
+function readString(r: Cursor, b: Uint8Array, start: number, n: number): string {
+  const end = start + n;
+  r.pos = end;
+  if (n <= SHORT_STRING_BYTES) {
+    const codes = charCodes[n]!;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = b[start + i]!;
+      if (c >= 0x80) break;
+      codes[i] = c;
+    }
+    if (i === n) return String.fromCharCode.apply(null, codes);
+  }
+  return utf8Decoder.decode(b.subarray(start, end));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1070,7 +1260,7 @@ function readArrayHeader(r: Cursor, b: Uint8Array): number {
 
 /**
  * The push-pull message of a packet that scanBody accepted and that holds exactly one message,
- * a push-pull (bytes 1..3 are 0x91 0x95 8), read without msgpackr or intermediate arrays: the same
+ * a push-pull (bytes 1..3 are 0x91 0x95 8), read without `readTree` or intermediate arrays: the same
  * object decodeOne builds, field for field and check for check, or undefined whenever anything is
  * other than plainly valid (non-ASCII strings, unusual integer forms, any invalid field), so that
  * the general path decides. Payloads are queued like decodeState's, as views into `b`.

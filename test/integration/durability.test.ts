@@ -85,6 +85,10 @@ describe('durability of acknowledged writes', () => {
                 if (del?.status === 200) {
                   registered.delete(victim);
                   deregistered.add(victim);
+                } else if (del === null) {
+                  // No answer (killed meanwhile): the deregistration may or may not be on disk, so
+                  // either outcome is right; only acknowledged changes are promised.
+                  registered.delete(victim);
                 }
               }
             })(),
@@ -99,7 +103,7 @@ describe('durability of acknowledged writes', () => {
       for (const id of registered) expect(ids.has(id), `(seed ${seed}) ${id}`).toBe(true);
       for (const id of deregistered) expect(ids.has(id), `(seed ${seed}) ${id}`).toBe(false);
     } finally {
-      await agents.killAll(); // before removing the directory they write to
+      await agents.killAll(); // a running agent still writes in the data dir
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -6,6 +6,7 @@ import {
   PROTOCOL_VERSION,
   decodePacket,
   decodePacketReference,
+  decodeBodyTree,
   encodeMessage,
   encodePacket,
   encodePushPullPacket,
@@ -752,5 +753,128 @@ describe('the direct push-pull decoder', () => {
     const direct = decodePacket(bytes);
     expect(direct).toEqual(decodePacketReference(bytes));
     expect(expectOk(direct)).toEqual([{ type: 'push-pull', join: true, reply: false, source: 'a', members }]);
+  });
+});
+
+describe('the msgpack subset, against msgpackr', () => {
+  const msgpackr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false, structuredClone: false, bundleStrings: false });
+  /** bin as a plain Uint8Array copy on both sides (msgpackr gives Buffers or views). */
+  const norm = (v: unknown): unknown => (v instanceof Uint8Array ? Uint8Array.from(v) : Array.isArray(v) ? v.map(norm) : v);
+  const codes = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
+  const tagsOf = (s: MemberState): string[] => Object.entries(s.tags).flat();
+  const payloadOf = (s: MemberState): Buffer | null => (s.payload === null ? null : Buffer.from(s.payload));
+  /** A message as the positional array the codec documents. */
+  const layout = (m: Message): unknown[] => {
+    switch (m.type) {
+      case 'ping':
+        return [1, m.seq, m.target, m.source, m.sourceAddr.host, m.sourceAddr.port];
+      case 'ping-req':
+        return [2, m.seq, m.target, m.targetAddr.host, m.targetAddr.port, m.source, m.sourceAddr.host, m.sourceAddr.port, m.nack];
+      case 'ack':
+        return [3, m.seq, m.digest];
+      case 'nack':
+        return [4, m.seq];
+      case 'alive':
+        return [5, m.node, m.addr.host, m.addr.port, m.incarnation, tagsOf(m.state), payloadOf(m.state)];
+      case 'suspect':
+        return [6, m.node, m.incarnation, m.from];
+      case 'dead':
+        return [7, m.node, m.incarnation, m.from];
+      case 'push-pull':
+        return [8, m.join, m.reply, m.source, m.members.map((r) => [r.node, r.addr.host, r.addr.port, r.incarnation, codes[r.status], tagsOf(r.state), payloadOf(r.state)])];
+    }
+  };
+
+  it('encodes every message type to exactly the bytes msgpackr writes for its layout', () => {
+    fc.assert(
+      fc.property(arbMessage, (m) => {
+        expect(Buffer.from(encodeMessage(m)).equals(Buffer.from(msgpackr.pack(layout(m))))).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('writes any number as msgpackr does, also those the receiver refuses (negative, 64-bit, fractions)', () => {
+    const arbNumber = fc.oneof(
+      fc.integer({ min: -0x8000_0000, max: 0xffff_ffff }),
+      fc.constantFrom(-1, -32, -33, -128, -129, -32768, -32769, -0x8000_0000, -0x8000_0001, 0x1_0000_0000, 2 ** 53, -0, 0.5, NaN, Infinity, -Infinity),
+      fc.double(),
+    );
+    fc.assert(
+      fc.property(arbNumber, (n) => {
+        const mine = encodeMessage({ type: 'nack', seq: n });
+        expect(Buffer.from(mine).equals(Buffer.from(msgpackr.pack([4, n])))).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('sizes a state as msgpackr encodes [tags, payload], less the array header', () => {
+    const arbBigState = fc.record({
+      tags: fc.dictionary(fc.string({ maxLength: 40 }), fc.string({ maxLength: 300 }), { maxKeys: 20 }),
+      payload: fc.option(fc.uint8Array({ maxLength: 70_000 }), { nil: null }),
+    });
+    fc.assert(
+      fc.property(fc.oneof(arbState, arbBigState), (state) => {
+        expect(encodedStateSize(state)).toBe(msgpackr.pack([tagsOf(state), payloadOf(state)]).length - 1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  // Trees of the subset, in every form msgpackr writes: small and 32-bit, negative ints, str8/16/32, bin8/16/32, array16.
+  const arbLeaf = fc.oneof(
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer({ min: -0x8000_0000, max: 0xffff_ffff }),
+    fc.string({ maxLength: 40, unit: 'binary' }),
+    fc.string({ minLength: 250, maxLength: 70_000, unit: 'grapheme-ascii' }),
+    fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+  );
+  const { tree } = fc.letrec<{ tree: unknown; node: unknown }>((t) => ({
+    node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, arbLeaf, fc.array(t('node'), { maxLength: 20 })),
+    tree: fc.array(t('node'), { maxLength: 20 }),
+  }));
+  const deep4 = (v: unknown, d = 0): boolean => !Array.isArray(v) || (d < 5 && v.every((x) => deep4(x, d + 1)));
+
+  it('reads back what msgpackr writes, value for value', () => {
+    fc.assert(
+      fc.property(
+        tree.filter((v) => deep4(v)),
+        (value) => {
+          const bytes = concat([PROTOCOL_VERSION], msgpackr.pack(value));
+          const mine = decodeBodyTree(bytes);
+          if (!mine.ok) throw new Error(mine.detail);
+          expect(norm(mine.value)).toEqual(norm(msgpackr.unpack(bytes.subarray(1))));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reads what msgpackr reads in any mutated packet the pre-scan admits (valid UTF-8)', () => {
+    // Where the bytes were not UTF-8 we give U+FFFD and msgpackr's own decoder something else; skip those.
+    const validStrings = (v: unknown): boolean => (Array.isArray(v) ? v.every(validStrings) : typeof v !== 'string' || !v.includes('\ufffd'));
+    let compared = 0;
+    fc.assert(
+      fc.property(fc.array(arbMessage, { minLength: 1, maxLength: 3 }), fc.array(arbMutation, { maxLength: 3 }), (messages, mutations) => {
+        const bytes = mutate(packetOf(messages), mutations);
+        const mine = decodeBodyTree(bytes);
+        if (!mine.ok || !validStrings(mine.value)) return;
+        compared++;
+        expect(norm(mine.value)).toEqual(norm(msgpackr.unpack(bytes.subarray(1))));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(compared).toBeGreaterThan(1000);
+  });
+
+  it('keeps a leading U+FEFF and replaces invalid UTF-8 with U+FFFD', () => {
+    const bom = decodeBodyTree(concat([PROTOCOL_VERSION, 0x91, 0xa4], [0xef, 0xbb, 0xbf, 0x61]));
+    expect(bom).toEqual({ ok: true, value: ['\ufeffa'] });
+    const bad = decodeBodyTree(concat([PROTOCOL_VERSION, 0x91, 0xa3], [0x61, 0xff, 0x62]));
+    expect(bad).toEqual({ ok: true, value: ['a\ufffdb'] });
+    const alive = { type: 'alive' as const, node: '\ufeffn', addr, incarnation: 1, state: { tags: { '\ufeffk': '\ufeffv' }, payload: null } };
+    expect(expectOk(roundTrip([alive]))).toEqual([alive]);
   });
 });

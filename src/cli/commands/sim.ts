@@ -6,9 +6,21 @@
  */
 import { randomInt } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { suspicionMinTimeoutMs } from '../../membership/math.js';
 import type { ProfileName } from '../../membership/options.js';
-import type { Command, FlagValues, Io } from '../command.js';
-import { createWorld, renderConvergenceSvg, SpreadTracker, type LatencyModel, type SpreadKind } from '../../sim/index.js';
+import { Eta, formatEta } from '../../util/eta.js';
+import { EXIT_FAILURE, type Command, type FlagValues, type Io } from '../command.js';
+import {
+  createWorld,
+  loadPlotLibraries,
+  PlotLibrariesMissingError,
+  renderConvergenceSvg,
+  SpreadTracker,
+  type ConvergencePanel,
+  type LatencyModel,
+  type PlotLibraries,
+  type SpreadKind,
+} from '../../sim/index.js';
 
 const flags = {
   nodes: { type: 'int', default: 50, min: 2, max: 100_000, placeholder: 'N', description: 'cluster size before the join', example: '100' },
@@ -46,7 +58,7 @@ const flags = {
   plot: {
     type: 'string',
     placeholder: 'FILE.svg',
-    description: 'write a convergence chart (share of nodes that know, over time) as SVG',
+    description: 'write a convergence chart as SVG: one panel per event, half-know and all-know marked (needs vega and vega-lite installed)',
     check: (v: string) => (v.toLowerCase().endsWith('.svg') ? undefined : 'must name an .svg file, e.g. --plot convergence.svg'),
   },
   json: { type: 'boolean', description: 'print the summary as JSON on stdout' },
@@ -130,8 +142,11 @@ class Progress {
   }
 }
 
-/** Runs the default scenario; exported for tests (the CLI wraps it). */
-export async function runSim(values: SimFlags, io: Io): Promise<{ report: SimReport; code: number }> {
+/** The four steps the progress line counts ("step k/4"); each includes the settling after it. */
+const STEPS = 4;
+
+/** Runs the default scenario; exported for tests (the CLI wraps it). `plotLibraries` draws --plot. */
+export async function runSim(values: SimFlags, io: Io, plotLibraries?: PlotLibraries): Promise<{ report: SimReport; code: number }> {
   const wallStart = performance.now();
   const profile = values.profile as ProfileName;
   const seed = values.seed ?? randomInt(0, 2 ** 31);
@@ -143,8 +158,24 @@ export async function runSim(values: SimFlags, io: Io): Promise<{ report: SimRep
   const world = createWorld({ seed, profile, network: { link: { latency, lossRate: values.loss } } });
   const progress = new Progress(io);
   const settleMs = 5 * world.options.probeIntervalMs;
+  const probeMs = world.options.probeIntervalMs;
+  const floorMs = (live: number): number => suspicionMinTimeoutMs(world.options.suspicionMult, live, probeMs);
   let nodeMs = 0;
   let measuring = false;
+  // Expected simulated time of each step (it is then measured): forming, a join, a crash (the
+  // suspicion floor and a probe or two), a leave; each with the settling after it.
+  const eta = new Eta([
+    (mode === 'join' ? probeMs * (2 + 2 * Math.log10(n)) : probeMs) + settleMs,
+    2 * probeMs + settleMs,
+    floorMs(n + 1) + 2 * probeMs + settleMs,
+    probeMs + settleMs,
+  ], wallStart);
+  let stepIndex = 0;
+  let stepStart = world.now;
+  const beginStep = (i: number): void => {
+    stepIndex = i;
+    stepStart = world.now;
+  };
 
   /** Runs until `done` or `maxMs`, sampling progress; returns the time taken or undefined. */
   const runPhase = (label: () => string, done: () => boolean, maxMs: number, everyMs = CHUNK_MS): number | undefined => {
@@ -157,7 +188,11 @@ export async function runSim(values: SimFlags, io: Io): Promise<{ report: SimRep
       const t0 = world.now;
       world.runUntil(Math.min(end, world.now + everyMs));
       nodeMs += live * (world.now - t0);
-      progress.update(world.now, () => `${fmtTime(world.now)}  ${label()}  ${fmtCount(world.stats.events)} events`);
+      eta.update(stepIndex, world.now - stepStart, performance.now());
+      progress.update(
+        world.now,
+        () => `${fmtTime(world.now)}  step ${stepIndex + 1}/${STEPS}  ${label()}  ${fmtCount(world.stats.events)} events  ${formatEta(eta.remainingMs())}`,
+      );
     }
   };
 
@@ -182,8 +217,11 @@ export async function runSim(values: SimFlags, io: Io): Promise<{ report: SimRep
   const trackers: SpreadTracker[] = [];
   const durations: number[] = [];
   let code = 0;
-  const step = (kind: SpreadKind, subject: string, act: () => void): void => {
+  const floors = new Map<SpreadTracker, number>();
+  const step = (index: number, kind: SpreadKind, subject: string, act: () => void): void => {
+    beginStep(index);
     const tracker = new SpreadTracker(world, subject, kind);
+    if (kind === 'dead') floors.set(tracker, floorMs(world.liveCount()));
     trackers.push(tracker);
     act();
     const status = kind === 'join' ? 'alive' : kind === 'dead' ? 'dead' : 'left';
@@ -201,15 +239,15 @@ export async function runSim(values: SimFlags, io: Io): Promise<{ report: SimRep
   const names = world.nodeNames();
   const seedNode = names[0] as string;
   const joiner = world.addNode();
-  step('join', joiner, () => world.join(joiner, [seedNode]));
+  step(1, 'join', joiner, () => world.join(joiner, [seedNode]));
   const pick = (exclude: readonly string[]): string => {
     const candidates = world.liveNames().filter((x) => !exclude.includes(x) && !world.isLeaving(x));
     return candidates[world.random.int(candidates.length)] as string;
   };
   const victim = pick([seedNode, joiner]);
-  step('dead', victim, () => world.crash(victim));
+  step(2, 'dead', victim, () => world.crash(victim));
   const leaver = pick([seedNode, joiner, victim]);
-  step('leave', leaver, () => world.leave(leaver));
+  step(3, 'leave', leaver, () => world.leave(leaver));
   progress.clear();
 
   // 3. report
@@ -253,14 +291,26 @@ export async function runSim(values: SimFlags, io: Io): Promise<{ report: SimRep
   };
 
   if (values.plot !== undefined) {
-    const until = Math.max(...durations);
-    const labels: Record<SpreadKind, string> = { join: 'join', dead: 'crash (dead)', leave: 'leave' };
+    const panels: ConvergencePanel[] = trackers.map((t, i) => {
+      const points = t.curve(durations[i] as number);
+      const floor = floors.get(t);
+      return {
+        kind: t.kind,
+        subject: t.subject,
+        points,
+        // Unrounded, so that the rules sit exactly on the curve's steps.
+        halfMs: points.find((p) => p.share >= 0.5)?.ms ?? null,
+        allMs: t.completedAfterMs() ?? null,
+        ...(floor === undefined ? {} : { floorMs: floor }),
+      };
+    });
     const svg = await renderConvergenceSvg(
-      trackers.map((t) => ({ label: `${labels[t.kind]} of ${t.subject}`, points: t.curve(until) })),
+      panels,
       {
-        title: `hearsay: how fast ${n} nodes learn of a join, a crash and a leave`,
-        subtitle: `profile ${profile} · loss ${pct(values.loss)} · latency ~${latencyMs} ms · seed ${seed}`,
+        title: `hearsay sim: how fast ${n} nodes learn of a join, a crash and a leave`,
+        subtitle: `profile ${profile} · loss ${pct(values.loss)} · latency ~${latencyMs} ms (lognormal) · seed ${seed} · each panel has its own time scale`,
       },
+      plotLibraries,
     );
     await writeFile(values.plot, svg);
   }
@@ -315,12 +365,25 @@ export const command: Command<typeof flags> = {
   summary: 'simulate a cluster on a virtual network and report how fast joins, crashes and leaves spread',
   details: [
     'The cluster forms, settles, then one new node joins, one node crashes and one leaves, each',
-    'watched until every live node knows (or --seconds pass). Progress goes to stderr. The exit',
-    'code is 1 if some step did not reach every live node in time.',
+    'watched until every live node knows (or --seconds pass). Progress goes to stderr: the step',
+    '(of 4), how many nodes know, and an estimate of the time left. The exit code is 1 if some',
+    'step did not reach every live node in time. --plot needs vega and vega-lite',
+    '(`npm install vega vega-lite`); without them it stops before simulating, saying so.',
   ].join('\n'),
   flags,
   async run(values, io) {
-    const { report, code } = await runSim(values, io);
+    let plotLibraries: PlotLibraries | undefined;
+    if (values.plot !== undefined) {
+      // Before the run, not after it: a long simulation should not end in "cannot draw".
+      try {
+        plotLibraries = await loadPlotLibraries();
+      } catch (err) {
+        if (!(err instanceof PlotLibrariesMissingError)) throw err;
+        io.stderr.write(`hearsay sim: ${err.message}\n`);
+        return EXIT_FAILURE;
+      }
+    }
+    const { report, code } = await runSim(values, io, plotLibraries);
     io.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, values));
     return code;
   },
