@@ -13,6 +13,7 @@ import { encodeInstances } from '../../src/registry/payload.js';
 import type { LocalInstanceRecord } from '../../src/registry/types.js';
 import type { Address } from '../../src/wire/messages.js';
 import { FakeAgent, view } from '../api/fake-agent.js';
+import { udpExchange } from './support.js';
 
 let agent: FakeAgent;
 let server: DnsServer;
@@ -40,21 +41,7 @@ afterEach(async () => {
   await agent.close();
 });
 
-function rawUdp(query: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    const timer = setTimeout(() => {
-      s.close();
-      reject(new Error('no UDP answer'));
-    }, 2000);
-    s.on('message', (m) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(m);
-    });
-    s.send(query, addr.port, '127.0.0.1');
-  });
-}
+const rawUdp = (q: Buffer): Promise<Buffer> => udpExchange(addr, q);
 
 function rawTcp(queries: Buffer[]): Promise<dnsPacket.DecodedPacket[]> {
   return new Promise((resolve, reject) => {

@@ -6,12 +6,12 @@
  * except in CI (CI=true), which installs it (.ci/deps).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parse } from '../api/exposition.js';
 import { Agents } from './support.js';
+import { udpExchange } from '../dns/support.js';
 
 const agents = new Agents();
 afterEach(() => agents.killAll());
@@ -42,21 +42,8 @@ async function scrape(http: string): Promise<string> {
 /** `type` as a string: dns-packet's types leave out ANY, which it encodes. */
 const dnsQuery = (name: string, type: string): Buffer => dnsPacket.encode({ type: 'query', id: 9, questions: [{ type: type as dnsPacket.RecordType, name }] });
 
-function udpQuery(dns: string, q: Buffer): Promise<void> {
-  const [host, port] = [dns.slice(0, dns.lastIndexOf(':')), Number(dns.slice(dns.lastIndexOf(':') + 1))];
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    const timer = setTimeout(() => {
-      s.close();
-      reject(new Error('no DNS answer over UDP'));
-    }, 3000);
-    s.once('message', () => {
-      clearTimeout(timer);
-      s.close();
-      resolve();
-    });
-    s.send(q, port, host);
-  });
+async function udpQuery(dns: string, q: Buffer): Promise<void> {
+  await udpExchange({ host: dns.slice(0, dns.lastIndexOf(':')), port: Number(dns.slice(dns.lastIndexOf(':') + 1)) }, q);
 }
 
 function tcpQuery(dns: string, q: Buffer): Promise<void> {

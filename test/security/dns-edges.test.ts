@@ -6,7 +6,6 @@
  * Sources are told apart by their loopback address (127.0.0.5, 127.0.0.6, ...): Linux routes all of
  * 127/8 to lo.
  */
-import { createSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -30,6 +29,7 @@ import type { Address } from '../../src/wire/messages.js';
 import { FakeAgent, view } from '../api/fake-agent.js';
 import { call } from '../api/http-support.js';
 import { waitFor } from '../agent/support.js';
+import { udpExchange } from '../dns/support.js';
 
 let agent: FakeAgent;
 let server: DnsServer | undefined;
@@ -263,21 +263,7 @@ describe('DNS TCP backpressure', () => {
 });
 
 describe('DNS is not an amplifier', () => {
-  function udp(addr: Address, q: Buffer): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const s = createSocket('udp4');
-      const timer = setTimeout(() => {
-        s.close();
-        reject(new Error('no UDP answer'));
-      }, 2000);
-      s.on('message', (m) => {
-        clearTimeout(timer);
-        s.close();
-        resolve(m);
-      });
-      s.send(q, addr.port, '127.0.0.1');
-    });
-  }
+  const udp = (to: Address, q: Buffer): Promise<Buffer> => udpExchange(to, q, 2000);
 
   it('answers ANY with one HINFO "RFC8482" record over UDP and TCP: under 2.2 times the query', async () => {
     register(100);
