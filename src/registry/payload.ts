@@ -71,22 +71,58 @@ export function encodeInstances(records: readonly LocalInstanceRecord[]): Uint8A
   w.u8(PAYLOAD_MAGIC);
   w.u8(PAYLOAD_VERSION);
   w.u8(records.length);
-  for (const r of records) {
-    w.str(r.id, false);
-    w.str(r.name, false);
-    w.str(r.address, false);
-    w.u16(r.port);
-    w.u8(HEALTH_STATUSES.indexOf(r.status));
-    w.u8(r.tags.length);
-    for (const t of r.tags) w.str(t, false);
-    const meta = Object.entries(r.meta);
-    w.u8(meta.length);
-    for (const [k, v] of meta) {
-      w.str(k, false);
-      w.str(v, true);
-    }
-  }
+  for (const r of records) writeInstance(w, r);
   return w.done();
+}
+
+function writeInstance(w: Writer, r: LocalInstanceRecord): void {
+  w.str(r.id, false);
+  w.str(r.name, false);
+  w.str(r.address, false);
+  w.u16(r.port);
+  w.u8(HEALTH_STATUSES.indexOf(r.status));
+  w.u8(r.tags.length);
+  for (const t of r.tags) w.str(t, false);
+  const meta = Object.entries(r.meta);
+  w.u8(meta.length);
+  for (const [k, v] of meta) {
+    w.str(k, false);
+    w.str(v, true);
+  }
+}
+
+/**
+ * One instance as a state-layer entry's value (src/state/): the instance format above, without the
+ * count, behind its own magic, so that a status flip changes one small entry instead of a node's
+ * whole payload.
+ */
+export const INSTANCE_ENTRY_MAGIC = 0x49;
+
+export function encodeInstanceEntry(record: LocalInstanceRecord): Uint8Array {
+  const w = new Writer();
+  w.u8(INSTANCE_ENTRY_MAGIC);
+  w.u8(PAYLOAD_VERSION);
+  writeInstance(w, record);
+  return w.done();
+}
+
+export type DecodeInstanceResult = { readonly ok: true; readonly record: LocalInstanceRecord } | { readonly ok: false; readonly reason: string };
+
+/** Decodes and validates one instance entry's value. Never throws. */
+export function decodeInstanceEntry(bytes: Uint8Array): DecodeInstanceResult {
+  try {
+    const r = new Reader(bytes);
+    if (r.u8() !== INSTANCE_ENTRY_MAGIC) return { ok: false, reason: 'not an instance entry' };
+    const version = r.u8();
+    if (version !== PAYLOAD_VERSION) return { ok: false, reason: `unknown instance entry version ${version}` };
+    const record = readInstance(r, 0);
+    if (typeof record === 'string') return { ok: false, reason: record };
+    if (r.left !== 0) return { ok: false, reason: `${r.left} trailing bytes` };
+    return { ok: true, record };
+  } catch (err) {
+    if (err instanceof PayloadError) return { ok: false, reason: err.message };
+    throw err;
+  }
 }
 
 export type DecodeInstancesResult =
@@ -147,37 +183,11 @@ export function decodeInstances(bytes: Uint8Array): DecodeInstancesResult {
     const records: LocalInstanceRecord[] = [];
     const ids = new Set<string>();
     for (let i = 0; i < count; i++) {
-      const id = r.str(false);
-      const name = r.str(false);
-      const address = r.str(false);
-      const port = r.u16();
-      const statusCode = r.u8();
-      const tagCount = r.u8();
-      if (tagCount > REGISTRY_LIMITS.maxTags) return { ok: false, reason: `instance ${i}: ${tagCount} tags` };
-      const tags: string[] = [];
-      for (let t = 0; t < tagCount; t++) tags.push(r.str(false));
-      const metaCount = r.u8();
-      if (metaCount > REGISTRY_LIMITS.maxMetaKeys) return { ok: false, reason: `instance ${i}: ${metaCount} meta keys` };
-      const meta: Record<string, string> = {};
-      for (let m = 0; m < metaCount; m++) {
-        const k = r.str(false);
-        const v = r.str(true);
-        if (Object.hasOwn(meta, k)) return { ok: false, reason: `instance ${i}: meta key repeats` };
-        Object.defineProperty(meta, k, { value: v, enumerable: true, writable: false, configurable: false });
-      }
-      const status: HealthStatus | undefined = HEALTH_STATUSES[statusCode];
-      if (status === undefined) return { ok: false, reason: `instance ${i}: status code ${statusCode}` };
-      const problem =
-        idProblem(id) ??
-        nameProblem(name) ??
-        (address === '' ? undefined : addressProblem(address)) ??
-        (port === 0 ? 'port 0' : undefined) ??
-        tagsProblems(tags)[0] ??
-        metaProblems(meta)[0];
-      if (problem !== undefined) return { ok: false, reason: `instance ${i}: ${problem}` };
-      if (ids.has(id)) return { ok: false, reason: `instance ${i}: id ${id} repeats` };
-      ids.add(id);
-      records.push(Object.freeze({ id, name, address, port, tags: Object.freeze(tags), meta: Object.freeze(meta), status }));
+      const record = readInstance(r, i);
+      if (typeof record === 'string') return { ok: false, reason: record };
+      if (ids.has(record.id)) return { ok: false, reason: `instance ${i}: id ${record.id} repeats` };
+      ids.add(record.id);
+      records.push(record);
     }
     if (r.left !== 0) return { ok: false, reason: `${r.left} trailing bytes` };
     return { ok: true, records };
@@ -185,4 +195,37 @@ export function decodeInstances(bytes: Uint8Array): DecodeInstancesResult {
     if (err instanceof PayloadError) return { ok: false, reason: err.message };
     throw err;
   }
+}
+
+/** Reads and validates instance `i`; a string is the problem. Throws PayloadError when truncated. */
+function readInstance(r: Reader, i: number): LocalInstanceRecord | string {
+  const id = r.str(false);
+  const name = r.str(false);
+  const address = r.str(false);
+  const port = r.u16();
+  const statusCode = r.u8();
+  const tagCount = r.u8();
+  if (tagCount > REGISTRY_LIMITS.maxTags) return `instance ${i}: ${tagCount} tags`;
+  const tags: string[] = [];
+  for (let t = 0; t < tagCount; t++) tags.push(r.str(false));
+  const metaCount = r.u8();
+  if (metaCount > REGISTRY_LIMITS.maxMetaKeys) return `instance ${i}: ${metaCount} meta keys`;
+  const meta: Record<string, string> = {};
+  for (let m = 0; m < metaCount; m++) {
+    const k = r.str(false);
+    const v = r.str(true);
+    if (Object.hasOwn(meta, k)) return `instance ${i}: meta key repeats`;
+    Object.defineProperty(meta, k, { value: v, enumerable: true, writable: false, configurable: false });
+  }
+  const status: HealthStatus | undefined = HEALTH_STATUSES[statusCode];
+  if (status === undefined) return `instance ${i}: status code ${statusCode}`;
+  const problem =
+    idProblem(id) ??
+    nameProblem(name) ??
+    (address === '' ? undefined : addressProblem(address)) ??
+    (port === 0 ? 'port 0' : undefined) ??
+    tagsProblems(tags)[0] ??
+    metaProblems(meta)[0];
+  if (problem !== undefined) return `instance ${i}: ${problem}`;
+  return Object.freeze({ id, name, address, port, tags: Object.freeze(tags), meta: Object.freeze(meta), status });
 }
