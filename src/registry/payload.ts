@@ -12,6 +12,7 @@
  *   str8     = len:u8 utf8[len]; str16 = len:u16be utf8[len]; status: 0 passing, 1 warning,
  *              2 critical, 3 maintenance; an empty address means the node's advertise address.
  */
+import { ByteWriter } from '../util/byte-writer.js';
 import { HEALTH_STATUSES, type HealthStatus, type LocalInstanceRecord } from './types.js';
 import { addressProblem, idProblem, metaProblems, nameProblem, REGISTRY_LIMITS, tagsProblems } from './validate.js';
 
@@ -23,38 +24,14 @@ const encoder = new TextEncoder();
 // by default the decoder would strip it as a byte-order mark.
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-class Writer {
-  private buf = new Uint8Array(256);
-  pos = 0;
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-  u8(v: number): void {
-    this.room(1);
-    this.buf[this.pos++] = v;
-  }
-  u16(v: number): void {
-    this.room(2);
-    this.buf[this.pos++] = v >>> 8;
-    this.buf[this.pos++] = v & 0xff;
-  }
+class Writer extends ByteWriter {
   str(s: string, wide: boolean): void {
     const bytes = encoder.encode(s);
     const max = wide ? 0xffff : 0xff;
     if (bytes.length > max) throw new RangeError(`string of ${bytes.length} bytes does not fit a ${wide ? 16 : 8}-bit length`);
     if (wide) this.u16(bytes.length);
     else this.u8(bytes.length);
-    this.room(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
-  }
-  done(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    this.bytes(bytes);
   }
 }
 

@@ -16,6 +16,7 @@
  * node) belong to the state layer, which refuses such a delta when it applies it.
  */
 import type { NodeDelta, NodeDigest, StateEntry } from '../state/types.js';
+import { ByteWriter } from '../util/byte-writer.js';
 
 export const DELTA_MAGIC = 0x44;
 export const DIGESTS_MAGIC = 0x47;
@@ -39,47 +40,22 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_UV_BYTES = 8;
 
-class Out {
-  private buf: Uint8Array;
-  pos = 0;
-  constructor(size = 256) {
-    this.buf = new Uint8Array(size);
-  }
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-  u8(v: number): void {
-    this.room(1);
-    this.buf[this.pos++] = v;
-  }
+class Out extends ByteWriter {
   uv(v: number): void {
     if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${v} is not an unsigned safe integer`);
-    this.room(MAX_UV_BYTES);
+    const b = this.room(MAX_UV_BYTES);
     let x = v;
     while (x >= 0x80) {
-      this.buf[this.pos++] = (x % 0x80) | 0x80;
+      b[this.pos++] = (x % 0x80) | 0x80;
       x = Math.floor(x / 0x80);
     }
-    this.buf[this.pos++] = x;
+    b[this.pos++] = x;
   }
   str8(s: string): void {
     const b = encoder.encode(s);
     if (b.length === 0 || b.length > 0xff) throw new RangeError(`a name of ${b.length} bytes does not fit (1..255)`);
     this.u8(b.length);
     this.bytes(b);
-  }
-  bytes(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-  done(): Uint8Array {
-    return this.buf.slice(0, this.pos);
   }
 }
 
