@@ -55,6 +55,8 @@ const ENCODED: Readonly<Record<string, string>> = {
     '01919705a161a831302e302e302e31cd1f0a03dc0020a26b30a27630a26b31a27631a26b32a27632a26b33a27633a26b34a27634a26b35a27635a26b36a27636a26b37a27637a26b38a27638a26b39a27639a36b3130a3763130a36b3131a3763131a36b3132a3763132a36b3133a3763133a36b3134a3763134a36b3135a3763135c0',
   'suspect':
     '01919406a16209a161',
+  'suspect and push-pull with names that start with a byte order mark':
+    '01929406a4efbbbf6201d92befbbbf616161616161616161616161616161616161616161616161616161616161616161616161616161619508c2c2a4efbbbf739197a4efbbbf6ea831302e302e302e31cd1f0b030094a26463a3646331a4726f6c65a26462c40301002a',
   'suspect, unicode names, largest incarnation':
     '01919406a8d183d0b7d0b5d0bbceffffffffa6e7af80e782b9',
   'dead':
@@ -459,6 +461,10 @@ const DECODED: Readonly<Record<string, unknown>> = {
     { messages: [{ type: 'ping', seq: 1, target: '\ufffd'.repeat(85), source: 'a', sourceAddr: { host: 'h', port: 1 } }] },
   'a ping whose names mix truncated and overlong UTF-8':
     { messages: [{ type: 'ping', seq: 1, target: 'a\ufffdb\ufffd\ufffdc\ufffd', source: '\ufffd\ufffd\ufffd€\ufffd\ufffd\ufffd\ufffd', sourceAddr: { host: 'h', port: 1 } }] },
+  'a ping whose names start with a byte order mark':
+    { messages: [{ type: 'ping', seq: 1, target: '\ufeffb', source: '\ufeffaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', sourceAddr: { host: '\ufeffh', port: 1 } }] },
+  'a push-pull whose names and tags start with a byte order mark':
+    { messages: [{ type: 'push-pull', join: false, reply: false, source: 'a', members: [{ node: '\ufeffn', addr: { host: '\ufeffhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh', port: 1 }, incarnation: 1, status: 'alive', state: { tags: { '\ufeffk': '\ufeffv' }, payload: null } }] }] },
   'a push-pull whose node is invalid UTF-8':
     { messages: [{ type: 'push-pull', join: false, reply: false, source: 'a', members: [{ node: 'n\ufffd\ufffd\ufffd', addr: { host: 'h', port: 1 }, incarnation: 1, status: 'alive', state: { tags: { '\ufffd': '\ufffd' }, payload: null } }] }] },
   'a push-pull whose node is 86 invalid UTF-8 bytes':
