@@ -5,7 +5,6 @@ import {
   DEFAULT_DECODE_LIMITS,
   PROTOCOL_VERSION,
   decodePacket,
-  decodePacketReference,
   encodeMessage,
   encodePacket,
   encodePushPullPacket,
@@ -15,6 +14,7 @@ import {
   type DecodeResult,
 } from '../../src/wire/codec.js';
 import type { MemberRecord, MemberState, MemberStatus, Message, PushPullMessage } from '../../src/wire/messages.js';
+import { referenceDecode as decodePacketReference } from './reference-decoder.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
