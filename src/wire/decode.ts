@@ -1,0 +1,188 @@
+/**
+ * Packets to messages. Nothing decoded is trusted. `decodePacket` never throws: it checks the
+ * length before anything else, then the version byte, then runs the structural pre-scan
+ * (prescan.ts), and only then reads the messages straight from the bytes (reader.ts), one reader
+ * per kind, checking every field in order and building each message as a fresh plain object. The
+ * first problem drops the whole packet; no message of it is returned.
+ */
+import { DecodeFailure, failed, failure, invalidField, type DecodeResult } from './errors.js';
+import {
+  ACCUSATION_LENGTH,
+  ACK_LENGTH,
+  ALIVE_LENGTH,
+  CODE_ACK,
+  CODE_ALIVE,
+  CODE_DEAD,
+  CODE_NACK,
+  CODE_PING,
+  CODE_PING_REQ,
+  CODE_PUSH_PULL,
+  CODE_SUSPECT,
+  NACK_LENGTH,
+  PING_LENGTH,
+  PING_REQ_LENGTH,
+  PROTOCOL_VERSION,
+} from './layout.js';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
+import { copyPayloads, readTags } from './member-state.js';
+import type { AckMessage, AliveMessage, DeadMessage, Message, NackMessage, PingMessage, PingReqMessage, SuspectMessage } from './messages.js';
+import { scanBody } from './prescan.js';
+import { readPushPull } from './push-pull.js';
+import { Reader } from './reader.js';
+import { isPort, isU32 } from './validation.js';
+
+/**
+ * Decodes and validates a packet. Never throws: any problem gives `{ok: false, error}` and no
+ * message of the packet is returned (one invalid message invalidates the packet). Checks, in
+ * order: length ('empty', 'too-large' against `limits.maxPacketBytes`, before any decoding), the
+ * version byte ('bad-version'), the msgpack structure ('malformed'), the message count
+ * ('too-many-messages'), then every message ('invalid-message', 'too-many-members').
+ * Returned messages are fresh plain objects. Payloads are copies, never views into `bytes`; the
+ * payloads of one packet share slabs of up to 64 KiB, so use `byteOffset`/`byteLength` (not the
+ * whole `.buffer`) if you reach for the underlying ArrayBuffer.
+ */
+export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>): DecodeResult {
+  const lim: DecodeLimits = limits === undefined ? DEFAULT_DECODE_LIMITS : { ...DEFAULT_DECODE_LIMITS, ...limits };
+  if (!(bytes instanceof Uint8Array)) return failure('malformed', 'packet is not a Uint8Array');
+  const size = bytes.length;
+  if (size === 0) return failure('empty', 'empty packet');
+  if (size > lim.maxPacketBytes) return failure('too-large', `packet of ${size} bytes, at most ${lim.maxPacketBytes} allowed`);
+  const version = bytes[0]!;
+  if (version !== PROTOCOL_VERSION) return failure('bad-version', `protocol version ${version}, expected ${PROTOCOL_VERSION}`);
+  const count = scanBody(bytes, lim.maxMessages);
+  if (count instanceof DecodeFailure) return failed(count);
+
+  const r = new Reader(bytes, 1);
+  r.arrayHeader(); // the packet's, which the pre-scan read as `count`
+  const messages = new Array<Message>(count);
+  try {
+    for (let i = 0; i < count; i++) {
+      const message = readMessage(r, i, lim);
+      if (message instanceof DecodeFailure) return failed(message);
+      messages[i] = message;
+    }
+  } catch (error) {
+    // Unreachable by construction (reads stay inside the scanned structure); kept so that a bug
+    // drops the packet instead of throwing at the caller.
+    return failure('invalid-message', `validation: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  copyPayloads(messages);
+  return { ok: true, messages };
+}
+
+/** Message `index` of the packet, at the cursor. */
+function readMessage(r: Reader, index: number, limits: DecodeLimits): Message | DecodeFailure {
+  const length = r.arrayHeader();
+  if (length < 0) return new DecodeFailure('invalid-message', `message ${index} is not an array`);
+  if (length === 0) return new DecodeFailure('invalid-message', `message ${index} has unknown type code of type undefined`);
+  const type = r.typeOf();
+  const code = r.int();
+  switch (code) {
+    case CODE_PING:
+      return readPing(r, length, limits);
+    case CODE_PING_REQ:
+      return readPingReq(r, length, limits);
+    case CODE_ACK:
+      return readAck(r, length);
+    case CODE_NACK:
+      return readNack(r, length);
+    case CODE_ALIVE:
+      return readAlive(r, length, limits);
+    case CODE_SUSPECT:
+    case CODE_DEAD:
+      return readAccusation(r, code, length, limits);
+    case CODE_PUSH_PULL:
+      return readPushPull(r, length, limits);
+    default:
+      return new DecodeFailure('invalid-message', `message ${index} has unknown type code ${type === 'number' ? code : `of type ${type}`}`);
+  }
+}
+
+function readPing(r: Reader, length: number, limits: DecodeLimits): PingMessage | DecodeFailure {
+  if (length !== PING_LENGTH) return invalidField(CODE_PING, `length ${length}`);
+  const seq = r.int();
+  if (!isU32(seq)) return invalidField(CODE_PING, 'seq');
+  const target = r.str(1, limits.maxNameBytes);
+  if (target === undefined) return invalidField(CODE_PING, 'target');
+  const source = r.str(1, limits.maxNameBytes);
+  if (source === undefined) return invalidField(CODE_PING, 'source');
+  const host = r.str(1, limits.maxHostBytes);
+  if (host === undefined) return invalidField(CODE_PING, 'sourceAddr.host');
+  const port = r.int();
+  if (!isPort(port)) return invalidField(CODE_PING, 'sourceAddr.port');
+  return { type: 'ping', seq, target, source, sourceAddr: { host, port } };
+}
+
+function readPingReq(r: Reader, length: number, limits: DecodeLimits): PingReqMessage | DecodeFailure {
+  if (length !== PING_REQ_LENGTH) return invalidField(CODE_PING_REQ, `length ${length}`);
+  const seq = r.int();
+  if (!isU32(seq)) return invalidField(CODE_PING_REQ, 'seq');
+  const target = r.str(1, limits.maxNameBytes);
+  if (target === undefined) return invalidField(CODE_PING_REQ, 'target');
+  const targetHost = r.str(1, limits.maxHostBytes);
+  if (targetHost === undefined) return invalidField(CODE_PING_REQ, 'targetAddr.host');
+  const targetPort = r.int();
+  if (!isPort(targetPort)) return invalidField(CODE_PING_REQ, 'targetAddr.port');
+  const source = r.str(1, limits.maxNameBytes);
+  if (source === undefined) return invalidField(CODE_PING_REQ, 'source');
+  const sourceHost = r.str(1, limits.maxHostBytes);
+  if (sourceHost === undefined) return invalidField(CODE_PING_REQ, 'sourceAddr.host');
+  const sourcePort = r.int();
+  if (!isPort(sourcePort)) return invalidField(CODE_PING_REQ, 'sourceAddr.port');
+  const nack = r.bool();
+  if (nack === undefined) return invalidField(CODE_PING_REQ, 'nack');
+  return {
+    type: 'ping-req',
+    seq,
+    target,
+    targetAddr: { host: targetHost, port: targetPort },
+    source,
+    sourceAddr: { host: sourceHost, port: sourcePort },
+    nack,
+  };
+}
+
+function readAck(r: Reader, length: number): AckMessage | DecodeFailure {
+  if (length !== ACK_LENGTH) return invalidField(CODE_ACK, `length ${length}`);
+  const seq = r.int();
+  if (!isU32(seq)) return invalidField(CODE_ACK, 'seq');
+  const digest = r.int();
+  if (!isU32(digest)) return invalidField(CODE_ACK, 'digest');
+  return { type: 'ack', seq, digest };
+}
+
+function readNack(r: Reader, length: number): NackMessage | DecodeFailure {
+  if (length !== NACK_LENGTH) return invalidField(CODE_NACK, `length ${length}`);
+  const seq = r.int();
+  if (!isU32(seq)) return invalidField(CODE_NACK, 'seq');
+  return { type: 'nack', seq };
+}
+
+function readAlive(r: Reader, length: number, limits: DecodeLimits): AliveMessage | DecodeFailure {
+  if (length !== ALIVE_LENGTH) return invalidField(CODE_ALIVE, `length ${length}`);
+  const node = r.str(1, limits.maxNameBytes);
+  if (node === undefined) return invalidField(CODE_ALIVE, 'node');
+  const host = r.str(1, limits.maxHostBytes);
+  if (host === undefined) return invalidField(CODE_ALIVE, 'addr.host');
+  const port = r.int();
+  if (!isPort(port)) return invalidField(CODE_ALIVE, 'addr.port');
+  const incarnation = r.int();
+  if (!isU32(incarnation)) return invalidField(CODE_ALIVE, 'incarnation');
+  const tags = readTags(r, limits);
+  if (typeof tags === 'string') return invalidField(CODE_ALIVE, `state.${tags}`);
+  const payload = r.payload(limits.maxPayloadBytes);
+  if (payload === undefined) return invalidField(CODE_ALIVE, 'state.payload');
+  return { type: 'alive', node, addr: { host, port }, incarnation, state: { tags, payload } };
+}
+
+/** A suspect or a dead (they share a layout). */
+function readAccusation(r: Reader, code: number, length: number, limits: DecodeLimits): SuspectMessage | DeadMessage | DecodeFailure {
+  if (length !== ACCUSATION_LENGTH) return invalidField(code, `length ${length}`);
+  const node = r.str(1, limits.maxNameBytes);
+  if (node === undefined) return invalidField(code, 'node');
+  const incarnation = r.int();
+  if (!isU32(incarnation)) return invalidField(code, 'incarnation');
+  const from = r.str(1, limits.maxNameBytes);
+  if (from === undefined) return invalidField(code, 'from');
+  return code === CODE_SUSPECT ? { type: 'suspect', node, incarnation, from } : { type: 'dead', node, incarnation, from };
+}

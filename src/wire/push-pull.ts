@@ -1,0 +1,135 @@
+/**
+ * The push-pull message (the full-state exchange) both ways. It carries the whole member table
+ * (10,000 records in a large cluster), so it is written by hand into the scratch Writer rather
+ * than through msgpackr (building one array per record cost more than the protocol work around
+ * it), and read record by record straight from the packet.
+ */
+import { DecodeFailure, invalidField } from './errors.js';
+import { CODE_PUSH_PULL, MEMBER_LENGTH, PROTOCOL_VERSION, PUSH_PULL_LENGTH, STATUSES, statusCode } from './layout.js';
+import type { DecodeLimits } from './limits.js';
+import { readTags } from './member-state.js';
+import type { MemberRecord, MemberState, PushPullMessage } from './messages.js';
+import type { Reader } from './reader.js';
+import { isPort, isU32 } from './validation.js';
+import { Writer } from './writer.js';
+
+/**
+ * The push-pull message as msgpack, or (framed) as a whole packet holding only it, which is what
+ * encodePacket([encodePushPull(msg)]) gives, written in one pass without an intermediate copy.
+ * Byte for byte what msgpackr would produce for
+ * [8, join, reply, source, [[node, host, port, incarnation, status, [k, v, ...], payload], ...]]
+ * (a test checks this), in the smallest msgpack forms.
+ */
+export function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
+  const members = msg.members;
+  // Upper bound: UTF-8 is at most 3 bytes per UTF-16 unit; each header at most 5 bytes. Records
+  // in a row often share one state object (in a simulation, all of them): it is measured once.
+  let bound = 16 + 3 * msg.source.length + 5;
+  let measured: MemberState | null = null;
+  let stateBound = 0;
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    bound += 1 + 8 + 3 * (m.node.length + m.addr.host.length) + 3 + 5 + 1 + 5;
+    if (m.state !== measured) {
+      measured = m.state;
+      stateBound = 0;
+      const tags = m.state.tags;
+      for (const k in tags) stateBound += 10 + 3 * (k.length + (tags[k] as string).length);
+      const payload = m.state.payload;
+      stateBound += payload === null ? 1 : 5 + payload.length;
+    }
+    bound += stateBound;
+  }
+  const w = new Writer(bound + 2);
+  if (framed) {
+    w.byte(PROTOCOL_VERSION);
+    w.arrayHeader(1);
+  }
+  w.arrayHeader(PUSH_PULL_LENGTH);
+  w.uint(CODE_PUSH_PULL);
+  w.byte(msg.join ? 0xc3 : 0xc2);
+  w.byte(msg.reply ? 0xc3 : 0xc2);
+  w.str(msg.source);
+  w.arrayHeader(members.length);
+  // A state object already written for the record before is copied from there (it is immutable,
+  // and its bytes depend on nothing else).
+  let written: MemberState | null = null;
+  let stateStart = 0;
+  let stateEnd = 0;
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i]!;
+    w.arrayHeader(MEMBER_LENGTH);
+    w.str(m.node);
+    w.str(m.addr.host);
+    w.uint(m.addr.port);
+    w.uint(m.incarnation);
+    w.uint(statusCode(m.status));
+    if (m.state === written) {
+      w.repeat(stateStart, stateEnd);
+      continue;
+    }
+    written = m.state;
+    stateStart = w.offset;
+    const tags = m.state.tags;
+    const keys = Object.keys(tags);
+    w.arrayHeader(keys.length * 2);
+    for (const k of keys) {
+      w.str(k);
+      w.str(tags[k] as string);
+    }
+    const payload = m.state.payload;
+    if (payload === null) w.byte(0xc0);
+    else w.bin(payload);
+    stateEnd = w.offset;
+  }
+  return w.finish();
+}
+
+/**
+ * The push-pull message at the cursor, whose array of `length` elements and type code are read:
+ * every field checked in order, the first invalid one named ('push-pull: invalid
+ * members[3].addr.port'). Payloads are views into the packet until decodePacket copies them.
+ */
+export function readPushPull(r: Reader, length: number, limits: DecodeLimits): PushPullMessage | DecodeFailure {
+  if (length !== PUSH_PULL_LENGTH) return invalidField(CODE_PUSH_PULL, `length ${length}`);
+  const join = r.bool();
+  if (join === undefined) return invalidField(CODE_PUSH_PULL, 'join');
+  const reply = r.bool();
+  if (reply === undefined) return invalidField(CODE_PUSH_PULL, 'reply');
+  const source = r.str(1, limits.maxNameBytes);
+  if (source === undefined) return invalidField(CODE_PUSH_PULL, 'source');
+  const count = r.arrayHeader();
+  if (count < 0) return invalidField(CODE_PUSH_PULL, 'members');
+  if (count > limits.maxMembers) {
+    return new DecodeFailure('too-many-members', `push-pull: ${count} members, at most ${limits.maxMembers} allowed`);
+  }
+  const members = new Array<MemberRecord>(count);
+  for (let i = 0; i < count; i++) {
+    const member = readMember(r, limits);
+    if (typeof member === 'string') return invalidField(CODE_PUSH_PULL, `members[${i}].${member}`);
+    members[i] = member;
+  }
+  return { type: 'push-pull', join, reply, source, members };
+}
+
+/** The member record at the cursor, or the name of its first invalid field. */
+function readMember(r: Reader, limits: DecodeLimits): MemberRecord | string {
+  const length = r.arrayHeader();
+  if (length < 0) return 'record (not an array)';
+  if (length !== MEMBER_LENGTH) return `record (length ${length})`;
+  const node = r.str(1, limits.maxNameBytes);
+  if (node === undefined) return 'node';
+  const host = r.str(1, limits.maxHostBytes);
+  if (host === undefined) return 'addr.host';
+  const port = r.int();
+  if (!isPort(port)) return 'addr.port';
+  const incarnation = r.int();
+  if (!isU32(incarnation)) return 'incarnation';
+  const status = STATUSES[r.int()];
+  if (status === undefined) return 'status';
+  const tags = readTags(r, limits);
+  if (typeof tags === 'string') return `state.${tags}`;
+  const payload = r.payload(limits.maxPayloadBytes);
+  if (payload === undefined) return 'state.payload';
+  return { node, addr: { host, port }, incarnation, status, state: { tags, payload } };
+}
