@@ -68,8 +68,8 @@ async function main(): Promise<void> {
     let cpuPct: number | null = null;
     let packets: number | null = null;
     const packetsOut = async (http: string): Promise<number> => {
-      const self = await getJson<{ counters?: Record<string, number> }>(http, '/v1/agent/self');
-      return self.counters?.packetsOut ?? Number.NaN;
+      const self = await getJson<{ Hearsay?: { counters?: Record<string, number> } }>(http, '/v1/agent/self');
+      return self.Hearsay?.counters?.packetsOut ?? Number.NaN;
     };
     const idle = async (cluster: LocalCluster): Promise<void> => {
       const agents = cluster.responsive();

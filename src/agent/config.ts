@@ -21,6 +21,7 @@ import { jsonErrorPosition } from '../util/json.js';
 import { suggest } from '../util/suggest.js';
 import type { AgentSecurityOptions } from '../security/options.js';
 import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from './security-settings.js';
+import { datacenterProblem } from '../registry/validate.js';
 
 const MAX_CONFIG_SERVICES = 255;
 /** The pino levels `--log-level` accepts. */
@@ -55,6 +56,10 @@ export interface AgentSettings {
   readonly logLevel?: string;
   /** HOST:PORT for the DNS interface, or "off". */
   readonly dns?: string;
+  /** A second DNS domain answered in Consul's forms, e.g. "consul". */
+  readonly dnsDomain?: string;
+  /** The datacenter the Consul-compatible API and DNS name (Consul's `datacenter`). */
+  readonly datacenter?: string;
   readonly key?: string;
   readonly keyringFile?: string;
   readonly label?: string;
@@ -90,6 +95,10 @@ export interface AgentConfig {
   readonly http: Address;
   /** Where the DNS interface listens; null when turned off (--dns off). */
   readonly dns: Address | null;
+  /** A second DNS domain answered in Consul's forms (--dns-domain consul); absent: only hearsay's own. */
+  readonly dnsDomain?: string;
+  /** The datacenter the Consul-compatible API and DNS name. @default "dc1" */
+  readonly datacenter: string;
   readonly profile: ProfileName;
   readonly dataDir?: string;
   readonly logLevel: LogLevel;
@@ -140,6 +149,8 @@ export const ENV_VARS: Readonly<Record<keyof AgentSettings, string>> = Object.fr
   dataDir: 'HEARSAY_DATA_DIR',
   logLevel: 'HEARSAY_LOG_LEVEL',
   dns: 'HEARSAY_DNS',
+  dnsDomain: 'HEARSAY_DNS_DOMAIN',
+  datacenter: 'HEARSAY_DATACENTER',
   key: 'HEARSAY_KEY',
   keyringFile: 'HEARSAY_KEYRING_FILE',
   label: 'HEARSAY_LABEL',
@@ -162,6 +173,8 @@ const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze(
   dataDir: '--data-dir',
   logLevel: '--log-level',
   dns: '--dns',
+  dnsDomain: '--dns-domain',
+  datacenter: '--datacenter',
   key: '--key',
   keyringFile: '--keyring-file',
   label: '--label',
@@ -259,6 +272,21 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
       if (parsed.ok) dns = parsed.address;
       else problems.push(`${dnsIn.label} ${parsed.problem} (or "off" to run without DNS)`);
     }
+  }
+
+  let dnsDomain: string | undefined;
+  const domainIn = pick('dnsDomain');
+  if (domainIn !== undefined) {
+    const d = domainIn.value.trim().toLowerCase().replace(/\.$/, '');
+    if (d.length > 0 && d.length <= 200 && d.split('.').every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) dnsDomain = d;
+    else problems.push(`${domainIn.label} is not a DNS domain: give one such as consul (then NAME.service.consul answers) or mesh.example`);
+  }
+  let datacenter: string = AGENT_DEFAULTS.datacenter;
+  const dcIn = pick('datacenter');
+  if (dcIn !== undefined) {
+    const problem = datacenterProblem(dcIn.value);
+    if (problem === undefined) datacenter = dcIn.value;
+    else problems.push(`${dcIn.label}: ${problem}`);
   }
 
   // join and retry-join: seeds as written, checked and normalized
@@ -380,6 +408,8 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     enableScriptChecks,
     http,
     dns,
+    ...(dnsDomain === undefined ? {} : { dnsDomain }),
+    datacenter,
     profile,
     ...(dataDir === undefined ? {} : { dataDir }),
     logLevel,

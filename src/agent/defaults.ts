@@ -21,6 +21,8 @@ export const AGENT_DEFAULTS = deepFreeze({
   http: { host: '127.0.0.1', port: 7947 },
   /** Where `hearsay agent` serves DNS (UDP and TCP). */
   dns: { host: '127.0.0.1', port: 7953 },
+  /** The datacenter the Consul-compatible HTTP API and DNS name (Consul's default too). */
+  datacenter: 'dc1',
   /** Membership timing profile (membership/options.ts). */
   profile: 'lan' as const,
   /** `hearsay agent`'s log level. */

@@ -64,6 +64,14 @@ export abstract class ServiceFacade implements AgentServices {
     return this.serviceRuntime.index.indexOf(name);
   }
 
+  servicesIndex(): number {
+    return this.serviceRuntime.index.lastIndex;
+  }
+
+  nodeMaintenance(): string | undefined {
+    return this.serviceRuntime.local.nodeMaintenanceReason;
+  }
+
   watch(name: string, options?: WatchOptions): AsyncIterableIterator<ServiceWatchUpdate> {
     return this.serviceRuntime.watch(name, options);
   }

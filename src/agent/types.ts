@@ -188,6 +188,10 @@ export interface AgentServices {
   setMaintenance(enable: boolean, options?: { serviceId?: string; reason?: string }): void;
   /** The name's modify index, raised on every change to its instances (1 for an unknown name). */
   serviceIndex(name: string): number;
+  /** The highest modify index of any name: raised on every change to any instance in the mesh (what a watch of every service waits on). */
+  servicesIndex(): number;
+  /** The reason given when the whole node was put in maintenance, or undefined when it is not. */
+  nodeMaintenance(): string | undefined;
   /** A snapshot of `name`'s instances, then every change, until the signal aborts or the agent closes. */
   watch(name: string, options?: WatchOptions): AsyncIterableIterator<ServiceWatchUpdate>;
   /** The event form of watch(): `listener` gets the snapshot now and every change; returns a stop function. */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DnsMetrics } from '../dns/metrics.js';
 import type { KeyOp, KeyOpReport } from '../security/key-manager.js';
 import type { LabelledSnapshot } from '../util/histogram.js';
+import type { BlockingSlots } from './blocking.js';
 import type { RuntimeMetrics } from './runtime-metrics.js';
 
 /** What the key routes need from the agent: its key manager (HearsayAgent.keyManager). */
@@ -28,7 +29,7 @@ export interface HttpServerOptions {
   readonly maxEventStreams?: number;
   /** Bytes an SSE client may fall behind before its stream is ended. @default 1048576 */
   readonly maxEventBacklogBytes?: number;
-  /** Most concurrent blocking queries (GET /v1/services/:name?index=); more get 503. @default 1024 */
+  /** Most concurrent blocking queries (GET /v1/services/:name?index=, and the Consul reads' ?index=), all routes together; more get 503. @default 1024 */
   readonly maxBlockingQueries?: number;
   /** Bearer token every request must carry; required to listen beyond loopback. @default none */
   readonly token?: string;
@@ -63,6 +64,11 @@ export interface HttpServerOptions {
   readonly onReload?: () => Promise<ReloadReport>;
   /** The DNS server's query counts and durations (give createDnsServer its onQuery), shown on /metrics. */
   readonly dnsMetrics?: Pick<DnsMetrics, 'queryCounts' | 'histograms'>;
+  /**
+   * The datacenter the Consul-compatible routes name (Config.Datacenter, every entry's Datacenter)
+   * and answer `?dc=` for; another is refused with 400. A mesh is one datacenter. @default "dc1"
+   */
+  readonly datacenter?: string;
 }
 
 /** The agent process's log, for GET /v1/agent/monitor (cli/log-output.ts). */
@@ -96,4 +102,8 @@ export interface ApiContext {
   httpDurations(): LabelledSnapshot[];
   /** The process and Node.js runtime families, read at scrape. */
   readonly runtime: Pick<RuntimeMetrics, 'collect'>;
+  /** The blocking queries open now, bounded by maxBlockingQueries across every route. */
+  readonly blocking: BlockingSlots;
+  /** Leaves the mesh once, however many routes ask (POST /v1/leave, PUT /v1/agent/leave); rejects as agent.leave() does. */
+  leave(timeoutMs?: number): Promise<void>;
 }

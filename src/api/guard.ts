@@ -3,8 +3,10 @@
  * rate, the Host header (DNS rebinding) and the Origin header (web pages). Also the rule that the API
  * never listens beyond loopback without a token.
  *
- * - Token: `Authorization: Bearer TOKEN`, compared in constant time (SHA-256 of both sides, then
- *   timingSafeEqual). Wrong or missing: 401 HEARSAY_ERR_UNAUTHORIZED, counted (http.unauthorized).
+ * - Token: `Authorization: Bearer TOKEN`, or as Consul's clients send it, `X-Consul-Token: TOKEN`
+ *   or `?token=TOKEN` (python-consul knows only the query parameter); compared in constant time
+ *   (SHA-256 of both sides, then timingSafeEqual). Wrong or missing: 401 HEARSAY_ERR_UNAUTHORIZED,
+ *   counted (http.unauthorized).
  * - Rate: a token bucket per caller (per connection: every local caller is 127.0.0.1, so the
  *   connection is what tells one from another), `maxRequestsPerSecond` refilled per second with a
  *   burst of twice that; an empty bucket answers 429 HEARSAY_ERR_RATE_LIMITED with Retry-After,
@@ -20,6 +22,7 @@ import { formatHostPort, isLoopbackHost } from '../transport/address.js';
 import type { Address } from '../wire/messages.js';
 import type { HttpCounterKey } from '../agent/counters.js';
 import { API_ERROR_CODES, ApiError } from './errors.js';
+import { queryOf } from './http-io.js';
 
 /** The HTTP API was asked to listen beyond loopback without a bearer token. */
 export class HttpTokenRequiredError extends HearsayError {
@@ -79,15 +82,14 @@ export class HttpGuard {
   check(req: IncomingMessage, bound: Address | undefined): void {
     this.counters['http.requests']++;
     if (this.tokenDigest !== null) {
-      const header = req.headers.authorization ?? '';
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (m === null || !timingSafeEqual(digest(m[1] as string), this.tokenDigest)) {
+      const presented = presentedToken(req);
+      if (presented === undefined || !timingSafeEqual(digest(presented), this.tokenDigest)) {
         this.counters['http.unauthorized']++;
         throw new ApiError(
           401,
           API_ERROR_CODES.unauthorized,
-          m === null
-            ? 'this agent requires a bearer token: send "Authorization: Bearer TOKEN" (the CLI reads it from HEARSAY_HTTP_TOKEN)'
+          presented === undefined
+            ? 'this agent requires a bearer token: send "Authorization: Bearer TOKEN" (the CLI reads it from HEARSAY_HTTP_TOKEN; Consul clients send their token as X-Consul-Token)'
             : 'the bearer token is wrong: use the token the agent was started with (--http-token or HEARSAY_HTTP_TOKEN)',
           { 'www-authenticate': 'Bearer realm="hearsay"' },
         );
@@ -127,6 +129,16 @@ export class HttpGuard {
     if (status === 413) this.counters['http.bodyTooLarge']++;
     else if (status === 400 || status === 415) this.counters['http.invalidRequests']++;
   }
+}
+
+/** The token a request carries: Authorization: Bearer, else X-Consul-Token, else ?token= (Consul's three ways). */
+function presentedToken(req: IncomingMessage): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (m !== null) return m[1];
+  const consul = req.headers['x-consul-token'];
+  if (typeof consul === 'string' && consul.trim() !== '') return consul.trim();
+  const q = queryOf(req.url).get('token');
+  return q === null || q === '' ? undefined : q;
 }
 
 function digest(s: string): Buffer {

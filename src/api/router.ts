@@ -1,7 +1,8 @@
 /**
  * The API's routes as one table: `{method, path, handler}` with `:name` segments (and
- * `:name(a|b)` for a fixed choice), matched most-literal first. The one place that answers 404
- * (with the list of routes) and 405 (with Allow).
+ * `:name(a|b)` for a fixed choice) and a final `*` for "one or more segments" (the unsupported
+ * Consul families: /v1/kv/*), matched most-literal first, wildcards last. The one place that
+ * answers 404 (with the list of routes) and 405 (with Allow).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_ERROR_CODES, ApiError } from './errors.js';
@@ -28,6 +29,8 @@ export interface Route {
   /** e.g. `/v1/services/:name` or `/v1/checks/:id/:action(pass|warn|fail)`. */
   readonly path: string;
   readonly handler: Handler;
+  /** False: left out of the list a 404 gives (the Consul routes, which a note names instead). @default true */
+  readonly listed?: boolean;
 }
 
 type Segment = { readonly literal: string } | { readonly param: string; readonly choices?: readonly string[] };
@@ -36,6 +39,8 @@ interface Compiled {
   readonly route: Route;
   readonly segments: readonly Segment[];
   readonly literals: number;
+  /** The path ends in `*`: it matches any path of at least `segments.length + 1` segments that starts with them. */
+  readonly wildcard: boolean;
 }
 
 export type Match =
@@ -43,15 +48,15 @@ export type Match =
   | { readonly kind: 'wrong-method'; readonly allow: readonly Method[] };
 
 function compile(route: Route): Compiled {
-  const segments = route.path
-    .split('/')
-    .slice(1)
+  const parts = route.path.split('/').slice(1);
+  const wildcard = parts.at(-1) === '*';
+  const segments = (wildcard ? parts.slice(0, -1) : parts)
     .map((s): Segment => {
       const m = /^:([A-Za-z]+)(?:\(([^)]+)\))?$/.exec(s);
       if (m === null) return { literal: s };
       return m[2] === undefined ? { param: m[1] as string } : { param: m[1] as string, choices: m[2].split('|') };
     });
-  return { route, segments, literals: segments.filter((s) => 'literal' in s).length };
+  return { route, segments, literals: segments.filter((s) => 'literal' in s).length, wildcard };
 }
 
 /** A path segment, percent-decoded; a malformed escape is a 400. */
@@ -68,16 +73,18 @@ export class Router {
   /** "GET /v1/members, ..." for 404 answers. */
   readonly summary: string;
 
-  constructor(routes: readonly Route[]) {
+  /** `note` ends the 404 list (what the unlisted routes are). */
+  constructor(routes: readonly Route[], note?: string) {
     const seen = new Set<string>();
     for (const r of routes) {
       const key = `${r.method} ${r.path}`;
       if (seen.has(key)) throw new Error(`route ${key} is declared twice`);
       seen.add(key);
     }
-    // Most literal segments first: /v1/agent/service/register before /v1/agent/service/:id.
-    this.routes = routes.map(compile).sort((a, b) => b.literals - a.literals);
-    this.summary = routes.map((r) => `${r.method} ${r.path.replace(/:[A-Za-z]+\(([^)]+)\)/g, '$1')}`).join(', ');
+    // Most literal segments first: /v1/agent/service/register before /v1/agent/service/:id; wildcards after every exact path.
+    this.routes = routes.map(compile).sort((a, b) => Number(a.wildcard) - Number(b.wildcard) || b.literals - a.literals);
+    const listed = routes.filter((r) => r.listed !== false).map((r) => `${r.method} ${r.path.replace(/:[A-Za-z]+\(([^)]+)\)/g, '$1')}`);
+    this.summary = listed.join(', ') + (note === undefined ? '' : `, ${note}`);
   }
 
   /** The handler for `method path`; throws 404 (no route has the path) or 405 (others have it). */
@@ -107,9 +114,9 @@ export class Router {
   }
 
   private params(c: Compiled, parts: readonly string[]): Record<string, string> | undefined {
-    if (parts.length !== c.segments.length) return undefined;
+    if (c.wildcard ? parts.length <= c.segments.length : parts.length !== c.segments.length) return undefined;
     const out: Record<string, string> = {};
-    for (let i = 0; i < parts.length; i++) {
+    for (let i = 0; i < c.segments.length; i++) {
       const seg = c.segments[i] as Segment;
       const part = parts[i] as string;
       if ('literal' in seg) {

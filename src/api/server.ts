@@ -3,11 +3,13 @@
  * bearer token): one route table made of the route groups in routes/, one guard before every
  * route (guard.ts), one way to answer an error.
  *
- *   routes/agent.ts     /v1/members, /v1/agent/self, /v1/join, /v1/leave, /metrics
+ *   routes/agent.ts     /v1/members, /v1/join, /v1/leave, /metrics
  *   routes/events.ts    /v1/events (Server-Sent Events)
- *   routes/services.ts  /v1/services, /v1/pick, /v1/agent/services, /v1/checks, /v1/maintenance
+ *   routes/services.ts  /v1/services, /v1/pick, /v1/registrations, /v1/checks, /v1/maintenance
  *   routes/keys.ts      /v1/keys, /v1/keys/{install,use,remove}
  *   routes/operate.ts   /v1/agent/monitor, /v1/agent/reload, /v1/agent/force-leave/:node
+ *   routes/consul.ts    Consul's /v1/agent/*, /v1/catalog/*, /v1/health/*, /v1/status/*, 501 for
+ *                       the rest (KV, sessions, ACL, Connect, ...), and /v1/prometheus/sd
  *
  * Every error is a 4xx/5xx with a JSON body {error, code}: `code` is a stable HEARSAY_ERR_* string
  * and `error` says what was wrong and what to do. Requests carrying an Origin header are refused
@@ -29,7 +31,9 @@ import { checkHttpExposure, HttpGuard } from './guard.js';
 import { pathOf, queryOf, readJsonBody, sendJson } from './http-io.js';
 import { Router, type RequestContext } from './router.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
+import { BlockingSlots } from './blocking.js';
 import { agentRoutes } from './routes/agent.js';
+import { CONSUL_ROUTES_NOTE, consulRoutes } from './routes/consul.js';
 import { eventRoutes } from './routes/events.js';
 import { keyRoutes } from './routes/keys.js';
 import { operateRoutes } from './routes/operate.js';
@@ -103,6 +107,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   };
   const durations = new LabelledHistograms(HTTP_DURATION_LABELS, HTTP_DURATION_BUCKETS);
   const runtime = new RuntimeMetrics();
+  let leaving: Promise<void> | undefined;
   const ctx: ApiContext = {
     options,
     log,
@@ -111,10 +116,16 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     httpCounters: () => guard.counters,
     httpDurations: () => durations.snapshot(),
     runtime,
+    blocking: new BlockingSlots(options.maxBlockingQueries ?? 1024),
+    leave: (timeoutMs) => (leaving ??= agent.leave(timeoutMs === undefined ? {} : { timeoutMs })),
   };
 
   const events = eventRoutes(agent, ctx);
-  const router = new Router([...agentRoutes(agent, ctx), ...events.routes, ...serviceRoutes(agent, ctx), ...keyRoutes(options.keys), ...operateRoutes(agent, ctx)]);
+  const consul = consulRoutes(agent, ctx);
+  const router = new Router(
+    [...agentRoutes(agent, ctx), ...events.routes, ...serviceRoutes(agent, ctx), ...keyRoutes(options.keys), ...operateRoutes(agent, ctx), ...consul.routes],
+    CONSUL_ROUTES_NOTE,
+  );
 
   /** Times a request until its answer ends (or the connection closes first), labelled by route template, never the raw path. */
   const timeRequest = (method: string, path: string, res: ServerResponse, route: () => string | undefined): void => {
@@ -207,6 +218,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         runtime.stop();
+        consul.stop();
         for (const fn of [...closeListeners]) fn();
         closeListeners.clear();
         events.endAll();

@@ -7,6 +7,12 @@
  *   NODE.node.hearsay.            A / AAAA of a live node's advertise address
  *   HEX.addr.hearsay.             A / AAAA of an SRV target (an instance's IP, hex-encoded)
  *
+ * With `consulDomain` (`hearsay agent --dns-domain consul`) the same names are answered under that
+ * domain too, in Consul's forms: NAME.service.consul, TAG.NAME.service.consul,
+ * _NAME._tcp.service.consul (RFC 2782), NODE.node.consul, each also with the datacenter label
+ * (NAME.service.dc1.consul; another datacenter is NXDOMAIN), and SRV targets HEX.addr.DC.consul.
+ * The default domain keeps today's forms.
+ *
  * Answers come from the agent's local view (lookups are local), shuffled on every query so that
  * clients spread their load. A name the mesh does not know is NXDOMAIN; a known service with no
  * passing instance is an empty NOERROR answer; names outside the domain are REFUSED (hearsay is
@@ -46,6 +52,13 @@ import { classifyQuery, type DnsQueryHook } from './metrics.js';
 export interface DnsServerOptions {
   /** The domain hearsay answers for. @default "hearsay" */
   readonly domain?: string;
+  /**
+   * A second domain answered in Consul's forms (with the optional datacenter label), e.g. "consul",
+   * so that programs resolving NAME.service.consul find the mesh's services. @default none
+   */
+  readonly consulDomain?: string;
+  /** The datacenter label Consul's forms accept (NAME.service.DC.DOMAIN). @default "dc1" */
+  readonly datacenter?: string;
   /** TTL of every answer, in seconds. 0 means "ask again each time" (the view changes fast). @default 0 */
   readonly ttlSeconds?: number;
   /**
@@ -132,23 +145,37 @@ interface Resolution {
   rcode: Rcode;
   answers: Answer[];
   additionals: Answer[];
+  /** The SOA of the zone the name is in (none for a name outside every zone). */
+  soa?: Answer;
 }
 
 export function createDnsServer(source: DnsLookupSource, options: DnsServerOptions = {}): DnsServer {
-  const domain = (options.domain ?? 'hearsay').toLowerCase().replace(/^\.+|\.+$/g, '');
+  const trimDomain = (d: string): string => d.toLowerCase().replace(/^\.+|\.+$/g, '');
   const ttl = options.ttlSeconds ?? 0;
+  const datacenter = (options.datacenter ?? 'dc1').toLowerCase();
+  const soaOf = (domain: string): Answer => ({
+    type: 'SOA',
+    name: domain,
+    ttl,
+    data: { mname: `ns.${domain}`, rname: `hostmaster.${domain}`, serial: 1, refresh: 3600, retry: 600, expire: 86_400, minimum: ttl },
+  });
+  /** The domains answered, longest first (a name under both is under the longer); `consul`: Consul's forms. */
+  const zoneList: { name: string; consul: boolean; soa: Answer }[] = [{ name: trimDomain(options.domain ?? 'hearsay'), consul: false, soa: soaOf('') }];
+  if (options.consulDomain !== undefined && options.consulDomain.trim() !== '') {
+    const name = trimDomain(options.consulDomain);
+    // The same domain named twice answers in Consul's forms (a superset of hearsay's).
+    const i = zoneList.findIndex((z) => z.name === name);
+    if (i >= 0) zoneList.splice(i, 1);
+    zoneList.push({ name, consul: true, soa: soaOf('') });
+  }
+  for (const z of zoneList) z.soa = soaOf(z.name);
+  zoneList.sort((a, b) => b.name.length - a.name.length);
   const limits = checkLimits(options);
   const { maxTcpConnections: maxTcp, maxTcpPerSource, tcpHeaderTimeoutMs: headerMs, tcpIdleTimeoutMs: idleMs, tcpMaxQueuedAnswers, tcpMaxQueuedBytes, maxUdpAmplification } = limits;
   const maxAnswers = options.maxAnswers ?? 64;
   const random = options.random ?? Math.random;
   const log = options.logger;
   const counters = Object.fromEntries(DNS_COUNTERS.map((k) => [k, 0])) as Record<DnsCounter, number>;
-  const soa: Answer = {
-    type: 'SOA',
-    name: domain,
-    ttl,
-    data: { mname: `ns.${domain}`, rname: `hostmaster.${domain}`, serial: 1, refresh: 3600, retry: 600, expire: 86_400, minimum: ttl },
-  };
 
   let udp: Socket | undefined;
   let tcp: Server | undefined;
@@ -169,21 +196,21 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
     return [];
   };
 
-  /** The SRV target of an instance: HEX.addr.DOMAIN for an IP, else its host name. */
-  const targetOf = (address: string): string => {
-    if (isIPv4(address)) return `${address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('')}.addr.${domain}`;
-    if (isIPv6(address)) return `${expandIPv6(address)}.addr.${domain}`;
+  /** The SRV target of an instance: HEX.addr.SUFFIX for an IP (SUFFIX: the domain, or DC.domain in Consul's forms), else its host name. */
+  const targetOf = (address: string, suffix: string): string => {
+    if (isIPv4(address)) return `${address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('')}.addr.${suffix}`;
+    if (isIPv6(address)) return `${expandIPv6(address)}.addr.${suffix}`;
     return address.replace(/\.$/, '');
   };
 
-  const serviceAnswers = (qname: string, type: string, instances: readonly ServiceInstance[]): Resolution => {
+  const serviceAnswers = (qname: string, type: string, instances: readonly ServiceInstance[], suffix: string): Resolution => {
     const picked = shuffle([...instances]);
     const answers: Answer[] = [];
     const additionals: Answer[] = [];
     for (const i of picked) {
       if (type === 'A' || type === 'AAAA' || type === 'ANY') answers.push(...addrRecords(qname, i.address, type));
       if (type === 'SRV' || type === 'ANY') {
-        const target = targetOf(i.address);
+        const target = targetOf(i.address, suffix);
         answers.push({ type: 'SRV', name: qname, ttl, data: { priority: 1, weight: 1, port: i.port, target } });
         additionals.push(...addrRecords(target, i.address, 'ANY'));
       }
@@ -193,10 +220,20 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
 
   const resolve = (q: Question): Resolution => {
     const qname = q.name.toLowerCase().replace(/\.$/, '');
+    const zone = zoneList.find((z) => qname === z.name || qname.endsWith(`.${z.name}`));
+    if (zone === undefined) return { rcode: RCODE.REFUSED, answers: [], additionals: [] };
+    return { ...resolveIn(q, qname, zone), soa: zone.soa };
+  };
+
+  const resolveIn = (q: Question, qname: string, zone: (typeof zoneList)[number]): Resolution => {
     const type: string = q.type;
     const none = (rcode: Rcode): Resolution => ({ rcode, answers: [], additionals: [] });
-    if (qname !== domain && !qname.endsWith(`.${domain}`)) return none(RCODE.REFUSED);
+    const domain = zone.name;
+    const soa = zone.soa;
     const labels = qname === domain ? [] : qname.slice(0, -(domain.length + 1)).split('.');
+    // Consul's forms may name the datacenter after the kind: NAME.service.DC.consul, NODE.node.DC.consul.
+    if (zone.consul && labels.length >= 3 && labels.at(-1) === datacenter && ['service', 'node', 'addr'].includes(labels.at(-2) as string)) labels.pop();
+    const suffix = zone.consul ? `${datacenter}.${domain}` : domain;
     const kind = labels.at(-1);
     if (kind === 'service' && (labels.length === 2 || labels.length === 3)) {
       let name: string;
@@ -213,7 +250,7 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
       if (any.length === 0) return none(RCODE.NXDOMAIN);
       // Tags are matched without regard to case, as DNS names are.
       const passing = source.lookup(name).filter((i) => tag === undefined || i.tags.some((t) => t.toLowerCase() === tag));
-      return serviceAnswers(qname, type, passing);
+      return serviceAnswers(qname, type, passing, suffix);
     }
     if (kind === 'node' && labels.length >= 2) {
       const node = labels.slice(0, -1).join('.');
@@ -280,7 +317,7 @@ export function createDnsServer(source: DnsLookupSource, options: DnsServerOptio
       counters.anyMinimal++;
       r = { rcode: RCODE.NOERROR, answers: [{ type: 'HINFO', name: q.name, ttl, data: { cpu: 'RFC8482', os: '' } }], additionals: [] };
     }
-    const soaAuthority = r.rcode === RCODE.NXDOMAIN || (r.rcode === RCODE.NOERROR && r.answers.length === 0) ? [soa] : [];
+    const soaAuthority = r.soa !== undefined && (r.rcode === RCODE.NXDOMAIN || (r.rcode === RCODE.NOERROR && r.answers.length === 0)) ? [r.soa] : [];
     const ednsOut: Answer[] = opt === undefined ? [] : [{ type: 'OPT', name: '.', udpPayloadSize: UDP_MAX, flags: 0, options: [] } as unknown as Answer];
     const all = encodable(r.answers);
     const extra = encodable(r.additionals);

@@ -393,6 +393,11 @@ export class LocalRegistry {
     return this.nodeMaintenance !== undefined;
   }
 
+  /** Why the node is in maintenance; undefined when it is not. */
+  get nodeMaintenanceReason(): string | undefined {
+    return this.nodeMaintenance;
+  }
+
   /** Instance ids whose check has been critical for longer than its deregisterCriticalAfter. */
   expiredCritical(now: number): string[] {
     const out: string[] = [];

@@ -63,6 +63,11 @@ export function shown(value: unknown): string {
   }
 }
 
+/** A datacenter name (Consul's `datacenter`): a DNS label too, since it appears in NAME.service.DC.consul. */
+export function datacenterProblem(dc: string): string | undefined {
+  return /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/.test(dc) ? undefined : `datacenter ${JSON.stringify(dc)} must be 1-63 lowercase letters, digits, "-" and "_" (a DNS label), e.g. "dc1"`;
+}
+
 export function nameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
     return `service name ${shown(name)} is not a DNS label: use 1-63 lowercase letters, digits and inner hyphens, e.g. "billing-api"`;

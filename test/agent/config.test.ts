@@ -40,6 +40,7 @@ describe('agent configuration', () => {
       enableScriptChecks: false,
       http: { host: '127.0.0.1', port: 7947 },
       dns: { host: '127.0.0.1', port: 7953 },
+      datacenter: 'dc1',
       profile: 'lan',
       logLevel: 'info',
       tags: {},
@@ -51,8 +52,19 @@ describe('agent configuration', () => {
         name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default',
         dns: 'default', key: 'default', keyringFile: 'default', label: 'default', encryptTransition: 'default', httpToken: 'default',
         retryJoin: 'default', retryJoinIntervalMs: 'default', retryJoinMax: 'default', logFormat: 'default', enableScriptChecks: 'default',
+        dnsDomain: 'default', datacenter: 'default',
       },
     });
+  });
+
+  it('takes --dns-domain and --datacenter for the Consul-compatible DNS and API, from flags, env or the file, and reports bad ones', () => {
+    const c = resolveAgentConfig({ flags: { dnsDomain: 'Consul.' }, env: { HEARSAY_DATACENTER: 'east-1' } });
+    expect([c.dnsDomain, c.datacenter, c.sources.dnsDomain, c.sources.datacenter]).toEqual(['consul', 'east-1', 'flag', 'env']);
+    expect(resolveAgentConfig({ flags: {}, env: {}, file: file({ dnsDomain: 'mesh.example', datacenter: 'dc2' }) })).toMatchObject({ dnsDomain: 'mesh.example', datacenter: 'dc2' });
+    expect(problemsOf({ flags: { dnsDomain: 'bad domain', datacenter: 'DC 1' }, env: {} })).toEqual([
+      '--dns-domain "bad domain" is not a DNS domain: give one such as consul (then NAME.service.consul answers) or mesh.example',
+      '--datacenter "DC 1": datacenter "DC 1" must be 1-63 lowercase letters, digits, "-" and "_" (a DNS label), e.g. "dc1"',
+    ]);
   });
 
   it('takes --dns HOST:PORT or off, and reports a bad one', () => {

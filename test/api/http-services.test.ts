@@ -44,7 +44,7 @@ describe('PUT /v1/services', () => {
     expect(typeof inst.id).toBe('string');
     const checks = (await call(addr, '/v1/checks')).json() as { id: string }[];
     expect(checks.map((c) => c.id)).toEqual([`service:${String(inst.id)}`]);
-    const local = (await call(addr, '/v1/agent/services')).json() as { id: string; checks: unknown[] }[];
+    const local = (await call(addr, '/v1/registrations')).json() as { id: string; checks: unknown[] }[];
     expect(local).toHaveLength(1);
     expect(local[0]?.checks).toHaveLength(1);
   });

@@ -54,10 +54,10 @@ describe('HTTP API routes', () => {
     ]);
   });
 
-  it('describes the agent itself with its profile, state and counters', async () => {
+  it('describes the agent itself with its profile, state and counters (under "Hearsay" in Consul\'s /v1/agent/self)', async () => {
     const res = await call(addr, '/v1/agent/self');
     expect(res.status).toBe(200);
-    expect(res.json()).toMatchObject({
+    expect((res.json() as { Hearsay: unknown }).Hearsay).toMatchObject({
       name: 'node-a',
       addr: '127.0.0.1',
       port: 7946,

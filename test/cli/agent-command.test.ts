@@ -73,7 +73,7 @@ describe('hearsay agent', () => {
     expect(h.io.out()).toBe(`hearsay agent n1 listening on 127.0.0.1:7946 (http 127.0.0.1:${httpAddr?.port})\n`);
     expect(h.options[0]).toMatchObject({ name: 'n1', bind: { host: '127.0.0.1', port: 0 }, profile: 'local', tags: {}, membership: {} });
     const res = await call(httpAddr ?? { host: '', port: 0 }, '/v1/agent/self');
-    expect(res.json()).toMatchObject({ name: 'n1', profile: 'local' });
+    expect(res.json()).toMatchObject({ Hearsay: { name: 'n1', profile: 'local' } });
     expect(h.logs().find((l) => l.msg === 'starting')).toMatchObject({ level: 30, component: 'cli', bind: '127.0.0.1:0', profile: 'local' });
     h.signals.emit('SIGTERM', 'SIGTERM');
     expect(await h.run).toBe(0);

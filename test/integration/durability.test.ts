@@ -36,7 +36,7 @@ async function api(agent: AgentProcess, method: string, path: string, body?: unk
 }
 
 async function localIds(agent: AgentProcess): Promise<Set<string>> {
-  const list = (await agent.get('/v1/agent/services')) as { id: string }[];
+  const list = (await agent.get('/v1/registrations')) as { id: string }[];
   return new Set(list.map((s) => s.id));
 }
 

@@ -82,6 +82,13 @@ describe('the package', () => {
       expect(example, m[1]).not.toMatch(/from '\.\.\/src\//);
     }
     for (const doc of readme.matchAll(/\]\(([A-Z]+\.md)\)/g)) expect(pkg.files, doc[1]).toContain(doc[1]);
+    // The pages under docs/ the README links are shipped with it.
+    const docs = [...readme.matchAll(/\]\((docs\/[\w-]+\.md)\)/g)].map((m) => m[1]!);
+    expect(docs).toContain('docs/from-consul.md');
+    for (const doc of docs) {
+      expect(pkg.files, doc).toContain('docs');
+      expect(() => read(doc), doc).not.toThrow();
+    }
   });
 
   it('is checked as packed by CI', () => {

@@ -2,7 +2,7 @@
  * The agent routes of the API:
  *
  *   GET  /v1/members     array of {name, addr, port, status, incarnation, tags}; ?detailed adds statusSince
- *   GET  /v1/agent/self  {name, version, addr, port, incarnation, tags, status, profile, state, bind, counters}
+ *   (GET /v1/agent/self is Consul's shape, consul-agent.ts, with hearsaySelf() below as its "Hearsay" object)
  *   POST /v1/join        body {"addrs": ["HOST:PORT", ...]} → {joined: n}
  *   POST /v1/leave       optional body {"timeoutMs": n} → {left: true, name}; then `onLeave` runs
  *   GET  /metrics        Prometheus text format 0.0.4 (the metrics catalog, agent/counters.ts)
@@ -40,26 +40,26 @@ export function serviceInstanceSamples(agent: Pick<AgentServices, 'services' | '
   return out;
 }
 
+/** This agent as hearsay describes it: {name, version, addr, port, incarnation, tags, status, profile, state, bind, counters}. */
+export function hearsaySelf(agent: AgentNode, profile: string | undefined): Record<string, unknown> {
+  const view = agent.memberViews().find((v) => v.name === agent.name);
+  return {
+    name: agent.name,
+    version: VERSION,
+    addr: agent.address.host,
+    port: agent.address.port,
+    incarnation: agent.incarnation,
+    tags: { ...(view?.state.tags ?? {}) },
+    status: view?.status ?? 'alive',
+    ...(profile === undefined ? {} : { profile }),
+    state: agent.state,
+    bind: formatHostPort(agent.bindAddress),
+    counters: { ...agent.counters() },
+  };
+}
+
 export function agentRoutes(agent: AgentNode & Pick<AgentServices, 'services' | 'lookup'>, ctx: ApiContext): Route[] {
   const { log, options } = ctx;
-  let leaving: Promise<void> | undefined;
-
-  const self = (): Record<string, unknown> => {
-    const view = agent.memberViews().find((v) => v.name === agent.name);
-    return {
-      name: agent.name,
-      version: VERSION,
-      addr: agent.address.host,
-      port: agent.address.port,
-      incarnation: agent.incarnation,
-      tags: { ...(view?.state.tags ?? {}) },
-      status: view?.status ?? 'alive',
-      ...(options.profile === undefined ? {} : { profile: options.profile }),
-      state: agent.state,
-      bind: formatHostPort(agent.bindAddress),
-      counters: { ...agent.counters() },
-    };
-  };
 
   return [
     {
@@ -72,7 +72,6 @@ export function agentRoutes(agent: AgentNode & Pick<AgentServices, 'services' | 
         json(200, agent.memberViews().map((v) => ({ ...memberInfoFromView(v), statusSince: new Date(Math.round(offset + v.changedAt)).toISOString() })));
       },
     },
-    { method: 'GET', path: '/v1/agent/self', handler: ({ json }) => json(200, self()) },
     {
       method: 'POST',
       path: '/v1/join',
@@ -115,9 +114,8 @@ export function agentRoutes(agent: AgentNode & Pick<AgentServices, 'services' | 
             timeoutMs = t;
           }
         }
-        leaving ??= agent.leave(timeoutMs === undefined ? {} : { timeoutMs });
         try {
-          await leaving;
+          await ctx.leave(timeoutMs);
         } catch (err) {
           log?.error({ err }, 'leave through the HTTP API failed');
           const code = err instanceof HearsayError ? err.code : API_ERROR_CODES.leaveFailed;

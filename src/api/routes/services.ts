@@ -11,18 +11,19 @@
  *                                   differs from N or `wait` (default 5m, at most 10m) elapses.
  *                                   Every answer carries X-Hearsay-Index.
  *   GET    /v1/pick/:name            ?tag=T &strategy=round-robin|random → one passing instance (404 if none)
- *   GET    /v1/agent/services        this agent's registrations with their checks
+ *   GET    /v1/registrations         this agent's registrations with their checks (GET /v1/agent/services
+ *                                   is Consul's map of them: consul-agent.ts)
  *   GET    /v1/checks                this agent's checks {id, serviceId, kind, status, output}
  *   PUT    /v1/checks/:id/pass|warn|fail   a TTL check's update; optional body {"note": "..."} or ?note=
  *   PUT    /v1/maintenance           ?enable=true|false &service=ID &reason=TEXT (or the same as a JSON
  *                                   body {enable, serviceId?, reason?}); without a service, the whole node
  */
-import type { IncomingMessage } from 'node:http';
 import type { AgentEvent, AgentEvents, AgentNode, AgentServices } from '../../agent/types.js';
 import type { CheckStatus } from '../../registry/local.js';
 import type { HealthStatus, LookupOptions } from '../../registry/types.js';
 import { isHealthStatus } from '../../registry/validate.js';
 import { parseDuration } from '../../util/duration.js';
+import { waitForIndex } from '../blocking.js';
 import type { ApiContext } from '../context.js';
 import { agentCall, agentCallAsync, API_ERROR_CODES, ApiError } from '../errors.js';
 import type { Handler, Route } from '../router.js';
@@ -37,6 +38,20 @@ function hasCommandCheck(body: object): boolean {
   return list.some((c) => typeof c === 'object' && c !== null && (c as { command?: unknown }).command !== undefined);
 }
 
+/**
+ * Throws 403 for a registration (hearsay's definition, or Consul's once translated) with a command
+ * check, unless the agent accepts them through the API (--enable-script-checks).
+ */
+export function refuseCommandChecks(ctx: ApiContext, definition: object): void {
+  if (ctx.options.allowCommandChecks === true || !hasCommandCheck(definition)) return;
+  throw fail(
+    403,
+    'HEARSAY_ERR_COMMAND_CHECKS_DISABLED',
+    "command checks run a program as the agent's user, so the API refuses them by default: declare the check in the agent's config file, " +
+      'use an http, tcp or ttl check, or start the agent with --enable-script-checks (config "enableScriptChecks": true) if every local caller may run programs as it',
+  );
+}
+
 const fail = (status: number, code: string, message: string, headers?: Readonly<Record<string, string>>): ApiError => new ApiError(status, code, message, headers);
 
 const DEFAULT_WAIT_MS = 5 * 60_000;
@@ -44,9 +59,6 @@ const MAX_WAIT_MS = 10 * 60_000;
 const TTL_ACTIONS: Readonly<Record<string, CheckStatus>> = { pass: 'passing', warn: 'warning', fail: 'critical' };
 
 export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
-  let blocking = 0;
-  const maxBlocking = ctx.options.maxBlockingQueries ?? 1024;
-
   const lookupOptions = (query: URLSearchParams, headers: Readonly<Record<string, string>> = {}): LookupOptions => {
     const tags = query.getAll('tag').filter((x) => x !== '');
     const statusParam = query.get('status');
@@ -71,14 +83,7 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw fail(400, 'HEARSAY_ERR_INVALID_SERVICE', `the body must be a JSON object such as ${example}`);
     }
-    if (ctx.options.allowCommandChecks !== true && hasCommandCheck(body)) {
-      throw fail(
-        403,
-        'HEARSAY_ERR_COMMAND_CHECKS_DISABLED',
-        "command checks run a program as the agent's user, so the API refuses them by default: declare the check in the agent's config file, " +
-          'use an http, tcp or ttl check, or start the agent with --enable-script-checks (config "enableScriptChecks": true) if every local caller may run programs as it',
-      );
-    }
+    refuseCommandChecks(ctx, body);
     // Registrations through the API are kept in the data dir (if any) across restarts, as Consul does.
     // Answered only once the registration is durable (fsynced): a 2xx survives kill -9.
     const instance = await agentCallAsync(() => agent.registerDurably(body as Parameters<AgentServices['register']>[0]));
@@ -87,7 +92,7 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
 
   const deregister: Handler = async ({ params: { id = '' }, json }) => {
     if (!(await agentCallAsync(() => agent.deregisterDurably(id)))) {
-      throw fail(404, 'HEARSAY_ERR_UNKNOWN_SERVICE', `no service instance with id ${JSON.stringify(id)} on this agent: list them with GET /v1/agent/services`);
+      throw fail(404, 'HEARSAY_ERR_UNKNOWN_SERVICE', `no service instance with id ${JSON.stringify(id)} on this agent: list them with GET /v1/registrations`);
     }
     json(200, { deregistered: true, id });
   };
@@ -112,15 +117,11 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
       }
       const seen = Number(indexParam);
       if (agent.serviceIndex(name) === seen && waitMs > 0) {
-        if (blocking >= maxBlocking) {
-          throw fail(503, API_ERROR_CODES.tooManyQueries, `already ${blocking} blocking queries open: retry later or without index`, indexHeader);
-        }
-        blocking++;
-        try {
-          await waitForChange(agent, name, seen, waitMs, req, ctx.onClose);
-        } finally {
-          blocking--;
-        }
+        await ctx.blocking.hold(
+          () =>
+            waitForIndex(agent, () => agent.serviceIndex(name), seen, waitMs, req, ctx.onClose, (event: AgentEvent) => event.type === 'service-change' && event.name === name && event.index !== seen),
+          indexHeader,
+        );
         if (res.destroyed) return;
       }
     }
@@ -198,35 +199,9 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
     { method: 'DELETE', path: '/v1/services/:id', handler: deregister },
     { method: 'GET', path: '/v1/services/:name', handler: lookup },
     { method: 'GET', path: '/v1/pick/:name', handler: pick },
-    { method: 'GET', path: '/v1/agent/services', handler: localServices },
+    { method: 'GET', path: '/v1/registrations', handler: localServices },
     { method: 'GET', path: '/v1/checks', handler: checks },
     { method: 'PUT', path: '/v1/checks/:id/:action(pass|warn|fail)', handler: ttl },
     { method: 'PUT', path: '/v1/maintenance', handler: maintenance },
   ];
-}
-
-/** Resolves once `name`'s index differs from `seen`, `waitMs` elapses, the client goes away or the server closes. */
-function waitForChange(agent: ServiceAgent, name: string, seen: number, waitMs: number, req: IncomingMessage, onClose: ApiContext['onClose']): Promise<void> {
-  return new Promise((resolve) => {
-    let done = false;
-    let cancel: () => void = () => {};
-    const finish = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      agent.off('event', listener);
-      req.socket.off('close', finish);
-      cancel();
-      resolve();
-    };
-    const listener = (event: AgentEvent): void => {
-      if (event.type === 'service-change' && event.name === name && event.index !== seen) finish();
-    };
-    const timer = setTimeout(finish, waitMs);
-    timer.unref();
-    agent.on('event', listener);
-    req.socket.once('close', finish);
-    cancel = onClose(finish);
-    if (agent.serviceIndex(name) !== seen) finish();
-  });
 }

@@ -54,6 +54,12 @@ const flags = {
     placeholder: 'HOST:PORT|off',
     description: `DNS interface (UDP and TCP) listen address, or off (default ${formatHostPort(AGENT_DEFAULTS.dns)}; $HEARSAY_DNS)`,
   },
+  'dns-domain': {
+    type: 'string',
+    placeholder: 'DOMAIN',
+    description: 'also answer DNS under DOMAIN in Consul\'s forms (NAME.service.DOMAIN, NODE.node.DOMAIN, with or without the datacenter label), e.g. consul ($HEARSAY_DNS_DOMAIN)',
+  },
+  datacenter: { type: 'string', placeholder: 'DC', description: 'the datacenter the Consul-compatible API and DNS name, answering ?dc= for it (default dc1; $HEARSAY_DATACENTER)' },
   profile: { type: 'string', placeholder: 'lan|wan|local', description: 'timing profile (default lan; $HEARSAY_PROFILE)' },
   'data-dir': {
     type: 'string',
@@ -111,7 +117,7 @@ export interface AgentCommandDeps {
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGINT: 2, SIGTERM: 15 };
 /** Settings a reload cannot apply to a running agent. */
-const RESTART_ONLY = ['name', 'bind', 'advertise', 'http', 'dns', 'profile', 'dataDir', 'security', 'httpToken', 'limits', 'membership'] as const;
+const RESTART_ONLY = ['name', 'bind', 'advertise', 'http', 'dns', 'dnsDomain', 'datacenter', 'profile', 'dataDir', 'security', 'httpToken', 'limits', 'membership'] as const;
 
 function flagSettings(values: AgentFlags): AgentFlagSettings {
   const opt = <K extends keyof AgentFlagSettings>(key: K, v: AgentFlagSettings[K] | undefined): Partial<AgentFlagSettings> =>
@@ -126,6 +132,8 @@ function flagSettings(values: AgentFlags): AgentFlagSettings {
     ...opt('retryJoinMax', values['retry-join-max']),
     ...opt('http', values.http),
     ...opt('dns', values.dns),
+    ...opt('dnsDomain', values['dns-domain']),
+    ...opt('datacenter', values.datacenter),
     ...opt('profile', values.profile),
     ...opt('dataDir', values['data-dir']),
     ...opt('logLevel', values['log-level']),
@@ -244,6 +252,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     ...(output === undefined ? {} : { logs: output }),
     onReload: reload,
     allowCommandChecks: config.enableScriptChecks,
+    datacenter: config.datacenter,
     dnsMetrics,
     onLeave: () => {
       if (stopping) return;
@@ -331,7 +340,13 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
 
   let dnsAddress;
   if (config.dns !== null) {
-    const server = createDnsServer(agent, { logger: logger.child({ component: 'dns' }), ...dnsLimitOptions(config.limits), onQuery: dnsMetrics.onQuery });
+    const server = createDnsServer(agent, {
+      logger: logger.child({ component: 'dns' }),
+      ...dnsLimitOptions(config.limits),
+      onQuery: dnsMetrics.onQuery,
+      datacenter: config.datacenter,
+      ...(config.dnsDomain === undefined ? {} : { consulDomain: config.dnsDomain }),
+    });
     try {
       dnsAddress = await server.listen(config.dns);
       dns = server;
@@ -407,7 +422,7 @@ export const command: Command<typeof flags> = {
   details: [
     'Settings: flags win over HEARSAY_* environment variables, which win over the --config file',
     '(a JSON object with the keys name, bind, advertise, join and retryJoin (arrays), retryJoinIntervalMs,',
-    'retryJoinMax, http, dns, profile, dataDir, logLevel, logFormat, key, keyringFile, label,',
+    'retryJoinMax, http, dns, dnsDomain, datacenter, profile, dataDir, logLevel, logFormat, key, keyringFile, label,',
     'encryptTransition, httpToken, tags (an object of strings), membership (membership option',
     'overrides), limits (see README: Security) and services (an array of service definitions as',
     'PUT /v1/services takes them, registered at start)).',
@@ -419,7 +434,9 @@ export const command: Command<typeof flags> = {
     'Logs: text on a terminal, JSON lines otherwise. SIGINT or SIGTERM leaves gracefully and exits 0;',
     'a second signal exits at once. SIGHUP rereads the config file (services, checks, tags, log level).',
     'The HTTP API (loopback by default; beyond loopback only with --http-token) is listed in the README;',
-    'DNS answers NAME.service.hearsay, TAG.NAME.service.hearsay and NODE.node.hearsay.',
+    'DNS answers NAME.service.hearsay, TAG.NAME.service.hearsay and NODE.node.hearsay (and, with',
+    '--dns-domain consul, the same in Consul\'s forms under consul.). The HTTP API also speaks Consul\'s',
+    'agent, catalog and health endpoints: see docs/from-consul.md.',
   ].join('\n'),
   flags,
   async run(values, io) {

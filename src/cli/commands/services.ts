@@ -1,6 +1,6 @@
 /**
  * `hearsay services`: the service names the mesh knows with instance counts (GET /v1/services),
- * or with --local this agent's own registrations and checks (GET /v1/agent/services).
+ * or with --local this agent's own registrations and checks (GET /v1/registrations).
  */
 import type { ServiceSummary } from '../../registry/types.js';
 import { clientCommand } from '../client-command.js';
@@ -18,7 +18,7 @@ export const command = clientCommand({
   flags,
   async run(client, values) {
     if (values.local) {
-      const local = await client.call('GET', '/v1/agent/services');
+      const local = await client.call('GET', '/v1/registrations');
       return { json: local, text: `${JSON.stringify(local, null, 2)}\n` };
     }
     const list = (await client.call('GET', '/v1/services')) as ServiceSummary[];

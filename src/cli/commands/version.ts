@@ -8,7 +8,7 @@ const flags = { json: { type: 'boolean', description: 'print {version, node, pro
 export const command: Command<typeof flags> = {
   name: 'version',
   summary: "print hearsay's version (also --version)",
-  details: "A running agent reports its own version in GET /v1/agent/self and the hearsay_info metric's version label.",
+  details: "A running agent reports its own version in GET /v1/agent/self (Hearsay.version) and the hearsay_info metric's version label.",
   flags,
   run(values, io) {
     const info = { version: VERSION, node: process.versions.node, protocol: PROTOCOL_VERSION };
