@@ -9,7 +9,6 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { AgentEvent, AgentEvents } from '../agent/types.js';
-import type { ApiContext } from './context.js';
 import { API_ERROR_CODES, ApiError } from './errors.js';
 
 /** The blocking queries open now, bounded. */
@@ -42,7 +41,7 @@ export function waitForIndex(
   seen: number,
   waitMs: number,
   req: IncomingMessage,
-  onClose: ApiContext['onClose'],
+  onClose: (fn: () => void) => () => void,
   changed: (event: AgentEvent) => boolean = () => index() !== seen,
 ): Promise<void> {
   return new Promise((resolve) => {
