@@ -2,7 +2,11 @@
  * Failure detection in the simulator, as the real-process benchmarks measure it: N nodes join one
  * after another through the first (the real join path), a 30 s idle window, then kill -9 of one
  * node; reports, over seeds, the time to the first suspicion anywhere and to dead in every view
- * (simulated ms), and the same for the analytic floor of SWIM's probe cycle.
+ * (simulated ms), and how the second splits: from the first suspicion to the first death declared
+ * (the Lifeguard suspicion timeout) and from there to dead in every view (dissemination).
+ *
+ * Keys: firstSuspectMs, deadEverywhereMs, suspectToFirstDeadMs, deadSpreadMs ({p50, p90, max}
+ * each), falseSuspicions (suspicions of live nodes over all runs).
  *
  *   npm run bench:detection -- --nodes 30 --runs 40 [--idle-ms 30000] [--json]
  */
@@ -19,6 +23,8 @@ const args = benchArgs('bench:detection', 'npm run bench:detection -- [--nodes N
 
 const suspectMs: number[] = [];
 const deadMs: number[] = [];
+const timeoutMs: number[] = [];
+const spreadMs: number[] = [];
 let falseSuspicions = 0;
 for (let r = 0; r < args.runs; r++) {
   const seed = args.seed + r;
@@ -35,7 +41,9 @@ for (let r = 0; r < args.runs; r++) {
   const victim = names[seed % args.nodes] as string;
   const t0 = world.now;
   let first: number | undefined;
+  let firstDead: number | undefined;
   world.onEvent((_node, e, t) => {
+    if (e.type === 'member-dead' && e.member.name === victim) firstDead ??= t - t0;
     if (e.type !== 'member-suspect') return;
     if (e.member.name === victim) first ??= t - t0;
     else falseSuspicions++;
@@ -44,18 +52,27 @@ for (let r = 0; r < args.runs; r++) {
   const at = world.runUntilTrue(() => names.every((x) => x === victim || world.member(x).statusOf(victim) === 'dead'), 120_000, 10);
   suspectMs.push(first ?? Number.NaN);
   deadMs.push(at === undefined ? Number.NaN : at - t0);
+  timeoutMs.push((firstDead ?? Number.NaN) - (first ?? Number.NaN));
+  spreadMs.push(at === undefined ? Number.NaN : at - t0 - (firstDead ?? Number.NaN));
 }
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
+const summary = (xs: number[]): { p50: number; p90: number; max: number } => ({
+  p50: round(median(xs) ?? NaN),
+  p90: round(percentile(sorted(xs), 90) ?? NaN),
+  max: round(Math.max(...xs)),
+});
 const result = {
   bench: 'detection',
   nodes: args.nodes,
   runs: args.runs,
   idleMs: args['idle-ms'],
-  firstSuspectMs: { p50: round(median(suspectMs) ?? NaN), p90: round(percentile(sorted(suspectMs), 90) ?? NaN), max: round(Math.max(...suspectMs)) },
-  deadEverywhereMs: { p50: round(median(deadMs) ?? NaN), p90: round(percentile(sorted(deadMs), 90) ?? NaN), max: round(Math.max(...deadMs)) },
+  firstSuspectMs: summary(suspectMs),
+  deadEverywhereMs: summary(deadMs),
+  suspectToFirstDeadMs: summary(timeoutMs),
+  deadSpreadMs: summary(spreadMs),
   falseSuspicions,
 };
 if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 else {
-  process.stdout.write(`N=${result.nodes}, ${result.runs} runs: first suspicion p50 ${result.firstSuspectMs.p50} ms (p90 ${result.firstSuspectMs.p90}, max ${result.firstSuspectMs.max}); dead everywhere p50 ${result.deadEverywhereMs.p50} ms (p90 ${result.deadEverywhereMs.p90}); false suspicions ${falseSuspicions}\n`);
+  process.stdout.write(`N=${result.nodes}, ${result.runs} runs: first suspicion p50 ${result.firstSuspectMs.p50} ms (p90 ${result.firstSuspectMs.p90}, max ${result.firstSuspectMs.max}); dead everywhere p50 ${result.deadEverywhereMs.p50} ms (p90 ${result.deadEverywhereMs.p90}; suspicion timeout p50 ${result.suspectToFirstDeadMs.p50}, spread p50 ${result.deadSpreadMs.p50}); false suspicions ${falseSuspicions}\n`);
 }

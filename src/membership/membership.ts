@@ -97,6 +97,10 @@ export class Membership {
   private readonly conflictsSeen = new Map<string, { key: string; at: number }>();
   private started = false;
   private gossipScheduled = false;
+  /** A `gossip-news` timer is pending. */
+  private newsScheduled = false;
+  /** When the last gossip round went out (-Infinity before the first). */
+  private lastGossipAt = Number.NEGATIVE_INFINITY;
   private leaving = false;
   /** Another live process holds this node's name and keeps it: this node sends nothing more. */
   private halted = false;
@@ -293,6 +297,15 @@ export class Membership {
         // idle cluster spends no events on empty gossip ticks.
         if (this.queue.size > 0) this.scheduleGossip(this.opts.gossipIntervalMs);
         break;
+      case 'gossip-news': {
+        this.newsScheduled = false;
+        const wait = this.lastGossipAt + this.newsSpacingMs() - now;
+        if (wait > 0) {
+          this.newsScheduled = true;
+          this.out.schedule({ kind: 'gossip-news' }, wait);
+        } else this.gossip(now);
+        break;
+      }
       case 'push-pull':
         this.pushPullTick();
         break;
@@ -804,6 +817,7 @@ export class Membership {
 
   private gossip(now: number): void {
     if (this.queue.size === 0) return;
+    this.lastGossipAt = now;
     const deadWindow = this.opts.gossipToTheDeadTimeMs;
     const self = this.self;
     const t = this.table;
@@ -837,9 +851,27 @@ export class Membership {
 
   // ---------------------------------------------------------------- broadcasting
 
+  /**
+   * Queues `msg` for dissemination and sends the news out at once: a gossip round within the same
+   * turn (a zero-delay timer, so that news arriving together leaves together), not at the next
+   * tick of the gossip timer, which is up to one gossip interval away on every hop. memberlist
+   * waits for the tick; hearsay's suspicions, deaths, refutations and joins reach every view
+   * sooner by about half a gossip interval a hop. The rounds news adds are spaced at least
+   * `newsSpacingMs` apart, so a burst of changes costs at most twice the gossip rate, and a
+   * message is still sent no more times in all (the retransmit limit counts every round).
+   */
   private broadcast(key: string, msg: Message): void {
     this.queue.enqueue(key, encodeMessage(msg));
     this.ensureGossip();
+    if (this.started && !this.newsScheduled) {
+      this.newsScheduled = true;
+      this.out.schedule({ kind: 'gossip-news' }, 0);
+    }
+  }
+
+  /** The least time between a gossip round and one that news adds: half a gossip interval. */
+  private newsSpacingMs(): number {
+    return this.opts.gossipIntervalMs / 2;
   }
 
   /** Restarts the gossip timer if it stopped for want of anything to send. */

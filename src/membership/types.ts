@@ -21,6 +21,8 @@ export type Timer =
   /** The ping sent to another address that claims this node's name went unanswered. */
   | { readonly kind: 'owner-check'; readonly seq: number }
   | { readonly kind: 'gossip' }
+  /** News was queued: a gossip round now, or as soon as the news rate limit allows (see Membership.broadcast). */
+  | { readonly kind: 'gossip-news' }
   | { readonly kind: 'push-pull' }
   | { readonly kind: 'reconnect' }
   | { readonly kind: 'reap' }

@@ -515,3 +515,56 @@ describe('membership: members heard from', () => {
     expect(d.hasHeard('ghost')).toBe(true);
   });
 });
+
+describe('membership: news goes out at once', () => {
+  const suspectOf = (node: string, from: string): Uint8Array => packet({ type: 'suspect', node, incarnation: 0, from });
+  /** Runs a's pending news rounds (the join's), so that a test starts with none. */
+  const settle = (h: Hand): void => {
+    while (h.timers.some((t) => t.node === 'a' && t.timer.kind === 'gossip-news')) h.fire('a', 'gossip-news');
+    h.now += 1000;
+  };
+
+  it('sends news in a gossip round of its own at once, not at the next gossip tick', () => {
+    const h = cluster(['a', 'b', 'c', 'd']);
+    settle(h);
+    h.packets.length = 0;
+    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), suspectOf('c', 'b'), 'datagram', h.now));
+    const news = h.timers.filter((t) => t.node === 'a' && t.timer.kind === 'gossip-news');
+    expect(news).toHaveLength(1);
+    expect(news[0]?.at).toBe(h.now); // due in this turn
+    h.fire('a', 'gossip-news');
+    const out = h.packets.filter((p) => p.from === 'a' && h.types(p).includes('suspect'));
+    expect(out.length).toBeGreaterThan(0);
+    expect(out.length).toBeLessThanOrEqual(3); // gossipNodes
+  });
+
+  it('batches news arriving in one turn into one round, and spaces news rounds half a gossip interval apart', () => {
+    const h = cluster(['a', 'b', 'c', 'd', 'e']);
+    settle(h);
+    const t0 = h.now;
+    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), suspectOf('c', 'b'), 'datagram', t0));
+    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), suspectOf('d', 'b'), 'datagram', t0));
+    expect(h.timers.filter((t) => t.node === 'a' && t.timer.kind === 'gossip-news')).toHaveLength(1);
+    h.fire('a', 'gossip-news');
+    // More news right after the round: its own round waits until half a gossip interval has passed.
+    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), suspectOf('e', 'b'), 'datagram', h.now));
+    h.packets.length = 0;
+    h.fire('a', 'gossip-news');
+    expect(h.packets.filter((p) => p.from === 'a')).toHaveLength(0);
+    const rearmed = h.timers.filter((t) => t.node === 'a' && t.timer.kind === 'gossip-news');
+    expect(rearmed).toHaveLength(1);
+    expect(rearmed[0]?.at).toBe(t0 + 100); // lan: gossip interval 200 ms
+    h.fire('a', 'gossip-news');
+    expect(h.packets.filter((p) => p.from === 'a' && h.types(p).includes('suspect')).length).toBeGreaterThan(0);
+  });
+
+  it('does not add rounds for nothing: with an empty queue a news timer sends nothing', () => {
+    const h = cluster(['a', 'b']);
+    for (let i = 0; i < 40; i++) {
+      h.clearTimers('a', 'probe');
+      if (h.timers.some((t) => t.node === 'a' && t.timer.kind === 'gossip')) h.fire('a', 'gossip');
+      if (h.timers.some((t) => t.node === 'a' && t.timer.kind === 'gossip-news')) h.fire('a', 'gossip-news');
+    }
+    expect(h.timers.filter((t) => t.node === 'a' && (t.timer.kind === 'gossip' || t.timer.kind === 'gossip-news'))).toHaveLength(0);
+  });
+});
