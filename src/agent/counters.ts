@@ -134,6 +134,7 @@ const CORE_COUNTS: readonly (readonly [key: string, metric: string, help: string
   ['probeFailures', 'probe_failures', 'Probes that got no ack, directly or indirectly.'],
   ['indirectProbes', 'indirect_probes', 'Indirect probes (ping-req) sent to other members after a probe timed out.'],
   ['streamProbes', 'stream_probes', 'TCP pings sent after a UDP probe timed out.'],
+  ['refusedStreamProbes', 'refused_stream_probes', 'TCP pings of a probe that were refused (nothing listens at the member\'s address): the member was suspected at once.'],
   ['relayedProbes', 'relayed_probes', 'Indirect probes this node ran for other members.'],
   ['nacksSent', 'nacks_sent', 'Nacks sent for relayed probes that got no answer (Lifeguard).'],
   ['suspicionsRaised', 'suspicions_raised', 'Members this node started suspecting.'],

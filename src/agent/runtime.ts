@@ -94,7 +94,10 @@ export class CoreRuntime {
   private dial(to: Address, packet: Uint8Array): Dial {
     const result = this.transport.dial(to, packet, (frame) => this.receive(to, frame, 'stream'));
     void result.then((r) => {
-      if (!r.ok) this.log.debug({ to: formatHostPort(to), reason: r.reason, err: r.message }, 'stream exchange failed');
+      if (r.ok) return;
+      this.log.debug({ to: formatHostPort(to), reason: r.reason, err: r.message }, 'stream exchange failed');
+      // Nothing listens there: the core may suspect a member whose probe is in flight at once.
+      if (r.reason === 'connect-refused' && this.handlers.live()) this.run((core, t) => core.handleStreamRefused(to, t));
     });
     return { to, result };
   }

@@ -14,6 +14,7 @@ const COUNTER_NAMES = [
   'probeFailures',
   'indirectProbes',
   'streamProbes',
+  'refusedStreamProbes',
   'relayedProbes',
   'nacksSent',
   'suspicionsRaised',

@@ -269,6 +269,16 @@ export class Membership {
     return this.out.flush();
   }
 
+  /**
+   * A stream (TCP) this node sent to `to` was refused: nothing listens there. The runtime says so
+   * for dials that fail with a connection refused; the prober uses it (Prober.onStreamRefused).
+   */
+  handleStreamRefused(to: Address, now: number): Effect[] {
+    if (this.halted) return this.out.flush();
+    this.prober.onStreamRefused(to, now);
+    return this.out.flush();
+  }
+
   handleTimer(timer: Timer, now: number): Effect[] {
     if (this.halted) return this.out.flush();
     switch (timer.kind) {

@@ -56,6 +56,8 @@ interface Probe {
   acked: boolean;
   /** The probe timeout fired: indirect and stream probes are out, so an ack may come through them. */
   timedOut: boolean;
+  /** Suspected before the interval ended: its TCP ping was refused. */
+  suspected: boolean;
   nacks: number;
   expectedNacks: number;
   /** Relays asked, heard from or not. */
@@ -172,7 +174,7 @@ export class Prober {
     const seq = this.nextSeq();
     const targetName = t.name(target);
     const targetAddr = t.addr(target);
-    this.probe = { seq, target: targetName, targetAddr, acked: false, timedOut: false, nacks: 0, expectedNacks: 0, relays: 0 };
+    this.probe = { seq, target: targetName, targetAddr, acked: false, timedOut: false, suspected: false, nacks: 0, expectedNacks: 0, relays: 0 };
     this.counters.probes++;
     this.out.report({ kind: 'probe-sent', seq, member: targetName });
     const parts: Uint8Array[] = [];
@@ -184,6 +186,24 @@ export class Prober {
     this.out.sendDatagram(targetAddr, parts);
     this.out.schedule({ kind: 'probe-timeout', seq }, this.awareness.scale(this.opts.probeTimeoutMs));
     this.out.schedule({ kind: 'probe-end', seq }, interval);
+  }
+
+  /**
+   * The TCP ping of the probe in flight was refused: the member's host answered that nothing
+   * listens at its address, which is what a crashed agent process (kill -9, a crash, an OOM kill)
+   * on a live host looks like. With the UDP probe already timed out, that is an answer, so the
+   * member is suspected now rather than when the interval ends (half an interval sooner in the
+   * lan profile). Only a refusal counts: a dial that times out (a host down, a partition) proves
+   * nothing, and waits for the interval as SWIM does. An ack that still arrives (a relay got
+   * through) ends the probe as answered, and the member, told by the buddy rule, refutes. The
+   * probing rate does not change: the next probe still starts when the interval ends.
+   */
+  onStreamRefused(to: Address, now: number): void {
+    const p = this.probe;
+    if (p === null || !p.timedOut || p.acked || p.suspected || !sameAddress(p.targetAddr, to)) return;
+    p.suspected = true;
+    this.counters.refusedStreamProbes++;
+    this.unanswered(p.target, now);
   }
 
   /** Probes no more (a leave); the probe in flight is forgotten. Relays for others go on. */
@@ -237,7 +257,7 @@ export class Prober {
       this.awareness.apply(-1);
     } else {
       this.counters.probeFailures++;
-      this.unanswered(p.target, now);
+      if (!p.suspected) this.unanswered(p.target, now);
       // Lifeguard's verdict on our own health waits for the nacks: a relay nacks one probe timeout
       // after it was asked, which is about when this interval ends, so counting them now would
       // miss most of them and blame ourselves for every real failure.

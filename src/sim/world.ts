@@ -43,6 +43,8 @@ export interface SimMember {
   join(seeds: readonly Address[], now: number): Effect[];
   handlePacket(from: Address, packet: Uint8Array, channel: Channel, now: number): Effect[];
   handleTimer(timer: Timer, now: number): Effect[];
+  /** A stream this node sent to `to` was refused (nothing listens there). Optional: fakes may lack it. */
+  handleStreamRefused?(to: Address, now: number): Effect[];
   leave(now: number): Effect[];
   setLocalState(state: MemberState, now: number): Effect[];
   restore(records: readonly MemberRecord[], now: number): void;
@@ -101,6 +103,8 @@ export interface WorldStats {
   undeliverable: number;
   /** Arrived at a crashed, stopped or never-started node. */
   droppedAtDeadNode: number;
+  /** Streams to a crashed, left or not yet started node, refused back to their sender. */
+  streamsRefused: number;
   /** Datagrams dropped because a paused node's queue was full. */
   droppedPauseOverflow: number;
   /** `member-dead` events about a node that was running (not crashed, paused or leaving). */
@@ -165,6 +169,7 @@ export class World {
     bytesDelivered: 0,
     undeliverable: 0,
     droppedAtDeadNode: 0,
+    streamsRefused: 0,
     droppedPauseOverflow: 0,
     falseDeaths: 0,
     suspicionsOfLiveNodes: 0,
@@ -759,6 +764,15 @@ export class World {
     }
     if (s !== S_RUNNING) {
       this.stats.droppedAtDeadNode++;
+      // A crash here is the process dying on a live host: its host answers a connection attempt
+      // with a reset, which reaches the sender one trip later (a partition drops instead).
+      if (kind === K_STREAM && !this.network.isBlocked(to, from)) {
+        this.stats.streamsRefused++;
+        const at = this.now + this.network.sample(this.network.linkFor(to, from).latency);
+        const addr = this.addrs[to] as Address;
+        const generation = this.generation[from] as number;
+        this.heap.push(at, K_ACTION, from, 0, () => this.refused(from, generation, addr));
+      }
       return;
     }
     const bytes = packet.length;
@@ -767,6 +781,12 @@ export class World {
     this.stats.bytesDelivered += bytes;
     const channel: Channel = kind === K_DATAGRAM ? 'datagram' : 'stream';
     this.applyEffects(to, (this.members[to] as SimMember).handlePacket(this.addrs[from] as Address, packet, channel, this.now));
+  }
+
+  private refused(i: number, generation: number, to: Address): void {
+    if (this.generation[i] !== generation || this.lifecycle[i] !== S_RUNNING) return;
+    const m = this.members[i] as SimMember;
+    if (m.handleStreamRefused !== undefined) this.applyEffects(i, m.handleStreamRefused(to, this.now));
   }
 
   /**

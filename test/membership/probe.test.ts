@@ -424,3 +424,48 @@ describe('the prober: two processes with one name', () => {
     expect(p.claims).toHaveLength(2);
   });
 });
+
+describe('the prober: a refused stream ping', () => {
+  it('suspects the target at once when its TCP ping is refused after the UDP probe timed out, and once only', () => {
+    const p = setup();
+    const probe = startProbe(p);
+    p.prober.onTimeout(probe.seq);
+    p.flush();
+    p.prober.onStreamRefused(addr(probe.to), 600);
+    expect(p.unanswered).toEqual([nameAt(probe.to)]);
+    expect(p.counters.refusedStreamProbes).toBe(1);
+    p.prober.onStreamRefused(addr(probe.to), 601); // a second refusal (e.g. a retried dial)
+    p.prober.onEnd(probe.seq, 1000); // the interval ends: counted failed, not suspected again
+    expect(p.unanswered).toEqual([nameAt(probe.to)]);
+    expect(p.counters.probeFailures).toBe(1);
+    expect(p.counters.refusedStreamProbes).toBe(1);
+  });
+
+  it.each([
+    ['before the UDP probe timed out', (p: ReturnType<typeof setup>, to: number) => p.prober.onStreamRefused(addr(to), 100)],
+    ['from another address', (p: ReturnType<typeof setup>, to: number, seq: number) => {
+      p.prober.onTimeout(seq);
+      p.prober.onStreamRefused(addr(to === 2 ? 3 : 2), 600);
+    }],
+    ['after an ack came', (p: ReturnType<typeof setup>, to: number, seq: number) => {
+      p.prober.onTimeout(seq);
+      p.prober.onAck(addr(to), { type: 'ack', seq, digest: 0 }, 'stream', 550);
+      p.prober.onStreamRefused(addr(to), 600);
+    }],
+  ])('ignores a refusal %s', (_what, act) => {
+    const p = setup();
+    const probe = startProbe(p);
+    act(p, probe.to, probe.seq);
+    expect(p.unanswered).toEqual([]);
+    expect(p.counters.refusedStreamProbes).toBe(0);
+  });
+
+  it('still suspects at the end of the interval when the stream fails otherwise (no refusal: a timeout proves nothing)', () => {
+    const p = setup();
+    const probe = startProbe(p);
+    p.prober.onTimeout(probe.seq);
+    expect(p.unanswered).toEqual([]);
+    p.prober.onEnd(probe.seq, 1000);
+    expect(p.unanswered).toEqual([nameAt(probe.to)]);
+  });
+});

@@ -42,6 +42,24 @@ describe('the simulator with the real membership', () => {
     expect((run(1235) as { hash: number }).hash).not.toBe((a as { hash: number }).hash);
   });
 
+  it('suspects a crashed node as soon as its refused TCP ping says nothing listens, and a paused one only when the interval ends', () => {
+    const w = lan(11);
+    const t: Record<string, number> = {};
+    w.onEvent((_node, e, at) => {
+      if (e.type === 'member-suspect') t[e.member.name] ??= at;
+    });
+    scenario(w).addNodes(10).joinAll().waitForConvergence({ maxMs: 20_000 }).waitMs(5000);
+    w.crash('n4');
+    w.pause('n6', 60_000);
+    w.runUntilTrue(() => t['n4'] !== undefined && t['n6'] !== undefined, 30_000, 10);
+    const counters = w.membershipCounters();
+    // The crash was answered by refusals; the pause (the kernel still accepts) never was.
+    expect(counters.refusedStreamProbes).toBeGreaterThan(0);
+    expect(w.stats.streamsRefused).toBeGreaterThan(0);
+    expect(t['n4']).toBeDefined();
+    expect(t['n6']).toBeDefined();
+  });
+
   it('keeps a prebuilt 200-node cluster converged, with no false deaths', () => {
     const w = lan(3);
     scenario(w).buildConverged(200).expectConverged().waitMs(20_000).expectConverged();

@@ -31,6 +31,10 @@ class Recorder extends FakeMembership {
     this.log.push(`leave@${now}`);
     return this.take();
   }
+  handleStreamRefused(to: Address, now: number): Effect[] {
+    this.log.push(`refused@${now}:${to.host}`);
+    return this.take();
+  }
   private take(): Effect[] {
     const out = this.next;
     this.next = [];
@@ -112,6 +116,20 @@ describe('World', () => {
     expect(w.stats.droppedAtDeadNode).toBe(2);
     expect(w.lifecycleOf('n2')).toBe('crashed');
     expect(w.liveNames()).toEqual(['n1']);
+  });
+
+  it('refuses a stream to a crashed node back to its sender one trip later (its host is up), but not a datagram', () => {
+    const r = recorders();
+    const w = world(1, { factory: r.factory });
+    w.addNodes(2);
+    r.get('n1').next = [send(w.addressOf('n2'), 'x'), send(w.addressOf('n2'), 'y', 'stream')];
+    w.start('n1', 'n2');
+    w.crash('n2');
+    w.runFor(100);
+    // Constant 1 ms links: the stream arrives after its 3 trips, the refusal one trip later.
+    expect(r.get('n1').log.filter((l) => l.startsWith('refused@'))).toEqual([`refused@4:${w.addressOf('n2').host}`]);
+    expect(w.stats.streamsRefused).toBe(1);
+    expect(w.stats.droppedAtDeadNode).toBe(2);
   });
 
   it('queues packets and timers for a paused node and on resume runs the expired timers first, then the packets in order', () => {
