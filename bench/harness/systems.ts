@@ -46,6 +46,17 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The API once it has answered a member-list call; closed and rejected when it does not. */
+async function askedOnce(api: AgentApi): Promise<AgentApi> {
+  try {
+    await api.members();
+    return api;
+  } catch (err) {
+    api.close();
+    throw err;
+  }
+}
+
 export const DEFAULT_HEARSAY_ENTRY = fileURLToPath(new URL('../../bin/hearsay.js', import.meta.url));
 
 /**
@@ -62,25 +73,15 @@ export function hearsayDriver(entry: string = DEFAULT_HEARSAY_ENTRY, extraArgs: 
     },
     async connect(apiPort) {
       const http = new KeepAliveJsonClient(HOST, apiPort);
-      const members = async (): Promise<Map<string, string>> => {
-        const rows = await http.get<{ name: string; status: string }[]>('/v1/members');
-        return new Map(rows.map((r) => [r.name, r.status]));
-      };
-      try {
-        await members();
-      } catch (err) {
-        http.close();
-        throw err;
-      }
-      return {
-        members,
+      return askedOnce({
+        members: async () => new Map((await http.get<{ name: string; status: string }[]>('/v1/members')).map((r) => [r.name, r.status])),
         join: async (seed) => (await http.post<{ joined: number }>('/v1/join', { addrs: [seed] })).joined,
         leave: async () => {
           await http.post('/v1/leave', {});
         },
         connections: () => http.connections,
         close: () => http.close(),
-      };
+      });
     },
   };
 }
@@ -96,24 +97,17 @@ export function serfDriver(binary = 'serf'): SystemDriver {
     },
     async connect(apiPort) {
       const rpc = await SerfRpcClient.connect(HOST, apiPort);
-      const members = async (): Promise<Map<string, string>> => {
-        const m = await rpc.members();
-        for (const [k, v] of m) if (v === 'failed') m.set(k, 'dead');
-        return m;
-      };
-      try {
-        await members();
-      } catch (err) {
-        rpc.close();
-        throw err;
-      }
-      return {
-        members,
+      return askedOnce({
+        members: async () => {
+          const m = await rpc.members();
+          for (const [k, v] of m) if (v === 'failed') m.set(k, 'dead');
+          return m;
+        },
         join: (seed) => rpc.join([seed]),
         leave: () => rpc.leave(),
         connections: () => 1,
         close: () => rpc.close(),
-      };
+      });
     },
   };
 }
