@@ -118,15 +118,11 @@ function track(child: ChildProcess): ChildProcess {
 
 // ---- ports ----
 
-function tcpFree(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen({ host: '127.0.0.1', port }, () => {
-      const a = s.address();
-      const p = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(p));
-    });
+    s.once('error', () => resolve(false));
+    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
   });
 }
 
@@ -141,15 +137,33 @@ function udpFree(port: number): Promise<boolean> {
   });
 }
 
-/** A loopback port nothing listens on now, not in `taken` (and free for UDP too when `udp`). */
+/** The kernel's ephemeral port range (where outgoing connections take their local ports). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo !== undefined && hi !== undefined && Number.isInteger(lo) && Number.isInteger(hi)) return [lo, hi];
+  } catch {
+    // not Linux: the IANA range
+  }
+  return [49152, 65535];
+}
+
+/**
+ * A loopback port nothing listens on now, not in `taken` (and free for UDP too when `udp`),
+ * outside the ephemeral range: a port picked there (port 0) may become the local port of one of
+ * the many connections opened before the agent binds it, and the agent exits with EADDRINUSE
+ * (seen at N = 60, where 59 hearsay agents take seconds to start).
+ */
 async function freePort(taken: Set<number>, udp: boolean): Promise<number> {
-  for (let i = 0; i < 100; i++) {
-    const p = await tcpFree(0);
-    if (taken.has(p) || (udp && !(await udpFree(p)))) continue;
+  const [lo, hi] = ephemeralRange();
+  const [from, to] = lo > 12_000 ? [10_000, lo - 1] : [hi + 1, 65_535];
+  for (let i = 0; i < 1000; i++) {
+    const p = from + Math.floor(Math.random() * (to - from + 1));
+    if (taken.has(p) || !(await tcpFree(p)) || (udp && !(await udpFree(p)))) continue;
     taken.add(p);
     return p;
   }
-  throw new Error('found no free loopback port in 100 tries');
+  throw new Error(`found no free loopback port in ${from}-${to} in 1000 tries`);
 }
 
 // ---- /proc ----

@@ -231,8 +231,8 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       incarnation: this.incarnation,
       records: this.runtime.core.records(),
     }));
-    // Soon after start, once the caller has had the moment it needs to open its API: the first
-    // join then need not compile its code (warm-up.ts).
+    // A second after start, once the caller's API is up and answering: the first join then need
+    // not compile its code (warm-up.ts).
     this.runtime.after(WARM_UP_DELAY_MS, () => void warmJoinPath(createAgent));
     const peers = this.persistence.snapshot?.peers ?? [];
     if (peers.length > 0 && (this.options.autoRejoin ?? AGENT_DEFAULTS.autoRejoin)) {
