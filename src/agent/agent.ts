@@ -26,10 +26,11 @@ import { nextIncarnation } from '../membership/incarnation.js';
 import type { Address, MemberState } from '../wire/messages.js';
 import { agentCounters } from './counters.js';
 import { AGENT_DEFAULTS } from './defaults.js';
-import { logMembershipEvent, ReportLog } from './event-log.js';
+import { DeferredEventLog, ReportLog } from './event-log.js';
 import { ProbeRtt } from './probe-rtt.js';
 import { EventHub } from './events.js';
 import { Joiner } from './join.js';
+import { WARM_UP_DELAY_MS, warmJoinPath } from './warm-up.js';
 import { resolveAgentOptions, transportOptions } from './options.js';
 import { Persistence } from './persistence.js';
 import { CoreRuntime, now } from './runtime.js';
@@ -58,6 +59,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   private readonly joiner: Joiner;
   private readonly persistence: Persistence;
   private readonly reports: ReportLog;
+  private readonly eventLog: DeferredEventLog;
   private readonly probeRtt = new ProbeRtt(() => performance.now());
   /** Builds the core for the address known after binding. */
   private readonly makeCore: (addr: Address) => Membership;
@@ -94,6 +96,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     this.tags = Object.freeze({ ...(options.tags ?? {}) });
     this.bound = { ...(options.bind ?? AGENT_DEFAULTS.bind) };
     this.advertised = { ...(options.advertise ?? this.bound) };
+    this.eventLog = new DeferredEventLog(this.log);
     this.reports = new ReportLog(this.log, options.udpWarningIntervalMs ?? AGENT_DEFAULTS.udpWarningIntervalMs, now);
     const ids = hyperid({ urlSafe: true });
     this.serviceRuntime = new ServiceRuntime(
@@ -228,6 +231,9 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       incarnation: this.incarnation,
       records: this.runtime.core.records(),
     }));
+    // A second after start, once the caller's API is up and answering: the first join then need
+    // not compile its code (warm-up.ts).
+    this.runtime.after(WARM_UP_DELAY_MS, () => void warmJoinPath(createAgent));
     const peers = this.persistence.snapshot?.peers ?? [];
     if (peers.length > 0 && (this.options.autoRejoin ?? AGENT_DEFAULTS.autoRejoin)) {
       this.cancelRejoin = this.runtime.after(this.options.autoRejoinDelayMs ?? AGENT_DEFAULTS.autoRejoinDelayMs, () => {
@@ -317,6 +323,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     await this.persistence.close(wasRunning);
     await this.transport.close();
     this.hub.close();
+    this.eventLog.flush();
     this.log.info('agent closed');
   }
 
@@ -375,7 +382,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       this.leaveDisseminated = true;
       this.leaveDone?.();
     }
-    logMembershipEvent(this.log, event);
+    this.eventLog.push(event);
     this.hub.publish(event);
     this.serviceRuntime.onMembershipEvent(event);
     // Another live process holds our name and keeps it: the core has stopped claiming it; so does

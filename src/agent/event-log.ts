@@ -48,6 +48,38 @@ export function logMembershipEvent(log: Logger, event: MembershipEvent): void {
   }
 }
 
+/**
+ * Membership events logged one turn after they happen (setImmediate), all of a turn's in one
+ * batch, in order. A join's answer brings a line per new member, and the seed logs the joiner
+ * before it answers: formatted and written at once, those lines delayed the answer by about
+ * 0.07 ms a member (1.4 ms of a cold 11 ms join at N = 20, issue 12 point 3). Deferred, the answer
+ * goes out first. Only the log waits: the agent's state, its events and listeners are as before.
+ */
+export class DeferredEventLog {
+  private pending: MembershipEvent[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly schedule: (fn: () => void) => void = (fn) => setImmediate(fn),
+  ) {}
+
+  push(event: MembershipEvent): void {
+    this.pending.push(event);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.schedule(() => this.flush());
+  }
+
+  /** Logs everything pending now (also at close, so no line is lost). */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    for (const e of batch) logMembershipEvent(this.log, e);
+  }
+}
+
 /** Logs the core's reports, with the UDP warning's rate limit per peer. */
 export class ReportLog {
   readonly counters = { streamProbeAcks: 0, udpWarnings: 0 };

@@ -1,6 +1,7 @@
 /**
  * A local multi-process cluster: N real `hearsay agent` processes on 127.0.0.1, each with its own
- * free ports, observed through their HTTP APIs. Used by `hearsay cluster` and bench/cluster.ts.
+ * free ports, observed through their HTTP APIs. Used by `hearsay cluster` (the benchmarks beside
+ * Serf have their own harness, bench/harness/).
  *
  * Every process it starts is tracked and killed on close(), on process exit and on SIGINT/SIGTERM,
  * so nothing outlives it. Observation polls GET /v1/members of every live agent; a view change is
@@ -238,28 +239,5 @@ export class LocalCluster {
     process.off('exit', this.onExit);
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
-  }
-}
-
-/** Resident set size of a process in MB (Linux /proc), or null. */
-export function rssMb(pid: number): number | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    return m === null ? null : Number(m[1]) / 1024;
-  } catch {
-    return null;
-  }
-}
-
-/** CPU time (user + system) of a process in seconds (Linux /proc), or null. */
-export function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return ticks / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return null;
   }
 }

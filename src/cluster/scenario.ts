@@ -1,5 +1,5 @@
 /**
- * The scenario `hearsay cluster` and bench/cluster.ts run on a LocalCluster:
+ * The scenario `hearsay cluster` runs on a LocalCluster:
  *   1. start N agents (not joined), then ask agents 2..N to join agent 1 all at once and time how
  *      long until every agent lists all N alive;
  *   2. kill -9 one agent and time until every other lists it dead;
@@ -26,8 +26,6 @@ export interface ScenarioOptions {
    * status line (with `status`) at every poll while one runs.
    */
   readonly progress?: (line: string, status?: ScenarioStatus) => void;
-  /** Runs after convergence and before the failures (the bench's idle window). */
-  readonly afterConverged?: (cluster: LocalCluster) => Promise<void>;
   readonly logs?: 'ignore' | NodeJS.WritableStream;
   /** Passed to LocalCluster: the script run as `hearsay`. */
   readonly entry?: string;
@@ -146,7 +144,6 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioResult
     });
     const joinMs = joinConvergenceMs === null ? null : performance.now() - joinAt;
     note(`join of ${opts.nodes} agents seen by all: ${fmt(joinMs)}`);
-    if (opts.afterConverged !== undefined) await opts.afterConverged(cluster);
 
     const pick = (k: number): LocalAgent => agents[k % agents.length] as LocalAgent;
     const victim = pick(Math.floor(opts.nodes / 2));

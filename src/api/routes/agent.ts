@@ -90,8 +90,9 @@ export function agentRoutes(agent: AgentNode & Pick<AgentServices, 'services' | 
         const seeds = addrs as string[];
         try {
           const joined = await agent.join(seeds);
-          log?.info({ seeds: seeds, joined }, 'joined through the HTTP API');
+          // The answer first: the caller need not wait for the log line.
           json(200, { joined });
+          log?.info({ seeds: seeds, joined }, 'joined through the HTTP API');
         } catch (err) {
           log?.warn({ err, seeds: seeds }, 'join through the HTTP API failed');
           if (err instanceof HearsayError) throw toApiError(err);
