@@ -109,7 +109,7 @@ function Summary({ store }) {
       /** @type {Record<string, number>} */
       const drops = {};
       for (const s of store.health) for (const [k, v] of Object.entries(s.dropped)) drops[k] = (drops[k] ?? 0) + v;
-      const minutes = store.health.length === 0 ? 0 : (Date.parse(last?.at ?? '') - Date.parse(store.health[0]?.at ?? '')) / 60000;
+      const minutes = store.health.reduce((a, s) => a + s.intervalMs, 0) / 60000;
       const entries = Object.entries(drops).sort((a, b) => b[1] - a[1]);
       div.dataset['samples'] = String(store.health.length);
       div.textContent = '';
