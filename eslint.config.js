@@ -24,11 +24,11 @@ export default tseslint.config(
   },
   {
     // The web view (ui/): browser modules, served as they are.
-    files: ['ui/**/*.js'],
+    files: ['ui/**/*.js', 'bench/ui-probe.js'],
     languageOptions: {
       globals: {
         window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', sessionStorage: 'readonly',
-        requestAnimationFrame: 'readonly', TextDecoderStream: 'readonly', HTMLElement: 'readonly', MouseEvent: 'readonly', Event: 'readonly',
+        requestAnimationFrame: 'readonly', MutationObserver: 'readonly', TextDecoderStream: 'readonly', HTMLElement: 'readonly', MouseEvent: 'readonly', Event: 'readonly',
       },
     },
   },
