@@ -75,7 +75,8 @@ function Chart({ store, spec }) {
         height: 110,
         legend: { show: true, live: false },
         cursor: { show: true, points: { show: false } },
-        scales: { x: { time: true } },
+        // With fewer than two samples, the last minute (uPlot would otherwise span years).
+        scales: { x: { time: true, range: (/** @type {any} */ _u, /** @type {number | null} */ min, /** @type {number | null} */ max) => (min === null || max === null || min === max ? [Date.now() / 1000 - 60, Date.now() / 1000] : [min, max]) } },
         axes: [{ size: 24, font: '10px system-ui', ticks: { size: 3 } }, { size: 36, font: '10px system-ui', ticks: { size: 3 } }],
         series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, spanGaps: false, points: { show: false } }))],
       },

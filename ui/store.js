@@ -189,6 +189,15 @@ export class MeshStore {
       this.note(now, type, '', `refuted an accusation by ${d.accusedBy}: incarnation ${d.incarnation}`, 'suspect');
       return;
     }
+    if (type === 'push-pull-complete') {
+      const d = /** @type {EventData['push-pull-complete']} */ (data);
+      this.note(now, type, '', `full-state exchange${d.join ? ' (join)' : ''} with ${d.peer.host}:${d.peer.port}: ${d.members} members`, '');
+      return;
+    }
+    if (type === 'leave-disseminated') {
+      this.note(now, type, '', 'this agent\'s leave has been sent its full retransmit budget', 'left');
+      return;
+    }
     this.note(now, type, '', JSON.stringify(data).slice(0, 200), '');
   }
 

@@ -38,6 +38,8 @@ export interface EventData {
   readonly 'member-reap': { readonly member: MemberInfo };
   readonly 'member-conflict': { readonly name: string; readonly incarnation: number; readonly lost?: true };
   readonly 'self-refute': { readonly incarnation: number; readonly accusedBy: string };
+  readonly 'push-pull-complete': { readonly peer: { readonly host: string; readonly port: number }; readonly join: boolean; readonly members: number };
+  readonly 'leave-disseminated': Record<string, never>;
   readonly 'service-change': { readonly name: string; readonly index: number; readonly instances: number; readonly passing: number };
   readonly 'check-update': { readonly check: string; readonly serviceId: string; readonly status: CheckInfo['status']; readonly output: string };
   readonly 'service-deregistered-critical': { readonly serviceId: string; readonly check: string };
