@@ -220,7 +220,7 @@ function Feed({ store, select }) {
     <ol class="feedlist" aria-label="events">
       ${items.map(
         (f) => html`<li key=${f.seq} data-event=${f.type} data-subject=${f.subject}>
-          <time class="mono">${new Date(f.at).toLocaleTimeString()}</time>
+          <time class="mono">${new Date(f.at).toLocaleTimeString([], { hour12: false })}</time>
           <span class=${`etype s-${f.status}`}>${f.type}</span>
           ${f.subject === '' ? '' : html`<a href="#" onClick=${(/** @type {Event} */ e) => (e.preventDefault(), f.type.startsWith('member-') ? select({ kind: 'node', name: f.subject }) : undefined)}>${f.subject}</a>`}
           <span class="etext">${f.text}</span>

@@ -77,7 +77,11 @@ function Chart({ store, spec }) {
         cursor: { show: true, points: { show: false } },
         // With fewer than two samples, the last minute (uPlot would otherwise span years).
         scales: { x: { time: true, range: (/** @type {any} */ _u, /** @type {number | null} */ min, /** @type {number | null} */ max) => (min === null || max === null || min === max ? [Date.now() / 1000 - 60, Date.now() / 1000] : [min, max]) } },
-        axes: [{ size: 24, font: '10px system-ui', ticks: { size: 3 } }, { size: 36, font: '10px system-ui', ticks: { size: 3 } }],
+        axes: [
+          // One line of minutes:seconds (uPlot's default adds a date line, which a small chart cuts).
+          { size: 22, font: '10px system-ui', ticks: { size: 3 }, values: (/** @type {any} */ _u, /** @type {number[]} */ splits) => splits.map((t) => new Date(t * 1000).toLocaleTimeString([], { minute: '2-digit', second: '2-digit' })) },
+          { size: 36, font: '10px system-ui', ticks: { size: 3 } },
+        ],
         series: [{}, ...spec.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, spanGaps: false, points: { show: false } }))],
       },
       chartData(store.health, spec),
