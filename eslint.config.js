@@ -23,6 +23,16 @@ export default tseslint.config(
     },
   },
   {
+    // The web view (ui/): browser modules, served as they are.
+    files: ['ui/**/*.js', 'bench/ui-probe.js'],
+    languageOptions: {
+      globals: {
+        window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', sessionStorage: 'readonly',
+        requestAnimationFrame: 'readonly', MutationObserver: 'readonly', TextDecoderStream: 'readonly', HTMLElement: 'readonly', MouseEvent: 'readonly', Event: 'readonly',
+      },
+    },
+  },
+  {
     files: ['src/membership/**', 'src/registry/**', 'src/wire/**', 'src/util/**', 'src/state/**'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -23,6 +23,8 @@ export interface HttpServerOptions {
   readonly onLeave?: () => void;
   /** Interval between SSE keep-alive comments on /v1/events, in ms. @default 15000 */
   readonly keepAliveMs?: number;
+  /** Interval of the `agent-health` events on GET /v1/events?health, in ms. @default 2000 */
+  readonly healthIntervalMs?: number;
   /** Largest request body accepted, in bytes; larger gets 413. @default 65536 */
   readonly maxBodyBytes?: number;
   /** Most concurrent /v1/events streams; more get 503. @default 64 */

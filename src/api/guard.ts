@@ -78,10 +78,15 @@ export class HttpGuard {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** Throws ApiError (401, 429, 403) for a request that may not proceed; `bound` is the API's own address. */
-  check(req: IncomingMessage, bound: Address | undefined): void {
+  /**
+   * Throws ApiError (401, 429, 403) for a request that may not proceed; `bound` is the API's own
+   * address. A `publicPath` (the web view's static files: no data, no effect) needs no token and
+   * may carry an Origin (a browser sends one with every module script, even from the same origin);
+   * the rate and Host rules hold for it too.
+   */
+  check(req: IncomingMessage, bound: Address | undefined, publicPath = false): void {
     this.counters['http.requests']++;
-    if (this.tokenDigest !== null) {
+    if (this.tokenDigest !== null && !publicPath) {
       const presented = presentedToken(req);
       if (presented === undefined || !timingSafeEqual(digest(presented), this.tokenDigest)) {
         this.counters['http.unauthorized']++;
@@ -119,7 +124,7 @@ export class HttpGuard {
         `requests for host ${JSON.stringify(req.headers.host)} are refused: call the API as 127.0.0.1, [::1] or localhost (or start the agent with --http-token)`,
       );
     }
-    if (req.headers.origin !== undefined) {
+    if (req.headers.origin !== undefined && !publicPath) {
       throw new ApiError(403, API_ERROR_CODES.forbiddenOrigin, 'requests from web pages (with an Origin header) are refused: call the API from a program or the hearsay CLI');
     }
   }

@@ -31,6 +31,8 @@ export interface Route {
   readonly handler: Handler;
   /** False: left out of the list a 404 gives (the Consul routes, which a note names instead). @default true */
   readonly listed?: boolean;
+  /** True: served without the bearer token (the web view's static files); every other guard rule still applies. @default false */
+  readonly public?: boolean;
 }
 
 type Segment = { readonly literal: string } | { readonly param: string; readonly choices?: readonly string[] };
@@ -105,6 +107,12 @@ export class Router {
     if (allow.length === 0) throw new ApiError(404, API_ERROR_CODES.notFound, `no route for ${method} ${path}: the API serves ${this.summary}`);
     const list = allow.join(', ');
     throw new ApiError(405, API_ERROR_CODES.methodNotAllowed, `${path} does not accept ${method}: use ${list}`, { allow: list });
+  }
+
+  /** Whether `method path` is a public route (served without the token). */
+  isPublic(method: string, path: string): boolean {
+    const parts = path.split('/').slice(1);
+    return this.routes.some((c) => c.route.public === true && c.route.method === method && this.params(c, parts) !== undefined);
   }
 
   /** The path template of the route that has `path` (for any method), e.g. `/v1/services/:name`; undefined for none. */

@@ -8,6 +8,8 @@
  *   routes/services.ts  /v1/services, /v1/pick, /v1/registrations, /v1/checks, /v1/maintenance
  *   routes/keys.ts      /v1/keys, /v1/keys/{install,use,remove}
  *   routes/operate.ts   /v1/agent/monitor, /v1/agent/reload, /v1/agent/force-leave/:node
+ *   routes/instances.ts /v1/instances (every instance in the view)
+ *   routes/ui.ts        /ui (the web view's page and files, no token needed), / (302 to /ui)
  *   routes/consul.ts    Consul's /v1/agent/*, /v1/catalog/*, /v1/health/*, /v1/status/*, 501 for
  *                       the rest (KV, sessions, ACL, Connect, ...), and /v1/prometheus/sd
  *
@@ -38,6 +40,8 @@ import { eventRoutes } from './routes/events.js';
 import { keyRoutes } from './routes/keys.js';
 import { operateRoutes } from './routes/operate.js';
 import { serviceRoutes } from './routes/services.js';
+import { uiRoutes } from './routes/ui.js';
+import { instanceRoutes } from './routes/instances.js';
 
 export type { HttpServerOptions } from './context.js';
 
@@ -123,7 +127,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   const events = eventRoutes(agent, ctx);
   const consul = consulRoutes(agent, ctx);
   const router = new Router(
-    [...agentRoutes(agent, ctx), ...events.routes, ...serviceRoutes(agent, ctx), ...keyRoutes(options.keys), ...operateRoutes(agent, ctx), ...consul.routes],
+    [...agentRoutes(agent, ctx), ...events.routes, ...serviceRoutes(agent, ctx), ...instanceRoutes(agent), ...keyRoutes(options.keys), ...operateRoutes(agent, ctx), ...consul.routes, ...uiRoutes(ctx)],
     CONSUL_ROUTES_NOTE,
   );
 
@@ -147,7 +151,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     let route: string | undefined;
     timeRequest(method, path, res, () => route);
     try {
-      guard.check(req, bound);
+      guard.check(req, bound, router.isPublic(method, path));
       const { handler, params, route: matched } = router.match(method, path);
       route = matched;
       const request: RequestContext = {

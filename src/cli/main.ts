@@ -91,6 +91,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'take this node (or one instance) out of lookups for maintenance, and put it back',
     load: async () => (await import('./commands/maint.js')).command as unknown as Command,
   },
+  ui: {
+    summary: "print (or --open) the URL of a running agent's web view",
+    load: async () => (await import('./commands/ui.js')).command as unknown as Command,
+  },
   version: { summary: "print hearsay's version (also --version)", load: versionCommand },
 };
 
