@@ -9,12 +9,19 @@
 // ($XDG_CACHE_HOME/hearsay or ~/.cache/hearsay, never a shared temp directory: cached code is run
 // as is), and later runs skip that compilation. A cache V8 rejects (another Node, other flags) is
 // written again; HEARSAY_CODE_CACHE=off runs without one.
+import { setFlagsFromString } from 'node:v8';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
+
+// An agent runs with V8's interpreter and baseline compiler only (--max-opt=1): an idle agent has
+// no hot code worth optimizing, and the first function TurboFan optimizes maps about 3.5 MB more
+// of node's own machine code into the process (RSS of every agent; bench:light). HEARSAY_JIT=full
+// keeps the optimizing compiler (an agent serving heavy API traffic). Set before anything runs.
+if (process.argv[2] === 'agent' && process.env.HEARSAY_JIT !== 'full') setFlagsFromString('--max-opt=1');
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bundle = join(root, 'dist', 'cli', 'hearsay.cjs');
