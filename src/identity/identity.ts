@@ -28,6 +28,7 @@ export const IDENTITY_PROBLEMS = [
   'key-mismatch',
   'revoked',
   'revocations',
+  'services-in-use',
 ] as const;
 export type IdentityProblem = (typeof IDENTITY_PROBLEMS)[number];
 
