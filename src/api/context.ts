@@ -89,6 +89,10 @@ export interface ReloadReport {
   readonly logLevel: string;
   /** Settings that changed in the file but need a restart. */
   readonly needsRestart: readonly string[];
+  /** With a certificate: whether the reread files renewed it, were the same, or were refused (the old one kept). */
+  readonly identity?: 'renewed' | 'unchanged' | 'refused';
+  /** With --api-tokens: how many tokens are in force now, or 'refused' (the old ones kept). */
+  readonly apiTokens?: number | 'refused';
 }
 
 export interface ApiContext {

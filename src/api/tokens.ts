@@ -23,6 +23,8 @@
  * refused whole (the tokens in force stay) with every problem named.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { HearsayError } from '../errors.js';
 import { servicePatternProblem } from '../identity/spiffe.js';
 import { MIN_TOKEN_LENGTH } from '../security/options.js';
 
@@ -115,4 +117,27 @@ export class TokenTable {
     });
     return problems.length > 0 ? { ok: false, problems } : { ok: true, table: new TokenTable(byDigest) };
   }
+}
+
+/** A tokens file that cannot be used; `problems` names each mistake. */
+export class TokensFileError extends HearsayError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super('HEARSAY_ERR_INVALID_TOKENS', `the API tokens file cannot be used (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+/** Reads and parses a tokens file; throws TokensFileError. */
+export async function loadTokensFile(path: string): Promise<TokenTable> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TokensFileError([`--api-tokens ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(err)})`}: give the path of a JSON array of tokens, e.g. ${EXAMPLE}`]);
+  }
+  const parsed = TokenTable.parse(text, `--api-tokens ${path}`);
+  if (!parsed.ok) throw new TokensFileError(parsed.problems);
+  return parsed.table;
 }
