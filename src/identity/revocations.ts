@@ -123,5 +123,5 @@ export function parseRevocations(text: string, where: string, caPublicKey: KeyOb
 export function revocationOf(list: RevocationList, serial: string, fingerprint: string): RevokedEntry | undefined {
   const s = normalizeSerial(serial);
   const f = normalizeFingerprint(fingerprint);
-  return list.revoked.find((e) => (e.serial !== undefined && e.serial === s) || (e.fingerprint !== undefined && e.fingerprint === f));
+  return list.revoked.find((e) => (e.serial !== undefined && normalizeSerial(e.serial) === s) || (e.fingerprint !== undefined && normalizeFingerprint(e.fingerprint) === f));
 }

@@ -173,3 +173,13 @@ describe.runIf(opensslAvailable())('certificates and openssl', () => {
     await expect(loadIdentity({ ca: join(dir, 'ca.crt'), cert: join(dir, 'web-1.crt'), certKey: join(dir, 'web-1.key') }, 'web-2')).rejects.toThrow(/for the node "web-1", not "web-2"/);
   });
 });
+
+describe('revocation entries', () => {
+  it('match a serial however it is written (leading zeros, case, colons)', async () => {
+    const { revocationOf } = await import('../../src/identity/revocations.js');
+    const list = { format: 'hearsay-revocations/1', issuer: '', version: 1, issuedAt: '', signature: '', revoked: [{ serial: '0F1A', revokedAt: 'x' }] } as const;
+    expect(revocationOf(list, 'f1a', '00')).toBeDefined();
+    expect(revocationOf(list, '0f:1a', '00')).toBeDefined();
+    expect(revocationOf(list, '1F1A', '00')).toBeUndefined();
+  });
+});
