@@ -105,3 +105,27 @@ describe('IdentityWatch', () => {
     expect(await fileStamp([files.ca, join(dir, 'missing')])).not.toBe(a);
   });
 });
+
+describe('watchFiles', () => {
+  it('calls back when a watched file changes, not otherwise', async () => {
+    const { watchFiles } = await import('../../src/identity/watch.js');
+    const d = mkdtempSync(join(tmpdir(), 'hearsay-watchfiles-'));
+    const f = join(d, 'tokens.json');
+    writeFileSync(f, '[]');
+    let changes = 0;
+    const stop = watchFiles([f], 20, () => {
+      changes++;
+      return Promise.resolve();
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 120));
+      expect(changes).toBe(0);
+      writeFileSync(`${f}.new`, '[1]');
+      renameSync(`${f}.new`, f);
+      for (let i = 0; i < 100 && changes === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(changes).toBe(1);
+    } finally {
+      stop();
+    }
+  });
+});

@@ -202,8 +202,9 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
 
   let agent: Agent;
   try {
+    const name = config.name ?? start.identity?.node;
     agent = deps.createAgent({
-      ...(config.name === undefined ? {} : { name: config.name }),
+      ...(name === undefined ? {} : { name }),
       bind: config.bind,
       ...(config.advertise === undefined ? {} : { advertise: config.advertise }),
       profile: config.profile,
