@@ -88,7 +88,7 @@ describe('hearsay agent --api-tokens', () => {
     writeFileSync(files.tokens, JSON.stringify([{ token: 'short' }]));
     const h = start({ 'api-tokens': files.tokens });
     expect(await h.run).toBe(2);
-    expect(h.io.err()).toMatch(/the API tokens file cannot be used .*\n  - .*"token" must be at least/);
+    expect(h.io.err()).toMatch(/the API tokens file cannot be used .*\n {2}- .*"token" must be at least/);
   });
 
   it('scopes callers by the file and picks up a change on SIGHUP (a bad file keeps the tokens in force)', async () => {

@@ -2,7 +2,7 @@
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { checkIdentity, IdentityError, type NodeIdentity } from '../../src/identity/identity.js';
 import { signRevocations } from '../../src/identity/revocations.js';
@@ -10,9 +10,9 @@ import { fileStamp, IdentityWatch } from '../../src/identity/watch.js';
 import { privateKeyPem } from '../../src/identity/x509.js';
 import { DAY, testCa, testNodeCert } from './support.js';
 
-function logSink(): { logger: ReturnType<typeof pino>; lines: { level: number; msg: string }[] } {
+function logSink(): { logger: Logger; lines: { level: number; msg: string }[] } {
   const lines: { level: number; msg: string }[] = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as { level: number; msg: string }) });
+  const logger: Logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as { level: number; msg: string }) }) as unknown as Logger;
   return { logger, lines };
 }
 
@@ -36,7 +36,7 @@ describe('IdentityWatch', () => {
   it('renews from changed files, does nothing for the same ones, and keeps the old identity when the new files are refused', async () => {
     const first = put('web-1');
     putList(1);
-    let current: NodeIdentity = checkIdentity({ ca: ca.cert, cert: first.cert, key: first.key, revocations: undefined }, 'web-1', Date.now());
+    let current: NodeIdentity = checkIdentity({ ca: ca.cert, cert: first.cert, key: first.key }, 'web-1', Date.now());
     current = { ...current, revocationsVersion: 1 };
     const applied: NodeIdentity[] = [];
     const { logger, lines } = logSink();
