@@ -7,6 +7,7 @@
  * Node's crypto can parse certificates (X509Certificate) but not create them, and a general ASN.1
  * library (asn1js, @peculiar/asn1-schema) would bring far more than these few encoders.
  */
+import { concatBytes } from './bytes.js';
 
 /** Universal tags used here. */
 export const TAG = Object.freeze({
@@ -34,30 +35,19 @@ export function derLength(n: number): Uint8Array {
   return Uint8Array.of(0x80 | bytes.length, ...bytes);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const total = parts.reduce((s, p) => s + p.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Tag, length and contents. */
 export function tlv(tag: number, contents: Uint8Array): Uint8Array {
-  return concat([Uint8Array.of(tag), derLength(contents.length), contents]);
+  return concatBytes([Uint8Array.of(tag), derLength(contents.length), contents]);
 }
 
 export function sequence(...children: readonly Uint8Array[]): Uint8Array {
-  return tlv(TAG.sequence, concat(children));
+  return tlv(TAG.sequence, concatBytes(children));
 }
 
 /** A SET OF: DER sorts the encoded elements (X.690 11.6). */
 export function setOf(...children: readonly Uint8Array[]): Uint8Array {
   const sorted = [...children].sort(compareBytes);
-  return tlv(TAG.set, concat(sorted));
+  return tlv(TAG.set, concatBytes(sorted));
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -83,7 +73,7 @@ export function integer(value: bigint | number | Uint8Array): Uint8Array {
     let start = 0;
     while (start < value.length - 1 && value[start] === 0) start++;
     const body = value.subarray(start);
-    const contents = body.length === 0 ? Uint8Array.of(0) : (body[0] as number) & 0x80 ? concat([Uint8Array.of(0), body]) : body;
+    const contents = body.length === 0 ? Uint8Array.of(0) : (body[0] as number) & 0x80 ? concatBytes([Uint8Array.of(0), body]) : body;
     return tlv(TAG.integer, contents);
   }
   let v = BigInt(value);
@@ -124,7 +114,7 @@ export function octetString(bytes: Uint8Array): Uint8Array {
 
 /** A BIT STRING of whole bytes (a key, a signature): zero unused bits. */
 export function bitString(bytes: Uint8Array): Uint8Array {
-  return tlv(TAG.bitString, concat([Uint8Array.of(0), bytes]));
+  return tlv(TAG.bitString, concatBytes([Uint8Array.of(0), bytes]));
 }
 
 /**
@@ -137,7 +127,7 @@ export function namedBits(bits: readonly number[]): Uint8Array {
   const bytes = new Uint8Array(Math.floor(highest / 8) + 1);
   for (const b of bits) bytes[Math.floor(b / 8)] = (bytes[Math.floor(b / 8)] as number) | (0x80 >> (b % 8));
   const unused = 7 - (highest % 8);
-  return tlv(TAG.bitString, concat([Uint8Array.of(unused), bytes]));
+  return tlv(TAG.bitString, concatBytes([Uint8Array.of(unused), bytes]));
 }
 
 const encoder = new TextEncoder();

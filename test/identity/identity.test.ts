@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { checkIdentity, IdentityError, loadIdentity, type IdentityProblem } from '../../src/identity/identity.js';
 import { signRevocations } from '../../src/identity/revocations.js';
 import { generateEd25519, privateKeyPem } from '../../src/identity/x509.js';
-import { DAY, opensslAvailable, testCa, testNodeCert } from './support.js';
+import { DAY, opensslAvailable, opensslCaAndNode, testCa, testNodeCert } from './support.js';
 
 const now = Date.now();
 
@@ -157,12 +157,7 @@ describe.runIf(opensslAvailable())('certificates and openssl', () => {
   });
 
   it('accepts a CA and a node certificate made by plain openssl commands (as the README shows)', async () => {
-    ssl('genpkey', '-algorithm', 'ed25519', '-out', 'ca.key');
-    ssl('req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=example CA', '-days', '3650', '-out', 'ca.crt',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-addext', 'subjectAltName=URI:spiffe://prod.example');
-    ssl('genpkey', '-algorithm', 'ed25519', '-out', 'web-1.key');
-    ssl('req', '-x509', '-new', '-key', 'web-1.key', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-subj', '/CN=web-1', '-days', '30', '-out', 'web-1.crt',
-      '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'subjectAltName=URI:spiffe://prod.example/node/web-1,URI:spiffe://prod.example/service/billing,URI:spiffe://prod.example/service/api-*');
+    opensslCaAndNode(dir, 'web-1', ['billing', 'api-*']);
     const id = await loadIdentity({ ca: join(dir, 'ca.crt'), cert: join(dir, 'web-1.crt'), certKey: join(dir, 'web-1.key') }, 'web-1');
     expect(id.node).toBe('web-1');
     expect(id.services).toEqual(['billing', 'api-*']);

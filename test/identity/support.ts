@@ -69,3 +69,15 @@ export function opensslAvailable(): boolean {
     return false;
   }
 }
+
+/** The README's openssl commands: a CA for spiffe://TD and a node certificate naming `services`, in `dir` (ca.crt, ca.key, NODE.crt, NODE.key). */
+export function opensslCaAndNode(dir: string, node: string, services: readonly string[], trustDomain = 'prod.example'): void {
+  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  ssl('genpkey', '-algorithm', 'ed25519', '-out', 'ca.key');
+  ssl('req', '-x509', '-new', '-key', 'ca.key', '-subj', `/CN=${trustDomain} CA`, '-days', '3650', '-out', 'ca.crt',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-addext', `subjectAltName=URI:spiffe://${trustDomain}`);
+  ssl('genpkey', '-algorithm', 'ed25519', '-out', `${node}.key`);
+  const uris = [`URI:spiffe://${trustDomain}/node/${node}`, ...services.map((s) => `URI:spiffe://${trustDomain}/service/${s}`)];
+  ssl('req', '-x509', '-new', '-key', `${node}.key`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-subj', `/CN=${node}`, '-days', '7', '-out', `${node}.crt`,
+    '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', `subjectAltName=${uris.join(',')}`);
+}

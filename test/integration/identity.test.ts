@@ -3,13 +3,12 @@
  * README's) starts and shows its identity; a registration its certificate does not allow is refused
  * over HTTP; `hearsay ca` certificates that are expired or for another name are refused at start.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { privateKeyPem } from '../../src/identity/x509.js';
-import { DAY, opensslAvailable, testCa, testNodeCert } from '../identity/support.js';
+import { DAY, opensslAvailable, opensslCaAndNode, testCa, testNodeCert } from '../identity/support.js';
 import { Agents, runCli } from './support.js';
 
 const agents = new Agents();
@@ -19,14 +18,7 @@ afterAll(() => agents.dispose());
 describe.runIf(opensslAvailable())('an agent process with a certificate made by openssl', () => {
   it('starts with it, shows it in /v1/agent/self, and refuses registering a service it does not allow', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearsay-it-openssl-'));
-    const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    // The README's commands.
-    ssl('genpkey', '-algorithm', 'ed25519', '-out', 'ca.key');
-    ssl('req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=prod CA', '-days', '3650', '-out', 'ca.crt',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-addext', 'subjectAltName=URI:spiffe://prod.example');
-    ssl('genpkey', '-algorithm', 'ed25519', '-out', 'it-web-1.key');
-    ssl('req', '-x509', '-new', '-key', 'it-web-1.key', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-subj', '/CN=it-web-1', '-days', '7', '-out', 'it-web-1.crt',
-      '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'subjectAltName=URI:spiffe://prod.example/node/it-web-1,URI:spiffe://prod.example/service/billing');
+    opensslCaAndNode(dir, 'it-web-1', ['billing']); // the README's commands
     const a = await agents.start('it-web-1', { dns: 'off', args: ['--ca', join(dir, 'ca.crt'), '--cert', join(dir, 'it-web-1.crt'), '--cert-key', join(dir, 'it-web-1.key')] });
     const self = (await a.get('/v1/agent/self')) as { Hearsay: { identity: Record<string, unknown> } };
     expect(self.Hearsay.identity).toMatchObject({ node: 'it-web-1', trustDomain: 'prod.example', services: ['billing'] });
