@@ -80,7 +80,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: async () => (await import('./commands/monitor.js')).command as unknown as Command,
   },
   reload: {
-    summary: 'make a running agent reread its config file: services, checks, tags and log level',
+    summary: 'make a running agent reread its config file: services, checks, tags and log level (and its certificate and API tokens files)',
     load: async () => (await import('./commands/reload.js')).command as unknown as Command,
   },
   'force-leave': {
