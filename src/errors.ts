@@ -194,3 +194,14 @@ export class PersistError extends HearsayError {
     this.dir = dir;
   }
 }
+
+/** A registration of a service this node's certificate does not allow (identity/spiffe.ts patterns). */
+export class ServiceNotAllowedError extends HearsayError {
+  constructor(service: string, node: string, allowed: readonly string[]) {
+    super(
+      'HEARSAY_ERR_SERVICE_NOT_ALLOWED',
+      `this node's certificate (node "${node}") does not allow registering the service "${service}": it allows ${allowed.length === 0 ? 'no services' : allowed.join(', ')}; ` +
+        `issue a certificate that names it (\`hearsay ca issue --node ${node} --services ${[...allowed, service].join(',')}\`) and reload the agent`,
+    );
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * hearsay's public API: the agent, its types and options, the service registry's types, the DNS
- * server, the errors it throws, and the membership option profiles.
+ * server, the errors it throws, the membership option profiles, and node identities (certificates).
  */
 export { createAgent } from './agent/agent.js';
 export { AGENT_DEFAULTS, DEFAULT_PORT } from './agent/defaults.js';
@@ -51,5 +51,8 @@ export {
   UnknownServiceError,
   UnknownMemberError,
   MemberAliveError,
+  ServiceNotAllowedError,
 } from './errors.js';
+export { loadIdentity, checkIdentity, IdentityError } from './identity/identity.js';
+export type { NodeIdentity, IdentityFiles, IdentityMaterial, IdentityProblem } from './identity/identity.js';
 export type { SeedFailure } from './errors.js';

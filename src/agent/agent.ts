@@ -14,7 +14,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import hyperid from 'hyperid';
 import { pino, type Logger } from 'pino';
-import { AgentClosedError, InvalidAddressError, NotStartedError, ServiceTooLargeError, StateTooLargeError } from '../errors.js';
+import { AgentClosedError, InvalidAddressError, NotStartedError, ServiceNotAllowedError, ServiceTooLargeError, StateTooLargeError } from '../errors.js';
+import { IdentityError, type NodeIdentity } from '../identity/identity.js';
+import { servicesAllow } from '../identity/spiffe.js';
 import { Membership } from '../membership/membership.js';
 import type { ResolvedOptions } from '../membership/options.js';
 import type { MembershipEvent, MemberView } from '../membership/types.js';
@@ -74,6 +76,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   private leaveDone: (() => void) | null = null;
   private leaveDisseminated = false;
   private cancelRejoin: () => void = () => {};
+  private currentIdentity: NodeIdentity | undefined;
 
   constructor(options: AgentOptions) {
     super();
@@ -82,7 +85,12 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     this.options = options;
     const base = options.logger ?? pino({ level: 'silent' });
     this.persistence = new Persistence(options.dataDir, base);
-    this.name = options.name ?? this.persistence.snapshot?.name ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+    const identity = options.identity;
+    if (identity !== undefined && options.name !== undefined && options.name !== identity.node) {
+      throw new IdentityError('wrong-name', `the certificate is for the node "${identity.node}", not "${options.name}": give name "${identity.node}", or a certificate issued for "${options.name}"`);
+    }
+    this.currentIdentity = identity;
+    this.name = options.name ?? identity?.node ?? this.persistence.snapshot?.name ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
     const root = base.child({ node: this.name });
     this.log = root.child({ component: 'agent' });
     this.dataLog = root.child({ component: 'data-dir' });
@@ -106,6 +114,10 @@ export class HearsayAgent extends ServiceFacade implements Agent {
         checkPayload: (payload, what) => this.checkPayload(payload, what),
         publish: (payload) => this.publishState({ tags: this.tags, payload }),
         persist: (definitions) => this.persistence.saveServices(definitions),
+        allowService: (service) => {
+          const id = this.currentIdentity;
+          if (id !== undefined && !servicesAllow(id.services, service)) throw new ServiceNotAllowedError(service, id.node, id.services);
+        },
         freshId: () => ids(),
         now,
         random: this.random.fork(),
@@ -165,12 +177,32 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     return this.runtime.core.members();
   }
 
+  get identity(): NodeIdentity | undefined {
+    return this.currentIdentity;
+  }
+
+  setIdentity(next: NodeIdentity): void {
+    if (next.node !== this.name) throw new IdentityError('wrong-name', `the new certificate is for the node "${next.node}", not "${this.name}": issue one for ${this.name}`);
+    const uncovered = [...new Set(this.serviceRuntime.local.records().map((r) => r.name))].filter((s) => !servicesAllow(next.services, s));
+    if (uncovered.length > 0) {
+      const them = uncovered.length === 1 ? 'it' : 'them';
+      throw new IdentityError(
+        'services-in-use',
+        `the new certificate does not allow ${uncovered.map((s) => `"${s}"`).join(', ')}, registered on this node: deregister ${them} first, or issue a certificate that allows ${them}`,
+      );
+    }
+    const prev = this.currentIdentity;
+    this.currentIdentity = next;
+    this.log.info({ fingerprint: next.fingerprint, previous: prev?.fingerprint, notAfter: new Date(next.notAfterMs).toISOString(), services: next.services }, 'certificate renewed');
+  }
+
   counters(): AgentCounters {
     return agentCounters({
       core: this.runtime.core,
       transport: this.transport.counterValues(),
       agent: { ...this.reports.counters, joinAttempts: this.joiner.attempts, snapshotWrites: this.persistence.counters.writes, snapshotErrors: this.persistence.counters.errors, eventsDropped: this.hub.dropped },
       services: this.serviceRuntime,
+      ...(this.currentIdentity === undefined ? {} : { identity: { notAfterMs: this.currentIdentity.notAfterMs, nowMs: Date.now() } }),
     });
   }
 

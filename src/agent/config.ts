@@ -22,6 +22,7 @@ import { suggest } from '../util/suggest.js';
 import type { AgentSecurityOptions } from '../security/options.js';
 import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from './security-settings.js';
 import { datacenterProblem } from '../registry/validate.js';
+import type { IdentityFiles } from '../identity/identity.js';
 
 const MAX_CONFIG_SERVICES = 255;
 /** The pino levels `--log-level` accepts. */
@@ -65,6 +66,16 @@ export interface AgentSettings {
   readonly label?: string;
   readonly encryptTransition?: string;
   readonly httpToken?: string;
+  /** The CA certificate (PEM) node certificates are checked against. */
+  readonly ca?: string;
+  /** This node's certificate (PEM). */
+  readonly cert?: string;
+  /** This node's private key (PEM). */
+  readonly certKey?: string;
+  /** The CA's revocation list (`hearsay ca revoke`). */
+  readonly revocations?: string;
+  /** The HTTP API's scoped tokens (JSON; api/tokens.ts). */
+  readonly apiTokens?: string;
 }
 
 /** The flags `hearsay agent` takes; `join` is the repeatable `--join`. */
@@ -114,6 +125,10 @@ export interface AgentConfig {
   readonly security: AgentSecurityOptions;
   /** The HTTP API's bearer token, if any. */
   readonly httpToken?: string;
+  /** The certificate files (--ca, --cert, --cert-key, --revocations), when identity is on. */
+  readonly identityFiles?: IdentityFiles;
+  /** The HTTP API's scoped tokens file (--api-tokens), reread on SIGHUP and when it changes. */
+  readonly apiTokensFile?: string;
   /** Limits (config file only: "limits"). */
   readonly limits: ConfigLimits;
   /** Where each setting's value came from. */
@@ -156,6 +171,11 @@ export const ENV_VARS: Readonly<Record<keyof AgentSettings, string>> = Object.fr
   label: 'HEARSAY_LABEL',
   encryptTransition: 'HEARSAY_ENCRYPT_TRANSITION',
   httpToken: 'HEARSAY_HTTP_TOKEN',
+  ca: 'HEARSAY_CA',
+  cert: 'HEARSAY_CERT',
+  certKey: 'HEARSAY_CERT_KEY',
+  revocations: 'HEARSAY_REVOCATIONS',
+  apiTokens: 'HEARSAY_API_TOKENS',
 });
 
 const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze({
@@ -180,6 +200,11 @@ const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze(
   label: '--label',
   encryptTransition: '--encrypt-transition',
   httpToken: '--http-token',
+  ca: '--ca',
+  cert: '--cert',
+  certKey: '--cert-key',
+  revocations: '--revocations',
+  apiTokens: '--api-tokens',
 });
 
 const SETTING_KEYS = Object.keys(ENV_VARS) as (keyof AgentSettings)[];
@@ -380,6 +405,30 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     const p = pick(k);
     return p === undefined ? undefined : { value: p.value, label: p.label };
   };
+  // Identity: the certificate files, all three or none (the revocation list only with them).
+  const path = (k: 'ca' | 'cert' | 'certKey' | 'revocations' | 'apiTokens'): string | undefined => {
+    const p = pick(k);
+    if (p === undefined) return undefined;
+    if (p.value.trim() === '' || p.value.includes('\0')) {
+      problems.push(`${p.label} is not a usable file path`);
+      return undefined;
+    }
+    return p.value;
+  };
+  const ca = path('ca');
+  const cert = path('cert');
+  const certKey = path('certKey');
+  const revocations = path('revocations');
+  const apiTokensFile = path('apiTokens');
+  let identityFiles: IdentityFiles | undefined;
+  const givenIdentity = [ca, cert, certKey].filter((v) => v !== undefined).length;
+  if (givenIdentity === 3) identityFiles = { ca: ca as string, cert: cert as string, certKey: certKey as string, ...(revocations === undefined ? {} : { revocations }) };
+  else if (givenIdentity > 0) {
+    const missing = (['ca', 'cert', 'certKey'] as const).filter((k) => ({ ca, cert, certKey })[k] === undefined).map((k) => FLAG_NAMES[k]);
+    problems.push(`a node identity needs --ca, --cert and --cert-key together: also give ${missing.join(' and ')} (from \`hearsay ca init\` and \`hearsay ca issue\`)`);
+  }
+  if (revocations !== undefined && givenIdentity === 0) problems.push('--revocations needs a node identity: also give --ca, --cert and --cert-key');
+
   const sec = resolveSecuritySettings(
     {
       ...optional('key', secret('key')),
@@ -390,10 +439,13 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     },
     http,
     problems,
+    apiTokensFile !== undefined,
   );
 
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return {
+    ...(identityFiles === undefined ? {} : { identityFiles }),
+    ...(apiTokensFile === undefined ? {} : { apiTokensFile }),
     security: sec.security,
     ...(sec.httpToken === undefined ? {} : { httpToken: sec.httpToken }),
     limits: fileSettings.limits ?? {},

@@ -80,6 +80,8 @@ export const GC_KINDS = ['major', 'minor', 'incremental', 'weakcb'] as const;
 export const HTTP_DURATION_LABELS = ['method', 'route', 'code'] as const;
 
 const PROCESS = 'the process, at scrape';
+/** `hearsay agent`'s watch over the certificate files (identity/watch.ts). */
+const IDENTITY_WATCH = '`hearsay agent` (the certificate files\' watch)';
 /** The source of the agent's histograms (agent.histograms()). */
 const HISTOGRAMS = '`histograms()`';
 const NODE = 'Node.js, at scrape';
@@ -225,6 +227,9 @@ export const METRICS: readonly MetricFamily[] = Object.freeze([
   one('hearsay_services_local', 'gauge', 'services.local', 'Service instances registered with this agent.'),
   one('hearsay_services_indexed', 'gauge', 'services.indexed', "Service instances on live nodes in this agent's index (the whole mesh as it sees it)."),
   ...counts('', SERVICE_COUNTS),
+  sampled('hearsay_certificate_expiry_seconds', 'gauge', 'identity.expirySeconds', 'the agent, with a certificate (`identity.expirySeconds` in `counters()`)', "Seconds until this node's certificate expires (negative once expired); absent without --cert. The agent warns at a third of the lifetime left."),
+  sampled('hearsay_certificate_renewals_total', 'counter', 'identity.renewals', IDENTITY_WATCH, 'Renewed certificates `hearsay agent` took without a restart (SIGHUP, or a changed file).'),
+  sampled('hearsay_certificate_renewals_refused_total', 'counter', 'identity.renewalsRefused', IDENTITY_WATCH, 'Renewed certificate, key or revocation list files `hearsay agent` refused (invalid, expired, revoked, another node, or not allowing a registered service), keeping the identity it had.'),
   one('hearsay_http_requests_total', 'counter', 'http.requests', 'HTTP API requests received.'),
   one('hearsay_http_unauthorized_total', 'counter', 'http.unauthorized', 'HTTP API requests refused for a missing or wrong bearer token (401).'),
   one('hearsay_http_rate_limited_total', 'counter', 'http.rateLimited', 'HTTP API requests refused by the rate limit (429).'),
@@ -286,6 +291,8 @@ export interface CounterSources {
   readonly transport: Readonly<Record<string, number>>;
   readonly agent: Readonly<{ streamProbeAcks: number; udpWarnings: number; joinAttempts: number; snapshotWrites: number; snapshotErrors: number; eventsDropped: number }>;
   readonly services: Pick<ServiceRuntime, 'local' | 'index' | 'counters'>;
+  /** The certificate identity, when the agent runs with one (wall-clock ms). */
+  readonly identity?: Readonly<{ notAfterMs: number; nowMs: number }>;
 }
 
 /** Every counter value by its catalog key (the HTTP API's own are added by the server). */
@@ -307,6 +314,9 @@ export function agentCounters(s: CounterSources): Readonly<Record<string, number
   out['services.checkRuns'] = c.checkRuns;
   out['services.deregisteredCritical'] = c.deregisteredCritical;
   out['dropped.service-payload'] = s.services.index.counters.invalidPayloads;
+  if (s.identity !== undefined) {
+    out['identity.expirySeconds'] = Math.floor((s.identity.notAfterMs - s.identity.nowMs) / 1000);
+  }
   return out;
 }
 

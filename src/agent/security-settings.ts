@@ -78,7 +78,8 @@ export interface ResolvedSecuritySettings {
   readonly httpToken?: string;
 }
 
-export function resolveSecuritySettings(inputs: SecurityInputs, http: Address, problems: string[]): ResolvedSecuritySettings {
+/** `scopedTokens`: the API also has a tokens file (--api-tokens), which authenticates callers beyond loopback as --http-token does. */
+export function resolveSecuritySettings(inputs: SecurityInputs, http: Address, problems: string[], scopedTokens = false): ResolvedSecuritySettings {
   const security: { keys?: string[]; keyringFile?: string; label?: string; transition?: TransitionMode } = {};
   if (inputs.key !== undefined) {
     try {
@@ -112,10 +113,10 @@ export function resolveSecuritySettings(inputs: SecurityInputs, http: Address, p
       problems.push(`${inputs.httpToken.label} must be at least ${MIN_TOKEN_LENGTH} characters without spaces: make one with \`openssl rand -hex 32\``);
     } else httpToken = v;
   }
-  if (httpToken === undefined && !isLoopbackHost(http.host)) {
+  if (httpToken === undefined && !scopedTokens && !isLoopbackHost(http.host)) {
     problems.push(
       `the HTTP API would listen on ${http.host}:${http.port}, beyond loopback, without authentication: ` +
-        'set --http-token TOKEN (or HEARSAY_HTTP_TOKEN; clients send "Authorization: Bearer TOKEN"), or keep --http on 127.0.0.1',
+        'set --http-token TOKEN (or HEARSAY_HTTP_TOKEN; clients send "Authorization: Bearer TOKEN") or --api-tokens FILE, or keep --http on 127.0.0.1',
     );
   }
   return { security, ...(httpToken === undefined ? {} : { httpToken }) };

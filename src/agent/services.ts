@@ -52,6 +52,8 @@ export interface ServiceRuntimeHost {
    * the promise resolves once they are durable and rejects (PersistError) when they could not be.
    */
   persist?(definitions: readonly ServiceDefinition[]): Promise<void> | void;
+  /** Throws (ServiceNotAllowedError) when this node may not register the service `name`. @default every name is allowed */
+  allowService?(name: string): void;
   /** A fresh instance id (hyperid). */
   freshId(): string;
   now(): number;
@@ -108,6 +110,7 @@ export class ServiceRuntime {
 
   register(def: ServiceDefinition, options: { persist?: boolean } = {}): ServiceInstance {
     this.assertOpen('register');
+    if (typeof def.name === 'string') this.host.allowService?.(def.name);
     const service = this.local.register(def, () => this.host.freshId(), this.host.now(), (records) =>
       this.host.checkPayload(encodeInstances(records), `registering instance "${def.id ?? '(new)'}" of "${String(def.name)}"`),
     );

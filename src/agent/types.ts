@@ -12,6 +12,7 @@ import type { LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate
 import type { HistogramSnapshot } from '../util/histogram.js';
 import type { PickOptions, ServiceEvent, WatchOptions } from './services.js';
 import type { SeedResolver } from './seeds.js';
+import type { NodeIdentity } from '../identity/identity.js';
 
 export interface AgentOptions {
   /** Unique node name. @default the host name plus a short random suffix */
@@ -55,6 +56,12 @@ export interface AgentOptions {
   readonly serviceUpdateIntervalMs?: number;
   /** Encryption (AES-256-GCM keyring), cluster label and transition mode (SECURITY.md). @default no encryption, no label */
   readonly security?: AgentSecurityOptions;
+  /**
+   * This node's certificate identity (identity/identity.ts loadIdentity): its node name must be
+   * `name` (which defaults to it), and registrations of services it does not allow are refused
+   * with ServiceNotAllowedError. @default none: any service may be registered
+   */
+  readonly identity?: NodeIdentity;
   /** Limits on what peers may send: datagram size, inbound connections, bytes per connection. */
   readonly limits?: AgentLimits;
   /**
@@ -137,6 +144,14 @@ export interface AgentNode {
   /** Every entry including tombstones, with full detail. */
   memberViews(): MemberView[];
   setTags(tags: Readonly<Record<string, string>>): void;
+  /** The certificate identity this node runs with (AgentOptions.identity, or the latest setIdentity()), if any. */
+  readonly identity: NodeIdentity | undefined;
+  /**
+   * Replaces the identity with a renewed certificate, without a restart. Throws IdentityError
+   * (and keeps the current one) when it is for another node or does not allow a service this
+   * node has registered.
+   */
+  setIdentity(identity: NodeIdentity): void;
   /**
    * Removes a failed (dead or suspect) member from every view now, as Serf's force-leave: it is
    * marked left and the leave is gossiped. Throws UnknownMemberError or MemberAliveError.

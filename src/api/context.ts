@@ -5,6 +5,7 @@ import type { KeyOp, KeyOpReport } from '../security/key-manager.js';
 import type { LabelledSnapshot } from '../util/histogram.js';
 import type { BlockingSlots } from './blocking.js';
 import type { RuntimeMetrics } from './runtime-metrics.js';
+import type { TokenTable } from './tokens.js';
 
 /** What the key routes need from the agent: its key manager (HearsayAgent.keyManager). */
 export interface KeyOps {
@@ -35,6 +36,11 @@ export interface HttpServerOptions {
   readonly maxBlockingQueries?: number;
   /** Bearer token every request must carry; required to listen beyond loopback. @default none */
   readonly token?: string;
+  /**
+   * The scoped tokens in force (api/tokens.ts, `--api-tokens FILE`): a function, so that a reload
+   * swaps them; undefined from it means none. Like `token`, they allow listening beyond loopback.
+   */
+  readonly tokens?: () => TokenTable | undefined;
   /** Sustained request rate per caller (connection), bursts to twice it; more get 429. @default 10000 */
   readonly maxRequestsPerSecond?: number;
   /**
@@ -85,6 +91,10 @@ export interface ReloadReport {
   readonly logLevel: string;
   /** Settings that changed in the file but need a restart. */
   readonly needsRestart: readonly string[];
+  /** With a certificate: whether the reread files renewed it, were the same, or were refused (the old one kept). */
+  readonly identity?: 'renewed' | 'unchanged' | 'refused';
+  /** With --api-tokens: how many tokens are in force now, or 'refused' (the old ones kept). */
+  readonly apiTokens?: number | 'refused';
 }
 
 export interface ApiContext {

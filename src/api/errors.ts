@@ -55,6 +55,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   // What the caller sent cannot be taken.
   HEARSAY_ERR_SERVICE_TOO_LARGE: 400,
   HEARSAY_ERR_STATE_TOO_LARGE: 400,
+  // Not allowed by this node's certificate.
+  HEARSAY_ERR_SERVICE_NOT_ALLOWED: 403,
   // A peer (not this agent, not the caller) failed.
   HEARSAY_ERR_JOIN_FAILED: 502,
 };

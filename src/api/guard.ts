@@ -6,7 +6,9 @@
  * - Token: `Authorization: Bearer TOKEN`, or as Consul's clients send it, `X-Consul-Token: TOKEN`
  *   or `?token=TOKEN` (python-consul knows only the query parameter); compared in constant time
  *   (SHA-256 of both sides, then timingSafeEqual). Wrong or missing: 401 HEARSAY_ERR_UNAUTHORIZED,
- *   counted (http.unauthorized).
+ *   counted (http.unauthorized). With a tokens file (tokens.ts, --api-tokens) a token from it is
+ *   accepted too, with its own scope; check() returns who the caller is (ApiCaller) for the route
+ *   to authorize (access.ts). Without any token every caller is LOCAL_CALLER.
  * - Rate: a token bucket per caller (per connection: every local caller is 127.0.0.1, so the
  *   connection is what tells one from another), `maxRequestsPerSecond` refilled per second with a
  *   burst of twice that; an empty bucket answers 429 HEARSAY_ERR_RATE_LIMITED with Retry-After,
@@ -23,6 +25,10 @@ import type { Address } from '../wire/messages.js';
 import type { HttpCounterKey } from '../agent/counters.js';
 import { API_ERROR_CODES, ApiError } from './errors.js';
 import { queryOf } from './http-io.js';
+import { HTTP_TOKEN_CALLER, LOCAL_CALLER, type ApiCaller, type TokenTable } from './tokens.js';
+
+/** Who asks for a public path (the web view's files): no operator rights, no services. */
+const PUBLIC_CALLER: ApiCaller = Object.freeze({ name: 'public', operator: false, services: Object.freeze([]), commandChecks: false });
 
 /** The HTTP API was asked to listen beyond loopback without a bearer token. */
 export class HttpTokenRequiredError extends HearsayError {
@@ -40,6 +46,8 @@ export const HTTP_GUARD_DEFAULTS = Object.freeze({ maxRequestsPerSecond: 10_000 
 export interface HttpGuardOptions {
   /** Required as `Authorization: Bearer TOKEN` on every request when set. @default none */
   readonly token?: string;
+  /** The scoped tokens in force (reread by the caller: a function, so a reload swaps them). @default none */
+  readonly tokens?: () => TokenTable | undefined;
   /** Sustained request rate per caller (connection); bursts up to twice this. @default 10000 */
   readonly maxRequestsPerSecond?: number;
   /** Milliseconds, monotonic; injected by tests. @default performance.now */
@@ -63,6 +71,7 @@ export class HttpGuard {
     'http.headerTimeouts': 0,
   };
   private readonly tokenDigest: Buffer | null;
+  private readonly tokens: () => TokenTable | undefined;
   private readonly rate: number;
   private readonly burst: number;
   private readonly now: () => number;
@@ -73,6 +82,7 @@ export class HttpGuard {
 
   constructor(options: HttpGuardOptions = {}) {
     this.tokenDigest = options.token === undefined || options.token === '' ? null : digest(options.token);
+    this.tokens = options.tokens ?? (() => undefined);
     this.rate = options.maxRequestsPerSecond ?? HTTP_GUARD_DEFAULTS.maxRequestsPerSecond;
     this.burst = Math.max(1, this.rate * 2);
     this.now = options.now ?? (() => performance.now());
@@ -80,22 +90,34 @@ export class HttpGuard {
 
   /**
    * Throws ApiError (401, 429, 403) for a request that may not proceed; `bound` is the API's own
-   * address. A `publicPath` (the web view's static files: no data, no effect) needs no token and
-   * may carry an Origin (a browser sends one with every module script, even from the same origin);
-   * the rate and Host rules hold for it too.
+   * address. Returns who the caller is. A `publicPath` (the web view's static files: no data, no
+   * effect) needs no token and may carry an Origin (a browser sends one with every module script,
+   * even from the same origin); the rate and Host rules hold for it too.
    */
-  check(req: IncomingMessage, bound: Address | undefined, publicPath = false): void {
+  check(req: IncomingMessage, bound: Address | undefined, publicPath = false): ApiCaller {
     this.counters['http.requests']++;
-    if (this.tokenDigest !== null && !publicPath) {
+    const table = this.tokens();
+    const authRequired = (this.tokenDigest !== null || table !== undefined) && !publicPath;
+    // The web view's static files are served to anyone who passes the other rules, as a caller that may do nothing.
+    let who = publicPath ? PUBLIC_CALLER : LOCAL_CALLER;
+    if (authRequired) {
       const presented = presentedToken(req);
-      if (presented === undefined || !timingSafeEqual(digest(presented), this.tokenDigest)) {
+      const presentedDigest = presented === undefined ? undefined : digest(presented);
+      const found =
+        presented === undefined
+          ? undefined
+          : this.tokenDigest !== null && timingSafeEqual(presentedDigest as Buffer, this.tokenDigest)
+            ? HTTP_TOKEN_CALLER
+            : table?.lookup(presented);
+      if (found !== undefined) who = found;
+      else {
         this.counters['http.unauthorized']++;
         throw new ApiError(
           401,
           API_ERROR_CODES.unauthorized,
           presented === undefined
             ? 'this agent requires a bearer token: send "Authorization: Bearer TOKEN" (the CLI reads it from HEARSAY_HTTP_TOKEN; Consul clients send their token as X-Consul-Token)'
-            : 'the bearer token is wrong: use the token the agent was started with (--http-token or HEARSAY_HTTP_TOKEN)',
+            : 'the bearer token is wrong: use the token the agent was started with (--http-token or HEARSAY_HTTP_TOKEN) or one from its --api-tokens file',
           { 'www-authenticate': 'Bearer realm="hearsay"' },
         );
       }
@@ -117,7 +139,7 @@ export class HttpGuard {
     bucket.tokens -= 1;
     // DNS rebinding: a web page whose name was rebound to 127.0.0.1 sends its own name as Host
     // (and no Origin on a same-origin GET). Without a token, only loopback names are served.
-    if (this.tokenDigest === null && !hostAllowed(req.headers.host, bound)) {
+    if (!authRequired && !hostAllowed(req.headers.host, bound)) {
       throw new ApiError(
         403,
         API_ERROR_CODES.forbiddenHost,
@@ -127,6 +149,7 @@ export class HttpGuard {
     if (req.headers.origin !== undefined && !publicPath) {
       throw new ApiError(403, API_ERROR_CODES.forbiddenOrigin, 'requests from web pages (with an Origin header) are refused: call the API from a program or the hearsay CLI');
     }
+    return who;
   }
 
   /** Counts a refused request by its status. */

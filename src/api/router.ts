@@ -6,6 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_ERROR_CODES, ApiError } from './errors.js';
+import type { RouteAccess } from './access.js';
+import type { ApiCaller } from './tokens.js';
 
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
@@ -16,6 +18,8 @@ export interface RequestContext {
   /** Path parameters, percent-decoded. */
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
+  /** Who is calling, with what scope (tokens.ts); the route's `access` has been checked already. */
+  readonly caller: ApiCaller;
   /** Reads the JSON body: undefined when there is none (400 when `required`). `example` shows a good one in errors. */
   body(required: boolean, example: string): Promise<unknown>;
   /** Answers with JSON. */
@@ -29,6 +33,8 @@ export interface Route {
   /** e.g. `/v1/services/:name` or `/v1/checks/:id/:action(pass|warn|fail)`. */
   readonly path: string;
   readonly handler: Handler;
+  /** Who may call it (access.ts). @default 'read' for GET, 'operator' for the other methods */
+  readonly access?: RouteAccess;
   /** False: left out of the list a 404 gives (the Consul routes, which a note names instead). @default true */
   readonly listed?: boolean;
   /** True: served without the bearer token (the web view's static files); every other guard rule still applies. @default false */
@@ -46,7 +52,7 @@ interface Compiled {
 }
 
 export type Match =
-  | { readonly kind: 'found'; readonly handler: Handler; readonly params: Readonly<Record<string, string>>; readonly route: string }
+  | { readonly kind: 'found'; readonly handler: Handler; readonly params: Readonly<Record<string, string>>; readonly route: string; readonly access?: RouteAccess }
   | { readonly kind: 'wrong-method'; readonly allow: readonly Method[] };
 
 function compile(route: Route): Compiled {
@@ -102,7 +108,7 @@ export class Router {
       }
       const decoded: Record<string, string> = {};
       for (const [k, v] of Object.entries(params)) decoded[k] = decodeSegment(v);
-      return { kind: 'found', handler: c.route.handler, params: decoded, route: c.route.path };
+      return { kind: 'found', handler: c.route.handler, params: decoded, route: c.route.path, ...(c.route.access === undefined ? {} : { access: c.route.access }) };
     }
     if (allow.length === 0) throw new ApiError(404, API_ERROR_CODES.notFound, `no route for ${method} ${path}: the API serves ${this.summary}`);
     const list = allow.join(', ');

@@ -30,6 +30,7 @@ import type { Address } from '../wire/messages.js';
 import type { ApiContext, HttpServerOptions } from './context.js';
 import { toApiError } from './errors.js';
 import { checkHttpExposure, HttpGuard } from './guard.js';
+import { accessOf, authorizeRoute } from './access.js';
 import { pathOf, queryOf, readJsonBody, sendJson } from './http-io.js';
 import { Router, type RequestContext } from './router.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
@@ -96,6 +97,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   const bodies = new Semaphore(options.maxConcurrentBodies ?? 16);
   const guard = new HttpGuard({
     ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.tokens === undefined ? {} : { tokens: options.tokens }),
     ...(options.maxRequestsPerSecond === undefined ? {} : { maxRequestsPerSecond: options.maxRequestsPerSecond }),
   });
   let closing: Promise<void> | undefined;
@@ -151,13 +153,15 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     let route: string | undefined;
     timeRequest(method, path, res, () => route);
     try {
-      guard.check(req, bound, router.isPublic(method, path));
-      const { handler, params, route: matched } = router.match(method, path);
+      const caller = guard.check(req, bound, router.isPublic(method, path));
+      const { handler, params, route: matched, access } = router.match(method, path);
       route = matched;
+      authorizeRoute(caller, accessOf(method, access), method, matched);
       const request: RequestContext = {
         req,
         res,
         params,
+        caller,
         query: queryOf(req.url),
         body: (required, example) => bodies.run(() => readJsonBody(req, maxBodyBytes, required, example)),
         json: (status, body, headers) => sendJson(res, status, body, headers),
@@ -201,7 +205,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   return {
     listen(address: Address): Promise<Address> {
       try {
-        checkHttpExposure(address.host, address.port, options.token);
+        checkHttpExposure(address.host, address.port, options.token ?? (options.tokens === undefined ? undefined : 'scoped tokens'));
       } catch (err) {
         return Promise.reject(err as Error);
       }

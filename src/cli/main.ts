@@ -63,6 +63,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'list, install, use (make primary) or remove encryption keys on every member of the mesh',
     load: async () => (await import('./commands/keys.js')).command as unknown as Command,
   },
+  ca: {
+    summary: 'an offline certificate authority for node identities: init, issue, revoke, inspect',
+    load: async () => (await import('./commands/ca.js')).command as unknown as Command,
+  },
   keygen: {
     summary: 'print a new random encryption key (AES-256, base64) for --key or `hearsay keys install`',
     load: async () => (await import('./commands/keygen.js')).command as unknown as Command,
@@ -76,7 +80,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: async () => (await import('./commands/monitor.js')).command as unknown as Command,
   },
   reload: {
-    summary: 'make a running agent reread its config file: services, checks, tags and log level',
+    summary: 'make a running agent reread its config file: services, checks, tags and log level (and its certificate and API tokens files)',
     load: async () => (await import('./commands/reload.js')).command as unknown as Command,
   },
   'force-leave': {

@@ -52,7 +52,7 @@ describe('agent configuration', () => {
         name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default',
         dns: 'default', key: 'default', keyringFile: 'default', label: 'default', encryptTransition: 'default', httpToken: 'default',
         retryJoin: 'default', retryJoinIntervalMs: 'default', retryJoinMax: 'default', logFormat: 'default', enableScriptChecks: 'default',
-        dnsDomain: 'default', datacenter: 'default',
+        dnsDomain: 'default', datacenter: 'default', ca: 'default', cert: 'default', certKey: 'default', revocations: 'default', apiTokens: 'default',
       },
     });
   });
@@ -192,5 +192,28 @@ describe('agent configuration', () => {
     await expect(loadAgentConfig({ config: join(dir, 'missing.json'), profile: 'moon' }, {})).rejects.toMatchObject({
       problems: [expect.stringMatching(/^--config ".*missing\.json" does not exist: give the path of a JSON file$/), expect.stringMatching(/^--profile "moon"/)],
     });
+  });
+});
+
+describe('identity and API token settings', () => {
+  it('takes --ca/--cert/--cert-key/--revocations and --api-tokens from flags, env and the config file', () => {
+    const file: ConfigFileInput = { path: 'agent.json', text: JSON.stringify({ ca: '/etc/hearsay/ca.crt', cert: '/etc/hearsay/web-1.crt', certKey: '/etc/hearsay/web-1.key', apiTokens: '/etc/hearsay/tokens.json' }) };
+    const c = resolveAgentConfig({ flags: { certKey: '/flag/web-1.key' }, env: { HEARSAY_REVOCATIONS: '/env/rev.json' }, file });
+    expect(c.identityFiles).toEqual({ ca: '/etc/hearsay/ca.crt', cert: '/etc/hearsay/web-1.crt', certKey: '/flag/web-1.key', revocations: '/env/rev.json' });
+    expect(c.apiTokensFile).toBe('/etc/hearsay/tokens.json');
+    const e = resolveAgentConfig({ flags: {}, env: { HEARSAY_CA: 'a', HEARSAY_CERT: 'b', HEARSAY_CERT_KEY: 'c', HEARSAY_API_TOKENS: 't' } });
+    expect(e.identityFiles).toEqual({ ca: 'a', cert: 'b', certKey: 'c' });
+    expect(e.apiTokensFile).toBe('t');
+    expect(resolveAgentConfig({ flags: {}, env: {} }).identityFiles).toBeUndefined();
+  });
+
+  it('needs the three certificate files together, and the revocation list only with them', () => {
+    expect(problemsOf({ flags: { cert: 'b' }, env: {} })).toEqual([expect.stringMatching(/needs --ca, --cert and --cert-key together: also give --ca and --cert-key/) as unknown]);
+    expect(problemsOf({ flags: { revocations: 'r' }, env: {} })).toEqual([expect.stringMatching(/--revocations needs a node identity/) as unknown]);
+  });
+
+  it('lets the API listen beyond loopback with a tokens file, as with --http-token', () => {
+    expect(problemsOf({ flags: { http: '0.0.0.0:7947' }, env: {} })).toEqual([expect.stringMatching(/or --api-tokens FILE/) as unknown]);
+    expect(resolveAgentConfig({ flags: { http: '0.0.0.0:7947', apiTokens: 't.json' }, env: {} }).http.host).toBe('0.0.0.0');
   });
 });

@@ -3,6 +3,7 @@
  * that record their calls and do what the test says, and events the test emits by hand.
  * No sockets, no timers.
  */
+import type { NodeIdentity } from '../../src/identity/identity.js';
 import { JoinError, MemberAliveError, UnknownMemberError } from '../../src/errors.js';
 import type { MemberView } from '../../src/membership/types.js';
 import type { Address, MemberStatus } from '../../src/wire/messages.js';
@@ -120,6 +121,13 @@ export class FakeAgent extends ServiceFacade implements Agent {
     if (v === undefined || name === this.name) throw new UnknownMemberError(name);
     if (v.status === 'alive') throw new MemberAliveError(name);
     this.views = this.views.map((x) => (x.name === name ? { ...x, status: 'left' } : x));
+  }
+
+  /** Set by tests; registrations are not checked against it (the real agent's are: test/agent/identity.test.ts). */
+  identity: NodeIdentity | undefined = undefined;
+
+  setIdentity(identity: NodeIdentity): void {
+    this.identity = identity;
   }
 
   setTags(tags: Readonly<Record<string, string>>): void {

@@ -16,6 +16,7 @@ import { HEALTH_STATUSES, type HealthStatus } from '../../registry/types.js';
 import type { ApiContext } from '../context.js';
 import { API_ERROR_CODES, ApiError, toApiError } from '../errors.js';
 import { VERSION } from '../../version.js';
+import { identitySummary } from '../../identity/identity.js';
 import { objectBody } from '../http-io.js';
 import { METRICS_CONTENT_TYPE, renderMetrics, type Sample } from '../prometheus.js';
 import type { Route } from '../router.js';
@@ -40,7 +41,7 @@ export function serviceInstanceSamples(agent: Pick<AgentServices, 'services' | '
   return out;
 }
 
-/** This agent as hearsay describes it: {name, version, addr, port, incarnation, tags, status, profile, state, bind, counters}. */
+/** This agent as hearsay describes it: {name, version, addr, port, incarnation, tags, status, profile, state, bind, identity (with a certificate), counters}. */
 export function hearsaySelf(agent: AgentNode, profile: string | undefined): Record<string, unknown> {
   const view = agent.memberViews().find((v) => v.name === agent.name);
   return {
@@ -54,6 +55,7 @@ export function hearsaySelf(agent: AgentNode, profile: string | undefined): Reco
     ...(profile === undefined ? {} : { profile }),
     state: agent.state,
     bind: formatHostPort(agent.bindAddress),
+    ...(agent.identity === undefined ? {} : { identity: identitySummary(agent.identity, Date.now()) }),
     counters: { ...agent.counters() },
   };
 }

@@ -29,6 +29,7 @@ import { VERSION } from '../../version.js';
 import type { ApiContext } from '../context.js';
 import { agentCall, agentCallAsync, API_ERROR_CODES, ApiError, toApiError } from '../errors.js';
 import type { RequestContext, Route } from '../router.js';
+import { requireCheck, requireInstance } from '../access.js';
 import { hearsaySelf } from './agent.js';
 import { localDetail } from './consul-catalog.js';
 import { consulRead, consulWrite, flag, type ConsulRouteEnv } from './consul-query.js';
@@ -159,10 +160,11 @@ export function consulAgentRoutes(agent: ConsulAgentAgent, env: ConsulRouteEnv, 
     {
       method: 'PUT',
       path: '/v1/agent/service/register',
-      handler: consulWrite(env, () => indexes.services(), async ({ body }) => {
+      access: 'service',
+      handler: consulWrite(env, () => indexes.services(), async ({ body, caller }) => {
         const example = '{"Name": "web", "Port": 8080, "Check": {"HTTP": "http://127.0.0.1:8080/health", "Interval": "10s"}}';
         const definition = fromConsulRegistration(await body(true, example));
-        refuseCommandChecks(ctx, definition);
+        refuseCommandChecks(ctx, definition, caller);
         // Kept in the data dir across restarts, as Consul keeps API registrations; answered once durable.
         await agentCallAsync(() => agent.registerDurably(definition));
         return undefined;
@@ -171,8 +173,10 @@ export function consulAgentRoutes(agent: ConsulAgentAgent, env: ConsulRouteEnv, 
     {
       method: 'PUT',
       path: '/v1/agent/service/deregister/:id',
-      handler: consulWrite(env, () => indexes.services(), async ({ params }) => {
+      access: 'service',
+      handler: consulWrite(env, () => indexes.services(), async ({ params, caller }) => {
         const id = params.id ?? '';
+        requireInstance(caller, agent, id, 'deregister');
         if (!(await agentCallAsync(() => agent.deregisterDurably(id)))) {
           throw new ApiError(404, 'HEARSAY_ERR_UNKNOWN_SERVICE', `no service instance with id ${JSON.stringify(id)} on this agent: list them with GET /v1/agent/services`);
         }
@@ -182,7 +186,9 @@ export function consulAgentRoutes(agent: ConsulAgentAgent, env: ConsulRouteEnv, 
     {
       method: 'PUT',
       path: '/v1/agent/check/:action(pass|warn|fail)/:id',
-      handler: consulWrite(env, index, ({ params, query }) => {
+      access: 'service',
+      handler: consulWrite(env, index, ({ params, query, caller }) => {
+        requireCheck(caller, agent, params.id ?? '');
         agentCall(() => agent.updateCheck(params.id ?? '', TTL[params.action ?? ''] as CheckStatus, query.get('note') ?? ''));
         return undefined;
       }),
@@ -190,7 +196,9 @@ export function consulAgentRoutes(agent: ConsulAgentAgent, env: ConsulRouteEnv, 
     {
       method: 'PUT',
       path: '/v1/agent/check/update/:id',
-      handler: consulWrite(env, index, async ({ params, body }) => {
+      access: 'service',
+      handler: consulWrite(env, index, async ({ params, body, caller }) => {
+        requireCheck(caller, agent, params.id ?? '');
         const example = '{"Status": "passing", "Output": "all good"}';
         const raw = await body(true, example);
         if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ApiError(400, API_ERROR_CODES.invalidRequest, `the body must be ${example}`);

@@ -40,7 +40,7 @@ export function keyRoutes(keys: KeyOps | undefined): Route[] {
     async ({ body, json }) =>
       json(200, await runKeyRequest(keys, name, name === 'list' ? undefined : await body(true, '{"key": "BASE64 KEY"}')));
   return [
-    { method: 'GET', path: '/v1/keys', handler: op('list') },
+    { method: 'GET', path: '/v1/keys', handler: op('list'), access: 'operator' },
     { method: 'POST', path: '/v1/keys/install', handler: op('install') },
     { method: 'POST', path: '/v1/keys/use', handler: op('use') },
     { method: 'POST', path: '/v1/keys/remove', handler: op('remove') },

@@ -54,7 +54,7 @@ export function operateRoutes(agent: Pick<AgentNode, 'forceLeave' | 'name'>, ctx
   };
 
   return [
-    { method: 'GET', path: '/v1/agent/monitor', handler: monitor },
+    { method: 'GET', path: '/v1/agent/monitor', handler: monitor, access: 'operator' },
     { method: 'PUT', path: '/v1/agent/reload', handler: reload },
     { method: 'POST', path: '/v1/agent/reload', handler: reload },
     { method: 'PUT', path: '/v1/agent/force-leave/:node', handler: forceLeave },

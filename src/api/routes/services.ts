@@ -27,6 +27,8 @@ import { waitForIndex } from '../blocking.js';
 import type { ApiContext } from '../context.js';
 import { agentCall, agentCallAsync, API_ERROR_CODES, ApiError } from '../errors.js';
 import type { Handler, Route } from '../router.js';
+import { requireCheck, requireInstance, requireRegistration } from '../access.js';
+import type { ApiCaller } from '../tokens.js';
 
 /** What the service routes use of the agent. */
 export type ServiceAgent = AgentServices & AgentEvents & Pick<AgentNode, 'name' | 'address'>;
@@ -39,11 +41,14 @@ function hasCommandCheck(body: object): boolean {
 }
 
 /**
- * Throws 403 for a registration (hearsay's definition, or Consul's once translated) with a command
- * check, unless the agent accepts them through the API (--enable-script-checks).
+ * Throws 403 for a registration (hearsay's definition, or Consul's once translated) that the
+ * caller's token does not allow (its service name; a command check needs "commandChecks"), and
+ * for one with a command check unless the agent accepts them through the API (--enable-script-checks).
  */
-export function refuseCommandChecks(ctx: ApiContext, definition: object): void {
-  if (ctx.options.allowCommandChecks === true || !hasCommandCheck(definition)) return;
+export function refuseCommandChecks(ctx: ApiContext, definition: object, caller: ApiCaller): void {
+  const command = hasCommandCheck(definition);
+  requireRegistration(caller, definition, command && ctx.options.allowCommandChecks === true);
+  if (ctx.options.allowCommandChecks === true || !command) return;
   throw fail(
     403,
     'HEARSAY_ERR_COMMAND_CHECKS_DISABLED',
@@ -77,20 +82,21 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
     return { tags, status };
   };
 
-  const register: Handler = async ({ body: readBody, json }) => {
+  const register: Handler = async ({ body: readBody, json, caller }) => {
     const example = '{"name": "billing", "port": 8080, "tags": ["v2"], "checks": [{"http": "http://127.0.0.1:8080/health", "interval": "10s"}]}';
     const body = await readBody(true, example);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw fail(400, 'HEARSAY_ERR_INVALID_SERVICE', `the body must be a JSON object such as ${example}`);
     }
-    refuseCommandChecks(ctx, body);
+    refuseCommandChecks(ctx, body, caller);
     // Registrations through the API are kept in the data dir (if any) across restarts, as Consul does.
     // Answered only once the registration is durable (fsynced): a 2xx survives kill -9.
     const instance = await agentCallAsync(() => agent.registerDurably(body as Parameters<AgentServices['register']>[0]));
     json(200, instance);
   };
 
-  const deregister: Handler = async ({ params: { id = '' }, json }) => {
+  const deregister: Handler = async ({ params: { id = '' }, json, caller }) => {
+    requireInstance(caller, agent, id, 'deregister');
     if (!(await agentCallAsync(() => agent.deregisterDurably(id)))) {
       throw fail(404, 'HEARSAY_ERR_UNKNOWN_SERVICE', `no service instance with id ${JSON.stringify(id)} on this agent: list them with GET /v1/registrations`);
     }
@@ -156,7 +162,8 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
     json(200, agent.checks());
   };
 
-  const ttl: Handler = async ({ params: { id = '', action = '' }, query, body: readBody, json }) => {
+  const ttl: Handler = async ({ params: { id = '', action = '' }, query, body: readBody, json, caller }) => {
+    requireCheck(caller, agent, id);
     const status = TTL_ACTIONS[action] as CheckStatus;
     let note = query.get('note') ?? '';
     const body = await readBody(false, '{"note": "queue depth 3"}');
@@ -194,14 +201,14 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
   };
 
   return [
-    { method: 'PUT', path: '/v1/services', handler: register },
+    { method: 'PUT', path: '/v1/services', handler: register, access: 'service' },
     { method: 'GET', path: '/v1/services', handler: list },
-    { method: 'DELETE', path: '/v1/services/:id', handler: deregister },
+    { method: 'DELETE', path: '/v1/services/:id', handler: deregister, access: 'service' },
     { method: 'GET', path: '/v1/services/:name', handler: lookup },
     { method: 'GET', path: '/v1/pick/:name', handler: pick },
     { method: 'GET', path: '/v1/registrations', handler: localServices },
     { method: 'GET', path: '/v1/checks', handler: checks },
-    { method: 'PUT', path: '/v1/checks/:id/:action(pass|warn|fail)', handler: ttl },
+    { method: 'PUT', path: '/v1/checks/:id/:action(pass|warn|fail)', handler: ttl, access: 'service' },
     { method: 'PUT', path: '/v1/maintenance', handler: maintenance },
   ];
 }

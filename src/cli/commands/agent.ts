@@ -33,6 +33,7 @@ import { HearsayError, JoinError, type SeedFailure } from '../../errors.js';
 import type { Command, FlagValues, Io } from '../command.js';
 import { parseFlags } from '../parser.js';
 import { agentLimits, dnsLimitOptions, httpSecurityOptions, securityFlags, securitySettingsFromFlags } from './security-flags.js';
+import { IdentityRuntime, loadStartIdentity } from './identity-setup.js';
 
 const flags = {
   name: { type: 'string', placeholder: 'NAME', description: 'unique node name (default: host name plus a random suffix; $HEARSAY_NAME)' },
@@ -117,7 +118,7 @@ export interface AgentCommandDeps {
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGINT: 2, SIGTERM: 15 };
 /** Settings a reload cannot apply to a running agent. */
-const RESTART_ONLY = ['name', 'bind', 'advertise', 'http', 'dns', 'dnsDomain', 'datacenter', 'profile', 'dataDir', 'security', 'httpToken', 'limits', 'membership'] as const;
+const RESTART_ONLY = ['name', 'bind', 'advertise', 'http', 'dns', 'dnsDomain', 'datacenter', 'profile', 'dataDir', 'security', 'httpToken', 'limits', 'membership', 'identityFiles', 'apiTokensFile'] as const;
 
 function flagSettings(values: AgentFlags): AgentFlagSettings {
   const opt = <K extends keyof AgentFlagSettings>(key: K, v: AgentFlagSettings[K] | undefined): Partial<AgentFlagSettings> =>
@@ -164,6 +165,18 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     throw err;
   }
 
+  // The certificate and the API tokens: checked before anything starts, each refusal one clear error.
+  let start: Awaited<ReturnType<typeof loadStartIdentity>>;
+  try {
+    start = await loadStartIdentity(config);
+  } catch (err) {
+    if (err instanceof HearsayError) {
+      io.stderr.write(`hearsay agent: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
   const output = deps.logger === undefined ? new LogOutput(io.stderr, config.logLevel, config.logFormat ?? (io.stderr.isTTY === true ? 'text' : 'json')) : undefined;
   const logger = deps.logger ?? (output as LogOutput).logger;
   const log = logger.child({ component: 'cli' });
@@ -189,8 +202,9 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
 
   let agent: Agent;
   try {
+    const name = config.name ?? start.identity?.node;
     agent = deps.createAgent({
-      ...(config.name === undefined ? {} : { name: config.name }),
+      ...(name === undefined ? {} : { name }),
       bind: config.bind,
       ...(config.advertise === undefined ? {} : { advertise: config.advertise }),
       profile: config.profile,
@@ -198,6 +212,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
       tags: config.tags,
       ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
       security: config.security,
+      ...(start.identity === undefined ? {} : { identity: start.identity }),
       ...agentLimits(config.limits),
       logger,
     });
@@ -209,6 +224,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     throw err;
   }
 
+  const identity = new IdentityRuntime(config, agent, logger.child({ component: 'identity' }), start.tokens);
   // Services from the config file: registered before start, so the first state carries them.
   const fileServices = new ConfigServices(agent);
   try {
@@ -238,7 +254,8 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     output?.setLevel(next.logLevel);
     const needsRestart = RESTART_ONLY.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config[k]));
     config = { ...next, ...Object.fromEntries(needsRestart.map((k) => [k, config[k]])) } as AgentConfig;
-    const report: ReloadReport = { services, logLevel: next.logLevel, needsRestart };
+    const renewed = await identity.reload();
+    const report: ReloadReport = { services, logLevel: next.logLevel, needsRestart, ...renewed };
     log.info({ ...services, logLevel: next.logLevel }, 'reloaded the config file');
     if (needsRestart.length > 0) log.warn({ settings: needsRestart }, `changed in the config file, applied at the next start: ${needsRestart.join(', ')}`);
     return report;
@@ -248,7 +265,8 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
     logger: logger.child({ component: 'http' }),
     profile: config.profile,
     ...httpSecurityOptions(config, agent),
-    extraCounters: () => (dns === undefined ? {} : dnsCounterValues(dns.counters)),
+    ...identity.httpOptions(),
+    extraCounters: () => ({ ...(dns === undefined ? {} : dnsCounterValues(dns.counters)), ...identity.counters() }),
     ...(output === undefined ? {} : { logs: output }),
     onReload: reload,
     allowCommandChecks: config.enableScriptChecks,
@@ -263,6 +281,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
 
   const stop = async (leave: boolean, exitCode: number): Promise<void> => {
     stopRetries.abort();
+    identity.stop();
     let code = exitCode;
     try {
       if (leave) await agent.leave();
@@ -299,6 +318,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
   /** Gives up before running: closes what started, says why on stderr. */
   const fail = async (code: number, message: string): Promise<number> => {
     removeSignals();
+    identity.stop();
     await agent.close().catch(() => undefined);
     await http.close();
     await dns?.close();
@@ -370,6 +390,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
   io.stdout.write(
     `hearsay agent ${agent.name} listening on ${formatHostPort(agent.address)} (http ${formatHostPort(httpAddress)})${dnsAddress === undefined ? '' : ` (dns ${formatHostPort(dnsAddress)})`}\n`,
   );
+  identity.start();
   deps.onReady?.({ agent, http, config, ...(dns === undefined ? {} : { dns }) });
 
   if (config.join.length > 0) {
@@ -423,7 +444,7 @@ export const command: Command<typeof flags> = {
     'Settings: flags win over HEARSAY_* environment variables, which win over the --config file',
     '(a JSON object with the keys name, bind, advertise, join and retryJoin (arrays), retryJoinIntervalMs,',
     'retryJoinMax, http, dns, dnsDomain, datacenter, profile, dataDir, logLevel, logFormat, key, keyringFile, label,',
-    'encryptTransition, httpToken, tags (an object of strings), membership (membership option',
+    'encryptTransition, httpToken, apiTokens, ca, cert, certKey, revocations, tags (an object of strings), membership (membership option',
     'overrides), limits (see README: Security) and services (an array of service definitions as',
     'PUT /v1/services takes them, registered at start)).',
     'A HOST without :PORT uses the default port; write IPv6 as [ADDRESS]:PORT. A seed may also be a',
@@ -432,7 +453,10 @@ export const command: Command<typeof flags> = {
     'If no --join seed answers the agent exits 1 with each seed\'s reason, unless --retry-join seeds',
     'are given: those are retried with backoff until one answers (or --retry-join-max rounds).',
     'Logs: text on a terminal, JSON lines otherwise. SIGINT or SIGTERM leaves gracefully and exits 0;',
-    'a second signal exits at once. SIGHUP rereads the config file (services, checks, tags, log level).',
+    'a second signal exits at once. SIGHUP rereads the config file (services, checks, tags, log level),',
+    'the certificate files and the --api-tokens file (those two also when they change).',
+    'With --ca, --cert and --cert-key the node runs with a certificate identity (`hearsay ca`): --name defaults',
+    'to its node name, and only the services it names may be registered.',
     'The HTTP API (loopback by default; beyond loopback only with --http-token) is listed in the README;',
     'DNS answers NAME.service.hearsay, TAG.NAME.service.hearsay and NODE.node.hearsay (and, with',
     '--dns-domain consul, the same in Consul\'s forms under consul.). The HTTP API also speaks Consul\'s',

@@ -34,8 +34,17 @@ export const securityFlags = {
   'http-token': {
     type: 'string',
     placeholder: 'TOKEN',
-    description: 'bearer token the HTTP API requires; mandatory when --http is not loopback ($HEARSAY_HTTP_TOKEN)',
+    description: 'bearer token the HTTP API requires, an operator token; mandatory when --http is not loopback without --api-tokens ($HEARSAY_HTTP_TOKEN)',
   },
+  'api-tokens': {
+    type: 'string',
+    placeholder: 'FILE',
+    description: 'JSON file of HTTP API tokens scoped to service patterns, operator or command checks; reread on SIGHUP and when it changes ($HEARSAY_API_TOKENS)',
+  },
+  ca: { type: 'string', placeholder: 'FILE', description: 'the CA certificate (PEM) node certificates are checked against ($HEARSAY_CA)' },
+  cert: { type: 'string', placeholder: 'FILE', description: "this node's certificate (PEM, from `hearsay ca issue` or openssl); reread on SIGHUP and when it changes ($HEARSAY_CERT)" },
+  'cert-key': { type: 'string', placeholder: 'FILE', description: "this node's private key (PEM) ($HEARSAY_CERT_KEY)" },
+  revocations: { type: 'string', placeholder: 'FILE', description: "the CA's revocation list (`hearsay ca revoke`): a revoked certificate is refused ($HEARSAY_REVOCATIONS)" },
 } as const;
 
 interface SecurityFlagValues {
@@ -44,6 +53,11 @@ interface SecurityFlagValues {
   readonly label?: string | undefined;
   readonly 'encrypt-transition'?: string | undefined;
   readonly 'http-token'?: string | undefined;
+  readonly 'api-tokens'?: string | undefined;
+  readonly ca?: string | undefined;
+  readonly cert?: string | undefined;
+  readonly 'cert-key'?: string | undefined;
+  readonly revocations?: string | undefined;
 }
 
 export function securitySettingsFromFlags(values: SecurityFlagValues): {
@@ -52,6 +66,11 @@ export function securitySettingsFromFlags(values: SecurityFlagValues): {
   label?: string;
   encryptTransition?: string;
   httpToken?: string;
+  apiTokens?: string;
+  ca?: string;
+  cert?: string;
+  certKey?: string;
+  revocations?: string;
 } {
   return {
     ...(values.key === undefined ? {} : { key: values.key }),
@@ -59,6 +78,11 @@ export function securitySettingsFromFlags(values: SecurityFlagValues): {
     ...(values.label === undefined ? {} : { label: values.label }),
     ...(values['encrypt-transition'] === undefined ? {} : { encryptTransition: values['encrypt-transition'] }),
     ...(values['http-token'] === undefined ? {} : { httpToken: values['http-token'] }),
+    ...(values['api-tokens'] === undefined ? {} : { apiTokens: values['api-tokens'] }),
+    ...(values.ca === undefined ? {} : { ca: values.ca }),
+    ...(values.cert === undefined ? {} : { cert: values.cert }),
+    ...(values['cert-key'] === undefined ? {} : { certKey: values['cert-key'] }),
+    ...(values.revocations === undefined ? {} : { revocations: values.revocations }),
   };
 }
 
