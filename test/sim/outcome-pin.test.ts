@@ -22,7 +22,7 @@ interface Outcome {
 }
 
 function run(seed: number, loss: number, state: MemberState | undefined): Outcome {
-  const w = createWorld({ seed, profile: 'lan', state, network: { link: { lossRate: loss, latency: { kind: 'lognormal', medianMs: 1, sigma: 0.5 } } } });
+  const w = createWorld({ seed, profile: 'lan', ...(state === undefined ? {} : { state }), network: { link: { lossRate: loss, latency: { kind: 'lognormal', medianMs: 1, sigma: 0.5 } } } });
   const events = createHash('sha256');
   let count = 0;
   w.onEvent((node, e, t) => {
