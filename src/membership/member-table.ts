@@ -104,6 +104,27 @@ export class MemberTable {
     }
   }
 
+  /**
+   * The slot of the member whose identity is `id` (an id of this table's registry) or another
+   * identity of the same name, or NONE: what `slotOf(identities.get(id).node)` gives, without
+   * hashing the name again (the registry keeps its hash) and, for the entry holding this very
+   * identity (most entries of a converged view), without comparing names.
+   */
+  slotOfId(id: number): number {
+    if (this.count === 0) return NONE;
+    const buckets = this.buckets;
+    const mask = this.bucketMask;
+    const cells = this.cells;
+    const reg = this.identities;
+    const hash = reg.hash(id);
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = buckets[i] as number;
+      if (slot === NONE) return NONE;
+      const other = cells[2 * slot] as number;
+      if (other === id || (reg.hash(other) === hash && reg.get(other).node === reg.get(id).node)) return slot;
+    }
+  }
+
   identity(slot: number): Identity {
     return this.identities.get(this.cells[2 * slot] as number);
   }
@@ -193,17 +214,19 @@ export class MemberTable {
       if (this.highWater >= this.capacity) this.grow(Math.max(8, this.capacity * 2));
       slot = this.highWater++;
     }
+    const code = CODE[status];
     const hash = this.identities.hash(id);
-    this.cells[2 * slot] = id;
-    this.cells[2 * slot + 1] = incarnation;
-    this.statuses[slot] = CODE[status];
-    if (status === 'alive' || status === 'suspect') this.unheardActive++;
+    const cells = this.cells;
+    cells[2 * slot] = id;
+    cells[2 * slot + 1] = incarnation;
+    this.statuses[slot] = code;
     this.changed[slot] = now;
     this.insertIndex(slot, hash);
     this.count++;
-    this.counts[status]++;
-    this.track(slot);
-    if (status === 'alive') this.digestValue ^= this.entryHash(slot);
+    this.countStatus(code, 1);
+    if (code <= SUSPECT) this.unheardActive++;
+    else this.track(slot);
+    if (code === ALIVE) this.digestValue ^= mix32(hash ^ Math.imul((incarnation | 0) + 1, 0x9e3779b1)); // entryHash(slot)
     const n = this.orderLength++;
     const order = this.order;
     order[n] = slot;
@@ -213,6 +236,24 @@ export class MemberTable {
       order[offset] = slot;
     }
     return slot;
+  }
+
+  /** Adds `delta` to the count of the status `code` (a switch: no keyed property access). */
+  private countStatus(code: number, delta: number): void {
+    const c = this.counts;
+    switch (code) {
+      case ALIVE:
+        c.alive += delta;
+        break;
+      case SUSPECT:
+        c.suspect += delta;
+        break;
+      case DEAD:
+        c.dead += delta;
+        break;
+      default:
+        c.left += delta;
+    }
   }
 
   setIncarnation(slot: number, incarnation: number): void {

@@ -381,7 +381,7 @@ export class Membership {
       const r = records[k] as MemberRecord;
       if (r.node === this.name) continue;
       const status: MemberStatus = r.status === 'suspect' ? 'alive' : r.status;
-      const slot = t.slotOf(r.node);
+      const slot = t.slotOfId(ids[k] as number);
       if (slot === NONE) {
         if (t.size >= this.opts.maxMembers) {
           this.counters['dropped.member-limit']++;
