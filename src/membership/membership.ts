@@ -659,20 +659,30 @@ export class Membership {
     const budget = ourJoin ? Infinity : this.newMemberBudget(msg.source, now);
     let added = 0;
     let refused = 0;
-    for (const r of msg.members) {
-      if (r.status === 'alive' && r.node !== this.name && this.table.slotOf(r.node) === NONE) {
+    const t = this.table;
+    const members = msg.members;
+    for (let k = 0; k < members.length; k++) {
+      const r = members[k] as MemberRecord;
+      // One lookup per record: most records of a full-state exchange are news to nobody.
+      const self = r.node === this.name;
+      let slot = self ? NONE : t.slotOf(r.node);
+      if (r.status !== 'alive') {
+        this.mergeRecord(r, slot, msg.source, now);
+        continue;
+      }
+      if (!self && slot === NONE) {
         if (added >= budget) {
           refused++;
           continue;
         }
         added++;
       }
-      this.mergeRecord(r, msg.source, now);
+      this.mergeRecord(r, slot, msg.source, now);
       // The seed we chose vouches for its alive members, as a snapshot does (restore): heard, so
       // a joiner's first rounds probe them as one round-robin, not at most every other probe.
-      if (ourJoin && r.status === 'alive' && r.node !== this.name) {
-        const slot = this.table.slotOf(r.node);
-        if (slot !== NONE && sameAddress(this.table.addr(slot), r.addr)) this.table.setHeard(slot);
+      if (ourJoin && !self) {
+        if (slot === NONE) slot = t.slotOf(r.node);
+        if (slot !== NONE && sameAddress(t.addr(slot), r.addr)) t.setHeard(slot);
       }
     }
     // The peer answered over a stream from its own address: it is there.
@@ -694,16 +704,15 @@ export class Membership {
    * Merges one remote record. A remote `dead` becomes a local suspicion (the member may be alive
    * and able to refute; memberlist does the same), a remote `left` is a leave.
    */
-  private mergeRecord(r: MemberRecord, source: string, now: number): void {
+  private mergeRecord(r: MemberRecord, slot: number, source: string, now: number): void {
     switch (r.status) {
       case 'alive': {
         // Most records of a full-state exchange are news to nobody: answer onAlive's first question
         // (a known member at this incarnation or newer is left alone) before building a message.
         // The same incarnation from another address goes on: onAlive reports the name conflict.
-        if (r.node !== this.name) {
-          const slot = this.table.slotOf(r.node);
-          if (slot !== NONE && sameAddress(this.table.addr(slot), r.addr) && !newer(r.incarnation, this.table.incarnation(slot))) return;
-        }
+        // `slot` is the record's entry (NONE for this node itself or an unknown member).
+        const t = this.table;
+        if (slot !== NONE && sameAddress(t.addr(slot), r.addr) && !newer(r.incarnation, t.incarnation(slot))) return;
         this.onAlive({ type: 'alive', node: r.node, addr: r.addr, incarnation: r.incarnation, state: r.state }, now);
         return;
       }
