@@ -122,3 +122,10 @@ export function nameHash(name: string): number {
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
+
+/** `nameHash` of the name whose UTF-16 units are the ASCII bytes b[start..start+length). */
+export function asciiNameHash(b: Uint8Array, start: number, length: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < length; i++) h = Math.imul(h ^ (b[start + i] as number), 0x01000193);
+  return h >>> 0;
+}

@@ -13,7 +13,8 @@
 import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
 import type { MemberView } from './types.js';
 import type { Random } from '../util/random.js';
-import { IdentityRegistry, nameHash, type Identity } from './identity-registry.js';
+import { IdentityRegistry, asciiNameHash, nameHash, type Identity } from './identity-registry.js';
+import { asciiEquals } from '../util/bytes.js';
 
 export interface StatusCounts {
   alive: number;
@@ -122,6 +123,26 @@ export class MemberTable {
       if (slot === NONE) return NONE;
       const other = cells[2 * slot] as number;
       if (other === id || (reg.hash(other) === hash && reg.get(other).node === reg.get(id).node)) return slot;
+    }
+  }
+
+  /**
+   * The slot of the member whose name is the ASCII bytes `b[start..start+length)` (the caller
+   * knows they are ASCII), or NONE: `slotOf` of the string they decode to, whose UTF-16 units, and
+   * so whose hash, are those bytes. Reads a packet's names without building strings.
+   */
+  slotOfAscii(b: Uint8Array, start: number, length: number): number {
+    if (this.count === 0) return NONE;
+    const hash = asciiNameHash(b, start, length);
+    const buckets = this.buckets;
+    const mask = this.bucketMask;
+    const cells = this.cells;
+    const reg = this.identities;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = buckets[i] as number;
+      if (slot === NONE) return NONE;
+      const id = cells[2 * slot] as number;
+      if (reg.hash(id) === hash && asciiEquals(reg.get(id).node, b, start, length)) return slot;
     }
   }
 

@@ -23,9 +23,11 @@ import type {
   MemberStatus,
   Message,
   PushPullMessage,
+  PushPullRecordCursor,
+  PushPullView,
   SuspectMessage,
 } from '../wire/messages.js';
-import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket } from '../wire/codec.js';
+import { decodeCorePacket, encodeMessage, encodePacket, encodePushPullPacket } from '../wire/codec.js';
 import { newer, newest, nextIncarnation } from './incarnation.js';
 import type { Channel, Effect, MemberView, Timer } from './types.js';
 import type { Random } from '../util/random.js';
@@ -41,6 +43,7 @@ import { Suspicions } from './suspicion.js';
 import { pushPullIntervalMs } from './math.js';
 import { MemberAliveError, NotRunningError, StateTooLargeError, UnknownMemberError } from '../errors.js';
 import { stateEquals, sameAddress, compareAddress, EMPTY_STATE } from './state.js';
+import { asciiEquals } from '../util/bytes.js';
 import { beats } from './precedence.js';
 
 export type { CounterName, MembershipCounters } from './counters.js';
@@ -250,7 +253,7 @@ export class Membership {
     this.counters.packetsIn++;
     this.counters.bytesIn += packet.length;
     const maxBytes = channel === 'stream' ? this.opts.maxStreamBytes : 65_535;
-    const result = decodePacket(packet, { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers, maxPayloadBytes: this.opts.maxPayloadBytes });
+    const result = decodeCorePacket(packet, { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers, maxPayloadBytes: this.opts.maxPayloadBytes });
     this.out.packet = { from, channel, bytes: packet.length };
     if (!result.ok) {
       this.out.drop(result.error.code, result.error.detail);
@@ -401,7 +404,7 @@ export class Membership {
 
   // ---------------------------------------------------------------- dispatch
 
-  private dispatch(from: Address, msg: Message, channel: Channel, now: number): void {
+  private dispatch(from: Address, msg: Message | PushPullView, channel: Channel, now: number): void {
     switch (msg.type) {
       case 'ping':
         this.prober.onPing(from, msg, channel, now);
@@ -424,7 +427,7 @@ export class Membership {
       case 'dead':
         this.onDead(msg, now, from);
         return;
-      case 'push-pull':
+      case 'push-pull-view': // decodeCorePacket gives every push-pull as a view
         if (channel !== 'stream') {
           this.out.drop('push-pull-over-datagram');
           return;
@@ -650,7 +653,7 @@ export class Membership {
     this.out.send(to, encodePushPullPacket(msg), 'stream');
   }
 
-  private onPushPull(from: Address, msg: PushPullMessage, now: number): void {
+  private onPushPull(from: Address, msg: PushPullView, now: number): void {
     this.counters.pushPullsReceived++;
     const before = this.incarnation;
     // New members one exchange (and one peer, per minute) may add: the answer to our own join is
@@ -660,14 +663,27 @@ export class Membership {
     let added = 0;
     let refused = 0;
     const t = this.table;
-    const members = msg.members;
-    for (let k = 0; k < members.length; k++) {
-      const r = members[k] as MemberRecord;
-      // One lookup per record: most records of a full-state exchange are news to nobody.
-      const self = r.node === this.name;
-      let slot = self ? NONE : t.slotOf(r.node);
-      if (r.status !== 'alive') {
-        this.mergeRecord(r, slot, msg.source, now);
+    const recs = msg.records;
+    const bytes = recs.bytes;
+    const count = recs.count;
+    for (let k = 0; k < count; k++) {
+      recs.seek(k);
+      // One lookup per record, from the packet's bytes while the name is ASCII (its bytes are its
+      // UTF-16 units): most records of a full-state exchange are news to nobody, and those build
+      // no object. Anything else is built as decodePacket builds it and merged as a record.
+      let r: MemberRecord | null = null;
+      let self: boolean;
+      let slot: number;
+      if (recs.nameAscii) {
+        self = asciiEquals(this.name, bytes, recs.nameStart, recs.nameLength);
+        slot = self ? NONE : t.slotOfAscii(bytes, recs.nameStart, recs.nameLength);
+      } else {
+        r = recs.record();
+        self = r.node === this.name;
+        slot = self ? NONE : t.slotOf(r.node);
+      }
+      if (recs.status !== 'alive') {
+        this.mergeRecord(r ?? recs.record(), slot, msg.source, now);
         continue;
       }
       if (!self && slot === NONE) {
@@ -677,12 +693,18 @@ export class Membership {
         }
         added++;
       }
-      this.mergeRecord(r, slot, msg.source, now);
+      // mergeRecord's first question (a known member at this address, at this incarnation or
+      // older, is left alone), answered from the bytes.
+      const known = slot !== NONE && recs.hostAscii && this.sameAddressAt(slot, recs) && !newer(recs.incarnation, t.incarnation(slot));
+      if (!known) {
+        r ??= recs.record();
+        this.mergeRecord(r, slot, msg.source, now);
+      }
       // The seed we chose vouches for its alive members, as a snapshot does (restore): heard, so
       // a joiner's first rounds probe them as one round-robin, not at most every other probe.
       if (ourJoin && !self) {
-        if (slot === NONE) slot = t.slotOf(r.node);
-        if (slot !== NONE && sameAddress(t.addr(slot), r.addr)) t.setHeard(slot);
+        if (slot === NONE) slot = t.slotOf((r ?? recs.record()).node);
+        if (slot !== NONE && (known || sameAddress(t.addr(slot), (r ?? recs.record()).addr))) t.setHeard(slot);
       }
     }
     // The peer answered over a stream from its own address: it is there.
@@ -697,7 +719,13 @@ export class Membership {
     // If the peer held us dead or suspect we have just refuted; make sure the peer hears it even
     // if it is no gossip target of ours (a partition healing after gossipToTheDeadTimeMs).
     if (this.incarnation !== before) this.out.sendDatagram(from, [encodeMessage(this.selfAlive())]);
-    this.out.emit({ type: 'push-pull-complete', peer: from, join: msg.join, members: msg.members.length });
+    this.out.emit({ type: 'push-pull-complete', peer: from, join: msg.join, members: count });
+  }
+
+  /** Whether the member at `slot` has the current record's address (its host ASCII). */
+  private sameAddressAt(slot: number, recs: PushPullRecordCursor): boolean {
+    const a = this.table.addr(slot);
+    return a.port === recs.port && asciiEquals(a.host, recs.bytes, recs.hostStart, recs.hostLength);
   }
 
   /**

@@ -7,3 +7,13 @@ export function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean 
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * Whether `s` is the string that the ASCII bytes `b[start..start+length)` decode to: its UTF-16
+ * units are those bytes. The caller knows the bytes are ASCII (under 0x80).
+ */
+export function asciiEquals(s: string, b: Uint8Array, start: number, length: number): boolean {
+  if (s.length !== length) return false;
+  for (let i = 0; i < length; i++) if (s.charCodeAt(i) !== b[start + i]) return false;
+  return true;
+}

@@ -148,6 +148,85 @@ export class Reader {
   }
 
   /**
+   * The byte length of the string at the cursor, the cursor moved to its first byte (its bytes
+   * are b[pos..pos+length)), or -1 if the value there is not a string. Reads nothing else.
+   */
+  strHeader(): number {
+    const b = this.b;
+    const rp = this.pos;
+    const t = b[rp]!;
+    if (t >= 0xa0 && t <= 0xbf) {
+      this.pos = rp + 1;
+      return t & 0x1f;
+    }
+    if (t === 0xd9) {
+      this.pos = rp + 2;
+      return b[rp + 1]!;
+    }
+    if (t === 0xda) {
+      this.pos = rp + 3;
+      return (b[rp + 1]! << 8) | b[rp + 2]!;
+    }
+    if (t === 0xdb) {
+      this.pos = rp + 5;
+      return u32(b, rp + 1);
+    }
+    return -1;
+  }
+
+  /**
+   * Whether `str(minBytes, maxBytes)` would return a string here, moving past it if so, without
+   * building the string when its bytes are ASCII (their UTF-16 units are the bytes: nothing to
+   * decode, and the byte count is the length). Other bytes are decoded and measured as `str` does.
+   */
+  skipStr(minBytes: number, maxBytes: number): boolean {
+    const rp = this.pos;
+    const n = this.strHeader();
+    if (n < 0 || n < minBytes || n > maxBytes) {
+      this.pos = rp;
+      return false;
+    }
+    const b = this.b;
+    const start = this.pos;
+    const end = start + n;
+    for (let i = start; i < end; i++) {
+      if (b[i]! >= 0x80) {
+        this.pos = rp;
+        return this.str(minBytes, maxBytes) !== undefined;
+      }
+    }
+    this.pos = end;
+    return true;
+  }
+
+  /** Whether `payload(maxBytes)` would return a value here (null or bytes), moving past it if so. */
+  skipPayload(maxBytes: number): boolean {
+    const b = this.b;
+    const rp = this.pos;
+    const t = b[rp];
+    let n: number;
+    let at = rp + 1;
+    if (t === 0xc0) {
+      this.pos = at;
+      return true;
+    } else if (t === 0xc4) {
+      n = b[at]!;
+      at += 1;
+    } else if (t === 0xc5) {
+      n = (b[at]! << 8) | b[at + 1]!;
+      at += 2;
+    } else if (t === 0xc6) {
+      n = u32(b, at);
+      at += 4;
+    } else {
+      return false;
+    }
+    if (n > maxBytes) return false;
+    this.pos = at + n;
+    return true;
+  }
+
+  /**
    * The payload at the cursor: null for nil, a view into the packet for a bin of at most
    * `maxBytes`, undefined for anything else.
    */
