@@ -15,6 +15,7 @@ import type { MemberView } from './types.js';
 import type { Random } from '../util/random.js';
 import { IdentityRegistry, asciiNameHash, nameHash, type Identity } from './identity-registry.js';
 import { asciiEquals } from '../util/bytes.js';
+import { columnBytes, type ColumnSlab } from './column-slab.js';
 
 export interface StatusCounts {
   alive: number;
@@ -67,9 +68,13 @@ export class MemberTable {
   readonly counts: StatusCounts = { alive: 0, suspect: 0, dead: 0, left: 0 };
   private readonly random: Random;
 
-  constructor(random: Random, identities: IdentityRegistry = new IdentityRegistry()) {
+  /** Where the columns come from: shared slabs (many tables in one process), or null for plain arrays. */
+  private readonly columns: ColumnSlab | null;
+
+  constructor(random: Random, identities: IdentityRegistry = new IdentityRegistry(), columns: ColumnSlab | null = null) {
     this.random = random;
     this.identities = identities;
+    this.columns = columns;
   }
 
   get size(): number {
@@ -509,25 +514,22 @@ export class MemberTable {
   }
 
   private grow(capacity: number): void {
-    const cells = new Int32Array(2 * capacity);
+    const slab = this.columns;
+    const cells = slab === null ? new Int32Array(2 * capacity) : slab.int32(2 * capacity);
     cells.set(this.cells);
     this.cells = cells;
-    const st = new Uint8Array(capacity);
+    const st = slab === null ? new Uint8Array(capacity) : slab.uint8(capacity);
     st.set(this.statuses);
     this.statuses = st;
-    const ch = new Float64Array(capacity);
+    const ch = slab === null ? new Float64Array(capacity) : slab.float64(capacity);
     ch.set(this.changed);
     this.changed = ch;
-    const order = new Int32Array(capacity);
+    const order = slab === null ? new Int32Array(capacity) : slab.int32(capacity);
     order.set(this.order.subarray(0, this.orderLength));
     this.order = order;
     this.capacity = capacity;
-    // The index keeps its load at or below three quarters: linear probing stays short at that load
-    // (about 2.5 probes for a hit at worst), and the index is the largest column (13 bytes an
-    // entry at one half, 10^8 entries in a 10,000-node simulation).
-    let size = 16;
-    while (size * 3 < capacity * 4) size *= 2;
-    const buckets = new Int32Array(size).fill(NONE);
+    const size = indexSize(capacity);
+    const buckets = (slab === null ? new Int32Array(size) : slab.int32(size)).fill(NONE);
     this.buckets = buckets;
     this.bucketMask = size - 1;
     for (let i = 0; i < this.orderLength; i++) {
@@ -535,6 +537,23 @@ export class MemberTable {
       this.insertIndex(slot, this.slotHash(slot));
     }
   }
+}
+
+/**
+ * The index's size for `capacity` members: a power of two that keeps its load at or below three
+ * quarters. Linear probing stays short at that load (about 2.5 probes for a hit at worst), and the
+ * index is the largest column (13 bytes an entry at one half, 10^8 entries in a 10,000-node
+ * simulation).
+ */
+function indexSize(capacity: number): number {
+  let size = 16;
+  while (size * 3 < capacity * 4) size *= 2;
+  return size;
+}
+
+/** The bytes of ColumnSlab a table of `capacity` members takes (its five columns). */
+export function tableColumnBytes(capacity: number): number {
+  return columnBytes(8 * capacity) + columnBytes(capacity) + columnBytes(8 * capacity) + columnBytes(4 * capacity) + columnBytes(4 * indexSize(capacity));
 }
 
 /** murmur3's 32-bit finaliser: spreads every input bit over the output. */

@@ -37,6 +37,7 @@ import { BroadcastQueue } from './broadcast-queue.js';
 import { newCounters, type MembershipCounters } from './counters.js';
 import { IdentityRegistry } from './identity-registry.js';
 import { MemberTable, NONE } from './member-table.js';
+import type { ColumnSlab } from './column-slab.js';
 import { FRAMING_BYTES, Outbox } from './outbox.js';
 import { Prober } from './probe.js';
 import { Suspicions } from './suspicion.js';
@@ -64,6 +65,12 @@ export interface MembershipConfig {
    * simulator's nodes do, so 10^8 entries refer to 10^4 objects by id); by default each has its own.
    */
   readonly identities?: IdentityRegistry;
+  /**
+   * Where the member table's columns come from. Instances in one process may share slabs (the
+   * simulator's 10^4 tables do: far fewer, larger off-heap allocations); by default the table
+   * allocates its own typed arrays.
+   */
+  readonly columns?: ColumnSlab;
 }
 
 /** Reap tombstones this often. */
@@ -114,7 +121,7 @@ export class Membership {
     this.addr = { host: config.addr.host, port: config.addr.port };
     this.opts = config.options;
     this.random = config.random;
-    this.table = new MemberTable(config.random, config.identities ?? new IdentityRegistry());
+    this.table = new MemberTable(config.random, config.identities ?? new IdentityRegistry(), config.columns ?? null);
     this.awareness = new Awareness(config.options.awarenessMaxMultiplier);
     this.queue = new BroadcastQueue((_key, tag) => {
       if (tag === 'leave') this.out.emit({ type: 'leave-disseminated' });
