@@ -35,7 +35,7 @@ import type { ResolvedOptions } from './options.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { newCounters, type MembershipCounters } from './counters.js';
-import { IdentityRegistry } from './identity-registry.js';
+import { IdentityRegistry, RECORD_STATUSES, nameHash } from './identity-registry.js';
 import { MemberTable, NONE } from './member-table.js';
 import type { ColumnSlab } from './column-slab.js';
 import { FRAMING_BYTES, Outbox } from './outbox.js';
@@ -72,6 +72,10 @@ export interface MembershipConfig {
    */
   readonly columns?: ColumnSlab;
 }
+
+/** RECORD_STATUSES' indices of the two statuses restore tells apart (a suspect is taken as alive). */
+const ALIVE_CODE = 0;
+const SUSPECT_CODE = 1;
 
 /** Reap tombstones this often. */
 const REAP_INTERVAL_MS = 5000;
@@ -386,23 +390,28 @@ export class Membership {
     t.reserve(records.length);
     // Each record is stored as its own identity; by id, so that restoring the same array into many
     // tables (a simulated cluster) looks each record up in the shared registry once.
-    const ids = t.identities.idsOf(records);
+    // Read as columns: the same batch restored into 10^4 tables is visited once, not once a table.
+    const reg = t.identities;
+    const { ids, incarnations, statuses } = reg.recordsOf(records);
+    const selfHash = nameHash(this.name);
     for (let k = 0; k < records.length; k++) {
-      const r = records[k] as MemberRecord;
-      if (r.node === this.name) continue;
-      const status: MemberStatus = r.status === 'suspect' ? 'alive' : r.status;
-      const slot = t.slotOfId(ids[k] as number);
+      const id = ids[k] as number;
+      if (reg.hash(id) === selfHash && (records[k] as MemberRecord).node === this.name) continue;
+      const code = statuses[k] as number;
+      const status = RECORD_STATUSES[code === SUSPECT_CODE ? ALIVE_CODE : code] as MemberStatus;
+      const incarnation = incarnations[k] as number;
+      const slot = t.slotOfId(id);
       if (slot === NONE) {
         if (t.size >= this.opts.maxMembers) {
           this.counters['dropped.member-limit']++;
           continue;
         }
         // Members a snapshot (or a prebuilt converged table) names were heard from before.
-        t.setHeard(t.addShared(ids[k] as number, r.incarnation, status, now));
-      } else if (newer(r.incarnation, t.incarnation(slot))) {
-        t.setIncarnation(slot, r.incarnation);
-        t.setIdentityShared(slot, ids[k] as number);
-        this.suspicions.delete(r.node);
+        t.setHeard(t.addShared(id, incarnation, status, now));
+      } else if (newer(incarnation, t.incarnation(slot))) {
+        t.setIncarnation(slot, incarnation);
+        t.setIdentityShared(slot, id);
+        this.suspicions.delete((records[k] as MemberRecord).node);
         t.setStatus(slot, status, now);
       }
     }
