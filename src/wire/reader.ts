@@ -16,6 +16,8 @@ import { fitsBytes } from './validation.js';
 const SHORT_STRING_BYTES = 32;
 /** Char-code arrays by exact length, reused to build short strings (scratch: filled and used at once). */
 const charCodes: number[][] = Array.from({ length: SHORT_STRING_BYTES + 1 }, (_, n) => new Array<number>(n).fill(0));
+/** What binHeader returns for nil. */
+const NIL = -2;
 /** Keeps a leading U+FEFF (a byte order mark is part of a name, as msgpackr reads it). */
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -201,28 +203,10 @@ export class Reader {
 
   /** Whether `payload(maxBytes)` would return a value here (null or bytes), moving past it if so. */
   skipPayload(maxBytes: number): boolean {
-    const b = this.b;
-    const rp = this.pos;
-    const t = b[rp];
-    let n: number;
-    let at = rp + 1;
-    if (t === 0xc0) {
-      this.pos = at;
-      return true;
-    } else if (t === 0xc4) {
-      n = b[at]!;
-      at += 1;
-    } else if (t === 0xc5) {
-      n = (b[at]! << 8) | b[at + 1]!;
-      at += 2;
-    } else if (t === 0xc6) {
-      n = u32(b, at);
-      at += 4;
-    } else {
-      return false;
-    }
-    if (n > maxBytes) return false;
-    this.pos = at + n;
+    const n = this.binHeader();
+    if (n === NIL) return true;
+    if (n < 0 || n > maxBytes) return false;
+    this.pos += n;
     return true;
   }
 
@@ -231,28 +215,39 @@ export class Reader {
    * `maxBytes`, undefined for anything else.
    */
   payload(maxBytes: number): Uint8Array | null | undefined {
+    const n = this.binHeader();
+    if (n === NIL) return null;
+    if (n < 0 || n > maxBytes) return undefined;
+    const at = this.pos;
+    this.pos = at + n;
+    return this.b.subarray(at, at + n);
+  }
+
+  /**
+   * The byte length of the bin at the cursor, the cursor moved to its first byte; NIL for nil (the
+   * cursor moved past it); -1 for any other value.
+   */
+  private binHeader(): number {
     const b = this.b;
-    let rp = this.pos;
-    const t = b[rp++];
-    let n: number;
+    const rp = this.pos;
+    const t = b[rp];
     if (t === 0xc0) {
-      this.pos = rp;
-      return null;
-    } else if (t === 0xc4) {
-      n = b[rp]!;
-      rp += 1;
-    } else if (t === 0xc5) {
-      n = (b[rp]! << 8) | b[rp + 1]!;
-      rp += 2;
-    } else if (t === 0xc6) {
-      n = u32(b, rp);
-      rp += 4;
-    } else {
-      return undefined;
+      this.pos = rp + 1;
+      return NIL;
     }
-    if (n > maxBytes) return undefined;
-    this.pos = rp + n;
-    return b.subarray(rp, rp + n);
+    if (t === 0xc4) {
+      this.pos = rp + 2;
+      return b[rp + 1]!;
+    }
+    if (t === 0xc5) {
+      this.pos = rp + 3;
+      return (b[rp + 1]! << 8) | b[rp + 2]!;
+    }
+    if (t === 0xc6) {
+      this.pos = rp + 5;
+      return u32(b, rp + 1);
+    }
+    return -1;
   }
 
   /** What `typeof` says of the value at the cursor once decoded ('object' for nil, bin and arrays). */
