@@ -69,16 +69,8 @@ export class Reader {
       this.pos = rp + 1;
       return t - 0x100;
     }
+    if (t >= 0xcc && t <= 0xce) return this.sizedLength(0xcc); // uint 8, 16, 32: read as lengths are
     switch (t) {
-      case 0xcc:
-        this.pos = rp + 2;
-        return b[rp + 1]!;
-      case 0xcd:
-        this.pos = rp + 3;
-        return (b[rp + 1]! << 8) | b[rp + 2]!;
-      case 0xce:
-        this.pos = rp + 5;
-        return u32(b, rp + 1);
       case 0xd0:
         this.pos = rp + 2;
         return (b[rp + 1]! << 24) >> 24;
@@ -110,26 +102,10 @@ export class Reader {
    * raw bytes exceed `maxBytes` is refused before it is decoded.
    */
   str(minBytes: number, maxBytes: number): string | undefined {
+    const n = this.strHeader();
+    if (n < 0) return undefined;
     const b = this.b;
-    const rp = this.pos;
-    const t = b[rp]!;
-    let n: number;
-    let start: number;
-    if (t >= 0xa0 && t <= 0xbf) {
-      n = t & 0x1f;
-      start = rp + 1;
-    } else if (t === 0xd9) {
-      n = b[rp + 1]!;
-      start = rp + 2;
-    } else if (t === 0xda) {
-      n = (b[rp + 1]! << 8) | b[rp + 2]!;
-      start = rp + 3;
-    } else if (t === 0xdb) {
-      n = u32(b, rp + 1);
-      start = rp + 5;
-    } else {
-      return undefined;
-    }
+    const start = this.pos;
     if (n < minBytes || n > maxBytes) return undefined;
     const end = start + n;
     this.pos = end;
@@ -154,26 +130,35 @@ export class Reader {
    * are b[pos..pos+length)), or -1 if the value there is not a string. Reads nothing else.
    */
   strHeader(): number {
-    const b = this.b;
-    const rp = this.pos;
-    const t = b[rp]!;
+    const t = this.b[this.pos]!;
     if (t >= 0xa0 && t <= 0xbf) {
-      this.pos = rp + 1;
+      this.pos++;
       return t & 0x1f;
     }
-    if (t === 0xd9) {
-      this.pos = rp + 2;
-      return b[rp + 1]!;
+    return this.sizedLength(0xd9);
+  }
+
+  /**
+   * The length of a value in msgpack's forms with an 8, 16 or 32-bit length (type bytes `form8`
+   * and the two after it: str 0xd9, bin 0xc4; uint 0xcc reads alike), the cursor moved to its
+   * first byte; -1 for any other type byte.
+   */
+  private sizedLength(form8: number): number {
+    const b = this.b;
+    const rp = this.pos;
+    switch (b[rp]! - form8) {
+      case 0:
+        this.pos = rp + 2;
+        return b[rp + 1]!;
+      case 1:
+        this.pos = rp + 3;
+        return (b[rp + 1]! << 8) | b[rp + 2]!;
+      case 2:
+        this.pos = rp + 5;
+        return u32(b, rp + 1);
+      default:
+        return -1;
     }
-    if (t === 0xda) {
-      this.pos = rp + 3;
-      return (b[rp + 1]! << 8) | b[rp + 2]!;
-    }
-    if (t === 0xdb) {
-      this.pos = rp + 5;
-      return u32(b, rp + 1);
-    }
-    return -1;
   }
 
   /**
@@ -228,26 +213,11 @@ export class Reader {
    * cursor moved past it); -1 for any other value.
    */
   private binHeader(): number {
-    const b = this.b;
-    const rp = this.pos;
-    const t = b[rp];
-    if (t === 0xc0) {
-      this.pos = rp + 1;
+    if (this.b[this.pos] === 0xc0) {
+      this.pos++;
       return NIL;
     }
-    if (t === 0xc4) {
-      this.pos = rp + 2;
-      return b[rp + 1]!;
-    }
-    if (t === 0xc5) {
-      this.pos = rp + 3;
-      return (b[rp + 1]! << 8) | b[rp + 2]!;
-    }
-    if (t === 0xc6) {
-      this.pos = rp + 5;
-      return u32(b, rp + 1);
-    }
-    return -1;
+    return this.sizedLength(0xc4);
   }
 
   /** What `typeof` says of the value at the cursor once decoded ('object' for nil, bin and arrays). */
