@@ -9,7 +9,7 @@
  * identity (about 70 bytes a member, under 1 MB at 10,000 members) and one array read per lookup.
  * That buys one member table for both: the table the simulator exercises is the one production runs.
  */
-import type { Address, MemberState } from '../wire/messages.js';
+import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
 
 /**
  * What a member is, as opposed to what this node believes of it: its name, address and state.
@@ -38,6 +38,8 @@ export class IdentityRegistry {
   /** The last batch of `idsOf` and its ids (each held once by this cache). */
   private batch: readonly Identity[] | null = null;
   private batchIds = new Int32Array(0);
+  /** The last batch of `recordsOf` (the same array as `batch`) and its columns. */
+  private recordBatch: RecordBatch | null = null;
 
   /** Distinct identity objects held. */
   get size(): number {
@@ -104,6 +106,27 @@ export class IdentityRegistry {
    * this cache until then; `retain` one to keep it). The same array again costs nothing, so
    * seeding many tables from one array of records looks each object up once, not once a table.
    */
+  /**
+   * `idsOf` for records, with their incarnations and statuses as columns (RecordBatch), cached in
+   * the same way: valid until the next call with another array.
+   */
+  recordsOf(records: readonly MemberRecord[]): RecordBatch {
+    const ids = this.idsOf(records);
+    const cached = this.recordBatch;
+    if (cached !== null && cached.records === records && cached.ids === ids) return cached;
+    const n = records.length;
+    const incarnations = new Float64Array(n);
+    const statuses = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = records[i] as MemberRecord;
+      incarnations[i] = r.incarnation;
+      statuses[i] = RECORD_STATUSES.indexOf(r.status);
+    }
+    const batch: RecordBatch = { records, ids, incarnations, statuses };
+    this.recordBatch = batch;
+    return batch;
+  }
+
   idsOf(items: readonly Identity[]): Int32Array {
     if (items === this.batch) return this.batchIds;
     const ids = new Int32Array(items.length);
@@ -116,9 +139,32 @@ export class IdentityRegistry {
   }
 }
 
+/**
+ * A batch of records as columns: what restoring one array of records into many tables reads,
+ * without visiting 10^4 record objects scattered over the heap once per table.
+ */
+export interface RecordBatch {
+  readonly records: readonly MemberRecord[];
+  /** Each record's identity id (held by the registry's batch cache, as `idsOf` gives them). */
+  readonly ids: Int32Array;
+  readonly incarnations: Float64Array;
+  /** Each record's status as an index into RECORD_STATUSES. */
+  readonly statuses: Uint8Array;
+}
+
+/** The statuses of RecordBatch.statuses, by index. */
+export const RECORD_STATUSES: readonly MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
+
 /** FNV-1a over the UTF-16 code units of a name. */
 export function nameHash(name: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** `nameHash` of the name whose UTF-16 units are the ASCII bytes b[start..start+length). */
+export function asciiNameHash(b: Uint8Array, start: number, length: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < length; i++) h = Math.imul(h ^ (b[start + i] as number), 0x01000193);
   return h >>> 0;
 }

@@ -13,7 +13,9 @@
 import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
 import type { MemberView } from './types.js';
 import type { Random } from '../util/random.js';
-import { IdentityRegistry, nameHash, type Identity } from './identity-registry.js';
+import { IdentityRegistry, asciiNameHash, nameHash, type Identity } from './identity-registry.js';
+import { asciiEquals } from '../util/bytes.js';
+import { columnBytes, type ColumnSlab } from './column-slab.js';
 
 export interface StatusCounts {
   alive: number;
@@ -66,9 +68,13 @@ export class MemberTable {
   readonly counts: StatusCounts = { alive: 0, suspect: 0, dead: 0, left: 0 };
   private readonly random: Random;
 
-  constructor(random: Random, identities: IdentityRegistry = new IdentityRegistry()) {
+  /** Where the columns come from: shared slabs (many tables in one process), or null for plain arrays. */
+  private readonly columns: ColumnSlab | null;
+
+  constructor(random: Random, identities: IdentityRegistry = new IdentityRegistry(), columns: ColumnSlab | null = null) {
     this.random = random;
     this.identities = identities;
+    this.columns = columns;
   }
 
   get size(): number {
@@ -101,6 +107,47 @@ export class MemberTable {
       if (slot === NONE) return NONE;
       const id = cells[2 * slot] as number;
       if (reg.hash(id) === hash && reg.get(id).node === name) return slot;
+    }
+  }
+
+  /**
+   * The slot of the member whose identity is `id` (an id of this table's registry) or another
+   * identity of the same name, or NONE: what `slotOf(identities.get(id).node)` gives, without
+   * hashing the name again (the registry keeps its hash) and, for the entry holding this very
+   * identity (most entries of a converged view), without comparing names.
+   */
+  slotOfId(id: number): number {
+    if (this.count === 0) return NONE;
+    const buckets = this.buckets;
+    const mask = this.bucketMask;
+    const cells = this.cells;
+    const reg = this.identities;
+    const hash = reg.hash(id);
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = buckets[i] as number;
+      if (slot === NONE) return NONE;
+      const other = cells[2 * slot] as number;
+      if (other === id || (reg.hash(other) === hash && reg.get(other).node === reg.get(id).node)) return slot;
+    }
+  }
+
+  /**
+   * The slot of the member whose name is the ASCII bytes `b[start..start+length)` (the caller
+   * knows they are ASCII), or NONE: `slotOf` of the string they decode to, whose UTF-16 units, and
+   * so whose hash, are those bytes. Reads a packet's names without building strings.
+   */
+  slotOfAscii(b: Uint8Array, start: number, length: number): number {
+    if (this.count === 0) return NONE;
+    const hash = asciiNameHash(b, start, length);
+    const buckets = this.buckets;
+    const mask = this.bucketMask;
+    const cells = this.cells;
+    const reg = this.identities;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = buckets[i] as number;
+      if (slot === NONE) return NONE;
+      const id = cells[2 * slot] as number;
+      if (reg.hash(id) === hash && asciiEquals(reg.get(id).node, b, start, length)) return slot;
     }
   }
 
@@ -193,17 +240,19 @@ export class MemberTable {
       if (this.highWater >= this.capacity) this.grow(Math.max(8, this.capacity * 2));
       slot = this.highWater++;
     }
+    const code = CODE[status];
     const hash = this.identities.hash(id);
-    this.cells[2 * slot] = id;
-    this.cells[2 * slot + 1] = incarnation;
-    this.statuses[slot] = CODE[status];
-    if (status === 'alive' || status === 'suspect') this.unheardActive++;
+    const cells = this.cells;
+    cells[2 * slot] = id;
+    cells[2 * slot + 1] = incarnation;
+    this.statuses[slot] = code;
     this.changed[slot] = now;
     this.insertIndex(slot, hash);
     this.count++;
-    this.counts[status]++;
-    this.track(slot);
-    if (status === 'alive') this.digestValue ^= this.entryHash(slot);
+    this.countStatus(code, 1);
+    if (code <= SUSPECT) this.unheardActive++;
+    else this.track(slot);
+    if (code === ALIVE) this.digestValue ^= mix32(hash ^ Math.imul((incarnation | 0) + 1, 0x9e3779b1)); // entryHash(slot)
     const n = this.orderLength++;
     const order = this.order;
     order[n] = slot;
@@ -213,6 +262,24 @@ export class MemberTable {
       order[offset] = slot;
     }
     return slot;
+  }
+
+  /** Adds `delta` to the count of the status `code` (a switch: no keyed property access). */
+  private countStatus(code: number, delta: number): void {
+    const c = this.counts;
+    switch (code) {
+      case ALIVE:
+        c.alive += delta;
+        break;
+      case SUSPECT:
+        c.suspect += delta;
+        break;
+      case DEAD:
+        c.dead += delta;
+        break;
+      default:
+        c.left += delta;
+    }
   }
 
   setIncarnation(slot: number, incarnation: number): void {
@@ -447,25 +514,22 @@ export class MemberTable {
   }
 
   private grow(capacity: number): void {
-    const cells = new Int32Array(2 * capacity);
+    const slab = this.columns;
+    const cells = slab === null ? new Int32Array(2 * capacity) : slab.int32(2 * capacity);
     cells.set(this.cells);
     this.cells = cells;
-    const st = new Uint8Array(capacity);
+    const st = slab === null ? new Uint8Array(capacity) : slab.uint8(capacity);
     st.set(this.statuses);
     this.statuses = st;
-    const ch = new Float64Array(capacity);
+    const ch = slab === null ? new Float64Array(capacity) : slab.float64(capacity);
     ch.set(this.changed);
     this.changed = ch;
-    const order = new Int32Array(capacity);
+    const order = slab === null ? new Int32Array(capacity) : slab.int32(capacity);
     order.set(this.order.subarray(0, this.orderLength));
     this.order = order;
     this.capacity = capacity;
-    // The index keeps its load at or below three quarters: linear probing stays short at that load
-    // (about 2.5 probes for a hit at worst), and the index is the largest column (13 bytes an
-    // entry at one half, 10^8 entries in a 10,000-node simulation).
-    let size = 16;
-    while (size * 3 < capacity * 4) size *= 2;
-    const buckets = new Int32Array(size).fill(NONE);
+    const size = indexSize(capacity);
+    const buckets = (slab === null ? new Int32Array(size) : slab.int32(size)).fill(NONE);
     this.buckets = buckets;
     this.bucketMask = size - 1;
     for (let i = 0; i < this.orderLength; i++) {
@@ -473,6 +537,23 @@ export class MemberTable {
       this.insertIndex(slot, this.slotHash(slot));
     }
   }
+}
+
+/**
+ * The index's size for `capacity` members: a power of two that keeps its load at or below three
+ * quarters. Linear probing stays short at that load (about 2.5 probes for a hit at worst), and the
+ * index is the largest column (13 bytes an entry at one half, 10^8 entries in a 10,000-node
+ * simulation).
+ */
+function indexSize(capacity: number): number {
+  let size = 16;
+  while (size * 3 < capacity * 4) size *= 2;
+  return size;
+}
+
+/** The bytes of ColumnSlab a table of `capacity` members takes (its five columns). */
+export function tableColumnBytes(capacity: number): number {
+  return columnBytes(8 * capacity) + columnBytes(capacity) + columnBytes(8 * capacity) + columnBytes(4 * capacity) + columnBytes(4 * indexSize(capacity));
 }
 
 /** murmur3's 32-bit finaliser: spreads every input bit over the output. */

@@ -23,9 +23,11 @@ import type {
   MemberStatus,
   Message,
   PushPullMessage,
+  PushPullRecordCursor,
+  PushPullView,
   SuspectMessage,
 } from '../wire/messages.js';
-import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket } from '../wire/codec.js';
+import { decodeCorePacket, encodeMessage, encodePacket, encodePushPullPacket } from '../wire/codec.js';
 import { newer, newest, nextIncarnation } from './incarnation.js';
 import type { Channel, Effect, MemberView, Timer } from './types.js';
 import type { Random } from '../util/random.js';
@@ -33,14 +35,16 @@ import type { ResolvedOptions } from './options.js';
 import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { newCounters, type MembershipCounters } from './counters.js';
-import { IdentityRegistry } from './identity-registry.js';
+import { IdentityRegistry, RECORD_STATUSES, nameHash } from './identity-registry.js';
 import { MemberTable, NONE } from './member-table.js';
+import type { ColumnSlab } from './column-slab.js';
 import { FRAMING_BYTES, Outbox } from './outbox.js';
 import { Prober } from './probe.js';
 import { Suspicions } from './suspicion.js';
 import { pushPullIntervalMs } from './math.js';
 import { MemberAliveError, NotRunningError, StateTooLargeError, UnknownMemberError } from '../errors.js';
 import { stateEquals, sameAddress, compareAddress, EMPTY_STATE } from './state.js';
+import { asciiEquals } from '../util/bytes.js';
 import { beats } from './precedence.js';
 
 export type { CounterName, MembershipCounters } from './counters.js';
@@ -61,7 +65,17 @@ export interface MembershipConfig {
    * simulator's nodes do, so 10^8 entries refer to 10^4 objects by id); by default each has its own.
    */
   readonly identities?: IdentityRegistry;
+  /**
+   * Where the member table's columns come from. Instances in one process may share slabs (the
+   * simulator's 10^4 tables do: far fewer, larger off-heap allocations); by default the table
+   * allocates its own typed arrays.
+   */
+  readonly columns?: ColumnSlab;
 }
+
+/** RECORD_STATUSES' indices of the two statuses restore tells apart (a suspect is taken as alive). */
+const ALIVE_CODE = 0;
+const SUSPECT_CODE = 1;
 
 /** Reap tombstones this often. */
 const REAP_INTERVAL_MS = 5000;
@@ -115,7 +129,7 @@ export class Membership {
     this.addr = { host: config.addr.host, port: config.addr.port };
     this.opts = config.options;
     this.random = config.random;
-    this.table = new MemberTable(config.random, config.identities ?? new IdentityRegistry());
+    this.table = new MemberTable(config.random, config.identities ?? new IdentityRegistry(), config.columns ?? null);
     this.awareness = new Awareness(config.options.awarenessMaxMultiplier);
     this.queue = new BroadcastQueue((_key, tag) => {
       if (tag === 'leave') this.out.emit({ type: 'leave-disseminated' });
@@ -254,7 +268,7 @@ export class Membership {
     this.counters.packetsIn++;
     this.counters.bytesIn += packet.length;
     const maxBytes = channel === 'stream' ? this.opts.maxStreamBytes : 65_535;
-    const result = decodePacket(packet, { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers, maxPayloadBytes: this.opts.maxPayloadBytes });
+    const result = decodeCorePacket(packet, { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers, maxPayloadBytes: this.opts.maxPayloadBytes });
     this.out.packet = { from, channel, bytes: packet.length };
     if (!result.ok) {
       this.out.drop(result.error.code, result.error.detail);
@@ -399,23 +413,28 @@ export class Membership {
     t.reserve(records.length);
     // Each record is stored as its own identity; by id, so that restoring the same array into many
     // tables (a simulated cluster) looks each record up in the shared registry once.
-    const ids = t.identities.idsOf(records);
+    // Read as columns: the same batch restored into 10^4 tables is visited once, not once a table.
+    const reg = t.identities;
+    const { ids, incarnations, statuses } = reg.recordsOf(records);
+    const selfHash = nameHash(this.name);
     for (let k = 0; k < records.length; k++) {
-      const r = records[k] as MemberRecord;
-      if (r.node === this.name) continue;
-      const status: MemberStatus = r.status === 'suspect' ? 'alive' : r.status;
-      const slot = t.slotOf(r.node);
+      const id = ids[k] as number;
+      if (reg.hash(id) === selfHash && (records[k] as MemberRecord).node === this.name) continue;
+      const code = statuses[k] as number;
+      const status = RECORD_STATUSES[code === SUSPECT_CODE ? ALIVE_CODE : code] as MemberStatus;
+      const incarnation = incarnations[k] as number;
+      const slot = t.slotOfId(id);
       if (slot === NONE) {
         if (t.size >= this.opts.maxMembers) {
           this.counters['dropped.member-limit']++;
           continue;
         }
         // Members a snapshot (or a prebuilt converged table) names were heard from before.
-        t.setHeard(t.addShared(ids[k] as number, r.incarnation, status, now));
-      } else if (newer(r.incarnation, t.incarnation(slot))) {
-        t.setIncarnation(slot, r.incarnation);
-        t.setIdentityShared(slot, ids[k] as number);
-        this.suspicions.delete(r.node);
+        t.setHeard(t.addShared(id, incarnation, status, now));
+      } else if (newer(incarnation, t.incarnation(slot))) {
+        t.setIncarnation(slot, incarnation);
+        t.setIdentityShared(slot, id);
+        this.suspicions.delete((records[k] as MemberRecord).node);
         t.setStatus(slot, status, now);
       }
     }
@@ -424,7 +443,7 @@ export class Membership {
 
   // ---------------------------------------------------------------- dispatch
 
-  private dispatch(from: Address, msg: Message, channel: Channel, now: number): void {
+  private dispatch(from: Address, msg: Message | PushPullView, channel: Channel, now: number): void {
     switch (msg.type) {
       case 'ping':
         this.prober.onPing(from, msg, channel, now);
@@ -447,7 +466,7 @@ export class Membership {
       case 'dead':
         this.onDead(msg, now, from);
         return;
-      case 'push-pull':
+      case 'push-pull-view': // decodeCorePacket gives every push-pull as a view
         if (channel !== 'stream') {
           this.out.drop('push-pull-over-datagram');
           return;
@@ -673,7 +692,7 @@ export class Membership {
     this.out.send(to, encodePushPullPacket(msg), 'stream');
   }
 
-  private onPushPull(from: Address, msg: PushPullMessage, now: number): void {
+  private onPushPull(from: Address, msg: PushPullView, now: number): void {
     this.counters.pushPullsReceived++;
     const before = this.incarnation;
     // New members one exchange (and one peer, per minute) may add: the answer to our own join is
@@ -682,20 +701,49 @@ export class Membership {
     const budget = ourJoin ? Infinity : this.newMemberBudget(msg.source, now);
     let added = 0;
     let refused = 0;
-    for (const r of msg.members) {
-      if (r.status === 'alive' && r.node !== this.name && this.table.slotOf(r.node) === NONE) {
+    const t = this.table;
+    const recs = msg.records;
+    const bytes = recs.bytes;
+    const count = recs.count;
+    for (let k = 0; k < count; k++) {
+      recs.seek(k);
+      // One lookup per record, from the packet's bytes while the name is ASCII (its bytes are its
+      // UTF-16 units): most records of a full-state exchange are news to nobody, and those build
+      // no object. Anything else is built as decodePacket builds it and merged as a record.
+      let r: MemberRecord | null = null;
+      let self: boolean;
+      let slot: number;
+      if (recs.nameAscii) {
+        self = asciiEquals(this.name, bytes, recs.nameStart, recs.nameLength);
+        slot = self ? NONE : t.slotOfAscii(bytes, recs.nameStart, recs.nameLength);
+      } else {
+        r = recs.record();
+        self = r.node === this.name;
+        slot = self ? NONE : t.slotOf(r.node);
+      }
+      if (recs.status !== 'alive') {
+        this.mergeRecord(r ?? recs.record(), slot, msg.source, now);
+        continue;
+      }
+      if (!self && slot === NONE) {
         if (added >= budget) {
           refused++;
           continue;
         }
         added++;
       }
-      this.mergeRecord(r, msg.source, now);
+      // mergeRecord's first question (a known member at this address, at this incarnation or
+      // older, is left alone), answered from the bytes.
+      const known = slot !== NONE && recs.hostAscii && this.sameAddressAt(slot, recs) && !newer(recs.incarnation, t.incarnation(slot));
+      if (!known) {
+        r ??= recs.record();
+        this.mergeRecord(r, slot, msg.source, now);
+      }
       // The seed we chose vouches for its alive members, as a snapshot does (restore): heard, so
       // a joiner's first rounds probe them as one round-robin, not at most every other probe.
-      if (ourJoin && r.status === 'alive' && r.node !== this.name) {
-        const slot = this.table.slotOf(r.node);
-        if (slot !== NONE && sameAddress(this.table.addr(slot), r.addr)) this.table.setHeard(slot);
+      if (ourJoin && !self) {
+        if (slot === NONE) slot = t.slotOf((r ?? recs.record()).node);
+        if (slot !== NONE && (known || sameAddress(t.addr(slot), (r ?? recs.record()).addr))) t.setHeard(slot);
       }
     }
     // The peer answered over a stream from its own address: it is there.
@@ -710,23 +758,28 @@ export class Membership {
     // If the peer held us dead or suspect we have just refuted; make sure the peer hears it even
     // if it is no gossip target of ours (a partition healing after gossipToTheDeadTimeMs).
     if (this.incarnation !== before) this.out.sendDatagram(from, [encodeMessage(this.selfAlive())]);
-    this.out.emit({ type: 'push-pull-complete', peer: from, join: msg.join, members: msg.members.length });
+    this.out.emit({ type: 'push-pull-complete', peer: from, join: msg.join, members: count });
+  }
+
+  /** Whether the member at `slot` has the current record's address (its host ASCII). */
+  private sameAddressAt(slot: number, recs: PushPullRecordCursor): boolean {
+    const a = this.table.addr(slot);
+    return a.port === recs.port && asciiEquals(a.host, recs.bytes, recs.hostStart, recs.hostLength);
   }
 
   /**
    * Merges one remote record. A remote `dead` becomes a local suspicion (the member may be alive
    * and able to refute; memberlist does the same), a remote `left` is a leave.
    */
-  private mergeRecord(r: MemberRecord, source: string, now: number): void {
+  private mergeRecord(r: MemberRecord, slot: number, source: string, now: number): void {
     switch (r.status) {
       case 'alive': {
         // Most records of a full-state exchange are news to nobody: answer onAlive's first question
         // (a known member at this incarnation or newer is left alone) before building a message.
         // The same incarnation from another address goes on: onAlive reports the name conflict.
-        if (r.node !== this.name) {
-          const slot = this.table.slotOf(r.node);
-          if (slot !== NONE && sameAddress(this.table.addr(slot), r.addr) && !newer(r.incarnation, this.table.incarnation(slot))) return;
-        }
+        // `slot` is the record's entry (NONE for this node itself or an unknown member).
+        const t = this.table;
+        if (slot !== NONE && sameAddress(t.addr(slot), r.addr) && !newer(r.incarnation, t.incarnation(slot))) return;
         this.onAlive({ type: 'alive', node: r.node, addr: r.addr, incarnation: r.incarnation, state: r.state }, now);
         return;
       }

@@ -18,3 +18,13 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Whether `s` is the string that the ASCII bytes `b[start..start+length)` decode to: its UTF-16
+ * units are those bytes. The caller knows the bytes are ASCII (under 0x80).
+ */
+export function asciiEquals(s: string, b: Uint8Array, start: number, length: number): boolean {
+  if (s.length !== length) return false;
+  for (let i = 0; i < length; i++) if (s.charCodeAt(i) !== b[start + i]) return false;
+  return true;
+}

@@ -9,6 +9,6 @@
  */
 export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
 export { MAX_INCARNATION, MAX_SEQ, PROTOCOL_VERSION } from './layout.js';
-export type { DecodeError, DecodeErrorCode, DecodeResult } from './errors.js';
+export type { CoreDecodeResult, DecodeError, DecodeErrorCode, DecodeResult } from './errors.js';
 export { encodedStateSize, encodeMessage, encodePacket, encodePushPullPacket, packetOverheadBytes } from './encode.js';
-export { decodePacket } from './decode.js';
+export { decodeCorePacket, decodePacket } from './decode.js';

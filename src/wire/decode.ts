@@ -5,7 +5,7 @@
  * per kind, checking every field in order and building each message as a fresh plain object. The
  * first problem drops the whole packet; no message of it is returned.
  */
-import { DecodeFailure, failed, failure, invalidField, type DecodeResult } from './errors.js';
+import { DecodeFailure, failed, failure, invalidField, type CoreDecodeResult, type DecodeResult } from './errors.js';
 import {
   ACCUSATION_LENGTH,
   ACK_LENGTH,
@@ -25,9 +25,9 @@ import {
 } from './layout.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
 import { copyPayloads, readTags } from './member-state.js';
-import type { AckMessage, AliveMessage, DeadMessage, Message, NackMessage, PingMessage, PingReqMessage, SuspectMessage } from './messages.js';
+import type { AckMessage, AliveMessage, DeadMessage, Message, NackMessage, PingMessage, PingReqMessage, PushPullView, SuspectMessage } from './messages.js';
 import { scanBody } from './prescan.js';
-import { readPushPull } from './push-pull.js';
+import { readPushPull, readPushPullView } from './push-pull.js';
 import { Reader } from './reader.js';
 import { isPort, isU32 } from './validation.js';
 
@@ -42,6 +42,19 @@ import { isPort, isU32 } from './validation.js';
  * whole `.buffer`) if you reach for the underlying ArrayBuffer.
  */
 export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>): DecodeResult {
+  return decode(bytes, limits, false) as DecodeResult;
+}
+
+/**
+ * `decodePacket` for the membership core: the same checks and the same failures, but a push-pull
+ * comes as a PushPullView, its records left in the packet to be read one at a time (a 10,000-member
+ * exchange then builds objects only for the records that change something).
+ */
+export function decodeCorePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>): CoreDecodeResult {
+  return decode(bytes, limits, true);
+}
+
+function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> | undefined, view: boolean): CoreDecodeResult {
   const lim: DecodeLimits = limits === undefined ? DEFAULT_DECODE_LIMITS : { ...DEFAULT_DECODE_LIMITS, ...limits };
   if (!(bytes instanceof Uint8Array)) return failure('malformed', 'packet is not a Uint8Array');
   const size = bytes.length;
@@ -54,10 +67,10 @@ export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
 
   const r = new Reader(bytes, 1);
   r.arrayHeader(); // the packet's, which the pre-scan read as `count`
-  const messages = new Array<Message>(count);
+  const messages = new Array<Message | PushPullView>(count);
   try {
     for (let i = 0; i < count; i++) {
-      const message = readMessage(r, i, lim);
+      const message = readMessage(r, i, lim, view);
       if (message instanceof DecodeFailure) return failed(message);
       messages[i] = message;
     }
@@ -71,7 +84,7 @@ export function decodePacket(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
 }
 
 /** Message `index` of the packet, at the cursor. */
-function readMessage(r: Reader, index: number, limits: DecodeLimits): Message | DecodeFailure {
+function readMessage(r: Reader, index: number, limits: DecodeLimits, view: boolean): Message | PushPullView | DecodeFailure {
   const length = r.arrayHeader();
   if (length < 0) return new DecodeFailure('invalid-message', `message ${index} is not an array`);
   if (length === 0) return new DecodeFailure('invalid-message', `message ${index} has unknown type code of type undefined`);
@@ -92,7 +105,7 @@ function readMessage(r: Reader, index: number, limits: DecodeLimits): Message | 
     case CODE_DEAD:
       return readAccusation(r, code, length, limits);
     case CODE_PUSH_PULL:
-      return readPushPull(r, length, limits);
+      return view ? readPushPullView(r, length, limits) : readPushPull(r, length, limits);
     default:
       return new DecodeFailure('invalid-message', `message ${index} has unknown type code ${type === 'number' ? code : `of type ${type}`}`);
   }

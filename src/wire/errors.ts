@@ -4,7 +4,7 @@
  * module state between calls.
  */
 import { TYPE_NAMES } from './layout.js';
-import type { Message } from './messages.js';
+import type { Message, PushPullView } from './messages.js';
 
 export type DecodeErrorCode =
   | 'empty'
@@ -23,6 +23,11 @@ export interface DecodeError {
 
 export type DecodeResult =
   | { readonly ok: true; readonly messages: Message[] }
+  | { readonly ok: false; readonly error: DecodeError };
+
+/** What `decodeCorePacket` returns: a push-pull as a PushPullView. */
+export type CoreDecodeResult =
+  | { readonly ok: true; readonly messages: (Message | PushPullView)[] }
   | { readonly ok: false; readonly error: DecodeError };
 
 /**

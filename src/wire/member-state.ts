@@ -4,7 +4,7 @@
  * known to be valid (until then the decoder holds it as a view into the packet).
  */
 import type { DecodeLimits } from './limits.js';
-import type { Message } from './messages.js';
+import type { Message, PushPullView } from './messages.js';
 import type { Reader } from './reader.js';
 import { isReservedTagKey } from './validation.js';
 
@@ -40,7 +40,7 @@ interface DecodedState {
 }
 
 /** Calls `visit` with every member state of `messages` that has a payload, in packet order. */
-function eachPayload(messages: readonly Message[], visit: (state: DecodedState, payload: Uint8Array) => void): void {
+function eachPayload(messages: readonly (Message | PushPullView)[], visit: (state: DecodedState, payload: Uint8Array) => void): void {
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
     if (m.type === 'alive') {
@@ -64,7 +64,7 @@ function eachPayload(messages: readonly Message[], visit: (state: DecodedState, 
  * over 64 bytes is an off-heap allocation (about a microsecond each), which would dominate a
  * 10,000-member push-pull. A rejected packet's views are dropped with its messages.
  */
-export function copyPayloads(messages: readonly Message[]): void {
+export function copyPayloads(messages: readonly (Message | PushPullView)[]): void {
   // First the slabs: payloads in order, each slab as many as fit (at least one).
   const slabSizes: number[] = [];
   const slabCounts: number[] = [];

@@ -107,6 +107,42 @@ export interface PushPullMessage {
   readonly members: readonly MemberRecord[];
 }
 
+/**
+ * A push-pull as the core decodes it (`decodeCorePacket`): checked as a PushPullMessage would be,
+ * its records left in the packet behind a cursor (wire/push-pull.ts), so that the records that
+ * change nothing cost no object.
+ */
+export interface PushPullView {
+  readonly type: 'push-pull-view';
+  readonly join: boolean;
+  readonly reply: boolean;
+  readonly source: string;
+  readonly records: PushPullRecordCursor;
+}
+
+/**
+ * The records of a PushPullView, read one at a time from the packet. `seek(k)` makes record k
+ * current and reads its scalar fields (no allocation); `record()` builds the current record as
+ * `decodePacket` would have. Names and hosts are spans of `bytes`; an ASCII span's bytes are the
+ * string's UTF-16 units, so it can be compared and hashed as the string without decoding it.
+ */
+export interface PushPullRecordCursor {
+  /** The packet the records are in. */
+  readonly bytes: Uint8Array;
+  readonly count: number;
+  readonly nameStart: number;
+  readonly nameLength: number;
+  readonly nameAscii: boolean;
+  readonly hostStart: number;
+  readonly hostLength: number;
+  readonly hostAscii: boolean;
+  readonly port: number;
+  readonly incarnation: number;
+  readonly status: MemberStatus;
+  seek(k: number): void;
+  record(): MemberRecord;
+}
+
 export type Message =
   | PingMessage
   | PingReqMessage

@@ -2,14 +2,17 @@
  * The push-pull message (the full-state exchange) both ways. It carries the whole member table
  * (10,000 records in a large cluster), so it is written by hand into the scratch Writer rather
  * than through msgpackr (building one array per record cost more than the protocol work around
- * it), and read record by record straight from the packet.
+ * it), and read record by record straight from the packet: either into MemberRecord objects
+ * (`readPushPull`), or, for the core, checked whole and then left in the packet (`readPushPullView`,
+ * `PushPullRecords`), so that merging the records nobody needs (most of a converged view) builds
+ * no object at all.
  */
 import { DecodeFailure, invalidField } from './errors.js';
 import { CODE_PUSH_PULL, MEMBER_LENGTH, PROTOCOL_VERSION, PUSH_PULL_LENGTH, STATUSES, statusCode } from './layout.js';
 import type { DecodeLimits } from './limits.js';
 import { readTags } from './member-state.js';
-import type { MemberRecord, MemberState, PushPullMessage } from './messages.js';
-import type { Reader } from './reader.js';
+import type { MemberRecord, MemberState, MemberStatus, PushPullMessage, PushPullRecordCursor, PushPullView } from './messages.js';
+import { Reader } from './reader.js';
 import { isPort, isU32 } from './validation.js';
 import { Writer } from './writer.js';
 
@@ -85,12 +88,15 @@ export function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array
   return w.finish();
 }
 
-/**
- * The push-pull message at the cursor, whose array of `length` elements and type code are read:
- * every field checked in order, the first invalid one named ('push-pull: invalid
- * members[3].addr.port'). Payloads are views into the packet until decodePacket copies them.
- */
-export function readPushPull(r: Reader, length: number, limits: DecodeLimits): PushPullMessage | DecodeFailure {
+/** What readPushPull and readPushPullView check first: the fields before the records. */
+interface PushPullHead {
+  readonly join: boolean;
+  readonly reply: boolean;
+  readonly source: string;
+  readonly count: number;
+}
+
+function readHead(r: Reader, length: number, limits: DecodeLimits): PushPullHead | DecodeFailure {
   if (length !== PUSH_PULL_LENGTH) return invalidField(CODE_PUSH_PULL, `length ${length}`);
   const join = r.bool();
   if (join === undefined) return invalidField(CODE_PUSH_PULL, 'join');
@@ -103,13 +109,136 @@ export function readPushPull(r: Reader, length: number, limits: DecodeLimits): P
   if (count > limits.maxMembers) {
     return new DecodeFailure('too-many-members', `push-pull: ${count} members, at most ${limits.maxMembers} allowed`);
   }
+  return { join, reply, source, count };
+}
+
+/**
+ * The push-pull message at the cursor, whose array of `length` elements and type code are read:
+ * every field checked in order, the first invalid one named ('push-pull: invalid
+ * members[3].addr.port'). Payloads are views into the packet until decodePacket copies them.
+ */
+export function readPushPull(r: Reader, length: number, limits: DecodeLimits): PushPullMessage | DecodeFailure {
+  const head = readHead(r, length, limits);
+  if (head instanceof DecodeFailure) return head;
+  const count = head.count;
   const members = new Array<MemberRecord>(count);
   for (let i = 0; i < count; i++) {
     const member = readMember(r, limits);
     if (typeof member === 'string') return invalidField(CODE_PUSH_PULL, `members[${i}].${member}`);
     members[i] = member;
   }
-  return { type: 'push-pull', join, reply, source, members };
+  return { type: 'push-pull', join: head.join, reply: head.reply, source: head.source, members };
+}
+
+/**
+ * `readPushPull` for the core: the same checks in the same order, with the same failures, but the
+ * records stay in the packet, behind a PushPullRecords cursor (nothing is built for a record whose
+ * strings are ASCII and whose tags are empty).
+ */
+export function readPushPullView(r: Reader, length: number, limits: DecodeLimits): PushPullView | DecodeFailure {
+  const head = readHead(r, length, limits);
+  if (head instanceof DecodeFailure) return head;
+  const count = head.count;
+  const offsets = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    offsets[i] = r.pos;
+    const problem = checkMember(r, limits);
+    if (problem !== null) return invalidField(CODE_PUSH_PULL, `members[${i}].${problem}`);
+  }
+  return { type: 'push-pull-view', join: head.join, reply: head.reply, source: head.source, records: new PushPullRecords(r.b, offsets, limits) };
+}
+
+/** readMember's checks, in its order and with its answers, without building the record (null: valid). */
+function checkMember(r: Reader, limits: DecodeLimits): string | null {
+  const length = r.arrayHeader();
+  if (length < 0) return 'record (not an array)';
+  if (length !== MEMBER_LENGTH) return `record (length ${length})`;
+  if (!r.skipStr(1, limits.maxNameBytes)) return 'node';
+  if (!r.skipStr(1, limits.maxHostBytes)) return 'addr.host';
+  if (!isPort(r.int())) return 'addr.port';
+  if (!isU32(r.int())) return 'incarnation';
+  if (STATUSES[r.int()] === undefined) return 'status';
+  if (r.b[r.pos] === EMPTY_ARRAY) {
+    r.pos++; // no tags: what readTags accepts as {} without reading on
+  } else {
+    const tags = readTags(r, limits);
+    if (typeof tags === 'string') return `state.${tags}`;
+  }
+  if (!r.skipPayload(limits.maxPayloadBytes)) return 'state.payload';
+  return null;
+}
+
+/** msgpack's empty fixarray. */
+const EMPTY_ARRAY = 0x90;
+
+/**
+ * The records of a checked push-pull, read where the packet holds them (messages.ts,
+ * PushPullRecordCursor). A record built by `record()` has a payload copy of its own.
+ */
+export class PushPullRecords implements PushPullRecordCursor {
+  /** The packet. */
+  readonly bytes: Uint8Array;
+  readonly count: number;
+  nameStart = 0;
+  nameLength = 0;
+  nameAscii = true;
+  hostStart = 0;
+  hostLength = 0;
+  hostAscii = true;
+  port = 0;
+  incarnation = 0;
+  status: MemberStatus = 'alive';
+  private index = -1;
+  private readonly r: Reader;
+
+  constructor(
+    bytes: Uint8Array,
+    /** Where each record starts in `bytes`. */
+    private readonly offsets: Int32Array,
+    private readonly limits: DecodeLimits,
+  ) {
+    this.bytes = bytes;
+    this.count = offsets.length;
+    this.r = new Reader(bytes, 0);
+  }
+
+  /** Makes record `k` (0 <= k < count) the current one. */
+  seek(k: number): void {
+    const r = this.r;
+    const b = this.bytes;
+    this.index = k;
+    r.pos = (this.offsets[k] as number) + 1; // the record's fixarray header (7 fields)
+    let n = r.strHeader();
+    let at = r.pos;
+    this.nameStart = at;
+    this.nameLength = n;
+    this.nameAscii = isAscii(b, at, n);
+    r.pos = at + n;
+    n = r.strHeader();
+    at = r.pos;
+    this.hostStart = at;
+    this.hostLength = n;
+    this.hostAscii = isAscii(b, at, n);
+    r.pos = at + n;
+    this.port = r.int();
+    this.incarnation = r.int();
+    this.status = STATUSES[r.int()] as MemberStatus;
+  }
+
+  /** The current record as a fresh MemberRecord, its payload (if any) copied out of the packet. */
+  record(): MemberRecord {
+    const r = this.r;
+    r.pos = this.offsets[this.index] as number;
+    const m = readMember(r, this.limits) as MemberRecord;
+    const payload = m.state.payload;
+    return payload === null ? m : { ...m, state: { tags: m.state.tags, payload: payload.slice() } };
+  }
+}
+
+function isAscii(b: Uint8Array, start: number, length: number): boolean {
+  const end = start + length;
+  for (let i = start; i < end; i++) if (b[i]! >= 0x80) return false;
+  return true;
 }
 
 /** The member record at the cursor, or the name of its first invalid field. */

@@ -16,6 +16,8 @@ import { fitsBytes } from './validation.js';
 const SHORT_STRING_BYTES = 32;
 /** Char-code arrays by exact length, reused to build short strings (scratch: filled and used at once). */
 const charCodes: number[][] = Array.from({ length: SHORT_STRING_BYTES + 1 }, (_, n) => new Array<number>(n).fill(0));
+/** What binHeader returns for nil. */
+const NIL = -2;
 /** Keeps a leading U+FEFF (a byte order mark is part of a name, as msgpackr reads it). */
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -67,16 +69,8 @@ export class Reader {
       this.pos = rp + 1;
       return t - 0x100;
     }
+    if (t >= 0xcc && t <= 0xce) return this.sizedLength(0xcc); // uint 8, 16, 32: read as lengths are
     switch (t) {
-      case 0xcc:
-        this.pos = rp + 2;
-        return b[rp + 1]!;
-      case 0xcd:
-        this.pos = rp + 3;
-        return (b[rp + 1]! << 8) | b[rp + 2]!;
-      case 0xce:
-        this.pos = rp + 5;
-        return u32(b, rp + 1);
       case 0xd0:
         this.pos = rp + 2;
         return (b[rp + 1]! << 24) >> 24;
@@ -108,26 +102,10 @@ export class Reader {
    * raw bytes exceed `maxBytes` is refused before it is decoded.
    */
   str(minBytes: number, maxBytes: number): string | undefined {
+    const n = this.strHeader();
+    if (n < 0) return undefined;
     const b = this.b;
-    const rp = this.pos;
-    const t = b[rp]!;
-    let n: number;
-    let start: number;
-    if (t >= 0xa0 && t <= 0xbf) {
-      n = t & 0x1f;
-      start = rp + 1;
-    } else if (t === 0xd9) {
-      n = b[rp + 1]!;
-      start = rp + 2;
-    } else if (t === 0xda) {
-      n = (b[rp + 1]! << 8) | b[rp + 2]!;
-      start = rp + 3;
-    } else if (t === 0xdb) {
-      n = u32(b, rp + 1);
-      start = rp + 5;
-    } else {
-      return undefined;
-    }
+    const start = this.pos;
     if (n < minBytes || n > maxBytes) return undefined;
     const end = start + n;
     this.pos = end;
@@ -148,32 +126,98 @@ export class Reader {
   }
 
   /**
+   * The byte length of the string at the cursor, the cursor moved to its first byte (its bytes
+   * are b[pos..pos+length)), or -1 if the value there is not a string. Reads nothing else.
+   */
+  strHeader(): number {
+    const t = this.b[this.pos]!;
+    if (t >= 0xa0 && t <= 0xbf) {
+      this.pos++;
+      return t & 0x1f;
+    }
+    return this.sizedLength(0xd9);
+  }
+
+  /**
+   * The length of a value in msgpack's forms with an 8, 16 or 32-bit length (type bytes `form8`
+   * and the two after it: str 0xd9, bin 0xc4; uint 0xcc reads alike), the cursor moved to its
+   * first byte; -1 for any other type byte.
+   */
+  private sizedLength(form8: number): number {
+    const b = this.b;
+    const rp = this.pos;
+    switch (b[rp]! - form8) {
+      case 0:
+        this.pos = rp + 2;
+        return b[rp + 1]!;
+      case 1:
+        this.pos = rp + 3;
+        return (b[rp + 1]! << 8) | b[rp + 2]!;
+      case 2:
+        this.pos = rp + 5;
+        return u32(b, rp + 1);
+      default:
+        return -1;
+    }
+  }
+
+  /**
+   * Whether `str(minBytes, maxBytes)` would return a string here, moving past it if so, without
+   * building the string when its bytes are ASCII (their UTF-16 units are the bytes: nothing to
+   * decode, and the byte count is the length). Other bytes are decoded and measured as `str` does.
+   */
+  skipStr(minBytes: number, maxBytes: number): boolean {
+    const rp = this.pos;
+    const n = this.strHeader();
+    if (n < 0 || n < minBytes || n > maxBytes) {
+      this.pos = rp;
+      return false;
+    }
+    const b = this.b;
+    const start = this.pos;
+    const end = start + n;
+    for (let i = start; i < end; i++) {
+      if (b[i]! >= 0x80) {
+        this.pos = rp;
+        return this.str(minBytes, maxBytes) !== undefined;
+      }
+    }
+    this.pos = end;
+    return true;
+  }
+
+  /** Whether `payload(maxBytes)` would return a value here (null or bytes), moving past it if so. */
+  skipPayload(maxBytes: number): boolean {
+    const n = this.binHeader();
+    if (n === NIL) return true;
+    if (n < 0 || n > maxBytes) return false;
+    this.pos += n;
+    return true;
+  }
+
+  /**
    * The payload at the cursor: null for nil, a view into the packet for a bin of at most
    * `maxBytes`, undefined for anything else.
    */
   payload(maxBytes: number): Uint8Array | null | undefined {
-    const b = this.b;
-    let rp = this.pos;
-    const t = b[rp++];
-    let n: number;
-    if (t === 0xc0) {
-      this.pos = rp;
-      return null;
-    } else if (t === 0xc4) {
-      n = b[rp]!;
-      rp += 1;
-    } else if (t === 0xc5) {
-      n = (b[rp]! << 8) | b[rp + 1]!;
-      rp += 2;
-    } else if (t === 0xc6) {
-      n = u32(b, rp);
-      rp += 4;
-    } else {
-      return undefined;
+    const n = this.binHeader();
+    if (n === NIL) return null;
+    if (n < 0 || n > maxBytes) return undefined;
+    const at = this.pos;
+    this.pos = at + n;
+    return this.b.subarray(at, at + n);
+  }
+
+  /**
+   * The byte length of the bin at the cursor, the cursor moved to its first byte; NIL for nil (the
+   * cursor moved past it); -1 for any other value.
+   */
+  private binHeader(): number {
+    if (this.b[this.pos] === 0xc0) {
+      this.pos++;
+      return NIL;
     }
-    if (n > maxBytes) return undefined;
-    this.pos = rp + n;
-    return b.subarray(rp, rp + n);
+    return this.sizedLength(0xc4);
   }
 
   /** What `typeof` says of the value at the cursor once decoded ('object' for nil, bin and arrays). */

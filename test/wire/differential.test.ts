@@ -3,14 +3,16 @@
  * against the reference decoder (reference-decoder.ts: msgpackr, then checks on the decoded
  * tree): the same result, message for message or error for error, for every kind of message,
  * compound packets, any limits, any field replaced by a value of another type or form, and
- * mutated bytes.
+ * mutated bytes. The core's decoder (decodeCorePacket, which leaves a push-pull's records in the
+ * packet behind a cursor) is held to the same results: its records, built or read field by field
+ * from the cursor, are the ones decodePacket builds, and it fails where and as decodePacket fails.
  */
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { decodePacket, encodeMessage, encodePacket, PROTOCOL_VERSION } from '../../src/wire/codec.js';
+import { decodeCorePacket, decodePacket, encodeMessage, encodePacket, PROTOCOL_VERSION, type CoreDecodeResult, type DecodeResult } from '../../src/wire/codec.js';
 import type { DecodeLimits } from '../../src/wire/limits.js';
-import type { Message } from '../../src/wire/messages.js';
+import type { MemberRecord, Message } from '../../src/wire/messages.js';
 import { referenceDecode } from './reference-decoder.js';
 
 const rawPackr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false, structuredClone: false, bundleStrings: false });
@@ -24,7 +26,32 @@ function rawPacket(body: unknown): Uint8Array {
 }
 
 function expectSame(bytes: Uint8Array, limits?: Partial<DecodeLimits>): void {
-  expect(decodePacket(bytes, limits)).toEqual(referenceDecode(bytes, limits));
+  const result = decodePacket(bytes, limits);
+  expect(result).toEqual(referenceDecode(bytes, limits));
+  expect(materialize(decodeCorePacket(bytes, limits))).toEqual(result);
+}
+
+const utf8 = new TextDecoder();
+
+/** decodeCorePacket's result with every push-pull view read back into a PushPullMessage. */
+function materialize(result: CoreDecodeResult): DecodeResult {
+  if (!result.ok) return result;
+  const messages = result.messages.map((m): Message => {
+    if (m.type !== 'push-pull-view') return m;
+    const recs = m.records;
+    const members: MemberRecord[] = [];
+    for (let k = 0; k < recs.count; k++) {
+      recs.seek(k);
+      const r = recs.record();
+      // The cursor's own fields say what the built record says.
+      expect([recs.port, recs.incarnation, recs.status]).toEqual([r.addr.port, r.incarnation, r.status]);
+      if (recs.nameAscii) expect(utf8.decode(recs.bytes.subarray(recs.nameStart, recs.nameStart + recs.nameLength))).toBe(r.node);
+      if (recs.hostAscii) expect(utf8.decode(recs.bytes.subarray(recs.hostStart, recs.hostStart + recs.hostLength))).toBe(r.addr.host);
+      members.push(r);
+    }
+    return { type: 'push-pull', join: m.join, reply: m.reply, source: m.source, members };
+  });
+  return { ok: true, messages };
 }
 
 // Names and integers around every limit and form boundary, valid or not: the encoder writes what

@@ -1,0 +1,129 @@
+/**
+ * Pins the simulator's outcome for fixed seeds: the digest of every emitted event, the world's
+ * trace hash and counters, and every node's final view (probe order included). The expected values
+ * were computed on main at 967ec72, before the member table, world building and push-pull codec
+ * were made faster (issue 12 point 5), so that this test proves that work changed no result.
+ *
+ * When a deliberate protocol change moves these numbers, recompute them (the failure prints the new
+ * values) and say in the commit why the outcome changed.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createWorld } from '../../src/sim/index.js';
+import type { MemberState } from '../../src/wire/messages.js';
+
+interface Outcome {
+  events: number;
+  eventDigest: string;
+  traceHash: number;
+  stats: Record<string, number>;
+  counters: string;
+  viewDigest: string;
+}
+
+function run(seed: number, loss: number, state: MemberState | undefined): Outcome {
+  const w = createWorld({ seed, profile: 'lan', ...(state === undefined ? {} : { state }), network: { link: { lossRate: loss, latency: { kind: 'lognormal', medianMs: 1, sigma: 0.5 } } } });
+  const events = createHash('sha256');
+  let count = 0;
+  w.onEvent((node, e, t) => {
+    count++;
+    const about = 'member' in e ? `${e.member.name}:${e.member.incarnation}:${e.member.status}:${e.member.host}:${e.member.port}` : '';
+    events.update(`${t} ${node} ${e.type} ${about}\n`);
+  });
+  const names = w.buildConverged(200);
+  const pick = (exclude: readonly string[]): string => {
+    for (;;) {
+      const n = names[w.random.int(names.length)] as string;
+      if (!exclude.includes(n)) return n;
+    }
+  };
+  const crashed = pick([]);
+  const leaver = pick([crashed]);
+  const changer = pick([crashed, leaver]);
+  const joiner = w.addNode();
+  w.at(5000, () => w.join(joiner, [pick([crashed, leaver])]));
+  w.at(6000, () => w.crash(crashed));
+  w.at(7000, () => w.leave(leaver));
+  w.at(8000, () => w.setLocalState(changer, { tags: { role: 'db', zone: 'z1' }, payload: new Uint8Array([1, 2, 3, 4]) }));
+  // A partition long enough for each side to declare the other dead, then healed: push-pulls carry
+  // dead records and reconnects merge the sides back.
+  const side = names.slice(0, 30).filter((n) => n !== crashed && n !== leaver);
+  const rest = names.slice(30).filter((n) => n !== crashed && n !== leaver).concat(joiner);
+  let part = 0;
+  w.at(10_000, () => {
+    part = w.partition(side, rest);
+  });
+  w.at(30_000, () => w.heal(part));
+  w.runUntil(50_000);
+
+  const views = createHash('sha256');
+  for (const n of w.liveNames()) {
+    for (const v of w.member(n).members()) views.update(`${n} ${v.name} ${v.host}:${v.port} ${v.incarnation} ${v.status} ${v.changedAt} ${JSON.stringify(v.state.tags)}\n`);
+  }
+  const counters = w.membershipCounters();
+  return {
+    events: count,
+    eventDigest: events.digest('hex').slice(0, 16),
+    traceHash: w.traceHash,
+    stats: { ...w.stats },
+    counters: createHash('sha256')
+      .update(JSON.stringify(Object.keys(counters).sort().map((k) => [k, counters[k]])))
+      .digest('hex')
+      .slice(0, 16),
+    viewDigest: views.digest('hex').slice(0, 16),
+  };
+}
+
+describe('the simulator outcome for a fixed seed', () => {
+  it('200 nodes, no loss, empty state: as on main before the speed work', () => {
+    expect(run(1, 0, undefined)).toEqual(PINNED.plain);
+  });
+
+  it('200 nodes, 10% loss, tags and a payload on every node: as on main before the speed work', () => {
+    const state: MemberState = { tags: { dc: 'eu-1', rack: 'r7' }, payload: new Uint8Array(40).fill(7) };
+    expect(run(7, 0.1, state)).toEqual(PINNED.lossy);
+  });
+});
+
+const PINNED: { plain: Outcome; lossy: Outcome } = {
+  plain: {
+    counters: '649c954d5bced571',
+    eventDigest: 'dbc7f8f9dcfb910d',
+    events: 56419,
+    stats: {
+      bytesDelivered: 11990031,
+      bytesSent: 12919476,
+      droppedAtDeadNode: 379,
+      droppedPauseOverflow: 0,
+      events: 138999,
+      falseDeaths: 11378,
+      packetsDelivered: 80094,
+      packetsSent: 91317,
+      refutes: 124,
+      suspicionsOfLiveNodes: 20463,
+      undeliverable: 0,
+    },
+    traceHash: 491091969,
+    viewDigest: 'dc3e270da61ed563',
+  },
+  lossy: {
+    counters: '53089a4a7ab47b56',
+    eventDigest: 'd810faaaccf935b9',
+    events: 57607,
+    stats: {
+      bytesDelivered: 29580104,
+      bytesSent: 33615310,
+      droppedAtDeadNode: 434,
+      droppedPauseOverflow: 0,
+      events: 166913,
+      falseDeaths: 10838,
+      packetsDelivered: 99133,
+      packetsSent: 122203,
+      refutes: 125,
+      suspicionsOfLiveNodes: 22204,
+      undeliverable: 0,
+    },
+    traceHash: 4024673994,
+    viewDigest: '6f2523941551721b',
+  },
+};
