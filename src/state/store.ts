@@ -7,7 +7,7 @@
  * owner's state can answer for it, so a busy owner is not a fan-in point. `summary` folds every
  * digest into one 32-bit number, kept up to date as changes land, for a cheap "do we differ?".
  */
-import { NodeState, type ApplyResult } from './node-state.js';
+import { entryBytes, NodeState, type ApplyResult } from './node-state.js';
 import { DEFAULT_STATE_LIMITS, type NodeDelta, type NodeDigest, type StateEntry, type StateLimits } from './types.js';
 
 export type ChangeResult = { readonly ok: true; readonly entry: StateEntry } | { readonly ok: false; readonly reason: 'absent' | 'entry-too-large' | 'too-many-entries' | 'node-too-large' };
@@ -81,13 +81,14 @@ export class StateStore {
   /**
    * What a peer whose digests are `peer` misses, within `budget` bytes of entries: owners the peer
    * does not hold or holds at an older generation or version, those furthest behind first. An
-   * owner whose whole state must go and does not fit is listed in `stream` instead.
+   * owner whose whole state must go and does not fit is listed in `stream` instead. With `only`,
+   * just the owners `peer` lists (a request about those owners, not a full digest).
    */
-  deltasFor(peer: readonly NodeDigest[], budget: number): { deltas: NodeDelta[]; stream: string[] } {
+  deltasFor(peer: readonly NodeDigest[], budget: number, only = false): { deltas: NodeDelta[]; stream: string[] } {
     const theirs = new Map<string, NodeDigest>();
     for (const d of peer) theirs.set(d.node, d);
     const behind: { state: NodeState; by: number }[] = [];
-    for (const s of this.all()) {
+    for (const s of only ? this.listed(peer) : this.all()) {
       const t = theirs.get(s.node);
       if (t !== undefined && (t.generation > s.generation || (t.generation === s.generation && t.version >= s.version))) continue;
       behind.push({ state: s, by: t === undefined || t.generation !== s.generation ? s.version + 1 : s.version - t.version });
@@ -165,6 +166,42 @@ export class StateStore {
     if (typeof r === 'string') return { ok: false, reason: r };
     this.summaryHash ^= before ^ digestHash(this.own.digest());
     return { ok: true, entry: r };
+  }
+
+  /**
+   * The first limit that this node's own state would break after `changes` (in order; a null
+   * value deletes), or null: a dry run of set/delete, so that a caller can refuse a change whole.
+   */
+  wouldBreak(changes: readonly { readonly key: string; readonly value: Uint8Array | null }[]): { readonly reason: 'entry-too-large' | 'too-many-entries' | 'node-too-large'; readonly key: string; readonly value: number } | null {
+    const after = new Map<string, number>();
+    let live = this.own.size;
+    let bytes = this.own.liveBytes;
+    for (const c of changes) {
+      const held = after.has(c.key) ? after.get(c.key) : this.own.get(c.key) === undefined ? undefined : entryBytes(c.key, (this.own.get(c.key) as StateEntry).value);
+      if (held !== undefined && held >= 0) {
+        live--;
+        bytes -= held;
+      }
+      if (c.value === null) {
+        after.set(c.key, -1);
+        continue;
+      }
+      const b = entryBytes(c.key, c.value);
+      if (b > this.limits.maxEntryBytes) return { reason: 'entry-too-large', key: c.key, value: b };
+      live++;
+      bytes += b;
+      after.set(c.key, b);
+      if (live > this.limits.maxEntries) return { reason: 'too-many-entries', key: c.key, value: live };
+      if (bytes > this.limits.maxNodeBytes) return { reason: 'node-too-large', key: c.key, value: bytes };
+    }
+    return null;
+  }
+
+  private *listed(peer: readonly NodeDigest[]): Iterable<NodeState> {
+    for (const d of peer) {
+      const s = this.stateOf(d.node);
+      if (s !== undefined) yield s;
+    }
   }
 
   private stateOf(node: string): NodeState | undefined {
