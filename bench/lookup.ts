@@ -32,7 +32,9 @@ import { ServiceRuntime } from '../src/agent/services.js';
 import type { Agent } from '../src/agent/types.js';
 import { createDnsServer } from '../src/dns/server.js';
 import type { MemberView } from '../src/membership/types.js';
-import { encodeInstances } from '../src/registry/payload.js';
+import { instanceChanges, instanceEntries } from '../src/registry/entries.js';
+import { RegistryFeed } from '../src/registry/state-feed.js';
+import type { StateEntry } from '../src/state/types.js';
 import { ServiceIndex } from '../src/registry/service-index.js';
 import type { LocalInstanceRecord } from '../src/registry/types.js';
 import { createWorld } from '../src/sim/index.js';
@@ -58,7 +60,7 @@ function parse() {
     process.exit(2);
   };
   if (a.instances < a.members) fail(`--instances must be >= --members (got ${a.instances})`);
-  if (a.instances / a.members > 20) fail(`--instances / --members must be at most 20 (a node's instances must fit one datagram)`);
+  if (a.instances / a.members > 1000) fail(`--instances / --members must be at most 1000 (a node's maxInstancesPerNode)`);
   if (a.names > a.instances) fail(`--names must be at most --instances (got ${a.names})`);
   return a;
 }
@@ -67,10 +69,14 @@ const pct = (sorted: readonly number[], p: number): number => percentile(sorted,
 const med = (xs: readonly number[]): number => median(xs) as number;
 const serviceName = (k: number): string => `svc-${k}`;
 
-/** The member views of the mesh: node m registers per-node instances over consecutive names. */
-function meshViews(a: Args): MemberView[] {
+/**
+ * The member views of the mesh and each node's state entries: node m registers per-node instances
+ * over consecutive names.
+ */
+function meshViews(a: Args): { views: MemberView[]; entries: StateEntry[][] } {
   const per = Math.round(a.instances / a.members);
   const views: MemberView[] = [];
+  const entries: StateEntry[][] = [];
   let next = 0;
   for (let m = 0; m < a.members; m++) {
     const records: LocalInstanceRecord[] = [];
@@ -84,11 +90,12 @@ function meshViews(a: Args): MemberView[] {
       port: 7946,
       incarnation: 1,
       status: 'alive',
-      state: { tags: {}, payload: encodeInstances(records) },
+      state: { tags: {}, payload: null },
       changedAt: 0,
     });
+    entries.push(instanceEntries(records));
   }
-  return views;
+  return { views, entries };
 }
 
 function makeRuntime(a: Args): { runtime: ServiceRuntime; agentLike: Agent } {
@@ -96,7 +103,7 @@ function makeRuntime(a: Args): { runtime: ServiceRuntime; agentLike: Agent } {
     {
       nodeName: 'bench-agent',
       advertiseHost: () => '127.0.0.1',
-      checkPayload: () => {},
+      checkEntries: () => {},
       publish: () => {},
       freshId: () => 'x',
       now: () => Math.round(performance.now()),
@@ -106,7 +113,11 @@ function makeRuntime(a: Args): { runtime: ServiceRuntime; agentLike: Agent } {
     },
     1000,
   );
-  for (const member of meshViews(a)) runtime.onMembershipEvent({ type: 'member-join', member });
+  const mesh = meshViews(a);
+  mesh.views.forEach((member, m) => {
+    runtime.onMembershipEvent({ type: 'member-join', member });
+    runtime.onMembershipEvent({ type: 'state-update', node: member.name, changed: mesh.entries[m] as StateEntry[] });
+  });
   // Only what the HTTP and DNS servers call on a lookup; anything else would throw.
   const agentLike = {
     name: 'bench-agent',
@@ -215,10 +226,8 @@ function inSim(a: Args, run: number): { p50: number; max: number } {
   const world = createWorld({ seed: a.seed + run, profile: 'lan', network: { link: { lossRate: a.loss, latency: { kind: 'uniform', minMs: 0.5, maxMs: 5 } } } });
   const names = world.buildConverged(a.members);
   const indexes = new Map(names.map((n) => [n, new ServiceIndex()]));
-  world.onEvent((node, event) => {
-    if ('member' in event && event.member.name === node) return;
-    indexes.get(node)?.apply(event);
-  });
+  const feeds = new Map(names.map((n) => [n, new RegistryFeed(indexes.get(n)!, n)]));
+  world.onEvent((node, event) => feeds.get(node)?.onEvent(event));
   world.runFor(5000);
   const rnd = new SeededRandom(a.seed * 31 + run);
   const took: number[] = [];
@@ -227,7 +236,7 @@ function inSim(a: Args, run: number): { p50: number; max: number } {
     const id = `reg-${r}`;
     const records: LocalInstanceRecord[] = [{ id, name: 'fresh', address: '', port: 9000 + r, tags: [], meta: {}, status: 'passing' }];
     const start = world.now;
-    world.setLocalState(node, { tags: {}, payload: encodeInstances(records) });
+    world.changeState(node, instanceChanges(new Map(), records));
     const everywhere = (): boolean => names.every((v) => v === node || indexes.get(v)!.lookup('fresh').some((i) => i.id === id));
     const at = world.runUntilTrue(everywhere, 60_000, 10);
     if (at === undefined) throw new Error(`registration ${id} on ${node} not visible everywhere within 60 s simulated`);

@@ -505,7 +505,10 @@ export class Membership {
         this.onPushPull(from, msg, now);
         return;
       case 'state-delta':
-        for (const u of this.stateSync.onDeltas(from, msg.deltas, channel, now)) this.out.emit({ type: 'state-update', node: u.node, changed: u.changed });
+        for (const u of this.stateSync.onDeltas(from, msg.deltas, channel, now)) {
+          const slot = this.table.slotOf(u.node);
+          this.out.emit({ type: 'state-update', node: u.node, changed: u.changed, ...(slot === NONE ? {} : { member: this.table.view(slot) }) });
+        }
         return;
       case 'state-digest':
         if (this.leaving) return;

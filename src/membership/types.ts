@@ -80,8 +80,9 @@ export type MembershipEvent =
   /**
    * Entries of another node's state (src/state/) changed in this node's replica: each as it is
    * now, or a tombstone (`deleted`) for a key that is gone. The registry reads its instances here.
+   * `member` is the node's entry in this node's table, when it has one (its liveness and address).
    */
-  | { readonly type: 'state-update'; readonly node: string; readonly changed: readonly StateEntry[] };
+  | { readonly type: 'state-update'; readonly node: string; readonly changed: readonly StateEntry[]; readonly member?: MemberView };
 
 export type MembershipEventType = MembershipEvent['type'];
 
