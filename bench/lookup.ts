@@ -2,12 +2,17 @@
  * Service lookup benchmark: how fast the registry answers, in process, over the HTTP API and over
  * DNS, and how fast a registration spreads through a simulated mesh.
  *
- *   npm run bench:lookup -- [--members 1000] [--instances 10000] [--names 1000] [--runs 5] [--loss 0] [--seed 1] --json
+ *   npm run bench:lookup -- [--members 1000] [--instances 10000] [--names 1000] [--runs 5] [--loss 0] [--seed 1] [--instances-per-node K] --json
  *
- * Setup: `members` nodes each register instances/members instances, spread over `names` service
- * names (so a lookup returns instances/names instances). Each node's instances are encoded into a
- * member-state payload and handed to the agent's ServiceRuntime as the membership event the agent
- * would get, so the index is built by the real decode-and-diff path.
+ * Setup: `members` nodes each register instances/members instances (K with --instances-per-node,
+ * which sets --instances to K × members), spread over `names` service names (so a lookup returns
+ * instances/names instances). Each node's instances are its state entries, handed to the agent's
+ * ServiceRuntime as the member event and the state update the agent would get, so the index is
+ * built by the real feed (registry/state-feed.ts).
+ *
+ * With --instances-per-node K the state layer's phase (bench/state-phase.ts) also runs once on a
+ * simulated mesh of `members` nodes: stateBytesPerFlip, and bigJoinVisibleMs (500 instances);
+ * null without it.
  *
  * - in process: lookup(name) over random names; ops/s from a tight loop of 1,000,000 lookups;
  *   p50/p99 from individually timed calls (process.hrtime.bigint around each call, so they
@@ -40,8 +45,9 @@ import type { LocalInstanceRecord } from '../src/registry/types.js';
 import { createWorld } from '../src/sim/index.js';
 import { SeededRandom } from '../src/util/random.js';
 import { benchArgs, median, percentile, round } from './support.js';
+import { statePhase } from './state-phase.js';
 
-const USAGE = 'npm run bench:lookup -- [--members N] [--instances N] [--names N] [--runs N] [--loss FRACTION] [--seed S] [--json]';
+const USAGE = 'npm run bench:lookup -- [--members N] [--instances N] [--names N] [--runs N] [--loss FRACTION] [--seed S] [--instances-per-node K] [--json]';
 
 type Args = ReturnType<typeof parse>;
 
@@ -53,12 +59,16 @@ function parse() {
     runs: { type: 'int', default: 5, min: 1 },
     loss: { type: 'number', default: 0, min: 0, below: 1 },
     seed: { type: 'int', default: 1 },
+    'instances-per-node': { type: 'int', default: 0, min: 0 },
     json: { type: 'boolean' },
   });
   const fail = (message: string): never => {
     process.stderr.write(`bench:lookup: ${message}\nusage: ${USAGE}\n`);
     process.exit(2);
   };
+  const k = a['instances-per-node'];
+  if (k > 1000) fail(`--instances-per-node must be at most 1000, the default maxInstancesPerNode (got ${k})`);
+  if (k > 0) return { ...a, instances: k * a.members, names: Math.min(a.names, k * a.members) };
   if (a.instances < a.members) fail(`--instances must be >= --members (got ${a.instances})`);
   if (a.instances / a.members > 1000) fail(`--instances / --members must be at most 1000 (a node's maxInstancesPerNode)`);
   if (a.names > a.instances) fail(`--names must be at most --instances (got ${a.names})`);
@@ -247,6 +257,17 @@ function inSim(a: Args, run: number): { p50: number; max: number } {
   return { p50: pct(took, 50), max: took[took.length - 1]! };
 }
 
+/** The state layer's phase on a simulated mesh of `members` nodes (only with --instances-per-node). */
+function stateKeys(a: Args): Record<string, number | null> {
+  const k = a['instances-per-node'];
+  if (k === 0) return { instancesPerNode: null, stateBytesPerFlip: null, stateBytesPerFlipPerNodeReached: null, bigJoinVisibleMs: null };
+  const world = createWorld({ seed: a.seed, profile: 'lan', network: { link: { lossRate: a.loss, latency: { kind: 'uniform', minMs: 0.5, maxMs: 5 } } } });
+  const names = world.buildConverged(a.members);
+  world.runFor(5000);
+  const s = statePhase(world, names, k, 500, 10_000);
+  return { instancesPerNode: k, stateBytesPerFlip: s.stateBytesPerFlip, stateBytesPerFlipPerNodeReached: s.stateBytesPerFlipPerNodeReached, bigJoinVisibleMs: s.bigJoinVisibleMs };
+}
+
 async function main(): Promise<void> {
   const a = parse();
   const runs: Record<string, number>[] = [];
@@ -296,6 +317,7 @@ async function main(): Promise<void> {
     dnsSrvP99Ms: round(mid('dnsSrvP99Ms'), 3),
     dnsTruncatedShare: round(mid('dnsTruncatedShare'), 3),
     registrationVisibleMs: { p50: mid('registrationVisibleP50Ms'), max: mid('registrationVisibleMaxMs') },
+    ...stateKeys(a),
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
