@@ -14,12 +14,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorText, Fetcher, inNs, ip, ourNamespaces, whyUnavailable } from './netns-support.js';
+import { deleteNamespaces, Fetcher, ip, makeBridgedNamespaces, whyUnavailable } from './netns-support.js';
 import { Agents, lists, names, waitUntil, type AgentProcess } from './support.js';
 
 const PREFIX = `hm-${process.pid}-`;
 const NODES = ['a', 'b', 'c'] as const;
-const BRIDGE_NS = `${PREFIX}br`;
 const nsOf = (node: string): string => `${PREFIX}${node}`;
 const SUBNET = `10.214.${10 + (process.pid % 240)}`;
 const ipOf = (i: number): string => `${SUBNET}.${11 + i}`;
@@ -65,21 +64,9 @@ describe.skipIf(unavailable !== null)(`agents with 300 instances each on an MTU-
   const dir = mkdtempSync(join(tmpdir(), 'hearsay-mtu-'));
 
   beforeAll(() => {
-    ip('netns', 'add', BRIDGE_NS);
-    made.push(BRIDGE_NS);
-    inNs(BRIDGE_NS, 'link', 'set', 'lo', 'up');
-    inNs(BRIDGE_NS, 'link', 'add', 'br0', 'mtu', String(MTU), 'type', 'bridge', 'forward_delay', '0');
-    inNs(BRIDGE_NS, 'link', 'set', 'br0', 'up');
-    NODES.forEach((node, i) => {
+    made.push(...makeBridgedNamespaces(PREFIX, NODES, ipOf, MTU));
+    NODES.forEach((node) => {
       const ns = nsOf(node);
-      ip('netns', 'add', ns);
-      made.push(ns);
-      inNs(BRIDGE_NS, 'link', 'add', `v-${node}`, 'mtu', String(MTU), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(MTU), 'netns', ns);
-      inNs(BRIDGE_NS, 'link', 'set', `v-${node}`, 'master', 'br0');
-      inNs(BRIDGE_NS, 'link', 'set', `v-${node}`, 'up');
-      inNs(ns, 'link', 'set', 'lo', 'up');
-      inNs(ns, 'addr', 'add', `${ipOf(i)}/24`, 'dev', 'eth0');
-      inNs(ns, 'link', 'set', 'eth0', 'up');
       // Path MTU discovery on (DF on what fits), and no reassembly: every fragment is dropped.
       ip('netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_no_pmtu_disc=0');
       ip('netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ipfrag_low_thresh=0');
@@ -93,15 +80,7 @@ describe.skipIf(unavailable !== null)(`agents with 300 instances each on an MTU-
     await agents.killAll();
     agents.dispose();
     for (const f of fetchers) f.close();
-    const problems: string[] = [];
-    for (const ns of made.reverse()) {
-      try {
-        ip('netns', 'del', ns);
-      } catch (err) {
-        problems.push(`ip netns del ${ns}: ${errorText(err)}`);
-      }
-    }
-    const left = ourNamespaces(PREFIX);
+    const { problems, left } = deleteNamespaces(PREFIX, made);
     expect(left, `namespaces left behind: ${left.join(', ')}; ${problems.join('; ')}`).toEqual([]);
   }, 30_000);
 

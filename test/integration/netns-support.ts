@@ -115,3 +115,46 @@ export class Fetcher {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 }
+
+/**
+ * Makes a bridge namespace `${prefix}br` and one namespace per node (`${prefix}NODE`), each with
+ * `eth0` on a veth to the bridge and the address `ipOf(i)/24`, links at `mtu` when given; nothing
+ * in the host's namespace. Returns the namespaces made (for `deleteNamespaces`), in order.
+ */
+export function makeBridgedNamespaces(prefix: string, nodes: readonly string[], ipOf: (i: number) => string, mtu?: number): string[] {
+  const made: string[] = [];
+  const bridge = `${prefix}br`;
+  const mtuArgs = mtu === undefined ? [] : ['mtu', String(mtu)];
+  ip('netns', 'add', bridge);
+  made.push(bridge);
+  inNs(bridge, 'link', 'set', 'lo', 'up');
+  inNs(bridge, 'link', 'add', 'br0', ...mtuArgs, 'type', 'bridge', 'forward_delay', '0');
+  inNs(bridge, 'link', 'set', 'br0', 'up');
+  nodes.forEach((node, i) => {
+    const ns = `${prefix}${node}`;
+    ip('netns', 'add', ns);
+    made.push(ns);
+    // The pair is made in the bridge's namespace with its other end moved straight into the
+    // node's: nothing is ever created in the host's namespace.
+    inNs(bridge, 'link', 'add', `v-${node}`, ...mtuArgs, 'type', 'veth', 'peer', 'name', 'eth0', ...mtuArgs, 'netns', ns);
+    inNs(bridge, 'link', 'set', `v-${node}`, 'master', 'br0');
+    inNs(bridge, 'link', 'set', `v-${node}`, 'up');
+    inNs(ns, 'link', 'set', 'lo', 'up');
+    inNs(ns, 'addr', 'add', `${ipOf(i)}/24`, 'dev', 'eth0');
+    inNs(ns, 'link', 'set', 'eth0', 'up');
+  });
+  return made;
+}
+
+/** Deletes the namespaces (last made first); returns what could not be deleted and what is left. */
+export function deleteNamespaces(prefix: string, made: readonly string[]): { problems: string[]; left: string[] } {
+  const problems: string[] = [];
+  for (const ns of [...made].reverse()) {
+    try {
+      ip('netns', 'del', ns);
+    } catch (err) {
+      problems.push(`ip netns del ${ns}: ${errorText(err)}`);
+    }
+  }
+  return { problems, left: ourNamespaces(prefix) };
+}

@@ -11,12 +11,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES } from '../../src/membership/options.js';
-import { errorText, Fetcher, inNs, ip, ourNamespaces, whyUnavailable } from './netns-support.js';
+import { deleteNamespaces, Fetcher, inNs, makeBridgedNamespaces, whyUnavailable } from './netns-support.js';
 import { Agents, lists, names, waitUntil, type AgentProcess } from './support.js';
 
 const PREFIX = `hs-${process.pid}-`;
 const NODES = ['a', 'b', 'c'] as const;
-const BRIDGE_NS = `${PREFIX}br`;
 const nsOf = (node: string): string => `${PREFIX}${node}`;
 /** A private /24 used only inside the test's namespaces. */
 const SUBNET = `10.213.${10 + (process.pid % 240)}`;
@@ -32,40 +31,15 @@ describe.skipIf(unavailable !== null)(`agents in network namespaces${unavailable
   const made: string[] = [];
 
   beforeAll(() => {
-    ip('netns', 'add', BRIDGE_NS);
-    made.push(BRIDGE_NS);
-    inNs(BRIDGE_NS, 'link', 'set', 'lo', 'up');
-    inNs(BRIDGE_NS, 'link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0');
-    inNs(BRIDGE_NS, 'link', 'set', 'br0', 'up');
-    NODES.forEach((node, i) => {
-      const ns = nsOf(node);
-      ip('netns', 'add', ns);
-      made.push(ns);
-      // The pair is made in the bridge's namespace with its other end moved straight into the
-      // node's: nothing is ever created in the host's namespace.
-      inNs(BRIDGE_NS, 'link', 'add', `v-${node}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-      inNs(BRIDGE_NS, 'link', 'set', `v-${node}`, 'master', 'br0');
-      inNs(BRIDGE_NS, 'link', 'set', `v-${node}`, 'up');
-      inNs(ns, 'link', 'set', 'lo', 'up');
-      inNs(ns, 'addr', 'add', `${ipOf(i)}/24`, 'dev', 'eth0');
-      inNs(ns, 'link', 'set', 'eth0', 'up');
-      fetchers.push(new Fetcher(ns));
-    });
+    made.push(...makeBridgedNamespaces(PREFIX, NODES, ipOf));
+    for (const node of NODES) fetchers.push(new Fetcher(nsOf(node)));
   }, 30_000);
 
   afterAll(async () => {
     await agents.killAll();
     agents.dispose();
     for (const f of fetchers) f.close();
-    const problems: string[] = [];
-    for (const ns of made.reverse()) {
-      try {
-        ip('netns', 'del', ns);
-      } catch (err) {
-        problems.push(`ip netns del ${ns}: ${errorText(err)}`);
-      }
-    }
-    const left = ourNamespaces(PREFIX);
+    const { problems, left } = deleteNamespaces(PREFIX, made);
     expect(left, `namespaces left behind: ${left.join(', ')}; ${problems.join('; ')}`).toEqual([]);
   }, 30_000);
 
