@@ -14,7 +14,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteNamespaces, Fetcher, ip, makeBridgedNamespaces, whyUnavailable } from './netns-support.js';
+import { Fetcher, ip, makeBridgedNamespaces, tearDown, whyUnavailable } from './netns-support.js';
 import { Agents, lists, names, waitUntil, type AgentProcess } from './support.js';
 
 const PREFIX = `hm-${process.pid}-`;
@@ -77,10 +77,7 @@ describe.skipIf(unavailable !== null)(`agents with 300 instances each on an MTU-
   }, 30_000);
 
   afterAll(async () => {
-    await agents.killAll();
-    agents.dispose();
-    for (const f of fetchers) f.close();
-    const { problems, left } = deleteNamespaces(PREFIX, made);
+    const { problems, left } = await tearDown(agents, fetchers, PREFIX, made);
     expect(left, `namespaces left behind: ${left.join(', ')}; ${problems.join('; ')}`).toEqual([]);
   }, 30_000);
 

@@ -158,3 +158,16 @@ export function deleteNamespaces(prefix: string, made: readonly string[]): { pro
   }
   return { problems, left: ourNamespaces(prefix) };
 }
+
+/** Kills the agents, closes the fetchers and deletes the namespaces; what could not be deleted and what is left. */
+export async function tearDown(
+  agents: { killAll(): Promise<void>; dispose(): void },
+  fetchers: readonly Fetcher[],
+  prefix: string,
+  made: readonly string[],
+): Promise<{ problems: string[]; left: string[] }> {
+  await agents.killAll();
+  agents.dispose();
+  for (const f of fetchers) f.close();
+  return deleteNamespaces(prefix, made);
+}

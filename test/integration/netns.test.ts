@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES } from '../../src/membership/options.js';
-import { deleteNamespaces, Fetcher, inNs, makeBridgedNamespaces, whyUnavailable } from './netns-support.js';
+import { Fetcher, inNs, makeBridgedNamespaces, tearDown, whyUnavailable } from './netns-support.js';
 import { Agents, lists, names, waitUntil, type AgentProcess } from './support.js';
 
 const PREFIX = `hs-${process.pid}-`;
@@ -36,10 +36,7 @@ describe.skipIf(unavailable !== null)(`agents in network namespaces${unavailable
   }, 30_000);
 
   afterAll(async () => {
-    await agents.killAll();
-    agents.dispose();
-    for (const f of fetchers) f.close();
-    const { problems, left } = deleteNamespaces(PREFIX, made);
+    const { problems, left } = await tearDown(agents, fetchers, PREFIX, made);
     expect(left, `namespaces left behind: ${left.join(', ')}; ${problems.join('; ')}`).toEqual([]);
   }, 30_000);
 
