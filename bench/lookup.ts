@@ -2,12 +2,17 @@
  * Service lookup benchmark: how fast the registry answers, in process, over the HTTP API and over
  * DNS, and how fast a registration spreads through a simulated mesh.
  *
- *   npm run bench:lookup -- [--members 1000] [--instances 10000] [--names 1000] [--runs 5] [--loss 0] [--seed 1] --json
+ *   npm run bench:lookup -- [--members 1000] [--instances 10000] [--names 1000] [--runs 5] [--loss 0] [--seed 1] [--instances-per-node K] --json
  *
- * Setup: `members` nodes each register instances/members instances, spread over `names` service
- * names (so a lookup returns instances/names instances). Each node's instances are encoded into a
- * member-state payload and handed to the agent's ServiceRuntime as the membership event the agent
- * would get, so the index is built by the real decode-and-diff path.
+ * Setup: `members` nodes each register instances/members instances (K with --instances-per-node,
+ * which sets --instances to K × members), spread over `names` service names (so a lookup returns
+ * instances/names instances). Each node's instances are its state entries, handed to the agent's
+ * ServiceRuntime as the member event and the state update the agent would get, so the index is
+ * built by the real feed (registry/state-feed.ts).
+ *
+ * With --instances-per-node K the state layer's phase (bench/state-phase.ts) also runs once on a
+ * simulated mesh of `members` nodes: stateBytesPerFlip, and bigJoinVisibleMs (500 instances);
+ * null without it.
  *
  * - in process: lookup(name) over random names; ops/s from a tight loop of 1,000,000 lookups;
  *   p50/p99 from individually timed calls (process.hrtime.bigint around each call, so they
@@ -32,14 +37,17 @@ import { ServiceRuntime } from '../src/agent/services.js';
 import type { Agent } from '../src/agent/types.js';
 import { createDnsServer } from '../src/dns/server.js';
 import type { MemberView } from '../src/membership/types.js';
-import { encodeInstances } from '../src/registry/payload.js';
+import { instanceChanges, instanceEntries } from '../src/registry/entries.js';
+import { RegistryFeed } from '../src/registry/state-feed.js';
+import type { StateEntry } from '../src/state/types.js';
 import { ServiceIndex } from '../src/registry/service-index.js';
 import type { LocalInstanceRecord } from '../src/registry/types.js';
 import { createWorld } from '../src/sim/index.js';
 import { SeededRandom } from '../src/util/random.js';
 import { benchArgs, median, percentile, round } from './support.js';
+import { statePhase } from './state-phase.js';
 
-const USAGE = 'npm run bench:lookup -- [--members N] [--instances N] [--names N] [--runs N] [--loss FRACTION] [--seed S] [--json]';
+const USAGE = 'npm run bench:lookup -- [--members N] [--instances N] [--names N] [--runs N] [--loss FRACTION] [--seed S] [--instances-per-node K] [--json]';
 
 type Args = ReturnType<typeof parse>;
 
@@ -51,14 +59,18 @@ function parse() {
     runs: { type: 'int', default: 5, min: 1 },
     loss: { type: 'number', default: 0, min: 0, below: 1 },
     seed: { type: 'int', default: 1 },
+    'instances-per-node': { type: 'int', default: 0, min: 0 },
     json: { type: 'boolean' },
   });
   const fail = (message: string): never => {
     process.stderr.write(`bench:lookup: ${message}\nusage: ${USAGE}\n`);
     process.exit(2);
   };
+  const k = a['instances-per-node'];
+  if (k > 1000) fail(`--instances-per-node must be at most 1000, the default maxInstancesPerNode (got ${k})`);
+  if (k > 0) return { ...a, instances: k * a.members, names: Math.min(a.names, k * a.members) };
   if (a.instances < a.members) fail(`--instances must be >= --members (got ${a.instances})`);
-  if (a.instances / a.members > 20) fail(`--instances / --members must be at most 20 (a node's instances must fit one datagram)`);
+  if (a.instances / a.members > 1000) fail(`--instances / --members must be at most 1000 (a node's maxInstancesPerNode)`);
   if (a.names > a.instances) fail(`--names must be at most --instances (got ${a.names})`);
   return a;
 }
@@ -67,10 +79,14 @@ const pct = (sorted: readonly number[], p: number): number => percentile(sorted,
 const med = (xs: readonly number[]): number => median(xs) as number;
 const serviceName = (k: number): string => `svc-${k}`;
 
-/** The member views of the mesh: node m registers per-node instances over consecutive names. */
-function meshViews(a: Args): MemberView[] {
+/**
+ * The member views of the mesh and each node's state entries: node m registers per-node instances
+ * over consecutive names.
+ */
+function meshViews(a: Args): { views: MemberView[]; entries: StateEntry[][] } {
   const per = Math.round(a.instances / a.members);
   const views: MemberView[] = [];
+  const entries: StateEntry[][] = [];
   let next = 0;
   for (let m = 0; m < a.members; m++) {
     const records: LocalInstanceRecord[] = [];
@@ -84,11 +100,12 @@ function meshViews(a: Args): MemberView[] {
       port: 7946,
       incarnation: 1,
       status: 'alive',
-      state: { tags: {}, payload: encodeInstances(records) },
+      state: { tags: {}, payload: null },
       changedAt: 0,
     });
+    entries.push(instanceEntries(records));
   }
-  return views;
+  return { views, entries };
 }
 
 function makeRuntime(a: Args): { runtime: ServiceRuntime; agentLike: Agent } {
@@ -96,7 +113,7 @@ function makeRuntime(a: Args): { runtime: ServiceRuntime; agentLike: Agent } {
     {
       nodeName: 'bench-agent',
       advertiseHost: () => '127.0.0.1',
-      checkPayload: () => {},
+      checkEntries: () => {},
       publish: () => {},
       freshId: () => 'x',
       now: () => Math.round(performance.now()),
@@ -106,7 +123,11 @@ function makeRuntime(a: Args): { runtime: ServiceRuntime; agentLike: Agent } {
     },
     1000,
   );
-  for (const member of meshViews(a)) runtime.onMembershipEvent({ type: 'member-join', member });
+  const mesh = meshViews(a);
+  mesh.views.forEach((member, m) => {
+    runtime.onMembershipEvent({ type: 'member-join', member });
+    runtime.onMembershipEvent({ type: 'state-update', node: member.name, changed: mesh.entries[m] as StateEntry[] });
+  });
   // Only what the HTTP and DNS servers call on a lookup; anything else would throw.
   const agentLike = {
     name: 'bench-agent',
@@ -215,10 +236,8 @@ function inSim(a: Args, run: number): { p50: number; max: number } {
   const world = createWorld({ seed: a.seed + run, profile: 'lan', network: { link: { lossRate: a.loss, latency: { kind: 'uniform', minMs: 0.5, maxMs: 5 } } } });
   const names = world.buildConverged(a.members);
   const indexes = new Map(names.map((n) => [n, new ServiceIndex()]));
-  world.onEvent((node, event) => {
-    if ('member' in event && event.member.name === node) return;
-    indexes.get(node)?.apply(event);
-  });
+  const feeds = new Map(names.map((n) => [n, new RegistryFeed(indexes.get(n)!, n)]));
+  world.onEvent((node, event) => feeds.get(node)?.onEvent(event));
   world.runFor(5000);
   const rnd = new SeededRandom(a.seed * 31 + run);
   const took: number[] = [];
@@ -227,7 +246,7 @@ function inSim(a: Args, run: number): { p50: number; max: number } {
     const id = `reg-${r}`;
     const records: LocalInstanceRecord[] = [{ id, name: 'fresh', address: '', port: 9000 + r, tags: [], meta: {}, status: 'passing' }];
     const start = world.now;
-    world.setLocalState(node, { tags: {}, payload: encodeInstances(records) });
+    world.changeState(node, instanceChanges(new Map(), records));
     const everywhere = (): boolean => names.every((v) => v === node || indexes.get(v)!.lookup('fresh').some((i) => i.id === id));
     const at = world.runUntilTrue(everywhere, 60_000, 10);
     if (at === undefined) throw new Error(`registration ${id} on ${node} not visible everywhere within 60 s simulated`);
@@ -236,6 +255,17 @@ function inSim(a: Args, run: number): { p50: number; max: number } {
   }
   took.sort((x, y) => x - y);
   return { p50: pct(took, 50), max: took[took.length - 1]! };
+}
+
+/** The state layer's phase on a simulated mesh of `members` nodes (only with --instances-per-node). */
+function stateKeys(a: Args): Record<string, number | null> {
+  const k = a['instances-per-node'];
+  if (k === 0) return { instancesPerNode: null, stateBytesPerFlip: null, stateBytesPerFlipPerNodeReached: null, bigJoinVisibleMs: null };
+  const world = createWorld({ seed: a.seed, profile: 'lan', network: { link: { lossRate: a.loss, latency: { kind: 'uniform', minMs: 0.5, maxMs: 5 } } } });
+  const names = world.buildConverged(a.members);
+  world.runFor(5000);
+  const s = statePhase(world, names, k, 500, 10_000);
+  return { instancesPerNode: k, stateBytesPerFlip: s.stateBytesPerFlip, stateBytesPerFlipPerNodeReached: s.stateBytesPerFlipPerNodeReached, bigJoinVisibleMs: s.bigJoinVisibleMs };
 }
 
 async function main(): Promise<void> {
@@ -287,6 +317,7 @@ async function main(): Promise<void> {
     dnsSrvP99Ms: round(mid('dnsSrvP99Ms'), 3),
     dnsTruncatedShare: round(mid('dnsTruncatedShare'), 3),
     registrationVisibleMs: { p50: mid('registrationVisibleP50Ms'), max: mid('registrationVisibleMaxMs') },
+    ...stateKeys(a),
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

@@ -3,24 +3,34 @@
  * code), then on the real protocol measures a new node joining, one node crashing and one leaving,
  * and counts false deaths over the whole run. Times are simulated milliseconds unless named wall.
  *
- *   npm run bench:sim -- --nodes 1000 [--loss 0.1] [--seconds 60] [--seed 1] [--profile lan] --json
+ *   npm run bench:sim -- --nodes 1000 [--loss 0.1] [--seconds 60] [--seed 1] [--profile lan] [--instances-per-node K] --json
+ *
+ * With --instances-per-node K (> 0), the run goes on after --seconds with the state layer's phase
+ * (bench/state-phase.ts): stateBytesPerFlip, registrationVisibleMs and bigJoinVisibleMs (a node
+ * joining with 500 instances); the keys are null without it.
  */
+import { statePhase } from './state-phase.js';
 import { createWorld } from '../src/sim/index.js';
 import { benchArgs, percentile } from './support.js';
 import { isProfileName, PROFILES, type ProfileName } from '../src/membership/options.js';
 import type { MembershipEvent } from '../src/membership/types.js';
 
-const USAGE = 'npm run bench:sim -- --nodes N [--loss FRACTION] [--seconds SIM_S] [--seed S] [--profile lan|wan|local] [--json]';
+const USAGE = 'npm run bench:sim -- --nodes N [--loss FRACTION] [--seconds SIM_S] [--seed S] [--profile lan|wan|local] [--instances-per-node K] [--json]';
 
-function parse(): { nodes: number; loss: number; seconds: number; seed: number; profile: ProfileName; json: boolean } {
+function parse(): { nodes: number; loss: number; seconds: number; seed: number; profile: ProfileName; json: boolean; 'instances-per-node': number } {
   const a = benchArgs('bench:sim', USAGE, {
     nodes: { type: 'int', default: 1000, min: 4 },
     loss: { type: 'number', default: 0, min: 0, below: 1, hint: 'a fraction such as 0.1' },
     seconds: { type: 'number', default: 60, min: 20, hint: 'simulated seconds' },
     seed: { type: 'int', default: 1 },
     profile: { type: 'string', default: 'lan' },
+    'instances-per-node': { type: 'int', default: 0, min: 0, hint: 'at most 1000, the default maxInstancesPerNode' },
     json: { type: 'boolean' },
   });
+  if (a['instances-per-node'] > 1000) {
+    process.stderr.write(`bench:sim: --instances-per-node must be at most 1000 (got ${a['instances-per-node']})\nusage: ${USAGE}\n`);
+    process.exit(2);
+  }
   if (!isProfileName(a.profile)) {
     process.stderr.write(`bench:sim: --profile must be lan, wan or local (got ${a.profile})\nusage: ${USAGE}\n`);
     process.exit(2);
@@ -164,6 +174,17 @@ function main(): void {
     suspicionsOfLiveNodes: world.stats.suspicionsOfLiveNodes,
     refutes: world.stats.refutes,
   };
+  const k = args['instances-per-node'];
+  if (k > 0) progress(`state phase: ${k} instances per node`);
+  const state = k > 0 ? statePhase(world, world.liveNames(), k, 500, 10_000) : null;
+  Object.assign(result, {
+    instancesPerNode: k,
+    stateBytesPerFlip: state?.stateBytesPerFlip ?? null,
+    stateBytesPerFlipPerNodeReached: state?.stateBytesPerFlipPerNodeReached ?? null,
+    registrationVisibleMs: state?.registrationVisibleMs ?? null,
+    bigJoinVisibleMs: state?.bigJoinVisibleMs ?? null,
+    stateWallMs: Math.round(performance.now() - wallStart) - result.wallMs,
+  });
   if (args.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {

@@ -39,6 +39,31 @@ export class StateTooLargeError extends HearsayError {
   }
 }
 
+/** Names of the state layer's limits, as the options that set them are called. */
+const STATE_LIMIT_NAMES = { 'entry-too-large': 'maxEntryBytes', 'too-many-entries': 'maxEntries', 'node-too-large': 'maxNodeBytes' } as const;
+
+/** A change to this node's state (src/state/) that would break one of its limits; nothing changed. */
+export class StateLimitError extends HearsayError {
+  /** The limit's name: maxEntryBytes, maxEntries or maxNodeBytes. */
+  readonly limit: string;
+  readonly limitValue: number;
+  readonly value: number;
+  constructor(reason: keyof typeof STATE_LIMIT_NAMES, key: string, value: number, limits: { readonly maxEntries: number; readonly maxEntryBytes: number; readonly maxNodeBytes: number }) {
+    const limit = STATE_LIMIT_NAMES[reason];
+    const limitValue = limits[limit];
+    const what =
+      reason === 'entry-too-large'
+        ? `entry ${JSON.stringify(key)} would take ${value} bytes`
+        : reason === 'too-many-entries'
+          ? `setting ${JSON.stringify(key)} would make ${value} entries`
+          : `setting ${JSON.stringify(key)} would make this node's state ${value} bytes`;
+    super('HEARSAY_ERR_STATE_LIMIT', `${what}, over the state limit ${limit} = ${limitValue}: remove entries or raise ${limit}`);
+    this.limit = limit;
+    this.limitValue = limitValue;
+    this.value = value;
+  }
+}
+
 /** An operation that needs a running, not-left membership was called after leave(). */
 export class NotRunningError extends HearsayError {
   constructor(what: string) {
@@ -127,7 +152,27 @@ export class InvalidServiceError extends HearsayError {
   }
 }
 
-/** A registration that would make this node's state too large to fit one datagram. */
+/**
+ * A registration over one of the registry's limits on this node (maxInstancesPerNode,
+ * maxInstanceBytes, maxNodeStateBytes); nothing changed.
+ */
+export class ServiceLimitError extends HearsayError {
+  readonly limit: string;
+  readonly limitValue: number;
+  readonly value: number;
+  constructor(what: string, limit: string, limitValue: number, value: number, fix: string) {
+    super('HEARSAY_ERR_SERVICE_LIMIT', `${what}: ${value} is over the limit ${limit} = ${limitValue}; ${fix}`);
+    this.limit = limit;
+    this.limitValue = limitValue;
+    this.value = value;
+  }
+}
+
+/**
+ * A registration that would make this node's state too large to fit one datagram.
+ * @deprecated Not thrown since protocol version 2: a node's instances ride in the state layer, not
+ * in one datagram; the limits are ServiceLimitError's.
+ */
 export class ServiceTooLargeError extends HearsayError {
   readonly encodedBytes: number;
   readonly limitBytes: number;

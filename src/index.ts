@@ -48,6 +48,8 @@ export {
   DataDirError,
   InvalidServiceError,
   ServiceTooLargeError,
+  ServiceLimitError,
+  StateLimitError,
   UnknownServiceError,
   UnknownMemberError,
   MemberAliveError,

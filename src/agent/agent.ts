@@ -14,9 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import hyperid from 'hyperid';
 import { pino, type Logger } from 'pino';
-import { AgentClosedError, InvalidAddressError, NotStartedError, ServiceNotAllowedError, ServiceTooLargeError, StateTooLargeError } from '../errors.js';
+import { AgentClosedError, InvalidAddressError, NotStartedError, ServiceLimitError, ServiceNotAllowedError } from '../errors.js';
 import { IdentityError, type NodeIdentity } from '../identity/identity.js';
 import { servicesAllow } from '../identity/spiffe.js';
+import type { EntryChange } from '../registry/entries.js';
 import { Membership } from '../membership/membership.js';
 import type { ResolvedOptions } from '../membership/options.js';
 import type { MembershipEvent, MemberView } from '../membership/types.js';
@@ -65,6 +66,8 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   private readonly probeRtt = new ProbeRtt(() => performance.now());
   /** Builds the core for the address known after binding. */
   private readonly makeCore: (addr: Address) => Membership;
+  /** This process's state-layer generation (see makeMembership). */
+  private readonly stateGeneration = Date.now();
   private readonly dataLog: Logger;
   private lifecycle: AgentState = 'created';
   private advertised: Address;
@@ -111,8 +114,8 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       {
         nodeName: this.name,
         advertiseHost: () => this.advertised.host,
-        checkPayload: (payload, what) => this.checkPayload(payload, what),
-        publish: (payload) => this.publishState({ tags: this.tags, payload }),
+        checkEntries: (changes, what) => this.checkEntries(changes, what),
+        publish: (changes) => this.publishEntries(changes),
         persist: (definitions) => this.persistence.saveServices(definitions),
         allowService: (service) => {
           const id = this.currentIdentity;
@@ -125,6 +128,10 @@ export class HearsayAgent extends ServiceFacade implements Agent {
         log: root.child({ component: 'services' }),
       },
       options.serviceUpdateIntervalMs ?? AGENT_DEFAULTS.serviceUpdateIntervalMs,
+      {
+        maxInstancesPerNode: options.maxInstancesPerNode ?? AGENT_DEFAULTS.maxInstancesPerNode,
+        maxInstanceBytes: options.maxInstanceBytes ?? AGENT_DEFAULTS.maxInstanceBytes,
+      },
     );
     this.transport = new SecureTransport(transportOptions(options, resolved, this.bound, root.child({ component: 'transport' }), (host) => this.runtime.isPeerHost(host)), {
       onDatagram: (from, packet) => this.runtime.receive(from, packet, 'datagram'),
@@ -280,7 +287,17 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   private makeMembership(addr: Address, options: ResolvedOptions): Membership {
     const snap = this.persistence.snapshot;
     const incarnation = snap !== null && snap.name === this.name ? nextIncarnation(snap.incarnation) : 0;
-    return new Membership({ name: this.name, addr, state: { tags: this.tags, payload: this.serviceRuntime.payload }, incarnation, options, random: this.random.fork() });
+    // The state layer's generation: the wall clock, so that a restart (which starts with the
+    // registrations it saved, not the versions it had spread) replaces its old state everywhere.
+    return new Membership({
+      name: this.name,
+      addr,
+      state: { tags: this.tags, payload: null },
+      incarnation,
+      options,
+      random: this.random.fork(),
+      stateLayer: { generation: this.stateGeneration, entries: this.serviceRuntime.startEntries() },
+    });
   }
 
   join(seeds: readonly (string | Address)[], options: JoinOptions = {}): Promise<number> {
@@ -390,13 +407,16 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     else this.runtime.core.setLocalState(state, now());
   }
 
-  private checkPayload(payload: Uint8Array | null, what: string): void {
-    try {
-      this.runtime.core.checkStateSize({ tags: this.tags, payload });
-    } catch (err) {
-      if (err instanceof StateTooLargeError) throw new ServiceTooLargeError(what, err.encodedBytes, err.limitBytes);
-      throw err;
-    }
+  /** Hands registry changes to the core's state layer; before start, to the provisional core. */
+  private publishEntries(changes: readonly EntryChange[]): void {
+    if (this.isClosed() || this.runtime.core.left) return;
+    if (this.lifecycle === 'running') this.runtime.run((core, t) => core.changeState(changes, t));
+    else this.runtime.core.changeState(changes, now());
+  }
+
+  private checkEntries(changes: readonly EntryChange[], what: string): void {
+    const err = this.runtime.core.checkStateChanges(changes);
+    if (err !== null) throw new ServiceLimitError(what, err.limit, err.limitValue, err.value, `this node's state layer refuses it: ${err.message}`);
   }
 
   private isClosed(): boolean {
@@ -409,6 +429,11 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   }
 
   private onEvent(event: MembershipEvent): void {
+    if (event.type === 'state-update') {
+      // Another node's entries: the registry's, not a view change to log or publish.
+      this.serviceRuntime.onMembershipEvent(event);
+      return;
+    }
     if (event.type === 'push-pull-complete' && event.join) this.joiner.answered(event.peer);
     else if (event.type === 'leave-disseminated') {
       this.leaveDisseminated = true;

@@ -21,10 +21,11 @@ import { jsonErrorPosition } from '../util/json.js';
 import { suggest } from '../util/suggest.js';
 import type { AgentSecurityOptions } from '../security/options.js';
 import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from './security-settings.js';
-import { datacenterProblem } from '../registry/validate.js';
+import { datacenterProblem, REGISTRY_LIMITS } from '../registry/validate.js';
 import type { IdentityFiles } from '../identity/identity.js';
 
-const MAX_CONFIG_SERVICES = 255;
+/** Most services a config file may list: the ceiling of maxInstancesPerNode (each registration is checked against the agent's own). */
+const MAX_CONFIG_SERVICES = REGISTRY_LIMITS.maxInstancesPerNode;
 /** The pino levels `--log-level` accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -153,6 +153,14 @@ const CORE_COUNTS: readonly (readonly [key: string, metric: string, help: string
   ['reaped', 'reaped', 'Tombstones (dead or left members) removed from the member table.'],
   ['nameConflicts', 'name_conflicts', 'Times one node name was claimed from two addresses (each pair of addresses once a minute).'],
   ['nameConflictsLost', 'name_conflicts_lost', 'Times this node found another live process holding its name and stopped (1 at most).'],
+  ['stateDeltasApplied', 'state_deltas_applied', "Deltas of another node's state (the state layer) applied to this node's replica."],
+  ['stateDeltasStale', 'state_deltas_stale', 'State deltas that brought nothing new (already held, or an older generation).'],
+  ['stateGaps', 'state_gaps', 'State deltas that started above the version held (a missed piece, or an announcement): fetched.'],
+  ['stateAnnounces', 'state_announces', "Announcements of this node's state version (a change too large to piggyback, or the state at start)."],
+  ['stateRequestsSent', 'state_requests_sent', "Requests for another node's state this node sent (to whoever told it of the version)."],
+  ['stateRequestsAnswered', 'state_requests_answered', 'State digests from peers this node answered with what they miss.'],
+  ['stateExchanges', 'state_exchanges', 'Full state digest exchanges started (on join, and when summaries differed).'],
+  ['stateTombstonesCollected', 'state_tombstones_collected', 'State tombstones (deleted entries) collected after their grace period.'],
 ];
 
 const TRANSPORT_COUNTS: readonly (readonly [key: string, metric: string, help: string])[] = [

@@ -45,6 +45,10 @@ export const AGENT_DEFAULTS = deepFreeze({
   leaveTimeoutMs: 5000,
   /** Shortest time between two publications of this node's service state, ms. */
   serviceUpdateIntervalMs: 1000,
+  /** Most service instances one agent may register. */
+  maxInstancesPerNode: 1000,
+  /** Most bytes of one instance's state entry. */
+  maxInstanceBytes: 4096,
 });
 
 export type AgentDefaults = typeof AGENT_DEFAULTS;

@@ -47,6 +47,10 @@ export interface ConfigLimits extends AgentLimits {
   readonly dnsTcpMaxQueuedBytes?: number;
   /** A DNS UDP response is at most this many times its query's size. @default 10 */
   readonly dnsMaxUdpAmplification?: number;
+  /** Most service instances this agent registers (AgentOptions.maxInstancesPerNode). @default 1000 */
+  readonly maxInstancesPerNode?: number;
+  /** Most bytes of one instance in the node's state (AgentOptions.maxInstanceBytes). @default 4096 */
+  readonly maxInstanceBytes?: number;
 }
 
 const LIMIT_KEYS: readonly (keyof ConfigLimits)[] = [
@@ -71,6 +75,8 @@ const LIMIT_KEYS: readonly (keyof ConfigLimits)[] = [
   'dnsTcpMaxQueuedAnswers',
   'dnsTcpMaxQueuedBytes',
   'dnsMaxUdpAmplification',
+  'maxInstancesPerNode',
+  'maxInstanceBytes',
 ];
 
 export interface ResolvedSecuritySettings {

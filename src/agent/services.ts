@@ -3,22 +3,27 @@
  * the mesh-wide index (read side), watches and picks. It ties registry/ (pure) to the agent:
  *
  * - Writes change LocalRegistry, show at once in this node's own lookups, and are published in
- *   the node's state (a new incarnation, gossiped like any membership change). Publishing is
- *   rate-limited to one state change per `publishIntervalMs` with a trailing publish, so a
- *   flapping check cannot flood the mesh; the first change after a quiet spell goes out at once.
- * - Membership events about other nodes feed the ServiceIndex; events about this node are ignored
- *   (its own entry comes from LocalRegistry, which may be ahead of what was published).
+ *   the node's state layer: one entry `i:<id>` per instance (registry/entries.ts), so a health
+ *   flip changes one small entry, spread as a delta. Publishing is rate-limited to one
+ *   publication per `publishIntervalMs` with a trailing publish, so a flapping check cannot flood
+ *   the mesh; the first change after a quiet spell goes out at once.
+ * - Membership events (liveness) and state updates (other nodes' entries) feed the ServiceIndex
+ *   through a RegistryFeed; those about this node are ignored (its own entry comes from
+ *   LocalRegistry, which may be ahead of what was published).
+ * - Limits: at most `maxInstancesPerNode` instances, each entry at most `maxInstanceBytes`, and
+ *   the node's state within the state layer's limits; each refusal a ServiceLimitError naming it.
  */
 import type { Logger } from 'pino';
 import type { MembershipEvent } from '../membership/types.js';
 import { LocalRegistry, type CheckInfo, type CheckStatus, type LocalService, type ServiceDefinition } from '../registry/local.js';
-import { encodeInstances } from '../registry/payload.js';
+import { encodeInstanceEntry } from '../registry/payload.js';
+import { instanceChanges, instanceKey, type EntryChange } from '../registry/entries.js';
+import { RegistryFeed } from '../registry/state-feed.js';
 import { RandomPicker, RoundRobinPicker, type PickStrategy } from '../registry/pickers.js';
 import { diffInstances, hasChanges, ServiceIndex } from '../registry/service-index.js';
 import type { LocalInstanceRecord, LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
 import type { Random } from '../util/random.js';
-import { AgentClosedError, UnknownServiceError } from '../errors.js';
-import { bytesEqual } from '../util/bytes.js';
+import { AgentClosedError, ServiceLimitError, UnknownServiceError } from '../errors.js';
 import { CheckRunner } from './checks.js';
 
 export interface PickOptions extends LookupOptions {
@@ -43,10 +48,10 @@ export interface ServiceRuntimeHost {
   readonly nodeName: string;
   /** The advertise host, for instances registered without an address. */
   advertiseHost(): string;
-  /** Throws ServiceTooLargeError when this payload would not fit the node's state. */
-  checkPayload(payload: Uint8Array | null, what: string): void;
-  /** Puts the payload in the node's state (a new incarnation, spread by gossip). */
-  publish(payload: Uint8Array | null): void;
+  /** Throws ServiceLimitError when these changes would break a limit of the node's state layer. */
+  checkEntries(changes: readonly EntryChange[], what: string): void;
+  /** Makes the changes in the node's state layer (spread as deltas). */
+  publish(changes: readonly EntryChange[]): void;
   /**
    * The persisted registrations changed (the agent saves them in its data dir). Must not throw;
    * the promise resolves once they are durable and rejects (PersistError) when they could not be.
@@ -62,6 +67,13 @@ export interface ServiceRuntimeHost {
   log: Logger;
 }
 
+/** The registry's limits on one node (AgentOptions.maxInstancesPerNode, maxInstanceBytes). */
+export interface ServiceLimits {
+  readonly maxInstancesPerNode: number;
+  /** Most bytes of one instance's state entry (its key `i:<id>` and its encoded instance). */
+  readonly maxInstanceBytes: number;
+}
+
 export class ServiceRuntime {
   readonly index = new ServiceIndex();
   readonly local = new LocalRegistry();
@@ -71,7 +83,11 @@ export class ServiceRuntime {
   private publishTimer: NodeJS.Timeout | null = null;
   private reapTimer: NodeJS.Timeout | null = null;
   private lastPublishAt = -Infinity;
-  private published: Uint8Array | null = null;
+  /** The instance entries as last published (key → value): what the node's state holds. */
+  private readonly published = new Map<string, Uint8Array>();
+  /** Each record's entry value, encoded once (records are frozen and kept while unchanged). */
+  private readonly encoded = new WeakMap<LocalInstanceRecord, Uint8Array>();
+  private readonly feed: RegistryFeed;
   private closed = false;
   /** Definitions to keep across restarts, by instance id (registrations with persist: true). */
   private readonly persisted = new Map<string, ServiceDefinition>();
@@ -86,7 +102,9 @@ export class ServiceRuntime {
   constructor(
     private readonly host: ServiceRuntimeHost,
     private readonly publishIntervalMs: number,
+    readonly limits: ServiceLimits = { maxInstancesPerNode: 1000, maxInstanceBytes: 4096 },
   ) {
+    this.feed = new RegistryFeed(this.index, host.nodeName);
     this.randomPicker = new RandomPicker(host.random);
     this.runner = new CheckRunner(
       (id, status, output) => this.onCheckResult(id, status, output),
@@ -101,9 +119,19 @@ export class ServiceRuntime {
     });
   }
 
-  /** The payload the node starts with (its registrations made before start). */
-  get payload(): Uint8Array | null {
-    return encodeInstances(this.local.records());
+  /**
+   * The entries the node's state starts with (its registrations so far), taken as published: a
+   * core made with them holds what this runtime last published.
+   */
+  startEntries(): { key: string; value: Uint8Array }[] {
+    this.published.clear();
+    const out: { key: string; value: Uint8Array }[] = [];
+    for (const r of this.local.records()) {
+      const e = { key: instanceKey(r.id), value: this.entryOf(r) };
+      this.published.set(e.key, e.value);
+      out.push(e);
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ writes
@@ -112,7 +140,7 @@ export class ServiceRuntime {
     this.assertOpen('register');
     if (typeof def.name === 'string') this.host.allowService?.(def.name);
     const service = this.local.register(def, () => this.host.freshId(), this.host.now(), (records) =>
-      this.host.checkPayload(encodeInstances(records), `registering instance "${def.id ?? '(new)'}" of "${String(def.name)}"`),
+      this.checkLimits(records, `registering instance "${def.id ?? '(new)'}" of "${String(def.name)}"`),
     );
     const hadPersisted = this.persisted.delete(service.record.id);
     if (options.persist === true) this.persisted.set(service.record.id, { ...def, id: service.record.id });
@@ -331,10 +359,9 @@ export class ServiceRuntime {
 
   // ------------------------------------------------------------------ membership
 
-  /** A membership event: other nodes' instances move in or out of the index. */
+  /** A membership event or state update: other nodes' instances move in or out of the index. */
   onMembershipEvent(event: MembershipEvent): void {
-    if ('member' in event && event.member.name === this.host.nodeName) return;
-    this.index.apply(event);
+    this.feed.onEvent(event);
   }
 
   /** Puts this node's own instances in the index (at start and after every local change). */
@@ -413,12 +440,39 @@ export class ServiceRuntime {
 
   private publishNow(): void {
     if (this.closed) return;
-    const payload = encodeInstances(this.local.records());
-    if (bytesEqual(payload, this.published)) return;
-    this.published = payload;
+    const changes = instanceChanges(this.published, this.local.records(), (r) => this.entryOf(r));
+    if (changes.length === 0) return;
+    this.host.publish(changes);
+    for (const c of changes) {
+      if (c.value === null) this.published.delete(c.key);
+      else this.published.set(c.key, c.value);
+    }
     this.lastPublishAt = this.host.now();
     this.counters.publishes++;
-    this.host.publish(payload);
+  }
+
+  private entryOf(r: LocalInstanceRecord): Uint8Array {
+    let v = this.encoded.get(r);
+    if (v === undefined) {
+      v = encodeInstanceEntry(r);
+      this.encoded.set(r, v);
+    }
+    return v;
+  }
+
+  /** Throws ServiceLimitError when `records` (what the node would hold) break a limit. */
+  private checkLimits(records: readonly LocalInstanceRecord[], what: string): void {
+    const { maxInstancesPerNode, maxInstanceBytes } = this.limits;
+    if (records.length > maxInstancesPerNode) {
+      throw new ServiceLimitError(what, 'maxInstancesPerNode', maxInstancesPerNode, records.length, 'deregister instances on this node, or raise maxInstancesPerNode');
+    }
+    for (const r of records) {
+      const bytes = Buffer.byteLength(instanceKey(r.id)) + this.entryOf(r).length;
+      if (bytes > maxInstanceBytes) {
+        throw new ServiceLimitError(`${what}: instance "${r.id}" takes ${bytes} bytes`, 'maxInstanceBytes', maxInstanceBytes, bytes, 'trim its tags and meta, shorten its id, or raise maxInstanceBytes');
+      }
+    }
+    this.host.checkEntries(instanceChanges(this.published, records, (r) => this.entryOf(r)), what);
   }
 
   private armReaper(): void {

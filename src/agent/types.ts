@@ -54,6 +54,18 @@ export interface AgentOptions {
    * is coalesced: the latest state goes out at the end of the interval), in ms. @default 1000
    */
   readonly serviceUpdateIntervalMs?: number;
+  /**
+   * Most service instances this agent may register (each is one entry of its state, spread as a
+   * delta: no longer bounded by one datagram). A registration over it fails with
+   * HEARSAY_ERR_SERVICE_LIMIT naming this limit. At most 2048. @default 1000
+   */
+  readonly maxInstancesPerNode?: number;
+  /**
+   * Most bytes one instance may take in the node's state (its key `i:<id>` and its encoded id,
+   * name, address, port, status, tags and meta). A registration over it fails with
+   * HEARSAY_ERR_SERVICE_LIMIT naming this limit. 64 to 16384. @default 4096
+   */
+  readonly maxInstanceBytes?: number;
   /** Encryption (AES-256-GCM keyring), cluster label and transition mode (SECURITY.md). @default no encryption, no label */
   readonly security?: AgentSecurityOptions;
   /**
@@ -99,7 +111,11 @@ export interface MemberInfo {
 }
 
 /** Events the agent emits: membership events and service events. */
-export type AgentEvent = MembershipEvent | ServiceEvent;
+/**
+ * What the agent publishes: membership's events (but not its internal 'state-update', the state
+ * layer's entries, which the agent's registry reads and shows as 'service-change') and the service events.
+ */
+export type AgentEvent = Exclude<MembershipEvent, { readonly type: 'state-update' }> | ServiceEvent;
 
 /** Counters exposed on /metrics (Prometheus) and `agent.counters()`. */
 export type AgentCounters = Readonly<Record<string, number>>;

@@ -54,6 +54,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   HEARSAY_ERR_UNKNOWN_MEMBER: 404,
   // What the caller sent cannot be taken.
   HEARSAY_ERR_SERVICE_TOO_LARGE: 400,
+  HEARSAY_ERR_SERVICE_LIMIT: 400,
+  HEARSAY_ERR_STATE_LIMIT: 400,
   HEARSAY_ERR_STATE_TOO_LARGE: 400,
   // Not allowed by this node's certificate.
   HEARSAY_ERR_SERVICE_NOT_ALLOWED: 403,

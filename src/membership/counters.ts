@@ -31,6 +31,14 @@ const COUNTER_NAMES = [
   'reaped',
   'nameConflicts',
   'nameConflictsLost',
+  'stateDeltasApplied',
+  'stateDeltasStale',
+  'stateGaps',
+  'stateAnnounces',
+  'stateRequestsSent',
+  'stateRequestsAnswered',
+  'stateExchanges',
+  'stateTombstonesCollected',
   ...DROP_REASONS.map((r) => `dropped.${r}` as const),
 ] as const;
 

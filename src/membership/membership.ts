@@ -42,10 +42,12 @@ import { FRAMING_BYTES, Outbox } from './outbox.js';
 import { Prober } from './probe.js';
 import { Suspicions } from './suspicion.js';
 import { pushPullIntervalMs } from './math.js';
-import { MemberAliveError, NotRunningError, StateTooLargeError, UnknownMemberError } from '../errors.js';
+import { MemberAliveError, NotRunningError, StateLimitError, StateTooLargeError, UnknownMemberError } from '../errors.js';
 import { stateEquals, sameAddress, compareAddress, EMPTY_STATE } from './state.js';
 import { asciiEquals } from '../util/bytes.js';
 import { beats } from './precedence.js';
+import { StateSync, type StateChange, type StateConfig } from './state-sync.js';
+import type { StateEntry, StateLimits } from '../state/types.js';
 
 export type { CounterName, MembershipCounters } from './counters.js';
 
@@ -71,6 +73,8 @@ export interface MembershipConfig {
    * allocates its own typed arrays.
    */
   readonly columns?: ColumnSlab;
+  /** The state layer: this start's generation, limits, the entries it starts with, timers. */
+  readonly stateLayer?: StateConfig;
 }
 
 /** RECORD_STATUSES' indices of the two statuses restore tells apart (a suspect is taken as alive). */
@@ -107,6 +111,8 @@ export class Membership {
   private readonly prober: Prober;
   /** Lifeguard bookkeeping of the members currently suspect. */
   private readonly suspicions: Suspicions;
+  /** This node's versioned state and its replicas of every peer's (state-sync.ts). */
+  private readonly stateSync: StateSync;
   /** Last conflict reported per name (bounded), so that retransmitted gossip reports it once. */
   private readonly conflictsSeen = new Map<string, { key: string; at: number }>();
   private started = false;
@@ -141,6 +147,20 @@ export class Membership {
     this.checkStateSize(state);
     this.self = this.table.add({ node: this.name, addr: this.addr, state }, config.incarnation ?? 0, 'alive', 0);
     this.table.setHeard(this.self); // this node knows it is there
+    this.stateSync = new StateSync(
+      {
+        name: this.name,
+        table: this.table,
+        self: this.self,
+        queue: this.queue,
+        out: this.out,
+        opts: this.opts,
+        counters: this.counters,
+        random: this.random,
+        queued: this.ensureGossip.bind(this),
+      },
+      config.stateLayer,
+    );
     this.prober = new Prober({
       name: this.name,
       addr: this.addr,
@@ -246,6 +266,9 @@ export class Membership {
       }
       if (o.reconnectIntervalMs > 0) this.out.schedule({ kind: 'reconnect' }, this.random.int(o.reconnectIntervalMs));
       this.out.schedule({ kind: 'reap' }, REAP_INTERVAL_MS);
+      this.out.schedule({ kind: 'state-sync' }, this.random.int(this.stateSync.syncIntervalMs));
+      // Entries made before start: announced, and fetched by whoever hears of them.
+      if (this.stateSync.store.version > 0) this.stateSync.announce();
     }
     return this.out.flush();
   }
@@ -338,7 +361,13 @@ export class Membership {
         break;
       case 'reap':
         this.reap(now);
+        this.stateSync.collect(now);
         this.out.schedule({ kind: 'reap' }, REAP_INTERVAL_MS);
+        break;
+      case 'state-sync':
+        if (this.leaving) break;
+        this.stateSync.tick(now);
+        this.out.schedule({ kind: 'state-sync' }, this.stateSync.syncIntervalMs);
         break;
       case 'suspect-timeout':
         this.onSuspectTimeout(timer.member, timer.incarnation, timer.token, now);
@@ -400,6 +429,50 @@ export class Membership {
     this.out.emit({ type: 'member-update', member: this.table.view(this.self) });
     this.noteDigest(now);
     return this.out.flush();
+  }
+
+  // ---------------------------------------------------------------- the state layer
+
+  /**
+   * Changes this node's state (src/state/): each change sets a key or deletes it (value null), all
+   * at once or none. Spread as deltas (state-sync.ts); no new incarnation. Throws StateLimitError,
+   * naming the limit, when a change would break one (nothing changes then).
+   */
+  changeState(changes: readonly StateChange[], now: number): Effect[] {
+    if (this.leaving) throw new NotRunningError('changeState');
+    this.stateSync.change(changes, now);
+    return this.out.flush();
+  }
+
+  /** The limit `changes` would break (as changeState would throw it), or null when they fit. */
+  checkStateChanges(changes: readonly StateChange[]): StateLimitError | null {
+    const s = this.stateSync.store;
+    const broken = s.wouldBreak(changes);
+    return broken === null ? null : new StateLimitError(broken.reason, broken.key, broken.value, s.limits);
+  }
+
+  /** The live entries this node holds of `node`'s state (its own for its name), or undefined. */
+  stateEntries(node: string): StateEntry[] | undefined {
+    return this.stateSync.store.entriesOf(node);
+  }
+
+  /** This node's own state entry `key`, or undefined. */
+  stateEntry(node: string, key: string): StateEntry | undefined {
+    return this.stateSync.store.get(node, key);
+  }
+
+  /** What this node holds of `node`'s state: generation and version. */
+  stateDigestOf(node: string): { readonly generation: number; readonly version: number } | undefined {
+    return this.stateSync.store.digestOf(node);
+  }
+
+  /** The XOR of every held owner's digest hash (equal summaries: almost surely equal state). */
+  get stateSummary(): number {
+    return this.stateSync.store.summary;
+  }
+
+  get stateLimits(): StateLimits {
+    return this.stateSync.store.limits;
   }
 
   /**
@@ -472,6 +545,20 @@ export class Membership {
           return;
         }
         this.onPushPull(from, msg, now);
+        return;
+      case 'state-delta':
+        for (const u of this.stateSync.onDeltas(from, msg.deltas, channel, now)) {
+          const slot = this.table.slotOf(u.node);
+          this.out.emit({ type: 'state-update', node: u.node, changed: u.changed, ...(slot === NONE ? {} : { member: this.table.view(slot) }) });
+        }
+        return;
+      case 'state-digest':
+        if (this.leaving) return;
+        this.stateSync.onDigest(from, msg, channel);
+        return;
+      case 'state-summary':
+        if (this.leaving) return;
+        this.stateSync.onSummary(from, msg.summary, now);
         return;
     }
   }
@@ -758,6 +845,8 @@ export class Membership {
     // If the peer held us dead or suspect we have just refuted; make sure the peer hears it even
     // if it is no gossip target of ours (a partition healing after gossipToTheDeadTimeMs).
     if (this.incarnation !== before) this.out.sendDatagram(from, [encodeMessage(this.selfAlive())]);
+    // A joiner fetches the state of the mesh from its seed (and hands it its own) at once.
+    if (ourJoin && !this.leaving) this.stateSync.exchangeWith(from, now);
     this.out.emit({ type: 'push-pull-complete', peer: from, join: msg.join, members: count });
   }
 
@@ -907,6 +996,7 @@ export class Membership {
       t.remove(slot);
       this.queue.drop(view.name);
       this.suspicions.delete(view.name);
+      this.stateSync.forget(view.name);
       this.counters.reaped++;
       this.out.emit({ type: 'member-reap', member: view });
     }

@@ -3,6 +3,7 @@
  * carries the time explicitly and every output is an Effect the runtime (agent/ or sim/) carries out.
  */
 import type { Address, MemberState, MemberStatus } from '../wire/messages.js';
+import type { StateEntry } from '../state/types.js';
 
 /** How a packet travels: a datagram (UDP, lossy) or a stream (TCP, reliable, unbounded size). */
 export type Channel = 'datagram' | 'stream';
@@ -26,6 +27,8 @@ export type Timer =
   | { readonly kind: 'push-pull' }
   | { readonly kind: 'reconnect' }
   | { readonly kind: 'reap' }
+  /** The state layer's anti-entropy: a summary to one member, wants asked again. */
+  | { readonly kind: 'state-sync' }
   | {
       readonly kind: 'suspect-timeout';
       readonly member: string;
@@ -75,7 +78,13 @@ export type MembershipEvent =
   /** A full-state exchange with `peer` completed; `join` is true for the answer to a join. */
   | { readonly type: 'push-pull-complete'; readonly peer: Address; readonly join: boolean; readonly members: number }
   /** The `left` message about this node has been sent its full retransmit budget. */
-  | { readonly type: 'leave-disseminated' };
+  | { readonly type: 'leave-disseminated' }
+  /**
+   * Entries of another node's state (src/state/) changed in this node's replica: each as it is
+   * now, or a tombstone (`deleted`) for a key that is gone. The registry reads its instances here.
+   * `member` is the node's entry in this node's table, when it has one (its liveness and address).
+   */
+  | { readonly type: 'state-update'; readonly node: string; readonly changed: readonly StateEntry[]; readonly member?: MemberView };
 
 export type MembershipEventType = MembershipEvent['type'];
 
@@ -84,6 +93,7 @@ export const DROP_REASONS = [
   'empty',
   'too-large',
   'bad-version',
+  'old-protocol',
   'malformed',
   'invalid-message',
   'too-many-messages',
@@ -93,6 +103,7 @@ export const DROP_REASONS = [
   'relay-limit',
   'member-limit',
   'new-member-limit',
+  'state-refused',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

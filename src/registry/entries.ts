@@ -7,6 +7,7 @@
 import { decodeInstanceEntry, encodeInstanceEntry } from './payload.js';
 import type { LocalInstanceRecord } from './types.js';
 import { bytesEqual } from '../util/bytes.js';
+import type { StateEntry } from '../state/types.js';
 
 export const INSTANCE_KEY_PREFIX = 'i:';
 
@@ -22,13 +23,17 @@ export interface EntryChange {
  * What to change in this node's state so that its instance entries are `next`: the entries
  * `held` (key -> value, as the state holds them now) that differ or are gone, and the new ones.
  */
-export function instanceChanges(held: ReadonlyMap<string, Uint8Array>, next: readonly LocalInstanceRecord[]): EntryChange[] {
+export function instanceChanges(
+  held: ReadonlyMap<string, Uint8Array>,
+  next: readonly LocalInstanceRecord[],
+  encode: (r: LocalInstanceRecord) => Uint8Array = encodeInstanceEntry,
+): EntryChange[] {
   const out: EntryChange[] = [];
   const wanted = new Set<string>();
   for (const r of next) {
     const key = instanceKey(r.id);
     wanted.add(key);
-    const value = encodeInstanceEntry(r);
+    const value = encode(r);
     const old = held.get(key);
     if (old === undefined || !bytesEqual(old, value)) out.push({ key, value });
   }
@@ -45,10 +50,25 @@ export function instancesFromEntries(entries: Iterable<{ readonly key: string; r
   const invalid: { key: string; reason: string }[] = [];
   for (const e of entries) {
     if (!e.key.startsWith(INSTANCE_KEY_PREFIX)) continue;
-    const r = decodeInstanceEntry(e.value);
-    if (!r.ok) invalid.push({ key: e.key, reason: r.reason });
-    else if (instanceKey(r.record.id) !== e.key) invalid.push({ key: e.key, reason: `holds instance ${r.record.id}` });
-    else records.push(r.record);
+    const r = instanceFromEntry(e);
+    if (r.ok) records.push(r.record);
+    else invalid.push({ key: e.key, reason: r.reason });
   }
   return { records, invalid };
+}
+
+/**
+ * A node's instances as the state entries a replica that held nothing of it is given (versions
+ * 1..n, in order): what a driver or a test feeds a RegistryFeed in one 'state-update'.
+ */
+export function instanceEntries(records: readonly LocalInstanceRecord[], firstVersion = 1): StateEntry[] {
+  return records.map((r, i) => ({ key: instanceKey(r.id), value: encodeInstanceEntry(r), version: firstVersion + i, deleted: false }));
+}
+
+/** One instance entry's record (the caller checked the key's prefix), or why it is not one. */
+export function instanceFromEntry(e: { readonly key: string; readonly value: Uint8Array }): { ok: true; record: LocalInstanceRecord } | { ok: false; reason: string } {
+  const r = decodeInstanceEntry(e.value);
+  if (!r.ok) return { ok: false, reason: r.reason };
+  if (instanceKey(r.record.id) !== e.key) return { ok: false, reason: `holds instance ${r.record.id}` };
+  return { ok: true, record: r.record };
 }

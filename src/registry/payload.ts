@@ -18,6 +18,8 @@ import { addressProblem, idProblem, metaProblems, nameProblem, REGISTRY_LIMITS, 
 
 export const PAYLOAD_MAGIC = 0x53;
 export const PAYLOAD_VERSION = 1;
+/** Most instances in one payload (its count is one byte). Nodes publish entries now (entries.ts). */
+export const MAX_PAYLOAD_INSTANCES = 255;
 
 const encoder = new TextEncoder();
 // ignoreBOM: a string that begins with U+FEFF (valid in tags, addresses and meta values) keeps it;
@@ -41,8 +43,8 @@ class Writer extends ByteWriter {
  */
 export function encodeInstances(records: readonly LocalInstanceRecord[]): Uint8Array | null {
   if (records.length === 0) return null;
-  if (records.length > REGISTRY_LIMITS.maxInstancesPerNode) {
-    throw new RangeError(`${records.length} instances: a node holds at most ${REGISTRY_LIMITS.maxInstancesPerNode}`);
+  if (records.length > MAX_PAYLOAD_INSTANCES) {
+    throw new RangeError(`${records.length} instances: a payload holds at most ${MAX_PAYLOAD_INSTANCES}`);
   }
   const w = new Writer();
   w.u8(PAYLOAD_MAGIC);

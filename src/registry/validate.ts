@@ -17,8 +17,11 @@ export const REGISTRY_LIMITS = Object.freeze({
   maxMetaKeys: 64,
   maxMetaKeyBytes: 128,
   maxMetaValueBytes: 512,
-  /** Most instances one node may register (the payload's count is one byte). */
-  maxInstancesPerNode: 255,
+  /**
+   * Most instances one node may ever register: the ceiling of the agent's maxInstancesPerNode
+   * (each instance is one entry of the node's state, which holds at most 2048).
+   */
+  maxInstancesPerNode: 2048,
 });
 
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

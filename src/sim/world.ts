@@ -15,6 +15,7 @@ import { resolveOptions, type MembershipOptions, type ProfileName, type Resolved
 import { IdentityRegistry } from '../membership/identity-registry.js';
 import { ColumnSlab } from '../membership/column-slab.js';
 import { tableColumnBytes } from '../membership/member-table.js';
+import type { StateChange, StateConfig } from '../membership/state-sync.js';
 import { SeededRandom } from '../util/random.js';
 import { DEFAULT_PORT } from '../transport/address.js';
 import { EventHeap } from './event-heap.js';
@@ -38,6 +39,11 @@ export interface SimMemberConfig {
    * instead of five per node (each batch of those cost V8 a full garbage collection).
    */
   readonly columns: ColumnSlab;
+  /**
+   * The state layer: the generation is the node's restart count + 1 (a restart replaces its old
+   * state everywhere); entries it starts with, from restart(name, { entries }).
+   */
+  readonly stateLayer?: StateConfig;
 }
 
 /** The part of the Membership API the world drives (Membership implements it). */
@@ -54,6 +60,8 @@ export interface SimMember {
   handleStreamRefused?(to: Address, now: number): Effect[];
   leave(now: number): Effect[];
   setLocalState(state: MemberState, now: number): Effect[];
+  /** Changes this node's state-layer entries (Membership.changeState); optional for fakes. */
+  changeState?(changes: readonly StateChange[], now: number): Effect[];
   restore(records: readonly MemberRecord[], now: number): void;
   members(): MemberView[];
   member(name: string): MemberView | undefined;
@@ -465,14 +473,14 @@ export class World {
    * stale ones of the old instance are ignored). By default it starts and joins through the
    * first other live node; pass `join: []` not to join, or names to join through.
    */
-  restart(name: string, opts: { readonly join?: readonly string[]; readonly state?: MemberState } = {}): void {
+  restart(name: string, opts: { readonly join?: readonly string[]; readonly state?: MemberState; readonly entries?: readonly { readonly key: string; readonly value: Uint8Array }[] } = {}): void {
     const i = this.idx(name);
     this.generation[i] = (this.generation[i] as number) + 1;
     this.lifecycle[i] = S_IDLE;
     this.started[i] = false;
     this.leaving[i] = false;
     this.pauseQueues[i] = null;
-    this.members[i] = this.create(i, opts.state);
+    this.members[i] = this.create(i, opts.state, opts.entries);
     const seeds = opts.join;
     if (seeds !== undefined && seeds.length === 0) this.startIdx(i);
     else this.join(name, seeds);
@@ -483,6 +491,18 @@ export class World {
     const i = this.idx(name);
     if (!this.isLiveIdx(i)) throw new Error(`cannot set the state of ${name}: it is ${this.lifecycleOf(name)}`);
     this.applyEffects(i, (this.members[i] as SimMember).setLocalState(state, this.now));
+  }
+
+  /**
+   * Changes a running node's state-layer entries (a set, or a delete with value null): spread as
+   * deltas, no new incarnation. Throws what the node throws (StateLimitError over a limit).
+   */
+  changeState(name: string, changes: readonly StateChange[]): void {
+    const i = this.idx(name);
+    if (!this.isLiveIdx(i)) throw new Error(`cannot change the state of ${name}: it is ${this.lifecycleOf(name)}`);
+    const m = this.members[i] as SimMember;
+    if (m.changeState === undefined) throw new Error(`${name}'s factory builds members without a state layer`);
+    this.applyEffects(i, m.changeState(changes, this.now));
   }
 
   /** Two-way (or a → b only) partition between node sets given by name; returns an id for heal. */
@@ -688,7 +708,7 @@ export class World {
 
   // ---------------------------------------------------------------- internals
 
-  private create(i: number, state: MemberState | undefined): SimMember {
+  private create(i: number, state: MemberState | undefined, entries?: readonly { readonly key: string; readonly value: Uint8Array }[]): SimMember {
     return this.factory({
       name: this.names[i] as string,
       addr: this.addrs[i] as Address,
@@ -697,6 +717,7 @@ export class World {
       random: this.root.fork(),
       identities: this.identities,
       columns: this.columns,
+      stateLayer: { generation: (this.generation[i] as number) + 1, ...(entries === undefined ? {} : { entries }) },
     });
   }
 

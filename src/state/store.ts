@@ -7,7 +7,7 @@
  * owner's state can answer for it, so a busy owner is not a fan-in point. `summary` folds every
  * digest into one 32-bit number, kept up to date as changes land, for a cheap "do we differ?".
  */
-import { NodeState, type ApplyResult } from './node-state.js';
+import { entryBytes, NodeState, type ApplyResult } from './node-state.js';
 import { DEFAULT_STATE_LIMITS, type NodeDelta, type NodeDigest, type StateEntry, type StateLimits } from './types.js';
 
 export type ChangeResult = { readonly ok: true; readonly entry: StateEntry } | { readonly ok: false; readonly reason: 'absent' | 'entry-too-large' | 'too-many-entries' | 'node-too-large' };
@@ -28,7 +28,7 @@ export class StateStore {
     readonly limits: StateLimits = DEFAULT_STATE_LIMITS,
   ) {
     this.own = new NodeState(self, generation);
-    this.summaryHash = digestHash(this.own.digest());
+    this.summaryHash = contribution(this.own.digest());
   }
 
   get generation(): number {
@@ -40,7 +40,10 @@ export class StateStore {
     return this.own.version;
   }
 
-  /** The XOR of every held owner's digest hash: equal summaries almost surely mean equal digests. */
+  /**
+   * The XOR of every held owner's digest hash, owners at version 0 (nothing ever set) left out:
+   * equal summaries almost surely mean equal digests, and nodes without state agree at once.
+   */
   get summary(): number {
     return this.summaryHash >>> 0;
   }
@@ -81,14 +84,18 @@ export class StateStore {
   /**
    * What a peer whose digests are `peer` misses, within `budget` bytes of entries: owners the peer
    * does not hold or holds at an older generation or version, those furthest behind first. An
-   * owner whose whole state must go and does not fit is listed in `stream` instead.
+   * owner whose whole state must go and does not fit is listed in `stream` instead. With `only`,
+   * just the owners `peer` lists (a request about those owners, not a full digest).
    */
-  deltasFor(peer: readonly NodeDigest[], budget: number): { deltas: NodeDelta[]; stream: string[] } {
+  deltasFor(peer: readonly NodeDigest[], budget: number, only = false): { deltas: NodeDelta[]; stream: string[] } {
     const theirs = new Map<string, NodeDigest>();
     for (const d of peer) theirs.set(d.node, d);
     const behind: { state: NodeState; by: number }[] = [];
-    for (const s of this.all()) {
+    for (const s of only ? this.listed(peer) : this.all()) {
       const t = theirs.get(s.node);
+      // An owner that never set anything is news only to a peer holding an older generation of it
+      // (so that a mesh of nodes without state never fills with empty replicas).
+      if (s.version === 0 && (t === undefined || t.generation >= s.generation)) continue;
       if (t !== undefined && (t.generation > s.generation || (t.generation === s.generation && t.version >= s.version))) continue;
       behind.push({ state: s, by: t === undefined || t.generation !== s.generation ? s.version + 1 : s.version - t.version });
     }
@@ -124,8 +131,10 @@ export class StateStore {
     const held = this.replicas.get(delta.node);
     if (held !== undefined && delta.generation < held.generation) return { ok: false, node: delta.node, reason: 'stale-generation' };
     const fresh = held === undefined || delta.generation > held.generation;
+    // An owner at version 0 that this node holds nothing of: nothing to hold.
+    if (held === undefined && delta.toVersion === 0 && delta.entries.length === 0) return { ok: true, node: delta.node, replaced: false, changed: [] };
     const target = fresh ? new NodeState(delta.node, delta.generation) : held;
-    const before = held === undefined ? 0 : digestHash(held.digest());
+    const before = held === undefined ? 0 : contribution(held.digest());
     let r = target.apply(delta, now, this.limits);
     // An owner that has changed nothing yet (version 0) is still an owner to hold.
     if (!r.ok && r.reason === 'nothing-new' && fresh && delta.toVersion === 0 && delta.entries.length === 0) r = { ok: true, changed: [] };
@@ -140,7 +149,7 @@ export class StateStore {
     }
     this.summaryHash ^= before;
     if (fresh) this.replicas.set(delta.node, target);
-    this.summaryHash ^= digestHash(target.digest());
+    this.summaryHash ^= contribution(target.digest());
     return { ok: true, node: delta.node, replaced: fresh && held !== undefined, changed };
   }
 
@@ -148,7 +157,7 @@ export class StateStore {
   forget(node: string): void {
     const held = this.replicas.get(node);
     if (held === undefined) return;
-    this.summaryHash ^= digestHash(held.digest());
+    this.summaryHash ^= contribution(held.digest());
     this.replicas.delete(node);
   }
 
@@ -160,11 +169,47 @@ export class StateStore {
   }
 
   private change(key: string, value: Uint8Array | null, now: number): ChangeResult {
-    const before = digestHash(this.own.digest());
+    const before = contribution(this.own.digest());
     const r = this.own.change(key, value, now, this.limits);
     if (typeof r === 'string') return { ok: false, reason: r };
-    this.summaryHash ^= before ^ digestHash(this.own.digest());
+    this.summaryHash ^= before ^ contribution(this.own.digest());
     return { ok: true, entry: r };
+  }
+
+  /**
+   * The first limit that this node's own state would break after `changes` (in order; a null
+   * value deletes), or null: a dry run of set/delete, so that a caller can refuse a change whole.
+   */
+  wouldBreak(changes: readonly { readonly key: string; readonly value: Uint8Array | null }[]): { readonly reason: 'entry-too-large' | 'too-many-entries' | 'node-too-large'; readonly key: string; readonly value: number } | null {
+    const after = new Map<string, number>();
+    let live = this.own.size;
+    let bytes = this.own.liveBytes;
+    for (const c of changes) {
+      const held = after.has(c.key) ? after.get(c.key) : this.own.get(c.key) === undefined ? undefined : entryBytes(c.key, (this.own.get(c.key) as StateEntry).value);
+      if (held !== undefined && held >= 0) {
+        live--;
+        bytes -= held;
+      }
+      if (c.value === null) {
+        after.set(c.key, -1);
+        continue;
+      }
+      const b = entryBytes(c.key, c.value);
+      if (b > this.limits.maxEntryBytes) return { reason: 'entry-too-large', key: c.key, value: b };
+      live++;
+      bytes += b;
+      after.set(c.key, b);
+      if (live > this.limits.maxEntries) return { reason: 'too-many-entries', key: c.key, value: live };
+      if (bytes > this.limits.maxNodeBytes) return { reason: 'node-too-large', key: c.key, value: bytes };
+    }
+    return null;
+  }
+
+  private *listed(peer: readonly NodeDigest[]): Iterable<NodeState> {
+    for (const d of peer) {
+      const s = this.stateOf(d.node);
+      if (s !== undefined) yield s;
+    }
   }
 
   private stateOf(node: string): NodeState | undefined {
@@ -175,6 +220,11 @@ export class StateStore {
     yield this.own;
     yield* this.replicas.values();
   }
+}
+
+/** What one owner adds to the summary: its digest's hash, or nothing at version 0. */
+function contribution(d: NodeDigest): number {
+  return d.version === 0 ? 0 : digestHash(d);
 }
 
 /** FNV-1a over the node name, then generation and version mixed in (32 bits). */

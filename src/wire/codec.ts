@@ -10,5 +10,5 @@
 export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
 export { MAX_INCARNATION, MAX_SEQ, PROTOCOL_VERSION } from './layout.js';
 export type { CoreDecodeResult, DecodeError, DecodeErrorCode, DecodeResult } from './errors.js';
-export { encodedStateSize, encodeMessage, encodePacket, encodePushPullPacket, packetOverheadBytes } from './encode.js';
+export { encodedStateSize, encodeMessage, encodeStateDeltaMessage, encodePacket, encodePushPullPacket, packetOverheadBytes } from './encode.js';
 export { decodeCorePacket, decodePacket } from './decode.js';

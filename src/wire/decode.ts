@@ -17,15 +17,36 @@ import {
   CODE_PING,
   CODE_PING_REQ,
   CODE_PUSH_PULL,
+  CODE_STATE_DELTA,
+  CODE_STATE_DIGEST,
+  CODE_STATE_SUMMARY,
   CODE_SUSPECT,
   NACK_LENGTH,
   PING_LENGTH,
   PING_REQ_LENGTH,
   PROTOCOL_VERSION,
+  STATE_DELTA_LENGTH,
+  STATE_DIGEST_LENGTH,
+  STATE_SUMMARY_LENGTH,
 } from './layout.js';
+import { decodeDelta, decodeDigests } from './state-codec.js';
+import type { NodeDelta } from '../state/types.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
 import { copyPayloads, readTags } from './member-state.js';
-import type { AckMessage, AliveMessage, DeadMessage, Message, NackMessage, PingMessage, PingReqMessage, PushPullView, SuspectMessage } from './messages.js';
+import type {
+  AckMessage,
+  AliveMessage,
+  DeadMessage,
+  Message,
+  NackMessage,
+  PingMessage,
+  PingReqMessage,
+  PushPullView,
+  StateDeltaMessage,
+  StateDigestMessage,
+  StateSummaryMessage,
+  SuspectMessage,
+} from './messages.js';
 import { scanBody } from './prescan.js';
 import { readPushPull, readPushPullView } from './push-pull.js';
 import { Reader } from './reader.js';
@@ -61,6 +82,9 @@ function decode(bytes: Uint8Array, limits: Partial<DecodeLimits> | undefined, vi
   if (size === 0) return failure('empty', 'empty packet');
   if (size > lim.maxPacketBytes) return failure('too-large', `packet of ${size} bytes, at most ${lim.maxPacketBytes} allowed`);
   const version = bytes[0]!;
+  if (version >= 1 && version < PROTOCOL_VERSION) {
+    return failure('old-protocol', `protocol version ${version} from a node running an older hearsay (this node speaks ${PROTOCOL_VERSION}): upgrade that node`);
+  }
   if (version !== PROTOCOL_VERSION) return failure('bad-version', `protocol version ${version}, expected ${PROTOCOL_VERSION}`);
   const count = scanBody(bytes, lim.maxMessages);
   if (count instanceof DecodeFailure) return failed(count);
@@ -106,6 +130,12 @@ function readMessage(r: Reader, index: number, limits: DecodeLimits, view: boole
       return readAccusation(r, code, length, limits);
     case CODE_PUSH_PULL:
       return view ? readPushPullView(r, length, limits) : readPushPull(r, length, limits);
+    case CODE_STATE_DELTA:
+      return readStateDelta(r, length);
+    case CODE_STATE_DIGEST:
+      return readStateDigest(r, length);
+    case CODE_STATE_SUMMARY:
+      return readStateSummary(r, length);
     default:
       return new DecodeFailure('invalid-message', `message ${index} has unknown type code ${type === 'number' ? code : `of type ${type}`}`);
   }
@@ -198,4 +228,40 @@ function readAccusation(r: Reader, code: number, length: number, limits: DecodeL
   const from = r.str(1, limits.maxNameBytes);
   if (from === undefined) return invalidField(code, 'from');
   return code === CODE_SUSPECT ? { type: 'suspect', node, incarnation, from } : { type: 'dead', node, incarnation, from };
+}
+
+/** A state-delta: an array of deltas, each a bin in state-codec.ts's format (decoded as untrusted). */
+function readStateDelta(r: Reader, length: number): StateDeltaMessage | DecodeFailure {
+  if (length !== STATE_DELTA_LENGTH) return invalidField(CODE_STATE_DELTA, `length ${length}`);
+  const count = r.arrayHeader();
+  if (count < 0) return invalidField(CODE_STATE_DELTA, 'deltas');
+  const deltas = new Array<NodeDelta>(count);
+  for (let i = 0; i < count; i++) {
+    const bin = r.payload(r.b.length);
+    if (bin === undefined || bin === null) return invalidField(CODE_STATE_DELTA, `deltas[${i}]`);
+    const d = decodeDelta(bin);
+    if (!d.ok) return invalidField(CODE_STATE_DELTA, `deltas[${i}] (${d.error.detail})`);
+    deltas[i] = d.value;
+  }
+  return { type: 'state-delta', deltas };
+}
+
+function readStateDigest(r: Reader, length: number): StateDigestMessage | DecodeFailure {
+  if (length !== STATE_DIGEST_LENGTH) return invalidField(CODE_STATE_DIGEST, `length ${length}`);
+  const full = r.bool();
+  if (full === undefined) return invalidField(CODE_STATE_DIGEST, 'full');
+  const exchange = r.bool();
+  if (exchange === undefined) return invalidField(CODE_STATE_DIGEST, 'exchange');
+  const bin = r.payload(r.b.length);
+  if (bin === undefined || bin === null) return invalidField(CODE_STATE_DIGEST, 'digests');
+  const d = decodeDigests(bin);
+  if (!d.ok) return invalidField(CODE_STATE_DIGEST, `digests (${d.error.detail})`);
+  return { type: 'state-digest', full, exchange, digests: d.value };
+}
+
+function readStateSummary(r: Reader, length: number): StateSummaryMessage | DecodeFailure {
+  if (length !== STATE_SUMMARY_LENGTH) return invalidField(CODE_STATE_SUMMARY, `length ${length}`);
+  const summary = r.int();
+  if (!isU32(summary)) return invalidField(CODE_STATE_SUMMARY, 'summary');
+  return { type: 'state-summary', summary };
 }

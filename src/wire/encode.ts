@@ -9,7 +9,20 @@
  * reject (seq or incarnation outside 0..0xFFFFFFFF, port outside 1..65535, empty or oversized
  * names, strings that are not well-formed UTF-16) encode, but are dropped by the receiver.
  */
-import { CODE_ACK, CODE_ALIVE, CODE_DEAD, CODE_NACK, CODE_PING, CODE_PING_REQ, CODE_SUSPECT, PROTOCOL_VERSION } from './layout.js';
+import {
+  CODE_ACK,
+  CODE_ALIVE,
+  CODE_DEAD,
+  CODE_NACK,
+  CODE_PING,
+  CODE_PING_REQ,
+  CODE_STATE_DELTA,
+  CODE_STATE_DIGEST,
+  CODE_STATE_SUMMARY,
+  CODE_SUSPECT,
+  PROTOCOL_VERSION,
+} from './layout.js';
+import { encodeDelta, encodeDigests } from './state-codec.js';
 import type { MemberState, Message, PushPullMessage } from './messages.js';
 import { encodePushPull } from './push-pull.js';
 import { packCopy } from './writer.js';
@@ -26,6 +39,11 @@ function flatTags(tags: Readonly<Record<string, string>>): string[] {
   return out;
 }
 
+
+/** A state-delta message of deltas already encoded by state-codec.ts's encodeDelta. */
+export function encodeStateDeltaMessage(encodedDeltas: readonly Uint8Array[]): Uint8Array {
+  return packCopy([CODE_STATE_DELTA, encodedDeltas]);
+}
 
 /** One message as msgpack bytes: an array of its type code and its fields (layout.ts). */
 export function encodeMessage(msg: Message): Uint8Array {
@@ -64,6 +82,12 @@ export function encodeMessage(msg: Message): Uint8Array {
       return packCopy([CODE_DEAD, msg.node, msg.incarnation, msg.from]);
     case 'push-pull':
       return encodePushPull(msg);
+    case 'state-delta':
+      return packCopy([CODE_STATE_DELTA, msg.deltas.map(encodeDelta)]);
+    case 'state-digest':
+      return packCopy([CODE_STATE_DIGEST, msg.full, msg.exchange, encodeDigests(msg.digests)]);
+    case 'state-summary':
+      return packCopy([CODE_STATE_SUMMARY, msg.summary]);
   }
 }
 

@@ -10,6 +10,7 @@ export type DecodeErrorCode =
   | 'empty'
   | 'too-large'
   | 'bad-version'
+  | 'old-protocol'
   | 'malformed'
   | 'invalid-message'
   | 'too-many-messages'

@@ -16,6 +16,9 @@
  * | suspect   | [6, node, incarnation, from]                                                   |
  * | dead      | [7, node, incarnation, from]                                                   |
  * | push-pull | [8, join, reply, source, [member...]]                                          |
+ * | state-delta   | [9, [delta...]]  (each delta a bin in state-codec.ts's format)              |
+ * | state-digest  | [10, full, exchange, digests] (digests a bin in state-codec.ts's format)    |
+ * | state-summary | [11, summary]                                                               |
  *
  * A member is [node, host, port, incarnation, status, tags, payload]; status is 0 alive,
  * 1 suspect, 2 dead, 3 left; tags is [k1, v1, k2, v2, ...] (never a msgpack map); payload is bin
@@ -23,8 +26,13 @@
  */
 import type { MemberStatus, MessageType } from './messages.js';
 
-/** The first byte of every packet. A packet with another version is rejected ('bad-version'). */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The first byte of every packet. Version 2 added the state layer's kinds (state-delta,
+ * state-digest, state-summary) and moved the registry off the member payload. A packet of an older
+ * version is refused as 'old-protocol' (the peer runs an older hearsay: upgrade it), one of any
+ * other version as 'bad-version'. A version-1 node refuses ours as its 'bad-version'.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Largest sequence number on the wire; senders wrap (or restart) below it. */
 export const MAX_SEQ = 0xffff_ffff;
@@ -39,6 +47,9 @@ export const CODE_ALIVE = 5;
 export const CODE_SUSPECT = 6;
 export const CODE_DEAD = 7;
 export const CODE_PUSH_PULL = 8;
+export const CODE_STATE_DELTA = 9;
+export const CODE_STATE_DIGEST = 10;
+export const CODE_STATE_SUMMARY = 11;
 
 export interface MessageLayout {
   readonly code: number;
@@ -59,6 +70,9 @@ export const LAYOUT: Readonly<Record<MessageType, MessageLayout>> = Object.freez
   suspect: { code: CODE_SUSPECT, fields: ['node', 'incarnation', 'from'] },
   dead: { code: CODE_DEAD, fields: ['node', 'incarnation', 'from'] },
   'push-pull': { code: CODE_PUSH_PULL, fields: ['join', 'reply', 'source', 'members'] },
+  'state-delta': { code: CODE_STATE_DELTA, fields: ['deltas'] },
+  'state-digest': { code: CODE_STATE_DIGEST, fields: ['full', 'exchange', 'digests'] },
+  'state-summary': { code: CODE_STATE_SUMMARY, fields: ['summary'] },
 });
 
 /** The fields of one push-pull member record, in order. */
@@ -73,6 +87,9 @@ export const ALIVE_LENGTH = 1 + LAYOUT.alive.fields.length;
 /** suspect and dead share a layout. */
 export const ACCUSATION_LENGTH = 1 + LAYOUT.suspect.fields.length;
 export const PUSH_PULL_LENGTH = 1 + LAYOUT['push-pull'].fields.length;
+export const STATE_DELTA_LENGTH = 1 + LAYOUT['state-delta'].fields.length;
+export const STATE_DIGEST_LENGTH = 1 + LAYOUT['state-digest'].fields.length;
+export const STATE_SUMMARY_LENGTH = 1 + LAYOUT['state-summary'].fields.length;
 export const MEMBER_LENGTH = MEMBER_FIELDS.length;
 
 /** Message names by type code, for error details. */

@@ -7,6 +7,8 @@
  * `from` is the member itself, as in memberlist.
  */
 
+import type { NodeDelta, NodeDigest } from '../state/types.js';
+
 /** Where a member can be reached: the advertised host (IPv4, IPv6 or name) and port. */
 export interface Address {
   readonly host: string;
@@ -143,6 +145,34 @@ export interface PushPullRecordCursor {
   record(): MemberRecord;
 }
 
+/**
+ * Changes of owners' state (src/state/): piggybacked one delta at a time, or many in a repair.
+ * An empty delta from and to an owner's version announces that version ("fetch it if you lack it").
+ */
+export interface StateDeltaMessage {
+  readonly type: 'state-delta';
+  readonly deltas: readonly NodeDelta[];
+}
+
+/**
+ * What the sender holds of owners' state: "send me what I miss". With `full` the list is every
+ * owner the sender holds (an owner it does not list, it lacks); without, it asks about the listed
+ * owners only. With `exchange`, the receiver also sends its own full digests back (without
+ * `exchange`), so that the sender can answer in turn. Generation 0 means "none held".
+ */
+export interface StateDigestMessage {
+  readonly type: 'state-digest';
+  readonly full: boolean;
+  readonly exchange: boolean;
+  readonly digests: readonly NodeDigest[];
+}
+
+/** The sender's state summary (the XOR of its digests' hashes): a cheap "do we differ?". */
+export interface StateSummaryMessage {
+  readonly type: 'state-summary';
+  readonly summary: number;
+}
+
 export type Message =
   | PingMessage
   | PingReqMessage
@@ -151,6 +181,9 @@ export type Message =
   | AliveMessage
   | SuspectMessage
   | DeadMessage
-  | PushPullMessage;
+  | PushPullMessage
+  | StateDeltaMessage
+  | StateDigestMessage
+  | StateSummaryMessage;
 
 export type MessageType = Message['type'];

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { InvalidServiceError, ServiceTooLargeError } from '../../src/errors.js';
+import { InvalidServiceError, ServiceLimitError } from '../../src/errors.js';
 import type { ServiceWatchUpdate } from '../../src/registry/types.js';
 import { Agents, allSee, hostPort, processGone, waitFor } from './support.js';
 
@@ -211,8 +211,8 @@ describe('service registry across agents', () => {
     expect(a.lookup('twice').map((i) => i.id)).toEqual(['t2']);
   });
 
-  it('refuses a bad registration with every problem, and one that would not fit the packet budget', async () => {
-    const [a] = await pair();
+  it('refuses a bad registration with every problem, and one over maxInstanceBytes; what once did not fit a datagram registers and spreads', async () => {
+    const [a, b] = await pair();
     let refused: unknown;
     try {
       a.register({ name: 'Bad Name', port: 0 });
@@ -222,36 +222,46 @@ describe('service registry across agents', () => {
     expect(refused).toBeInstanceOf(InvalidServiceError);
     expect((refused as InvalidServiceError).problems).toHaveLength(2);
     const meta: Record<string, string> = {};
-    for (let i = 0; i < 20; i++) meta[`key${i}`] = 'x'.repeat(100);
+    for (let i = 0; i < 10; i++) meta[`key${i}`] = 'x'.repeat(500);
     let caught: unknown;
     try {
       a.register({ id: 'big', name: 'big', port: 1, meta });
     } catch (err) {
       caught = err;
     }
-    expect(caught).toBeInstanceOf(ServiceTooLargeError);
-    expect((caught as ServiceTooLargeError).message).toMatch(/encode to \d+ bytes, over the limit of \d+ bytes.*Trim/);
+    expect(caught).toBeInstanceOf(ServiceLimitError);
+    expect((caught as ServiceLimitError).limit).toBe('maxInstanceBytes');
+    expect((caught as ServiceLimitError).message).toMatch(/instance "big" takes \d+ bytes: \d+ is over the limit maxInstanceBytes = 4096; trim its tags and meta/);
     expect(a.localServices()).toHaveLength(0);
+    // 2,000 bytes of meta: over the one-datagram wall of protocol 1, one state entry now.
+    const wide: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) wide[`key${i}`] = 'x'.repeat(100);
+    a.register({ id: 'wide', name: 'wide', port: 1, meta: wide });
+    await waitFor('b sees the wide instance', () => b.lookup('wide').length === 1, 10_000);
+    expect(b.lookup('wide')[0]?.meta).toEqual(wide);
   });
 
   it('registrations share the publish rate limit: a burst makes one publication now and one at the end of the interval', async () => {
     const a = await agents.started('burst-pub', { serviceUpdateIntervalMs: 60_000 });
-    const before = a.incarnation;
+    const before = a.counters()['services.publishes']!;
+    const incarnation = a.incarnation;
     for (let i = 0; i < 10; i++) a.register({ id: `r${i}`, name: 'burst', port: 1 + i });
     for (let i = 0; i < 5; i++) a.deregister(`r${i}`);
     expect(a.lookup('burst')).toHaveLength(5); // local lookups see every change at once
-    expect(a.incarnation - before).toBe(1);
+    expect(a.counters()['services.publishes']! - before).toBe(1);
+    // Published in the state layer: no new incarnation.
+    expect(a.incarnation).toBe(incarnation);
     expect(a.counters()['services.publishesCoalesced']).toBeGreaterThan(0);
   });
 
   it('a flapping check is coalesced into few state publications', async () => {
     const a = await agents.started('flap', { serviceUpdateIntervalMs: 60_000 });
     a.register({ id: 'f', name: 'flappy', port: 1, checks: [{ ttl: '1m', status: 'passing' }] });
-    const before = a.incarnation;
+    const before = a.counters()['services.publishes']!;
     for (let i = 0; i < 50; i++) a.updateCheck('service:f', i % 2 === 0 ? 'critical' : 'passing');
     // Every change shows locally at once, but at most one publication goes out per interval.
     expect(a.lookup('flappy')).toHaveLength(1);
-    expect(a.incarnation - before).toBeLessThanOrEqual(1);
+    expect(a.counters()['services.publishes']! - before).toBeLessThanOrEqual(1);
     expect(a.counters()['services.publishesCoalesced']).toBeGreaterThan(0);
   });
 

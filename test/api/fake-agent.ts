@@ -9,6 +9,7 @@ import type { MemberView } from '../../src/membership/types.js';
 import type { Address, MemberStatus } from '../../src/wire/messages.js';
 import type { Agent, AgentCounters, AgentEvent, AgentHistograms, AgentState, JoinOptions, LeaveOptions, MemberInfo } from '../../src/agent/types.js';
 import { ServiceRuntime } from '../../src/agent/services.js';
+import type { EntryChange } from '../../src/registry/entries.js';
 import { ServiceFacade } from '../../src/agent/services-facade.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { pino } from 'pino';
@@ -41,7 +42,7 @@ export class FakeAgent extends ServiceFacade implements Agent {
   private readonly listeners: ((event: AgentEvent) => void)[] = [];
   /** The real service runtime (registry, index, checks), publishing into `published`. */
   protected readonly serviceRuntime: ServiceRuntime;
-  readonly published: (Uint8Array | null)[] = [];
+  readonly published: (readonly EntryChange[])[] = [];
   private nextId = 1;
 
   constructor(name = 'fake-1', views?: MemberView[]) {
@@ -51,8 +52,8 @@ export class FakeAgent extends ServiceFacade implements Agent {
       {
         nodeName: name,
         advertiseHost: () => this.address.host,
-        checkPayload: () => {},
-        publish: (payload) => this.published.push(payload),
+        checkEntries: () => {},
+        publish: (changes) => this.published.push(changes),
         freshId: () => `id-${this.nextId++}`,
         now: () => Math.round(performance.now()),
         random: new SeededRandom(1),

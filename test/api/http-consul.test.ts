@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/api/server.js';
 import { blockingWaitMs, CONSUL_MAX_WAIT_MS } from '../../src/api/routes/consul-query.js';
 import { nodeId } from '../../src/api/routes/consul-shapes.js';
-import { encodeInstances } from '../../src/registry/payload.js';
+import { feedRemote } from '../registry/support.js';
 import type { LocalInstanceRecord } from '../../src/registry/types.js';
 import type { MemberStatus } from '../../src/wire/messages.js';
 import type { Address } from '../../src/wire/messages.js';
@@ -25,10 +25,10 @@ const put = (body?: unknown): Parameters<typeof call>[2] =>
 /** A remote node with instances of `web` (ids NODE-0, NODE-1, ...), announced as the real agent does: a member event. */
 function remote(node: string, host: string, records: Partial<LocalInstanceRecord>[], status: MemberStatus = 'alive', tags: Record<string, string> = {}): void {
   const full = records.map((r, i) => ({ id: `${node}-${i}`, name: 'web', address: '', port: 8000 + i, tags: [], meta: {}, status: 'passing' as const, ...r }));
-  const v = { ...view(node, status, { host, tags }), state: { tags, payload: encodeInstances(full) } };
+  const v = view(node, status, { host, tags });
   agent.views = [...agent.views.filter((x) => x.name !== node), v];
   const event = { type: status === 'suspect' ? ('member-suspect' as const) : ('member-join' as const), member: v, from: 'x' };
-  agent.runtime.onMembershipEvent(event);
+  feedRemote(agent.runtime, event, full);
   agent.emit(event);
 }
 

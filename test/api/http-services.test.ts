@@ -5,8 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../src/api/server.js';
-import { ServiceTooLargeError } from '../../src/errors.js';
-import { encodeInstances } from '../../src/registry/payload.js';
+import { feedRemote } from '../registry/support.js';
 import type { LocalInstanceRecord } from '../../src/registry/types.js';
 import type { Address } from '../../src/wire/messages.js';
 import { FakeAgent, view } from './fake-agent.js';
@@ -21,7 +20,7 @@ const put = (body: unknown) => ({ method: 'PUT', headers: { 'content-type': 'app
 function remote(node: string, records: Partial<LocalInstanceRecord>[], status: 'alive' | 'suspect' = 'alive'): void {
   const full = records.map((r, i) => ({ id: `${node}-${i}`, name: 'billing', address: '', port: 8000 + i, tags: [], meta: {}, status: 'passing' as const, ...r }));
   const v = view(node, status, { host: `10.0.0.${node.length}` });
-  agent.runtime.onMembershipEvent({ type: 'member-join', member: { ...v, state: { tags: {}, payload: encodeInstances(full) } } });
+  feedRemote(agent.runtime, { type: 'member-join', member: v }, full);
 }
 
 beforeEach(async () => {
@@ -71,20 +70,15 @@ describe('PUT /v1/services', () => {
     });
   });
 
-  it('refuses a registration that would not fit the packet budget, naming sizes', async () => {
-    agent.runtime.close();
-    const sized = new FakeAgent('node-b');
-    // The fake's host accepts anything; a real agent's would not: emulate its budget.
-    (sized.runtime as unknown as { host: { checkPayload: (p: Uint8Array | null, w: string) => void } }).host.checkPayload = (p, what) => {
-      if (p !== null && p.length > 200) throw new ServiceTooLargeError(what, p.length + 40, 240);
-    };
-    await server.close();
-    server = createHttpServer(sized, {});
-    addr = await server.listen({ host: '127.0.0.1', port: 0 });
-    const res = await call(addr, '/v1/services', put({ name: 'big', port: 1, meta: { blob: 'x'.repeat(300) } }));
+  it('refuses a registration over a registry limit, naming the limit (no longer one datagram)', async () => {
+    const meta: Record<string, string> = {};
+    for (let i = 0; i < 10; i++) meta[`k${i}`] = 'x'.repeat(500);
+    const res = await call(addr, '/v1/services', put({ name: 'big', port: 1, meta }));
     expect(res.status).toBe(400);
-    expect(res.json()).toMatchObject({ code: 'HEARSAY_ERR_SERVICE_TOO_LARGE', error: expect.stringMatching(/\d+ bytes, over the limit of 240 bytes/) });
-    await sized.close();
+    expect(res.json()).toMatchObject({ code: 'HEARSAY_ERR_SERVICE_LIMIT', error: expect.stringMatching(/takes \d+ bytes: \d+ is over the limit maxInstanceBytes = 4096; trim its tags and meta/) });
+    // What used to be over the one-datagram wall (about 1,400 bytes) now registers.
+    const mid = await call(addr, '/v1/services', put({ name: 'mid', port: 1, meta: { a: 'x'.repeat(500), b: 'x'.repeat(500), c: 'x'.repeat(500) } }));
+    expect(mid.status).toBe(200);
   });
 });
 

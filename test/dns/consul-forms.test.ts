@@ -10,7 +10,7 @@ import { Resolver } from 'node:dns/promises';
 import * as dnsPacket from 'dns-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDnsServer, type DnsServer } from '../../src/dns/server.js';
-import { encodeInstances } from '../../src/registry/payload.js';
+import { feedRemote } from '../registry/support.js';
 import type { LocalInstanceRecord } from '../../src/registry/types.js';
 import type { Address } from '../../src/wire/messages.js';
 import { FakeAgent, view } from '../api/fake-agent.js';
@@ -24,7 +24,7 @@ function remote(node: string, host: string, records: Partial<LocalInstanceRecord
   const full = records.map((r, i) => ({ id: `${node}-${i}`, name: 'web', address: '', port: 8000 + i, tags: [], meta: {}, status: 'passing' as const, ...r }));
   const v = view(node, 'alive', { host });
   agent.views.push(v);
-  agent.runtime.onMembershipEvent({ type: 'member-join', member: { ...v, state: { tags: {}, payload: encodeInstances(full) } } });
+  feedRemote(agent.runtime, { type: 'member-join', member: v }, full);
 }
 
 beforeEach(async () => {

@@ -8,7 +8,7 @@ import * as dnsPacket from 'dns-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { answerOutcome, DnsMetrics, queryType, type DnsOutcome, type DnsProtocol, type DnsQueryType } from '../../src/dns/metrics.js';
 import { createDnsServer, type DnsServer } from '../../src/dns/server.js';
-import { encodeInstances } from '../../src/registry/payload.js';
+import { feedRemote } from '../registry/support.js';
 import type { Address } from '../../src/wire/messages.js';
 import { FakeAgent, view } from '../api/fake-agent.js';
 
@@ -147,7 +147,7 @@ describe('the DNS server hook', () => {
     const records = Array.from({ length: 100 }, (_, i) => ({ id: `r-${i}`, name: 'big', address: `10.1.0.${i + 1}`, port: 9000, tags: [], meta: {}, status: 'passing' as const }));
     const v = view('node-b', 'alive', { host: '127.0.0.2' });
     agent.views.push(v);
-    agent.runtime.onMembershipEvent({ type: 'member-join', member: { ...v, state: { tags: {}, payload: encodeInstances(records) } } });
+    feedRemote(agent.runtime, { type: 'member-join', member: v }, records);
     await udp(query('big.service.hearsay', 'A'));
     expect(calls.map(([t, o]) => `${t} ${o}`)).toEqual(['A truncated']);
   });

@@ -8,6 +8,7 @@ import type { Channel, Effect, MembershipEvent, Timer } from '../../src/membersh
 import type { Address, MemberState } from '../../src/wire/messages.js';
 import { decodePacket } from '../../src/wire/codec.js';
 import { SeededRandom } from '../../src/util/random.js';
+import type { StateConfig } from '../../src/membership/state-sync.js';
 
 export interface Packet {
   readonly from: string;
@@ -36,7 +37,7 @@ export class Hand {
   }
 
   /** Adds a node named `name`; `key` (default the name) is how the test refers to it. */
-  add(name: string, state?: MemberState, key = name, host = 'h'): Membership {
+  add(name: string, state?: MemberState, key = name, host = 'h', stateLayer?: StateConfig): Membership {
     const port = this.nodes.size + 1;
     const m = new Membership({
       name,
@@ -44,6 +45,7 @@ export class Hand {
       options: this.options,
       random: this.random.fork(),
       ...(state === undefined ? {} : { state }),
+      ...(stateLayer === undefined ? {} : { stateLayer }),
     });
     this.nodes.set(key, m);
     return m;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Hand, type Packet } from './harness.js';
-import { encodeMessage, encodePacket, encodePushPullPacket } from '../../src/wire/codec.js';
+import { encodeMessage, encodePacket, encodePushPullPacket, PROTOCOL_VERSION } from '../../src/wire/codec.js';
 import type { MemberRecord, MemberStatus, Message } from '../../src/wire/messages.js';
 import { StateTooLargeError, NotRunningError } from '../../src/errors.js';
 import { Membership } from '../../src/membership/membership.js';
@@ -66,7 +66,7 @@ describe('membership: join and full-state exchange', () => {
 
   it('drops and counts garbage instead of throwing', () => {
     const h = cluster(['a', 'b']);
-    const effects = h.node('a').handlePacket(h.addrOf('b'), new Uint8Array([1, 2, 3, 4]), 'datagram', 0);
+    const effects = h.node('a').handlePacket(h.addrOf('b'), new Uint8Array([PROTOCOL_VERSION, 2, 3, 4]), 'datagram', 0);
     // Nothing sent, scheduled or emitted: only a report, for the runtime's log, of what was dropped and why.
     expect(effects).toEqual([
       { type: 'report', report: { kind: 'packet-dropped', from: h.addrOf('b'), channel: 'datagram', bytes: 4, reason: 'malformed', detail: expect.any(String) } },

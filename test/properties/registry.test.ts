@@ -2,9 +2,10 @@
  * (j) The service registry over the simulator: fast-check commands register and deregister
  * instances, change their health (through TTL check results and maintenance, the real
  * LocalRegistry logic), crash nodes and make nodes leave, with simulated time passing between
- * steps. Each simulated node runs the real registry: its LocalRegistry's records ride in its
- * member-state payload (world.setLocalState, a new incarnation spread by gossip and push-pull),
- * and its ServiceIndex is fed from the membership events that node emits.
+ * steps. Each simulated node runs the real registry: its LocalRegistry's records are entries of
+ * its state layer (world.changeState: one entry per instance, spread as deltas, repaired by
+ * digests), and its ServiceIndex is fed through a RegistryFeed from the membership events and
+ * state updates that node emits.
  *
  * After the last command and the bound below, every live node's lookup(name) must equal the
  * model exactly: the passing instances registered on live nodes, nothing else.
@@ -16,7 +17,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LocalRegistry, type CheckStatus } from '../../src/registry/local.js';
-import { encodeInstances } from '../../src/registry/payload.js';
+import { instanceChanges } from '../../src/registry/entries.js';
+import { RegistryFeed } from '../../src/registry/state-feed.js';
 import { ServiceIndex } from '../../src/registry/service-index.js';
 import type { World } from '../../src/sim/index.js';
 import { antiEntropyMs, arbSeed, disseminationMs, makeWorld, suspicionMaxMs } from './support.js';
@@ -38,6 +40,8 @@ interface Model {
 interface Real {
   world: World;
   registries: Map<string, LocalRegistry>;
+  /** What each node's state holds of its instances (key → value), as last published. */
+  published: Map<string, Map<string, Uint8Array>>;
   indexes: Map<string, ServiceIndex>;
   gapMs: number;
 }
@@ -45,7 +49,13 @@ interface Real {
 function publish(real: Real, node: string): void {
   const reg = real.registries.get(node)!;
   const records = reg.records();
-  real.world.setLocalState(node, { tags: {}, payload: encodeInstances(records) });
+  const held = real.published.get(node)!;
+  const changes = instanceChanges(held, records);
+  real.world.changeState(node, changes);
+  for (const c of changes) {
+    if (c.value === null) held.delete(c.key);
+    else held.set(c.key, c.value);
+  }
   real.indexes.get(node)!.setNode(node, 'alive', real.world.addressOf(node).host, records);
 }
 
@@ -207,13 +217,12 @@ describe('service registry over the simulator', () => {
           registries.set(node, new LocalRegistry());
           indexes.set(node, new ServiceIndex());
         }
-        world.onEvent((node, event) => {
-          if ('member' in event && event.member.name === node) return; // a node's own entry comes from its registry
-          indexes.get(node)?.apply(event);
-        });
+        // A node's own entry comes from its registry (the feed skips it).
+        const feeds = new Map(names.map((node) => [node, new RegistryFeed(indexes.get(node)!, node)]));
+        world.onEvent((node, event) => feeds.get(node)?.onEvent(event));
         world.runFor(2 * o.probeIntervalMs);
         const model: Model = { live: new Map(names.map((x) => [x, new Map()])), next: 0 };
-        const real: Real = { world, registries, indexes, gapMs };
+        const real: Real = { world, registries, published: new Map(names.map((x) => [x, new Map()])), indexes, gapMs };
         fc.modelRun(() => ({ model, real }), commands);
         const bound = disseminationMs(o, n) + antiEntropyMs(o, n) + suspicionMaxMs(o, n) + 2 * o.probeIntervalMs + disseminationMs(o, n);
         const reached = world.runUntilTrue(() => mismatches(model, real).length === 0, bound, 100);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   PAYLOAD_MAGIC,
   PAYLOAD_VERSION,
+  MAX_PAYLOAD_INSTANCES,
   decodeInstances,
   encodeInstances,
   isRegistryPayload,
@@ -47,7 +48,7 @@ function expectRejected(r: DecodeInstancesResult, reason?: RegExp): void {
 
 /** What decodeInstances promises of any record it returns: it passes every registration rule. */
 function expectValidRecords(records: readonly LocalInstanceRecord[]): void {
-  expect(records.length).toBeLessThanOrEqual(REGISTRY_LIMITS.maxInstancesPerNode);
+  expect(records.length).toBeLessThanOrEqual(MAX_PAYLOAD_INSTANCES);
   const ids = new Set<string>();
   for (const r of records) {
     expect(idProblem(r.id)).toBeUndefined();
@@ -173,8 +174,8 @@ describe('encodeInstances / decodeInstances round trip', () => {
     expect(roundTrip([r])).toEqual([r]);
   });
 
-  it('round-trips the most instances a node may hold, and refuses one more', () => {
-    const max = REGISTRY_LIMITS.maxInstancesPerNode;
+  it('round-trips the most instances a payload may hold, and refuses one more', () => {
+    const max = MAX_PAYLOAD_INSTANCES;
     const records = Array.from({ length: max }, (_, i) => record({ id: `inst-${i}`, name: `svc-${i % 7}`, port: 1000 + i, tags: i % 2 === 0 ? ['even'] : [] }));
     const b = encodeOk(records);
     expect(b[2]).toBe(max);

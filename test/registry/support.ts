@@ -8,6 +8,7 @@ import type { MembershipEvent, MemberView } from '../../src/membership/types.js'
 import { PAYLOAD_MAGIC, PAYLOAD_VERSION, encodeInstances } from '../../src/registry/payload.js';
 import type { HealthStatus, LocalInstanceRecord, ServiceInstance } from '../../src/registry/types.js';
 import { addressProblem } from '../../src/registry/validate.js';
+import { instanceEntries, instanceKey } from '../../src/registry/entries.js';
 import type { MemberStatus } from '../../src/wire/messages.js';
 
 export function record(over: Partial<LocalInstanceRecord> = {}): LocalInstanceRecord {
@@ -188,3 +189,27 @@ export const arbRecord: fc.Arbitrary<LocalInstanceRecord> = fc.record({
 });
 
 export const arbRecords = fc.uniqueArray(arbRecord, { maxLength: 8, selector: (r) => r.id });
+
+/** What each runtime was last fed of each remote node, so that a later feed removes what is gone. */
+const fedRecords = new WeakMap<object, Map<string, readonly LocalInstanceRecord[]>>();
+
+/**
+ * Feeds `runtime` a remote node the way its instances arrive since issue 13 (the state layer): its
+ * instance entries as a 'state-update' (with tombstones for those fed before and gone now), then
+ * the member event that says it is alive or suspect. The member's payload is left empty, as a
+ * node's is on the wire.
+ */
+export function feedRemote(runtime: { onMembershipEvent(e: MembershipEvent): void }, event: MembershipEvent & { readonly member: MemberView }, records: readonly LocalInstanceRecord[]): void {
+  let byNode = fedRecords.get(runtime);
+  if (byNode === undefined) {
+    byNode = new Map();
+    fedRecords.set(runtime, byNode);
+  }
+  const node = event.member.name;
+  const before = byNode.get(node) ?? [];
+  byNode.set(node, records);
+  const now = new Set(records.map((r) => r.id));
+  const gone = before.filter((r) => !now.has(r.id)).map((r) => ({ key: instanceKey(r.id), value: new Uint8Array(0), version: 0, deleted: true }));
+  runtime.onMembershipEvent({ type: 'state-update', node, changed: [...gone, ...instanceEntries(records)] });
+  runtime.onMembershipEvent({ ...event, member: { ...event.member, state: { tags: event.member.state.tags, payload: null } } } as MembershipEvent);
+}

@@ -23,7 +23,7 @@ import { DNS_COUNTER_KEYS, dnsCounterValues, METRICS } from '../../src/agent/cou
 import { resolveAgentConfig } from '../../src/agent/config.js';
 import { dnsLimitOptions } from '../../src/cli/commands/security-flags.js';
 import { createHttpServer } from '../../src/api/server.js';
-import { encodeInstances } from '../../src/registry/payload.js';
+import { feedRemote } from '../registry/support.js';
 import type { LocalInstanceRecord } from '../../src/registry/types.js';
 import type { Address } from '../../src/wire/messages.js';
 import { FakeAgent, view } from '../api/fake-agent.js';
@@ -66,7 +66,7 @@ function register(n: number): void {
   }));
   const v = view('n1', 'alive', { host: '10.0.0.1' });
   agent.views.push(v);
-  agent.runtime.onMembershipEvent({ type: 'member-join', member: { ...v, state: { tags: {}, payload: encodeInstances(records) } } });
+  feedRemote(agent.runtime, { type: 'member-join', member: v }, records);
 }
 
 const ANY = 'ANY' as dnsPacket.RecordType; // dns-packet's types leave it out

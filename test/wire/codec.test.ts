@@ -15,6 +15,7 @@ import {
 } from '../../src/wire/codec.js';
 import type { MemberRecord, MemberState, MemberStatus, Message, PushPullMessage } from '../../src/wire/messages.js';
 import { referenceDecode as decodePacketReference } from './reference-decoder.js';
+import { encodeDelta, encodeDigests } from '../../src/wire/state-codec.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -377,10 +378,22 @@ describe('wire codec', () => {
 
     it('reports another version byte as bad-version', () => {
       const packet = packetOf([{ type: 'ack', seq: 1, digest: 1 }]);
-      for (const version of [0, 2, 0x92, 255]) {
+      for (const version of [0, PROTOCOL_VERSION + 1, 0x92, 255]) {
         const copy = packet.slice();
         copy[0] = version;
         expectError(decodePacket(copy), 'bad-version');
+      }
+    });
+
+    it('refuses the previous protocol (version 1, before the state layer) as old-protocol, saying to upgrade', () => {
+      const packet = packetOf([{ type: 'ack', seq: 1, digest: 1 }]);
+      const copy = packet.slice();
+      copy[0] = 1;
+      const r = decodePacket(copy);
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.error.code).toBe('old-protocol');
+        expect(r.error.detail).toMatch(/protocol version 1 from a node running an older hearsay \(this node speaks 2\): upgrade that node/);
       }
     });
 
@@ -779,6 +792,12 @@ describe('the msgpack subset, against msgpackr', () => {
         return [7, m.node, m.incarnation, m.from];
       case 'push-pull':
         return [8, m.join, m.reply, m.source, m.members.map((r) => [r.node, r.addr.host, r.addr.port, r.incarnation, codes[r.status], tagsOf(r.state), payloadOf(r.state)])];
+      case 'state-delta':
+        return [9, m.deltas.map((d) => Buffer.from(encodeDelta(d)))];
+      case 'state-digest':
+        return [10, m.full, m.exchange, Buffer.from(encodeDigests(m.digests))];
+      case 'state-summary':
+        return [11, m.summary];
     }
   };
 

@@ -14,6 +14,8 @@ import { decodeCorePacket, decodePacket, encodeMessage, encodePacket, PROTOCOL_V
 import type { DecodeLimits } from '../../src/wire/limits.js';
 import type { MemberRecord, Message } from '../../src/wire/messages.js';
 import { referenceDecode } from './reference-decoder.js';
+import { encodeDelta, encodeDigests } from '../../src/wire/state-codec.js';
+import type { NodeDelta } from '../../src/state/types.js';
 
 const rawPackr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false, structuredClone: false, bundleStrings: false });
 
@@ -65,12 +67,20 @@ const arbInt = fc.oneof(
   fc.integer({ min: -40_000, max: 70_000 }),
   fc.constantFrom(0, 1, 127, 128, 255, 256, 65535, 65536, 0xffff_ffff, -1, -32, -33, -128, -129, -32768, -32769, -0x8000_0000),
 );
+const arbStateName = fc.string({ minLength: 1, maxLength: 12 });
 const arbAddr = fc.record({ host: arbName, port: arbInt });
 const arbTags = fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'code', 'type')), fc.string({ maxLength: 40 }), {
   maxKeys: 4,
 });
 const arbState = fc.record({ tags: arbTags, payload: fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }) });
 const arbMember = fc.record({ node: arbName, addr: arbAddr, incarnation: arbInt, status: fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'left' as const), state: arbState });
+function arbDelta(): fc.Arbitrary<NodeDelta> {
+  const entry = fc.oneof(
+    fc.record({ key: arbStateName, value: fc.uint8Array({ maxLength: 20 }), version: fc.nat(), deleted: fc.constant(false) }),
+    fc.record({ key: arbStateName, value: fc.constant(new Uint8Array(0)), version: fc.nat(), deleted: fc.constant(true) }),
+  );
+  return fc.record({ node: arbStateName, generation: fc.nat(), fromVersion: fc.nat(), toVersion: fc.nat(), reset: fc.boolean(), collectedVersion: fc.nat(), entries: fc.array(entry, { maxLength: 3 }) });
+}
 const arbMessage: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('ping' as const), seq: arbInt, target: arbName, source: arbName, sourceAddr: arbAddr }),
   fc.record({ type: fc.constant('ping-req' as const), seq: arbInt, target: arbName, targetAddr: arbAddr, source: arbName, sourceAddr: arbAddr, nack: fc.boolean() }),
@@ -79,6 +89,15 @@ const arbMessage: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('alive' as const), node: arbName, addr: arbAddr, incarnation: arbInt, state: arbState }),
   fc.record({ type: fc.constantFrom('suspect' as const, 'dead' as const), node: arbName, incarnation: arbInt, from: arbName }),
   fc.record({ type: fc.constant('push-pull' as const), join: fc.boolean(), reply: fc.boolean(), source: arbName, members: fc.array(arbMember, { maxLength: 4 }) }),
+  // The state layer's kinds (their inner bytes are state-codec.ts's, which encodes valid names only).
+  fc.record({ type: fc.constant('state-delta' as const), deltas: fc.array(arbDelta(), { maxLength: 3 }) }),
+  fc.record({
+    type: fc.constant('state-digest' as const),
+    full: fc.boolean(),
+    exchange: fc.boolean(),
+    digests: fc.array(fc.record({ node: arbStateName, generation: fc.nat(), version: fc.nat() }), { maxLength: 4 }),
+  }),
+  fc.record({ type: fc.constant('state-summary' as const), summary: arbInt }),
 );
 const arbLimits = fc.option(
   fc.record(
@@ -137,6 +156,12 @@ function positional(message: Message): unknown[] {
         message.source,
         message.members.map((m) => [m.node, m.addr.host, m.addr.port, m.incarnation, codes[m.status], tags(m.state.tags), m.state.payload]),
       ];
+    case 'state-delta':
+      return [9, message.deltas.map(encodeDelta)];
+    case 'state-digest':
+      return [10, message.full, message.exchange, encodeDigests(message.digests)];
+    case 'state-summary':
+      return [11, message.summary];
   }
 }
 

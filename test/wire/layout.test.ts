@@ -29,6 +29,25 @@ const SAMPLES: Readonly<Record<MessageType, Message>> = {
     source: 'a',
     members: [{ node: 'n', addr, incarnation: 9, status: 'suspect', state: { tags: { k: 'v' }, payload: null } }],
   },
+  'state-delta': {
+    type: 'state-delta',
+    deltas: [
+      {
+        node: 'a',
+        generation: 10,
+        fromVersion: 1,
+        toVersion: 3,
+        reset: false,
+        collectedVersion: 0,
+        entries: [
+          { key: 'i:x', value: new Uint8Array([1, 2]), version: 2, deleted: false },
+          { key: 'i:y', value: new Uint8Array(0), version: 3, deleted: true },
+        ],
+      },
+    ],
+  },
+  'state-digest': { type: 'state-digest', full: true, exchange: false, digests: [{ node: 'a', generation: 11, version: 12 }] },
+  'state-summary': { type: 'state-summary', summary: 13 },
 };
 
 /** Values no field accepts all of: each field rejects at least one. */

@@ -17,6 +17,9 @@ import {
   CODE_PING,
   CODE_PING_REQ,
   CODE_PUSH_PULL,
+  CODE_STATE_DELTA,
+  CODE_STATE_DIGEST,
+  CODE_STATE_SUMMARY,
   CODE_SUSPECT,
   PROTOCOL_VERSION,
   STATUSES,
@@ -25,6 +28,8 @@ import {
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../../src/wire/limits.js';
 import type { Address, MemberRecord, Message } from '../../src/wire/messages.js';
 import { scanBody } from '../../src/wire/prescan.js';
+import { decodeDelta, decodeDigests } from '../../src/wire/state-codec.js';
+import type { NodeDelta } from '../../src/state/types.js';
 
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, moreTypes: false, structuredClone: false, bundleStrings: false });
 
@@ -229,6 +234,38 @@ function decodeOne(m: unknown, index: number, limits: DecodeLimits, pending: Pen
       }
       return { type: 'push-pull', join, reply, source, members };
     }
+    case CODE_STATE_DELTA: {
+      if (len !== 2) return invalid(code, `length ${len}`);
+      const list: unknown = m[1];
+      if (!Array.isArray(list)) return invalid(code, 'deltas');
+      const deltas: NodeDelta[] = [];
+      for (let i = 0; i < list.length; i++) {
+        const bin: unknown = list[i];
+        if (!(bin instanceof Uint8Array)) return invalid(code, `deltas[${i}]`);
+        const d = decodeDelta(bin);
+        if (!d.ok) return invalid(code, `deltas[${i}] (${d.error.detail})`);
+        deltas.push(d.value);
+      }
+      return { type: 'state-delta', deltas };
+    }
+    case CODE_STATE_DIGEST: {
+      if (len !== 4) return invalid(code, `length ${len}`);
+      const full: unknown = m[1];
+      const exchange: unknown = m[2];
+      const bin: unknown = m[3];
+      if (typeof full !== 'boolean') return invalid(code, 'full');
+      if (typeof exchange !== 'boolean') return invalid(code, 'exchange');
+      if (!(bin instanceof Uint8Array)) return invalid(code, 'digests');
+      const d = decodeDigests(bin);
+      if (!d.ok) return invalid(code, `digests (${d.error.detail})`);
+      return { type: 'state-digest', full, exchange, digests: d.value };
+    }
+    case CODE_STATE_SUMMARY: {
+      if (len !== 2) return invalid(code, `length ${len}`);
+      const summary: unknown = m[1];
+      if (!isU32(summary)) return invalid(code, 'summary');
+      return { type: 'state-summary', summary };
+    }
     default:
       return fail(
         'invalid-message',
@@ -269,6 +306,9 @@ export function referenceDecode(bytes: Uint8Array, limits?: Partial<DecodeLimits
   if (size === 0) return failure('empty', 'empty packet');
   if (size > lim.maxPacketBytes) return failure('too-large', `packet of ${size} bytes, at most ${lim.maxPacketBytes} allowed`);
   const version = bytes[0]!;
+  if (version >= 1 && version < PROTOCOL_VERSION) {
+    return failure('old-protocol', `protocol version ${version} from a node running an older hearsay (this node speaks ${PROTOCOL_VERSION}): upgrade that node`);
+  }
   if (version !== PROTOCOL_VERSION) return failure('bad-version', `protocol version ${version}, expected ${PROTOCOL_VERSION}`);
   const count = scanBody(bytes, lim.maxMessages);
   if (count instanceof DecodeFailure) return failed(count);

@@ -87,7 +87,13 @@ export function securitySettingsFromFlags(values: SecurityFlagValues): {
 }
 
 /** The agent's share of the config file's limits: its `limits` and its TCP timeouts. */
-export function agentLimits(limits: AgentConfig['limits']): { limits: AgentLimits; tcpConnectTimeoutMs?: number; tcpReadTimeoutMs?: number } {
+export function agentLimits(limits: AgentConfig['limits']): {
+  limits: AgentLimits;
+  tcpConnectTimeoutMs?: number;
+  tcpReadTimeoutMs?: number;
+  maxInstancesPerNode?: number;
+  maxInstanceBytes?: number;
+} {
   const {
     httpMaxBodyBytes: _b,
     httpMaxRequestsPerSecond: _r,
@@ -102,10 +108,14 @@ export function agentLimits(limits: AgentConfig['limits']): { limits: AgentLimit
     dnsMaxUdpAmplification: _d7,
     tcpConnectTimeoutMs,
     tcpReadTimeoutMs,
+    maxInstancesPerNode,
+    maxInstanceBytes,
     ...agent
   } = limits;
   return {
     limits: agent,
+    ...(maxInstancesPerNode === undefined ? {} : { maxInstancesPerNode }),
+    ...(maxInstanceBytes === undefined ? {} : { maxInstanceBytes }),
     ...(tcpConnectTimeoutMs === undefined ? {} : { tcpConnectTimeoutMs }),
     ...(tcpReadTimeoutMs === undefined ? {} : { tcpReadTimeoutMs }),
   };

@@ -1,0 +1,114 @@
+/**
+ * The state layer's phase of bench:sim and bench:lookup (issue 13, `--instances-per-node K`), on
+ * a world already built and settled. In simulated time:
+ *
+ * - stateBytesPerFlip: the bytes all nodes send (datagrams and streams) in a window after one
+ *   instance's status flips on a node carrying K instances, less the bytes of an equal window just
+ *   before with no change (probes and the rest of the background), so what the flip added: its
+ *   deltas, the relays, and any repair. Also per node reached (divided by N - 1).
+ * - registrationVisibleMs: one registration on another node until every live node holds it.
+ * - bigJoinVisibleMs: a new node joining with `bigJoin` instances until every live node holds all.
+ *
+ * K instances are carried by two nodes (the one that flips and the one that registers), not by
+ * every node: a flip's cost depends on the flipping node's state only, and N x N x K replica
+ * entries (10^8 at N = 1,000, K = 100) do not fit one process's memory.
+ */
+import type { Membership } from '../src/membership/membership.js';
+import { instanceChanges } from '../src/registry/entries.js';
+import type { LocalInstanceRecord } from '../src/registry/types.js';
+import type { World } from '../src/sim/index.js';
+
+export interface StatePhaseResult {
+  readonly instancesPerNode: number;
+  readonly nodesWithInstances: number;
+  readonly stateBytesPerFlip: number | null;
+  readonly stateBytesPerFlipPerNodeReached: number | null;
+  readonly registrationVisibleMs: number | null;
+  readonly bigJoinVisibleMs: number | null;
+}
+
+const core = (world: World, name: string): Membership => world.member(name) as unknown as Membership;
+
+function records(node: string, k: number): LocalInstanceRecord[] {
+  return Array.from({ length: k }, (_, i) => ({ id: `${node}-i${i}`, name: `svc-${i % 10}`, address: '', port: 20_000 + i, tags: ['v2', 'blue'], meta: { zone: `z${i % 3}` }, status: 'passing' as const }));
+}
+
+function sentBytes(world: World): number {
+  const t = world.totalTraffic();
+  return t.sent.datagram.bytes + t.sent.stream.bytes;
+}
+
+/** Every live node but `owner` holds `count` entries of it, or the entry `key` with `value`. */
+function everywhere(world: World, owner: string, test: (m: Membership) => boolean): boolean {
+  return world.liveNames().every((v) => v === owner || test(core(world, v)));
+}
+
+export function statePhase(world: World, names: readonly string[], k: number, bigJoin: number, windowMs: number): StatePhaseResult {
+  const subject = names[1 % names.length] as string;
+  const registrant = names[2 % names.length] as string;
+  const held = new Map<string, Map<string, Uint8Array>>();
+  const publish = (node: string, recs: readonly LocalInstanceRecord[]): void => {
+    const h = held.get(node) ?? new Map<string, Uint8Array>();
+    held.set(node, h);
+    const changes = instanceChanges(h, recs);
+    world.changeState(node, changes);
+    for (const c of changes) {
+      if (c.value === null) h.delete(c.key);
+      else h.set(c.key, c.value);
+    }
+  };
+  // Setup: K instances on the subject and the registrant, everywhere.
+  const subjectRecords = records(subject, k);
+  const registrantRecords = records(registrant, k);
+  publish(subject, subjectRecords);
+  publish(registrant, registrantRecords);
+  const setup = world.runUntilTrue(
+    () => everywhere(world, subject, (m) => m.stateEntries(subject)?.length === k) && everywhere(world, registrant, (m) => m.stateEntries(registrant)?.length === k),
+    120_000,
+    100,
+  );
+  if (setup === undefined) throw new Error(`the ${k} instances of ${subject} and ${registrant} did not reach every node within 120 s simulated`);
+  world.runFor(windowMs); // settle: every queue drained, every summary equal
+
+  // The flip, against a quiet window before it.
+  const b0 = sentBytes(world);
+  world.runFor(windowMs);
+  const baseline = sentBytes(world) - b0;
+  const flipped = subjectRecords.map((r, i) => (i === 0 ? { ...r, status: 'critical' as const } : r));
+  const b1 = sentBytes(world);
+  publish(subject, flipped);
+  const flipKey = `i:${subject}-i0`;
+  const flipValue = held.get(subject)!.get(flipKey)!;
+  world.runFor(windowMs);
+  const flipBytes = sentBytes(world) - b1;
+  const flipSeen = everywhere(world, subject, (m) => Buffer.from(m.stateEntry(subject, flipKey)?.value ?? []).equals(Buffer.from(flipValue)));
+  const stateBytesPerFlip = flipSeen ? Math.max(0, flipBytes - baseline) : null;
+  const reached = Math.max(1, world.liveCount() - 1);
+
+  // One registration.
+  const t0 = world.now;
+  publish(registrant, [...registrantRecords, ...records(`${registrant}-new`, 1)]);
+  const newKey = `i:${registrant}-new-i0`;
+  const seen = world.runUntilTrue(() => everywhere(world, registrant, (m) => m.stateEntry(registrant, newKey) !== undefined), 60_000, 10);
+  const registrationVisibleMs = seen === undefined ? null : seen - t0;
+  world.runFor(windowMs);
+
+  // A node joining with `bigJoin` instances.
+  let bigJoinVisibleMs: number | null = null;
+  if (bigJoin > 0) {
+    const joiner = world.addNode();
+    const entries = records(joiner, bigJoin);
+    const t1 = world.now;
+    world.restart(joiner, { entries: instanceChanges(new Map(), entries).map((c) => ({ key: c.key, value: c.value as Uint8Array })), join: [names[0] as string] });
+    const all = world.runUntilTrue(() => everywhere(world, joiner, (m) => m.stateEntries(joiner)?.length === bigJoin), 60_000, 10);
+    bigJoinVisibleMs = all === undefined ? null : all - t1;
+  }
+  return {
+    instancesPerNode: k,
+    nodesWithInstances: 2,
+    stateBytesPerFlip,
+    stateBytesPerFlipPerNodeReached: stateBytesPerFlip === null ? null : Math.round(stateBytesPerFlip / reached),
+    registrationVisibleMs,
+    bigJoinVisibleMs,
+  };
+}

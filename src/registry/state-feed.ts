@@ -1,0 +1,121 @@
+/**
+ * Feeds a ServiceIndex from the state layer instead of the member payload: a node's instances are
+ * its `i:<id>` state entries (entries.ts), which arrive as 'state-update' events one changed entry
+ * at a time; whether they are indexed, and as alive or suspect, is membership's (its member
+ * events), as before. So a health flip on a node with 1,000 instances changes one entry here and
+ * one instance in the index; lookups, modify indexes and watches read the index exactly as they
+ * did when it was fed from payloads.
+ *
+ * Entries may arrive before the member does (a replica fetched at join) and stay after it is dead
+ * (it may come back): they are kept per node and indexed while the node is alive or suspect, and
+ * dropped when the member is reaped. Pure: no I/O, no clock.
+ */
+import type { MembershipEvent, MemberView } from '../membership/types.js';
+import type { StateEntry } from '../state/types.js';
+import { INSTANCE_KEY_PREFIX, instanceFromEntry } from './entries.js';
+import type { ServiceIndex } from './service-index.js';
+import type { LocalInstanceRecord } from './types.js';
+
+interface FedNode {
+  /** 'down': dead, left, or not (yet) a member: its instances are held but not indexed. */
+  status: 'alive' | 'suspect' | 'down';
+  host: string;
+  readonly records: Map<string, LocalInstanceRecord>;
+}
+
+export class RegistryFeed {
+  private readonly nodes = new Map<string, FedNode>();
+
+  constructor(
+    readonly index: ServiceIndex,
+    /** This node's name: its own entries are not fed (the agent indexes its registry directly). */
+    private readonly self: string | null = null,
+  ) {}
+
+  /** A membership event: liveness moves a node's instances in or out; state updates change them. */
+  onEvent(event: MembershipEvent): void {
+    switch (event.type) {
+      case 'state-update':
+        if (event.node !== this.self) this.onEntries(event.node, event.changed, event.member);
+        return;
+      case 'member-join':
+      case 'member-update':
+      case 'member-alive':
+      case 'member-suspect':
+      case 'member-dead':
+      case 'member-leave':
+        if (event.member.name !== this.self) this.onMember(event.member);
+        return;
+      case 'member-reap':
+        if (event.member.name === this.self) return;
+        this.nodes.delete(event.member.name);
+        this.index.removeNode(event.member.name);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The instances held for `node` (indexed or not). */
+  recordsOf(node: string): LocalInstanceRecord[] {
+    return [...(this.nodes.get(node)?.records.values() ?? [])];
+  }
+
+  private node(name: string): FedNode {
+    let n = this.nodes.get(name);
+    if (n === undefined) {
+      n = { status: 'down', host: '', records: new Map() };
+      this.nodes.set(name, n);
+    }
+    return n;
+  }
+
+  private onMember(view: MemberView): void {
+    const n = this.node(view.name);
+    const live = view.status === 'alive' || view.status === 'suspect';
+    if (!live) {
+      const was = n.status;
+      n.status = 'down';
+      if (was !== 'down') this.index.removeNode(view.name);
+      return;
+    }
+    const whole = n.status === 'down' || n.host !== view.host;
+    n.status = view.status as 'alive' | 'suspect';
+    n.host = view.host;
+    if (whole) this.index.setNode(view.name, n.status, n.host, [...n.records.values()]);
+    else this.index.updateInstances(view.name, n.status, n.host, [], []);
+  }
+
+  private onEntries(name: string, changed: readonly StateEntry[], member: MemberView | undefined): void {
+    const n = this.node(name);
+    const upserts: LocalInstanceRecord[] = [];
+    const removed: string[] = [];
+    for (const e of changed) {
+      if (!e.key.startsWith(INSTANCE_KEY_PREFIX)) continue;
+      const id = e.key.slice(INSTANCE_KEY_PREFIX.length);
+      if (e.deleted) {
+        if (n.records.delete(id)) removed.push(id);
+        continue;
+      }
+      const r = instanceFromEntry(e);
+      if (r.ok) {
+        n.records.set(id, r.record);
+        upserts.push(r.record);
+        continue;
+      }
+      this.index.counters.invalidPayloads++;
+      this.index.onInvalidPayload?.(name, `entry ${e.key}: ${r.reason}`);
+      if (n.records.delete(id)) removed.push(id);
+    }
+    // The update says where the node stands in membership (a node whose member events came before
+    // this feed existed, as in a simulated cluster built converged, is known from here).
+    const live = member !== undefined && (member.status === 'alive' || member.status === 'suspect');
+    if (live && (n.status === 'down' || n.host !== member.host)) {
+      n.status = member.status as 'alive' | 'suspect';
+      n.host = member.host;
+      this.index.setNode(name, n.status, n.host, [...n.records.values()]);
+      return;
+    }
+    if (n.status !== 'down' && (upserts.length > 0 || removed.length > 0)) this.index.updateInstances(name, n.status, n.host, upserts, removed);
+  }
+}
