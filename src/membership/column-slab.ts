@@ -14,7 +14,7 @@
 /** Largest slab allocated at once. */
 const MAX_SLAB_BYTES = 256 * 1024 * 1024;
 /** First slab of a slab set without a reservation; each further one doubles, up to the largest. */
-const MIN_SLAB_BYTES = 1024 * 1024;
+const MIN_SLAB_BYTES = 64 * 1024;
 /** Every column starts at a multiple of this (a Float64Array needs 8). */
 const ALIGN = 8;
 

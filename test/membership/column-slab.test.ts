@@ -27,7 +27,7 @@ describe('a column slab', () => {
     b.fill(-1);
     c.fill(-1);
     expect(a.every((v) => v === 255) && b.every((v) => v === -1) && c.every((v) => v === -1)).toBe(true);
-    expect(slab.bytes).toBe(1024 * 1024); // the first unreserved slab
+    expect(slab.bytes).toBe(64 * 1024); // the first unreserved slab
     const reserved = new ColumnSlab();
     reserved.reserve(3 * columnBytes(4 * 1000));
     for (let i = 0; i < 3; i++) reserved.int32(1000);
