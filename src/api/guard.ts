@@ -25,10 +25,7 @@ import type { Address } from '../wire/messages.js';
 import type { HttpCounterKey } from '../agent/counters.js';
 import { API_ERROR_CODES, ApiError } from './errors.js';
 import { queryOf } from './http-io.js';
-import { HTTP_TOKEN_CALLER, LOCAL_CALLER, type ApiCaller, type TokenTable } from './tokens.js';
-
-/** Who asks for a public path (the web view's files): no operator rights, no services. */
-const PUBLIC_CALLER: ApiCaller = Object.freeze({ name: 'public', operator: false, services: Object.freeze([]), commandChecks: false });
+import { HTTP_TOKEN_CALLER, LOCAL_CALLER, PUBLIC_CALLER, type ApiCaller, type TokenTable } from './tokens.js';
 
 /** The HTTP API was asked to listen beyond loopback without a bearer token. */
 export class HttpTokenRequiredError extends HearsayError {

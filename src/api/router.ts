@@ -78,6 +78,8 @@ function decodeSegment(segment: string): string {
 
 export class Router {
   private readonly routes: readonly Compiled[];
+  /** The public routes (the web view's files), apart: every request asks whether it is one. */
+  private readonly publicRoutes: readonly Compiled[];
   /** "GET /v1/members, ..." for 404 answers. */
   readonly summary: string;
 
@@ -91,6 +93,7 @@ export class Router {
     }
     // Most literal segments first: /v1/agent/service/register before /v1/agent/service/:id; wildcards after every exact path.
     this.routes = routes.map(compile).sort((a, b) => Number(a.wildcard) - Number(b.wildcard) || b.literals - a.literals);
+    this.publicRoutes = this.routes.filter((c) => c.route.public === true);
     const listed = routes.filter((r) => r.listed !== false).map((r) => `${r.method} ${r.path.replace(/:[A-Za-z]+\(([^)]+)\)/g, '$1')}`);
     this.summary = listed.join(', ') + (note === undefined ? '' : `, ${note}`);
   }
@@ -117,8 +120,9 @@ export class Router {
 
   /** Whether `method path` is a public route (served without the token). */
   isPublic(method: string, path: string): boolean {
+    if (this.publicRoutes.length === 0) return false;
     const parts = path.split('/').slice(1);
-    return this.routes.some((c) => c.route.public === true && c.route.method === method && this.params(c, parts) !== undefined);
+    return this.publicRoutes.some((c) => c.route.method === method && this.params(c, parts) !== undefined);
   }
 
   /** The path template of the route that has `path` (for any method), e.g. `/v1/services/:name`; undefined for none. */

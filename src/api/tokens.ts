@@ -40,6 +40,8 @@ export interface ApiCaller {
 
 /** Without any token configured: every loopback caller, as before tokens existed. */
 export const LOCAL_CALLER: ApiCaller = Object.freeze({ name: 'local', operator: true, services: Object.freeze(['*']), commandChecks: true });
+/** Who asks for a public path (the web view's files): no operator rights, no services. */
+export const PUBLIC_CALLER: ApiCaller = Object.freeze({ name: 'public', operator: false, services: Object.freeze([]), commandChecks: false });
 /** The --http-token token. */
 export const HTTP_TOKEN_CALLER: ApiCaller = Object.freeze({ name: 'http-token', operator: true, services: Object.freeze(['*']), commandChecks: true });
 
