@@ -163,10 +163,16 @@ function ServicesPanel({ store, select, selected }) {
   </section>`;
 }
 
-/** @param {{ store: MeshStore, selected: Selection, selfName: string, select: (s: Selection) => void }} props */
-function Detail({ store, selected, selfName, select }) {
+/** @param {{ store: MeshStore, selected: Selection, selfName: string, select: (s: Selection) => void, loadChecks: (node: string) => void }} props */
+function Detail({ store, selected, selfName, select, loadChecks }) {
   useStore(store);
   const now = useClock();
+  // Another node's instance: its checks are read once from GET /v1/checks?node=, then kept by events.
+  const shownNode = selected?.kind === 'instance' ? (store.instances.get(selected.name) ?? []).find((i) => i.id === selected.id)?.node : undefined;
+  const checksLoaded = shownNode !== undefined && store.remoteChecks.has(shownNode);
+  useEffect(() => {
+    if (shownNode !== undefined && shownNode !== selfName && !checksLoaded) loadChecks(shownNode);
+  }, [shownNode, selfName, checksLoaded, loadChecks]);
   if (selected === null) return html`<section class="panel detail"><h2>Detail</h2><p class="hint">Select a member, an instance or a node of the mesh.</p></section>`;
   if (selected.kind === 'node') {
     const m = store.members.get(selected.name);
@@ -188,7 +194,8 @@ function Detail({ store, selected, selfName, select }) {
   const inst = (store.instances.get(selected.name) ?? []).find((i) => i.id === selected.id);
   if (inst === undefined) return html`<section class="panel detail"><h2>${selected.name}</h2><p class="hint">Instance ${selected.id} is gone.</p></section>`;
   const local = inst.node === selfName;
-  const checks = [...store.checks.values()].filter((c) => c.serviceId === inst.id);
+  const remote = local ? undefined : store.remoteChecks.get(inst.node);
+  const checks = local ? [...store.checks.values()].filter((c) => c.serviceId === inst.id) : (remote?.get(inst.id) ?? []);
   const reg = store.registrations.get(inst.id);
   return html`<section class="panel detail" data-detail-instance=${inst.id}>
     <h2><${Dot} status=${inst.status} /> ${inst.name}</h2>
@@ -201,13 +208,14 @@ function Detail({ store, selected, selfName, select }) {
       <dt>meta</dt><dd>${Object.keys(inst.meta).length === 0 ? html`<span class="hint">none</span>` : html`<table class="meta">${Object.entries(inst.meta).map(([k, v]) => html`<tr key=${k}><th>${k}</th><td class="mono">${v}</td></tr>`)}</table>`}</dd>
     </dl>
     <h3>Checks</h3>
-    ${local
-      ? checks.length === 0
+    ${!local && remote === undefined
+      ? html`<p class="hint">Reading the checks ${inst.node} published…</p>`
+      : checks.length === 0
         ? html`<p class="hint">No checks: the instance is as its registration says.</p>`
         : html`<table class="checks">${checks.map(
             (c) => html`<tr key=${c.id} data-check=${c.id} data-status=${c.status}><td><${Dot} status=${c.status} /></td><td class="mono">${c.id}</td><td>${c.kind}</td><td class=${`s-${c.status}`}>${c.status}</td><td class="output">${c.output}</td></tr>`,
-          )}</table>`
-      : html`<p class="hint">Its checks run on ${inst.node}; the mesh carries their combined health (above). Open ${inst.node}'s own view for each check's output.</p>`}
+          )}</table>`}
+    ${local ? '' : html`<p class="hint">These checks run on ${inst.node}: a change of status reaches this view at once, their output (its first 256 bytes) at most every few minutes.</p>`}
   </section>`;
 }
 
@@ -249,6 +257,7 @@ function App() {
   const [self, setSelf] = useState(/** @type {AgentSelfInfo['Hearsay'] | null} */ (null));
   const [selected, select] = useState(/** @type {Selection} */ (null));
   const live = useMemo(() => new Live(store, (state, detail) => setConn({ state, detail }), setSelf), [store]);
+  const loadChecks = useMemo(() => (/** @type {string} */ node) => live.loadNodeChecks(node), [live]);
   useEffect(() => {
     live.start();
     return () => live.stop();
@@ -279,7 +288,7 @@ function App() {
     </div>
     <div class="row2">
       <${MembersPanel} store=${store} selfName=${selfName} select=${select} selected=${selected} />
-      <${Detail} store=${store} selected=${selected} selfName=${selfName} select=${select} />
+      <${Detail} store=${store} selected=${selected} selfName=${selfName} select=${select} loadChecks=${loadChecks} />
     </div>
     <div class="row3">
       <${ServicesPanel} store=${store} select=${select} selected=${selected} />

@@ -34,6 +34,8 @@ export class Live {
     this.retryMs = 1000;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.rereadTimer = null;
+    /** @type {Set<string>} nodes whose checks were asked for since the lists were last loaded */
+    this.nodeChecksAsked = new Set();
     this.selfName = '';
     this.stopped = false;
   }
@@ -110,6 +112,19 @@ export class Live {
       getJson('/v1/registrations', signal),
     ]);
     this.store.load(/** @type {any} */ ({ members, instances, checks, registrations }));
+    this.nodeChecksAsked.clear();
+  }
+
+  /**
+   * Another node's checks, read once when its instance is first shown (events keep them current).
+   * @param {string} node
+   */
+  loadNodeChecks(node) {
+    if (this.nodeChecksAsked.has(node)) return;
+    this.nodeChecksAsked.add(node);
+    void getJson(`/v1/checks?node=${encodeURIComponent(node)}`, undefined)
+      .then((list) => this.store.setNodeChecks(node, /** @type {import('../src/api/view-types.js').CheckInfo[]} */ (list)))
+      .catch(() => this.nodeChecksAsked.delete(node));
   }
 
   /** @param {AbortSignal} signal */

@@ -44,6 +44,8 @@ export class MeshStore {
     this.checks = new Map();
     /** @type {Map<string, RegistrationInfo>} this agent's registrations by instance id */
     this.registrations = new Map();
+    /** @type {Map<string, Map<string, readonly CheckInfo[]>>} other nodes' checks (as they published them), by node then instance id, for the nodes loaded with setNodeChecks */
+    this.remoteChecks = new Map();
     /** @type {FeedItem[]} newest last */
     this.feed = [];
     /** @type {AgentHealthSample[]} oldest first */
@@ -94,6 +96,7 @@ export class MeshStore {
     this.setAllInstances(s.instances);
     this.checks.clear();
     for (const c of s.checks) this.checks.set(c.id, c);
+    this.remoteChecks.clear();
     this.setRegistrations(s.registrations);
     this.changed('members');
     this.changed('instances');
@@ -125,6 +128,19 @@ export class MeshStore {
       this.registrations.set(r.id, r);
       for (const c of r.checks) this.checks.set(c.id, c);
     }
+    this.changed('other');
+  }
+
+  /** Another node's checks, as GET /v1/checks?node=NAME answered; events keep them current from then on. @param {string} node @param {readonly CheckInfo[]} list */
+  setNodeChecks(node, list) {
+    /** @type {Map<string, CheckInfo[]>} */
+    const byInstance = new Map();
+    for (const c of list) {
+      const arr = byInstance.get(c.serviceId);
+      if (arr === undefined) byInstance.set(c.serviceId, [c]);
+      else arr.push(c);
+    }
+    this.remoteChecks.set(node, byInstance);
     this.changed('other');
   }
 
@@ -172,6 +188,15 @@ export class MeshStore {
       const old = this.checks.get(d.check);
       this.checks.set(d.check, { id: d.check, serviceId: d.serviceId, kind: old?.kind ?? 'ttl', status: d.status, output: d.output });
       this.note(now, type, d.check, `${d.status}${d.output === '' ? '' : `: ${d.output}`}`, d.status);
+      return;
+    }
+    if (type === 'instance-checks') {
+      const d = /** @type {EventData['instance-checks']} */ (data);
+      const byInstance = this.remoteChecks.get(d.node);
+      if (byInstance === undefined) return; // not loaded: setNodeChecks will read it whole
+      if (d.checks === null) byInstance.delete(d.serviceId);
+      else byInstance.set(d.serviceId, d.checks);
+      this.changed('other');
       return;
     }
     if (type === 'service-deregistered-critical') {

@@ -132,6 +132,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
         maxInstancesPerNode: options.maxInstancesPerNode ?? AGENT_DEFAULTS.maxInstancesPerNode,
         maxInstanceBytes: options.maxInstanceBytes ?? AGENT_DEFAULTS.maxInstanceBytes,
       },
+      options.checkOutputIntervalMs ?? AGENT_DEFAULTS.checkOutputIntervalMs,
     );
     this.transport = new SecureTransport(transportOptions(options, resolved, this.bound, root.child({ component: 'transport' }), (host) => this.runtime.isPeerHost(host)), {
       onDatagram: (from, packet) => this.runtime.receive(from, packet, 'datagram'),

@@ -185,6 +185,7 @@ const SERVICE_COUNTS: readonly (readonly [key: string, metric: string, help: str
   ['services.publishesCoalesced', 'services_publishes_coalesced', 'Service state changes folded into a later publication (rate limit).'],
   ['services.checkRuns', 'services_check_runs', 'Health check results received (runs and TTL updates).'],
   ['services.deregisteredCritical', 'services_deregistered_critical', 'Instances deregistered because a check stayed critical past deregisterCriticalAfter.'],
+  ['services.checkDetailsRefused', 'services_check_details_refused', "Publications whose check details (c:<id> entries) did not all fit this node's state limits; other agents show those instances' combined status only."],
 ];
 
 /** The HTTP API's own counters (api/guard.ts); the server adds their values to the agent's. */
@@ -321,6 +322,7 @@ export function agentCounters(s: CounterSources): Readonly<Record<string, number
   out['services.publishesCoalesced'] = c.publishesCoalesced;
   out['services.checkRuns'] = c.checkRuns;
   out['services.deregisteredCritical'] = c.deregisteredCritical;
+  out['services.checkDetailsRefused'] = c.checkDetailsRefused;
   out['dropped.service-payload'] = s.services.index.counters.invalidPayloads;
   if (s.identity !== undefined) {
     out['identity.expirySeconds'] = Math.floor((s.identity.notAfterMs - s.identity.nowMs) / 1000);

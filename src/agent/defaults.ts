@@ -4,6 +4,7 @@
  * and point here for the value; nothing else in the agent writes a default literal.
  */
 
+import { DEFAULT_CHECK_OUTPUT_INTERVAL_MS } from '../registry/check-entries.js';
 import { DEFAULT_PORT } from '../transport/address.js';
 
 export { DEFAULT_PORT };
@@ -45,6 +46,8 @@ export const AGENT_DEFAULTS = deepFreeze({
   leaveTimeoutMs: 5000,
   /** Shortest time between two publications of this node's service state, ms. */
   serviceUpdateIntervalMs: 1000,
+  /** How often a check's output alone is published again, ms (a status change goes at once). */
+  checkOutputIntervalMs: DEFAULT_CHECK_OUTPUT_INTERVAL_MS,
   /** Most service instances one agent may register. */
   maxInstancesPerNode: 1000,
   /** Most bytes of one instance's state entry. */

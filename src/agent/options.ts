@@ -10,6 +10,7 @@ import { resolveOptions, type ResolvedOptions } from '../membership/options.js';
 import { resolveSecurity, type ResolvedSecurity } from '../security/options.js';
 import { DEFAULT_DECODE_LIMITS } from '../wire/limits.js';
 import { DEFAULT_STATE_LIMITS } from '../state/types.js';
+import { REGISTRY_LIMITS } from '../registry/validate.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 import type { AgentOptions } from './types.js';
 
@@ -54,10 +55,11 @@ function agentProblems(o: AgentOptions): string[] {
   positive('snapshotIntervalMs', o.snapshotIntervalMs);
   positive('udpWarningIntervalMs', o.udpWarningIntervalMs);
   positive('serviceUpdateIntervalMs', o.serviceUpdateIntervalMs);
+  positive('checkOutputIntervalMs', o.checkOutputIntervalMs);
   const within = (key: 'maxInstancesPerNode' | 'maxInstanceBytes', v: unknown, lo: number, hi: number): void => {
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi)) problems.push(`${key} must be an integer from ${lo} to ${hi} (got ${JSON.stringify(v)})`);
   };
-  within('maxInstancesPerNode', o.maxInstancesPerNode, 1, DEFAULT_STATE_LIMITS.maxEntries);
+  within('maxInstancesPerNode', o.maxInstancesPerNode, 1, REGISTRY_LIMITS.maxInstancesPerNode);
   within('maxInstanceBytes', o.maxInstanceBytes, 64, DEFAULT_STATE_LIMITS.maxEntryBytes);
   if (o.autoRejoinDelayMs !== undefined && !(Number.isInteger(o.autoRejoinDelayMs) && o.autoRejoinDelayMs >= 0)) {
     problems.push(`autoRejoinDelayMs must be a non-negative integer number of milliseconds (got ${JSON.stringify(o.autoRejoinDelayMs)})`);

@@ -52,6 +52,10 @@ export abstract class ServiceFacade implements AgentServices {
     return this.serviceRuntime.checks();
   }
 
+  nodeChecks(node: string): readonly CheckInfo[] {
+    return this.serviceRuntime.nodeChecks(node);
+  }
+
   updateCheck(checkId: string, status: CheckStatus, note?: string): void {
     this.serviceRuntime.updateTtl(checkId, status, note);
   }

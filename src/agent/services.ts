@@ -10,6 +10,9 @@
  * - Membership events (liveness) and state updates (other nodes' entries) feed the ServiceIndex
  *   through a RegistryFeed; those about this node are ignored (its own entry comes from
  *   LocalRegistry, which may be ahead of what was published).
+ * - Each instance with checks also has an entry `c:<id>` with its checks' statuses and outputs
+ *   (registry/check-entries.ts), so other agents can show them: a status change spreads with the
+ *   next publication, an output change alone at most once per `checkOutputIntervalMs`.
  * - Limits: at most `maxInstancesPerNode` instances, each entry at most `maxInstanceBytes`, and
  *   the node's state within the state layer's limits; each refusal a ServiceLimitError naming it.
  */
@@ -19,6 +22,7 @@ import { LocalRegistry, type CheckInfo, type CheckStatus, type LocalService, typ
 import { encodeInstanceEntry } from '../registry/payload.js';
 import { instanceChanges, instanceKey, type EntryChange } from '../registry/entries.js';
 import { RegistryFeed } from '../registry/state-feed.js';
+import { DEFAULT_CHECK_OUTPUT_INTERVAL_MS, planChecks, type ChecksPlan, type HeldChecks, type PublishedCheck } from '../registry/check-entries.js';
 import { RandomPicker, RoundRobinPicker, type PickStrategy } from '../registry/pickers.js';
 import { diffInstances, hasChanges, ServiceIndex } from '../registry/service-index.js';
 import type { LocalInstanceRecord, LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
@@ -41,6 +45,8 @@ export type ServiceEvent =
   | { readonly type: 'service-change'; readonly name: string; readonly index: number; readonly instances: number; readonly passing: number }
   /** A check of this agent changed status. */
   | { readonly type: 'check-update'; readonly check: string; readonly serviceId: string; readonly status: CheckStatus; readonly output: string }
+  /** Another node's instance's checks, as that node published them (null: the instance has none now). */
+  | { readonly type: 'instance-checks'; readonly node: string; readonly serviceId: string; readonly checks: readonly PublishedCheck[] | null }
   /** An instance of this agent was deregistered because a check stayed critical too long. */
   | { readonly type: 'service-deregistered-critical'; readonly serviceId: string; readonly check: string };
 
@@ -87,6 +93,11 @@ export class ServiceRuntime {
   private readonly published = new Map<string, Uint8Array>();
   /** Each record's entry value, encoded once (records are frozen and kept while unchanged). */
   private readonly encoded = new WeakMap<LocalInstanceRecord, Uint8Array>();
+  /** The checks entries as last published, by key `c:<id>`. */
+  private readonly publishedChecks = new Map<string, HeldChecks>();
+  /** Publishes the output changes held back by checkOutputIntervalMs once they fall due. */
+  private outputTimer: NodeJS.Timeout | null = null;
+  private outputDueAt = Infinity;
   private readonly feed: RegistryFeed;
   private closed = false;
   /** Definitions to keep across restarts, by instance id (registrations with persist: true). */
@@ -97,14 +108,17 @@ export class ServiceRuntime {
   private lastSave: Promise<void> = Promise.resolve();
   /** Durable changes run one at a time, so an undo restores exactly what was there. */
   private durableChain: Promise<unknown> = Promise.resolve();
-  readonly counters = { publishes: 0, publishesCoalesced: 0, checkRuns: 0, deregisteredCritical: 0 };
+  readonly counters = { publishes: 0, publishesCoalesced: 0, checkRuns: 0, deregisteredCritical: 0, checkDetailsRefused: 0 };
 
   constructor(
     private readonly host: ServiceRuntimeHost,
     private readonly publishIntervalMs: number,
     readonly limits: ServiceLimits = { maxInstancesPerNode: 1000, maxInstanceBytes: 4096 },
+    /** How often a check's output alone is published again (a status change goes at once). */
+    private readonly checkOutputIntervalMs: number = DEFAULT_CHECK_OUTPUT_INTERVAL_MS,
   ) {
     this.feed = new RegistryFeed(this.index, host.nodeName);
+    this.feed.onChecks = (node, serviceId, checks) => host.emit({ type: 'instance-checks', node, serviceId, checks });
     this.randomPicker = new RandomPicker(host.random);
     this.runner = new CheckRunner(
       (id, status, output) => this.onCheckResult(id, status, output),
@@ -125,12 +139,16 @@ export class ServiceRuntime {
    */
   startEntries(): { key: string; value: Uint8Array }[] {
     this.published.clear();
+    this.publishedChecks.clear();
     const out: { key: string; value: Uint8Array }[] = [];
     for (const r of this.local.records()) {
       const e = { key: instanceKey(r.id), value: this.entryOf(r) };
       this.published.set(e.key, e.value);
       out.push(e);
     }
+    const plan = planChecks(this.publishedChecks, this.local.checks(), this.host.now(), this.checkOutputIntervalMs);
+    for (const c of plan.changes) if (c.value !== null) out.push({ key: c.key, value: c.value });
+    this.heldChecks(plan.held);
     return out;
   }
 
@@ -273,6 +291,11 @@ export class ServiceRuntime {
     return this.local.checks();
   }
 
+  /** The checks of `node`'s instances: this agent's own in full, another node's as it published them. */
+  nodeChecks(node: string): readonly CheckInfo[] {
+    return node === this.host.nodeName ? this.local.checks() : this.feed.checksOf(node);
+  }
+
   /** Calls `listener` with a snapshot, then with every change of the result. Returns a stop function. */
   subscribe(name: string, options: LookupOptions, userListener: (u: ServiceWatchUpdate) => void): () => void {
     const listener = (u: ServiceWatchUpdate): void => {
@@ -374,6 +397,8 @@ export class ServiceRuntime {
     this.runner.stopAll();
     if (this.publishTimer !== null) clearTimeout(this.publishTimer);
     if (this.reapTimer !== null) clearInterval(this.reapTimer);
+    if (this.outputTimer !== null) clearTimeout(this.outputTimer);
+    this.outputTimer = null;
     this.publishTimer = null;
     this.reapTimer = null;
     for (const end of [...this.watchers]) end();
@@ -411,8 +436,31 @@ export class ServiceRuntime {
       const fields = { check: checkId, serviceId: after.serviceId, from: before.status, status: after.status };
       if (after.status === 'critical') this.host.log.warn({ ...fields, output: after.output }, 'check critical');
       else this.host.log.info(fields, 'check status changed');
+      // The check's own status is in its instance's checks entry even when the instance's did not move.
+      this.changed();
+      return;
     }
     if (changed) this.changed();
+    else if (after !== undefined && after.output !== before.output) this.publishOutputWhenDue();
+  }
+
+  /** An output changed alone: publish it when checkOutputIntervalMs allows (publishNow decides what is due). */
+  private publishOutputWhenDue(): void {
+    const plan = planChecks(this.publishedChecks, this.local.checks(), this.host.now(), this.checkOutputIntervalMs);
+    if (plan.changes.length > 0) this.changed();
+    else if (plan.nextDueAt !== null) this.armOutputTimer(plan.nextDueAt);
+  }
+
+  private armOutputTimer(at: number): void {
+    if (this.closed || (this.outputTimer !== null && this.outputDueAt <= at)) return;
+    if (this.outputTimer !== null) clearTimeout(this.outputTimer);
+    this.outputDueAt = at;
+    this.outputTimer = setTimeout(() => {
+      this.outputTimer = null;
+      this.outputDueAt = Infinity;
+      this.changed();
+    }, Math.max(0, at - this.host.now()));
+    this.outputTimer.unref();
   }
 
   /**
@@ -440,15 +488,53 @@ export class ServiceRuntime {
 
   private publishNow(): void {
     if (this.closed) return;
-    const changes = instanceChanges(this.published, this.local.records(), (r) => this.entryOf(r));
+    const t = this.host.now();
+    const instances = instanceChanges(this.published, this.local.records(), (r) => this.entryOf(r));
+    const plan = this.fittingChecks(instances, planChecks(this.publishedChecks, this.local.checks(), t, this.checkOutputIntervalMs));
+    const changes = [...instances, ...plan.changes];
+    if (plan.nextDueAt !== null) this.armOutputTimer(plan.nextDueAt);
     if (changes.length === 0) return;
     this.host.publish(changes);
-    for (const c of changes) {
+    for (const c of instances) {
       if (c.value === null) this.published.delete(c.key);
       else this.published.set(c.key, c.value);
     }
-    this.lastPublishAt = this.host.now();
+    this.heldChecks(plan.held);
+    this.lastPublishAt = t;
     this.counters.publishes++;
+  }
+
+  /**
+   * The plan's changes that fit the node's state beside `instances`: all of them, or else those of
+   * entries already published (updates, removals), or else only the removals. The details are for
+   * display; the instances are what must spread, and their registration was checked against the limits.
+   */
+  private fittingChecks(instances: readonly EntryChange[], plan: ChecksPlan): ChecksPlan {
+    if (plan.changes.length === 0) return plan;
+    const tries: ((c: EntryChange) => boolean)[] = [() => true, (c) => c.value === null || this.publishedChecks.has(c.key), (c) => c.value === null];
+    for (const keep of tries) {
+      const changes = plan.changes.filter(keep);
+      try {
+        this.host.checkEntries([...instances, ...changes], 'publishing check details');
+      } catch (err) {
+        if (err instanceof ServiceLimitError) continue;
+        throw err;
+      }
+      if (changes.length < plan.changes.length && this.counters.checkDetailsRefused++ === 0) {
+        this.host.log.warn("this node's state has no room for all its check details: other agents show some instances' combined health only");
+      }
+      const kept = new Set(changes.map((c) => c.key));
+      return { changes, held: new Map([...plan.held].filter(([key]) => kept.has(key))), nextDueAt: plan.nextDueAt };
+    }
+    this.counters.checkDetailsRefused++;
+    return { changes: [], held: new Map(), nextDueAt: plan.nextDueAt };
+  }
+
+  private heldChecks(changed: ReadonlyMap<string, HeldChecks | null>): void {
+    for (const [key, held] of changed) {
+      if (held === null) this.publishedChecks.delete(key);
+      else this.publishedChecks.set(key, held);
+    }
   }
 
   private entryOf(r: LocalInstanceRecord): Uint8Array {

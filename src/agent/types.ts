@@ -55,6 +55,13 @@ export interface AgentOptions {
    */
   readonly serviceUpdateIntervalMs?: number;
   /**
+   * How often a check's output alone is published to the mesh again, in ms (Consul's
+   * check_update_interval): other agents show each check of this node's instances, and a change of
+   * status spreads at once, but an output that changes on every run (a timestamp, a latency) is
+   * sent at most this often. @default 300000
+   */
+  readonly checkOutputIntervalMs?: number;
+  /**
    * Most service instances this agent may register (each is one entry of its state, spread as a
    * delta: no longer bounded by one datagram). A registration over it fails with
    * HEARSAY_ERR_SERVICE_LIMIT naming this limit. At most 2048. @default 1000
@@ -213,6 +220,12 @@ export interface AgentServices {
   localServices(): LocalService[];
   /** This agent's checks and their latest status. */
   checks(): CheckInfo[];
+  /**
+   * The checks of `node`'s instances: this agent's own as checks() gives them; another node's as it
+   * last published them (a status change at once, its output cut to 256 bytes and at most once per
+   * that node's checkOutputIntervalMs); none for a node this agent holds no state of.
+   */
+  nodeChecks(node: string): readonly CheckInfo[];
   /** Reports a TTL check's status (pass, warn or fail) and restarts its TTL. */
   updateCheck(checkId: string, status: CheckStatus, note?: string): void;
   /** Maintenance mode for one instance (serviceId) or the whole node. */

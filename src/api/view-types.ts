@@ -42,6 +42,7 @@ export interface EventData {
   readonly 'leave-disseminated': Record<string, never>;
   readonly 'service-change': { readonly name: string; readonly index: number; readonly instances: number; readonly passing: number };
   readonly 'check-update': { readonly check: string; readonly serviceId: string; readonly status: CheckInfo['status']; readonly output: string };
+  readonly 'instance-checks': { readonly node: string; readonly serviceId: string; readonly checks: readonly CheckInfo[] | null };
   readonly 'service-deregistered-critical': { readonly serviceId: string; readonly check: string };
   readonly 'agent-health': AgentHealthSample;
 }

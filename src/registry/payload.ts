@@ -26,7 +26,8 @@ const encoder = new TextEncoder();
 // by default the decoder would strip it as a byte-order mark.
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-class Writer extends ByteWriter {
+/** The registry's binary writer: ByteWriter with length-prefixed UTF-8 strings (also check-entries.ts). */
+export class Writer extends ByteWriter {
   str(s: string, wide: boolean): void {
     const bytes = encoder.encode(s);
     const max = wide ? 0xffff : 0xff;
@@ -108,7 +109,8 @@ export type DecodeInstancesResult =
   | { readonly ok: true; readonly records: readonly LocalInstanceRecord[] }
   | { readonly ok: false; readonly reason: string };
 
-class Reader {
+/** Reads what Writer writes; every length is checked against the buffer (PayloadError). */
+export class Reader {
   pos = 0;
   constructor(private readonly b: Uint8Array) {}
   get left(): number {
@@ -138,7 +140,7 @@ class Reader {
   }
 }
 
-class PayloadError extends Error {}
+export class PayloadError extends Error {}
 
 /** Not a registry payload (another application's, or none): a node without instances. */
 export function isRegistryPayload(bytes: Uint8Array | null): bytes is Uint8Array {

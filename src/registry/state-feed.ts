@@ -12,6 +12,7 @@
  */
 import type { MembershipEvent, MemberView } from '../membership/types.js';
 import type { StateEntry } from '../state/types.js';
+import { CHECKS_KEY_PREFIX, decodeChecksEntry, type PublishedCheck } from './check-entries.js';
 import { INSTANCE_KEY_PREFIX, instanceFromEntry } from './entries.js';
 import type { ServiceIndex } from './service-index.js';
 import type { LocalInstanceRecord } from './types.js';
@@ -21,10 +22,14 @@ interface FedNode {
   status: 'alive' | 'suspect' | 'down';
   host: string;
   readonly records: Map<string, LocalInstanceRecord>;
+  /** Its instances' checks (`c:<id>` entries), by instance id: shown, not indexed. */
+  readonly checks: Map<string, readonly PublishedCheck[]>;
 }
 
 export class RegistryFeed {
   private readonly nodes = new Map<string, FedNode>();
+  /** Another node's instance's checks changed (null: its entry is gone). */
+  onChecks: ((node: string, serviceId: string, checks: readonly PublishedCheck[] | null) => void) | undefined;
 
   constructor(
     readonly index: ServiceIndex,
@@ -61,10 +66,15 @@ export class RegistryFeed {
     return [...(this.nodes.get(node)?.records.values() ?? [])];
   }
 
+  /** The checks of `node`'s instances as it published them (held whether or not it is live). */
+  checksOf(node: string): PublishedCheck[] {
+    return [...(this.nodes.get(node)?.checks.values() ?? [])].flat();
+  }
+
   private node(name: string): FedNode {
     let n = this.nodes.get(name);
     if (n === undefined) {
-      n = { status: 'down', host: '', records: new Map() };
+      n = { status: 'down', host: '', records: new Map(), checks: new Map() };
       this.nodes.set(name, n);
     }
     return n;
@@ -91,6 +101,10 @@ export class RegistryFeed {
     const upserts: LocalInstanceRecord[] = [];
     const removed: string[] = [];
     for (const e of changed) {
+      if (e.key.startsWith(CHECKS_KEY_PREFIX)) {
+        this.onChecksEntry(name, n, e);
+        continue;
+      }
       if (!e.key.startsWith(INSTANCE_KEY_PREFIX)) continue;
       const id = e.key.slice(INSTANCE_KEY_PREFIX.length);
       if (e.deleted) {
@@ -117,5 +131,20 @@ export class RegistryFeed {
       return;
     }
     if (n.status !== 'down' && (upserts.length > 0 || removed.length > 0)) this.index.updateInstances(name, n.status, n.host, upserts, removed);
+  }
+
+  private onChecksEntry(name: string, n: FedNode, e: StateEntry): void {
+    const serviceId = e.key.slice(CHECKS_KEY_PREFIX.length);
+    if (!e.deleted) {
+      const r = decodeChecksEntry(serviceId, e.value);
+      if (r.ok) {
+        n.checks.set(serviceId, r.checks);
+        this.onChecks?.(name, serviceId, r.checks);
+        return;
+      }
+      this.index.counters.invalidPayloads++;
+      this.index.onInvalidPayload?.(name, `entry ${e.key}: ${r.reason}`);
+    }
+    if (n.checks.delete(serviceId)) this.onChecks?.(name, serviceId, null);
   }
 }

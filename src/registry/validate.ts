@@ -19,7 +19,8 @@ export const REGISTRY_LIMITS = Object.freeze({
   maxMetaValueBytes: 512,
   /**
    * Most instances one node may ever register: the ceiling of the agent's maxInstancesPerNode
-   * (each instance is one entry of the node's state, which holds at most 2048).
+   * (each instance is one entry of the node's state, and its checks a second: the state layer
+   * holds DEFAULT_STATE_LIMITS.maxEntries, twice this).
    */
   maxInstancesPerNode: 2048,
 });

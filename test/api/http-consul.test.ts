@@ -8,6 +8,7 @@ import { createHttpServer, type HttpServer } from '../../src/api/server.js';
 import { blockingWaitMs, CONSUL_MAX_WAIT_MS } from '../../src/api/routes/consul-query.js';
 import { nodeId } from '../../src/api/routes/consul-shapes.js';
 import { feedRemote } from '../registry/support.js';
+import { checksKey, encodeChecksEntry } from '../../src/registry/check-entries.js';
 import type { LocalInstanceRecord } from '../../src/registry/types.js';
 import type { MemberStatus } from '../../src/wire/messages.js';
 import type { Address } from '../../src/wire/messages.js';
@@ -241,6 +242,31 @@ describe('Consul catalog and health endpoints', () => {
     expect(passing.map((e) => e.Service.ID)).toEqual(['a-web', 'node-b-0']);
     expect(((await call(addr, '/v1/health/service/web?passing=false')).json() as unknown[]).length).toBe(4);
     expect(((await call(addr, '/v1/health/service/web?passing&tag=v2')).json() as unknown[]).length).toBe(0);
+  });
+
+  it("shows another node's own checks with their output once it published them, and serves them on GET /v1/checks?node=", async () => {
+    const published = encodeChecksEntry([
+      { id: 'web-http', serviceId: 'node-b-1', kind: 'http', status: 'critical', output: 'HTTP GET http://10.0.0.2:8001/health: 503 Service Unavailable' },
+      { id: 'web-ttl', serviceId: 'node-b-1', kind: 'ttl', status: 'passing', output: 'alive' },
+    ]);
+    agent.runtime.onMembershipEvent({ type: 'state-update', node: 'node-b', changed: [{ key: checksKey('node-b-1'), value: published, version: 90, deleted: false }] });
+    const health = (await call(addr, '/v1/health/service/web')).json() as { Service: { ID: string }; Checks: Record<string, unknown>[] }[];
+    const b1 = health.find((h) => h.Service.ID === 'node-b-1');
+    expect(b1?.Checks.map((c) => [c.CheckID, c.Status, c.Type, c.Output])).toEqual([
+      ['serfHealth', 'passing', '', 'Agent alive and reachable'],
+      ['web-http', 'critical', 'http', 'HTTP GET http://10.0.0.2:8001/health: 503 Service Unavailable'],
+      ['web-ttl', 'passing', 'ttl', 'alive'],
+    ]);
+    expect(b1?.Checks[1]).toMatchObject({ Node: 'node-b', ServiceID: 'node-b-1', ServiceName: 'web', ServiceTags: ['v2'] });
+    // An instance whose node published no checks keeps the one status its entry carries.
+    expect(health.find((h) => h.Service.ID === 'node-b-0')?.Checks.map((c) => c.CheckID)).toEqual(['serfHealth', 'service:node-b-0']);
+    expect(((await call(addr, '/v1/health/node/node-b')).json() as { CheckID: string }[]).map((c) => c.CheckID)).toEqual(['serfHealth', 'service:node-b-0', 'web-http', 'web-ttl']);
+    expect((await call(addr, '/v1/checks?node=node-b')).json()).toEqual([
+      { id: 'web-http', serviceId: 'node-b-1', kind: 'http', status: 'critical', output: 'HTTP GET http://10.0.0.2:8001/health: 503 Service Unavailable' },
+      { id: 'web-ttl', serviceId: 'node-b-1', kind: 'ttl', status: 'passing', output: 'alive' },
+    ]);
+    expect((await call(addr, '/v1/checks?node=nobody')).json()).toEqual([]);
+    expect((await call(addr, '/v1/checks?node=node-a')).json()).toEqual(agent.checks());
   });
 
   it('lists checks by state, by node and by service, and dead nodes as failing serfHealth', async () => {

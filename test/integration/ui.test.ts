@@ -3,8 +3,8 @@
  * real agents on 127.0.0.1 and the page of the first. It lists all five; a kill -9 turns that node
  * suspect and then dead on the page within the protocol's bound (computed from the `local` profile
  * the agents run); a registration through the API appears; a failing check turns its instance
- * critical. A screenshot of each state goes to test-output/ui/. Then a token-protected agent (the
- * page asks once, and keeps the token for the tab) and the view of a generated mesh of 1,000
+ * critical; another node's instance's detail shows that node's checks and their output, live. A
+ * screenshot of each state goes to test-output/ui/. Then a token-protected agent (the page asks once, and keeps the token for the tab) and the view of a generated mesh of 1,000
  * members and 10,000 instances through the real HTTP server (test/ui/fake-mesh.ts).
  * Without Chromium these skip, except under CI=true (test/ui/browser.ts).
  *
@@ -116,6 +116,20 @@ describe.skipIf(CHROMIUM === undefined)('the web view in Chromium', () => {
     expect(await page.textContent('[data-detail-instance="web-1"]')).toContain('disk full');
     expect(await page.textContent('[data-detail-instance="web-1"]')).toContain('version');
     await shot(page, '5-critical.png');
+
+    // Another node's instance: its detail shows that node's checks with their output, and a
+    // status change there reaches the open detail live.
+    const n3 = nodes[2] as AgentProcess;
+    await put(n3, '/v1/services', { id: 'api-4', name: 'api', port: 9091, checks: [{ id: 'api-4-ttl', ttl: '60s' }] });
+    await put(n3, '/v1/checks/api-4-ttl/pass', { note: 'queue depth 3' });
+    await page.waitForSelector('[data-instance="api-4"][data-status="passing"]', { timeout: 10_000 });
+    await page.click('[data-instance="api-4"]');
+    await page.waitForSelector('[data-detail-instance="api-4"] [data-check="api-4-ttl"][data-status="passing"]', { timeout: 5000 });
+    expect(await page.textContent('[data-detail-instance="api-4"]')).toContain('queue depth 3');
+    await put(n3, '/v1/checks/api-4-ttl/fail', { note: 'queue stuck' });
+    await page.waitForSelector('[data-detail-instance="api-4"] [data-check="api-4-ttl"][data-status="critical"]', { timeout: 10_000 });
+    expect(await page.textContent('[data-detail-instance="api-4"]')).toContain('queue stuck');
+    await shot(page, '6-remote-checks.png');
 
     // A node's detail: its status, incarnation and instances.
     await page.click(`[data-member="${victim.name}"]`);

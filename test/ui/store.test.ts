@@ -54,6 +54,22 @@ describe('MeshStore', () => {
     expect(s.feed.at(-1).subject).toBe(`m${FEED_SIZE + 49}`);
   });
 
+  it("holds another node's checks once they were read, keeps them by events, and forgets them on a reload", () => {
+    const { s } = store({ t: 0 });
+    const c = (id: string, serviceId: string, status: string, output = '') => ({ id, serviceId, kind: 'ttl', status, output });
+    // An event for a node whose checks were never read is left to the read.
+    s.apply('instance-checks', { node: 'n2', serviceId: 'i9', checks: [c('x', 'i9', 'passing')] });
+    expect(s.remoteChecks.has('n2')).toBe(false);
+    s.setNodeChecks('n2', [c('a', 'i1', 'passing', 'ok'), c('b', 'i1', 'warning', 'slow'), c('d', 'i2', 'passing')]);
+    expect(s.remoteChecks.get('n2').get('i1').map((x: { id: string }) => x.id)).toEqual(['a', 'b']);
+    s.apply('instance-checks', { node: 'n2', serviceId: 'i1', checks: [c('a', 'i1', 'critical', 'refused')] });
+    expect(s.remoteChecks.get('n2').get('i1')).toEqual([c('a', 'i1', 'critical', 'refused')]);
+    s.apply('instance-checks', { node: 'n2', serviceId: 'i2', checks: null });
+    expect(s.remoteChecks.get('n2').has('i2')).toBe(false);
+    s.load({ members: [], instances: [], checks: [], registrations: [] });
+    expect(s.remoteChecks.size).toBe(0);
+  });
+
   it('announces a burst of changes once', () => {
     const { s, flush } = store({ t: 0 });
     let calls = 0;

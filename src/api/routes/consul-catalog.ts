@@ -21,6 +21,7 @@
  */
 import type { AgentNode, AgentServices } from '../../agent/types.js';
 import type { MemberView } from '../../membership/types.js';
+import type { CheckInfo } from '../../registry/local.js';
 import type { ServiceInstance } from '../../registry/types.js';
 import { formatHostPort } from '../../transport/address.js';
 import { API_ERROR_CODES, ApiError } from '../errors.js';
@@ -39,7 +40,7 @@ import {
 } from './consul-shapes.js';
 
 export type ConsulCatalogAgent = Pick<AgentNode, 'name' | 'address' | 'memberViews'> &
-  Pick<AgentServices, 'services' | 'lookup' | 'localServices' | 'checks' | 'nodeMaintenance'>;
+  Pick<AgentServices, 'services' | 'lookup' | 'localServices' | 'checks' | 'nodeChecks' | 'nodeMaintenance'>;
 
 /** Members that have not left (Consul keeps failed nodes in its catalog until they are reaped; left ones are deregistered). */
 function listedViews(agent: ConsulCatalogAgent): Map<string, MemberView> {
@@ -49,11 +50,27 @@ function listedViews(agent: ConsulCatalogAgent): Map<string, MemberView> {
 }
 
 export function localDetail(agent: ConsulCatalogAgent): LocalDetail {
+  // Other nodes' checks, grouped by instance on first use (one answer reads each node once).
+  const remote = new Map<string, Map<string, CheckInfo[]>>();
+  const remoteChecks = (node: string, serviceId: string): readonly CheckInfo[] => {
+    let byInstance = remote.get(node);
+    if (byInstance === undefined) {
+      byInstance = new Map();
+      for (const c of agent.nodeChecks(node)) {
+        const list = byInstance.get(c.serviceId);
+        if (list === undefined) byInstance.set(c.serviceId, [c]);
+        else list.push(c);
+      }
+      remote.set(node, byInstance);
+    }
+    return byInstance.get(serviceId) ?? [];
+  };
   return {
     node: agent.name,
     services: new Map(agent.localServices().map((s) => [s.record.id, s])),
     checks: agent.checks(),
     nodeMaintenance: agent.nodeMaintenance(),
+    remoteChecks,
   };
 }
 

@@ -72,7 +72,7 @@ export class ConsulIndexes {
   }
 
   private apply(e: AgentEvent): void {
-    if (e.type === 'check-update' || e.type === 'service-deregistered-critical') {
+    if (e.type === 'check-update' || e.type === 'instance-checks' || e.type === 'service-deregistered-critical') {
       this.checks++;
       return;
     }

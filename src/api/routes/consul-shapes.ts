@@ -225,6 +225,8 @@ export interface LocalDetail {
   readonly checks: readonly CheckInfo[];
   /** Node-wide maintenance reason, if any. */
   readonly nodeMaintenance: string | undefined;
+  /** Another node's instance's checks as that node published them (empty when it published none). */
+  readonly remoteChecks?: (node: string, serviceId: string) => readonly CheckInfo[];
 }
 
 /** A local check as Consul shows it. */
@@ -249,8 +251,9 @@ export function localCheck(info: CheckInfo, instance: Pick<ServiceInstance, 'nam
 }
 
 /**
- * An instance's service-level checks: this agent's own real checks (and its maintenance check), or,
- * for another node's instance, the one status that node publishes as `service:ID`.
+ * An instance's service-level checks: this agent's own real checks (and its maintenance check); for
+ * another node's instance, its checks as that node published them, or, when it published none (an
+ * instance without checks), the one status its instance entry carries, as `service:ID`.
  */
 export function serviceChecks(instance: ServiceInstance, local: LocalDetail, index: number): ConsulHealthCheck[] {
   if (instance.node === local.node) {
@@ -264,6 +267,12 @@ export function serviceChecks(instance: ServiceInstance, local: LocalDetail, ind
       }
       return out;
     }
+  }
+  const published = instance.node === local.node ? [] : (local.remoteChecks?.(instance.node, instance.id) ?? []);
+  if (published.length > 0) {
+    const out = instance.status === 'maintenance' ? [serviceMaintenanceCheck(instance, '', index)] : [];
+    for (const c of published) out.push(localCheck(c, instance, undefined, instance.node, index));
+    return out;
   }
   if (instance.status === 'maintenance') return [serviceMaintenanceCheck(instance, '', index)];
   return [

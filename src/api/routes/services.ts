@@ -13,7 +13,8 @@
  *   GET    /v1/pick/:name            ?tag=T &strategy=round-robin|random → one passing instance (404 if none)
  *   GET    /v1/registrations         this agent's registrations with their checks (GET /v1/agent/services
  *                                   is Consul's map of them: consul-agent.ts)
- *   GET    /v1/checks                this agent's checks {id, serviceId, kind, status, output}
+ *   GET    /v1/checks                this agent's checks {id, serviceId, kind, status, output};
+ *                                     ?node=NAME another node's, as it published them (output cut to 256 bytes)
  *   PUT    /v1/checks/:id/pass|warn|fail   a TTL check's update; optional body {"note": "..."} or ?note=
  *   PUT    /v1/maintenance           ?enable=true|false &service=ID &reason=TEXT (or the same as a JSON
  *                                   body {enable, serviceId?, reason?}); without a service, the whole node
@@ -158,8 +159,9 @@ export function serviceRoutes(agent: ServiceAgent, ctx: ApiContext): Route[] {
     );
   };
 
-  const checks: Handler = ({ json }) => {
-    json(200, agent.checks());
+  const checks: Handler = ({ query, json }) => {
+    const node = query.get('node');
+    json(200, node === null || node === agent.name ? agent.checks() : agent.nodeChecks(node));
   };
 
   const ttl: Handler = async ({ params: { id = '', action = '' }, query, body: readBody, json, caller }) => {
