@@ -144,7 +144,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     this.runtime = new CoreRuntime(provisional, this.transport, { onEvent: (e) => this.onEvent(e), onReport: (r) => {
           this.probeRtt.report(r);
           this.reports.report(r);
-        }, live: () => this.live }, this.log);
+        }, onAnswered: (peer) => this.joiner.answered(peer), live: () => this.live }, this.log);
     this.makeCore = (addr) => this.makeMembership(addr, resolved.membership);
     this.joiner = new Joiner(this.runtime, this.log, () => this.isClosed());
     this.keyManager = new KeyManager(
@@ -435,8 +435,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       this.serviceRuntime.onMembershipEvent(event);
       return;
     }
-    if (event.type === 'push-pull-complete' && event.join) this.joiner.answered(event.peer);
-    else if (event.type === 'leave-disseminated') {
+    if (event.type === 'leave-disseminated') {
       this.leaveDisseminated = true;
       this.leaveDone?.();
     }

@@ -11,6 +11,14 @@
  *   frames read back to `handlePacket` with `from` = the dialed address.
  * - Events and reports: 'emit' effects go to `onEvent`, 'report' effects to `onReport`, in the
  *   order the core produced them.
+ * - The answer first: the effects of a stream frame (a push-pull, a state exchange: the inputs
+ *   that bring or answer with a whole table) that only tell or start something, its events and
+ *   the stream exchanges it starts, wait for the next turn of the event loop (setImmediate), while
+ *   its replies on the connection, datagrams and timers go out at once, and a join's completion is
+ *   told to `onAnswered` at once. So the answer to a join (the seed's reply; the joiner's
+ *   `join()`, and the HTTP answer behind it, which run in this turn's microtasks) is not behind
+ *   one event per member of the mesh for every listener, nor the joiner's state exchange dial.
+ *   Events stay in the core's order: while any wait, later ones queue behind them.
  */
 import type { Logger } from 'pino';
 import type { Membership } from '../membership/membership.js';
@@ -31,6 +39,8 @@ export interface RuntimeTransport {
 export interface RuntimeHandlers {
   readonly onEvent: (event: MembershipEvent) => void;
   readonly onReport: (report: Report) => void;
+  /** A join exchange completed (`push-pull-complete` with `join`), told before its events are delivered. */
+  readonly onAnswered?: (peer: Address) => void;
   /** Whether packets and timers still reach the core (running, or leaving: the leave must get out). */
   readonly live: () => boolean;
 }
@@ -47,6 +57,9 @@ export class CoreRuntime {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly sleepers = new Set<() => void>();
   private closed = false;
+  /** Effects waiting for the next turn (events and dials of stream frames), in the core's order. */
+  private later: Effect[] = [];
+  private laterScheduled = false;
 
   constructor(
     core: Membership,
@@ -65,23 +78,26 @@ export class CoreRuntime {
   /** A packet from the network; `reply` answers on the connection a stream frame came in on. */
   receive(from: Address, packet: Uint8Array, channel: Channel, reply?: (frame: Uint8Array) => void): void {
     if (!this.handlers.live()) return;
-    this.apply(this.core.handlePacket(from, packet, channel, now()), reply === undefined ? undefined : { to: from, reply });
+    this.apply(this.core.handlePacket(from, packet, channel, now()), reply === undefined ? undefined : { to: from, reply }, channel === 'stream');
   }
 
-  private apply(effects: readonly Effect[], answer?: { readonly to: Address; readonly reply: (frame: Uint8Array) => void }): Dial[] {
+  private apply(effects: readonly Effect[], answer?: { readonly to: Address; readonly reply: (frame: Uint8Array) => void }, deferrable = false): Dial[] {
     const dials: Dial[] = [];
     for (const e of effects) {
       switch (e.type) {
         case 'send':
           if (e.channel === 'datagram') this.transport.sendDatagram(e.to, e.packet);
           else if (answer !== undefined && e.to === answer.to) answer.reply(e.packet);
+          else if (deferrable) this.defer(e);
           else dials.push(this.dial(e.to, e.packet));
           break;
         case 'schedule':
           this.schedule(e.timer, e.delayMs);
           break;
         case 'emit':
-          this.handlers.onEvent(e.event);
+          if (e.event.type === 'push-pull-complete' && e.event.join) this.handlers.onAnswered?.(e.event.peer);
+          if (deferrable || this.later.length > 0) this.defer(e);
+          else this.handlers.onEvent(e.event);
           break;
         case 'report':
           this.handlers.onReport(e.report);
@@ -89,6 +105,24 @@ export class CoreRuntime {
       }
     }
     return dials;
+  }
+
+  private defer(e: Effect): void {
+    this.later.push(e);
+    if (this.laterScheduled) return;
+    this.laterScheduled = true;
+    setImmediate(() => this.runLater());
+  }
+
+  /** Delivers the effects that waited for this turn, in order (also at close: no event is lost). */
+  private runLater(): void {
+    this.laterScheduled = false;
+    const batch = this.later;
+    this.later = [];
+    for (const e of batch) {
+      if (e.type === 'emit') this.handlers.onEvent(e.event);
+      else if (e.type === 'send' && !this.closed) this.dial(e.to, e.packet);
+    }
   }
 
   private dial(to: Address, packet: Uint8Array): Dial {
@@ -155,6 +189,7 @@ export class CoreRuntime {
   /** Cancels every timer and wakes every sleeper. Idempotent. */
   close(): void {
     this.closed = true;
+    this.runLater();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const wake of [...this.sleepers]) wake();

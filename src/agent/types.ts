@@ -149,8 +149,9 @@ export interface AgentNode {
   /**
    * Joins through the seeds: `HOST:PORT` (an IP, or a name: every A and AAAA record of it),
    * `dns+srv:NAME` (every SRV target) or an Address. Names are resolved on every call. Resolves
-   * with the number of addresses that answered; rejects with a JoinError listing each failure
-   * when none did.
+   * with the number of addresses that answered, once their answers are merged (members() lists
+   * the mesh they brought), before the events of that merge reach listeners: those follow on the
+   * event loop's next turn. Rejects with a JoinError listing each failure when none did.
    */
   join(seeds: readonly (string | Address)[], options?: JoinOptions): Promise<number>;
   /**

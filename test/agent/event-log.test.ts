@@ -74,9 +74,15 @@ describe('an agent with the deferred log', () => {
     const joiner = await agents.started('joiner', { logger });
     joiner.on('event', (e) => events.push(e));
     expect(await joiner.join([seed.address])).toBe(1);
-    // The listener saw the four joins when join() resolved: events are not deferred.
+    // join() resolved with the seed's answer merged (members() lists the mesh) but before the
+    // events it brought were delivered: they come on the next turn (runtime.ts, the answer first).
+    expect(joiner.members().map((m) => m.name).sort()).toEqual(['joiner', 'peer-1', 'peer-2', 'peer-3', 'seed']);
     const joined = (es: readonly AgentEvent[]): string[] => es.flatMap((e) => (e.type === 'member-join' ? [e.member.name] : []));
+    expect(joined(events)).toEqual([]);
+    await new Promise((r) => setImmediate(r));
     expect(joined(events).sort()).toEqual(['peer-1', 'peer-2', 'peer-3', 'seed']);
+    // Every event of the exchange, in the core's order: the joins, then the exchange's completion.
+    expect(events.map((e) => e.type).indexOf('push-pull-complete')).toBe(4);
     await waitFor('the joiner logs the four joins', () => lines().filter((l) => l.node === 'joiner' && l.msg === 'member-join').length === 4);
     // The log has them in the order the listener got them.
     expect(lines().filter((l) => l.node === 'joiner' && l.msg === 'member-join').map((l) => l.member)).toEqual(joined(events));
