@@ -17,6 +17,7 @@ import { pino, type Logger } from 'pino';
 import { AgentClosedError, InvalidAddressError, NotStartedError, ServiceLimitError, ServiceNotAllowedError } from '../errors.js';
 import { IdentityError, type NodeIdentity } from '../identity/identity.js';
 import { servicesAllow } from '../identity/spiffe.js';
+import { Ed25519Authenticator } from '../identity/authenticator.js';
 import type { EntryChange } from '../registry/entries.js';
 import { Membership } from '../membership/membership.js';
 import type { ResolvedOptions } from '../membership/options.js';
@@ -200,6 +201,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     }
     const prev = this.currentIdentity;
     this.currentIdentity = next;
+    this.authenticator?.renew(next);
     this.log.info({ fingerprint: next.fingerprint, previous: prev?.fingerprint, notAfter: new Date(next.notAfterMs).toISOString(), services: next.services }, 'certificate renewed');
   }
 
@@ -210,6 +212,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       agent: { ...this.reports.counters, joinAttempts: this.joiner.attempts, snapshotWrites: this.persistence.counters.writes, snapshotErrors: this.persistence.counters.errors, eventsDropped: this.hub.dropped },
       services: this.serviceRuntime,
       ...(this.currentIdentity === undefined ? {} : { identity: { notAfterMs: this.currentIdentity.notAfterMs, nowMs: Date.now() } }),
+      ...(this.authenticator === undefined ? {} : { authenticator: this.authenticator.stats }),
     });
   }
 
@@ -289,6 +292,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     const incarnation = snap !== null && snap.name === this.name ? nextIncarnation(snap.incarnation) : 0;
     // The state layer's generation: the wall clock, so that a restart (which starts with the
     // registrations it saved, not the versions it had spread) replaces its old state everywhere.
+    const identity = this.recordAuthenticator();
     return new Membership({
       name: this.name,
       addr,
@@ -297,7 +301,17 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       options,
       random: this.random.fork(),
       stateLayer: { generation: this.stateGeneration, entries: this.serviceRuntime.startEntries() },
+      ...(identity === undefined ? {} : { identity: { authenticator: identity, transition: this.options.identityTransition ?? 'off' } }),
     });
+  }
+
+  /** The signer and verifier of records on the wire, with a certificate identity (one per agent). */
+  private authenticator: Ed25519Authenticator | undefined;
+  private recordAuthenticator(): Ed25519Authenticator | undefined {
+    const id = this.currentIdentity;
+    if (id === undefined || id.caCertificate === undefined) return undefined;
+    this.authenticator ??= new Ed25519Authenticator({ identity: id, ca: id.caCertificate, ...(id.revocations === undefined ? {} : { revocations: id.revocations }) });
+    return this.authenticator;
   }
 
   join(seeds: readonly (string | Address)[], options: JoinOptions = {}): Promise<number> {

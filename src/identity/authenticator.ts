@@ -55,10 +55,10 @@ export interface AuthenticatorStats {
 const key8 = (fp: Uint8Array): string => Buffer.from(fp.buffer, fp.byteOffset, fp.byteLength).toString('hex');
 
 export class Ed25519Authenticator implements RecordAuthenticator {
-  readonly fingerprint: Uint8Array;
-  readonly certificate: Uint8Array;
+  fingerprint: Uint8Array;
+  certificate: Uint8Array;
   readonly stats: AuthenticatorStats = { signatures: 0, verifications: 0, cacheHits: 0 };
-  private readonly privateKey: KeyObject;
+  private privateKey: KeyObject;
   private readonly ca: X509Certificate;
   private revocations: RevocationList | undefined;
   private readonly now: () => number;
@@ -78,6 +78,22 @@ export class Ed25519Authenticator implements RecordAuthenticator {
     this.privateKey = id.privateKey;
     this.certificate = new Uint8Array(id.certificate.raw);
     this.fingerprint = fingerprintPrefix(this.certificate);
+    this.holdOwn(id);
+  }
+
+  /**
+   * A renewed certificate and key (the agent's setIdentity): signed from now on; the old
+   * certificate stays cached, so records signed with it verify until it expires.
+   */
+  renew(id: NodeIdentity): void {
+    this.privateKey = id.privateKey;
+    this.certificate = new Uint8Array(id.certificate.raw);
+    this.fingerprint = fingerprintPrefix(this.certificate);
+    this.holdOwn(id);
+    if (id.revocations !== undefined) this.setRevocations(id.revocations);
+  }
+
+  private holdOwn(id: NodeIdentity): void {
     this.certs.set(key8(this.fingerprint), {
       node: id.node,
       services: id.services,

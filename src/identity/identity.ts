@@ -57,6 +57,10 @@ export interface NodeIdentity {
   /** The revocation list checked, if any. */
   readonly revocationsVersion?: number;
   readonly certificate: X509Certificate;
+  /** The CA it was checked against (peers' certificates are checked against it too). */
+  readonly caCertificate?: X509Certificate;
+  /** The revocation list it was checked against, if any. */
+  readonly revocations?: RevocationList;
   readonly privateKey: KeyObject;
 }
 
@@ -110,8 +114,9 @@ export function checkIdentity(material: IdentityMaterial, name: string | undefin
     fingerprint: cert.fingerprint256,
     serial: cert.serialNumber,
     issuer: ca.fingerprint256,
-    ...(material.revocations === undefined ? {} : { revocationsVersion: material.revocations.version }),
+    ...(material.revocations === undefined ? {} : { revocationsVersion: material.revocations.version, revocations: material.revocations }),
     certificate: cert,
+    caCertificate: ca,
     privateKey: key,
   };
 }
