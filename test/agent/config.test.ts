@@ -223,7 +223,7 @@ describe('the identity transition setting', () => {
     const identity = { ca: 'ca.crt', cert: 'n.crt', certKey: 'n.key' };
     expect(resolveAgentConfig({ flags: { ...identity, identityTransition: 'accept-unsigned' }, env: {} }).identityTransition).toBe('accept-unsigned');
     expect(resolveAgentConfig({ flags: identity, env: { HEARSAY_IDENTITY_TRANSITION: 'send-unsigned' } }).identityTransition).toBe('send-unsigned');
-    expect(problemsOf({ flags: { identityTransition: 'send-unsigned' }, env: {} })).toEqual(['--identity-transition needs a node identity: also give --ca, --cert and --cert-key']);
-    expect(problemsOf({ flags: { ...identity, identityTransition: 'sometimes' }, env: {} })).toEqual(['--identity-transition is not a transition step: use send-unsigned (step 1 of a rollout), accept-unsigned (step 2) or off']);
+    expect(problemsOf({ flags: { identityTransition: 'send-unsigned' }, env: {} })).toEqual(['--identity-transition "send-unsigned" needs a node identity: also give --ca, --cert and --cert-key']);
+    expect(problemsOf({ flags: { ...identity, identityTransition: 'sometimes' }, env: {} })).toEqual(['--identity-transition "sometimes" is not a transition step: use send-unsigned (step 1 of a rollout), accept-unsigned (step 2) or off']);
   });
 });
