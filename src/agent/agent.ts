@@ -18,6 +18,14 @@ import { AgentClosedError, InvalidAddressError, NotStartedError, ServiceLimitErr
 import { IdentityError, type NodeIdentity } from '../identity/identity.js';
 import { servicesAllow } from '../identity/spiffe.js';
 import { Ed25519Authenticator } from '../identity/authenticator.js';
+import { INSTANCE_KEY_PREFIX, instanceFromEntry } from '../registry/entries.js';
+
+/** The service a state entry registers (an instance entry), for the receivers' certificate check. */
+function serviceOfEntry(key: string, value: Uint8Array): string | null {
+  if (!key.startsWith(INSTANCE_KEY_PREFIX)) return null;
+  const r = instanceFromEntry({ key, value });
+  return r.ok ? r.record.name : null;
+}
 import type { EntryChange } from '../registry/entries.js';
 import { Membership } from '../membership/membership.js';
 import type { ResolvedOptions } from '../membership/options.js';
@@ -310,7 +318,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   private recordAuthenticator(): Ed25519Authenticator | undefined {
     const id = this.currentIdentity;
     if (id === undefined || id.caCertificate === undefined) return undefined;
-    this.authenticator ??= new Ed25519Authenticator({ identity: id, ca: id.caCertificate, ...(id.revocations === undefined ? {} : { revocations: id.revocations }) });
+    this.authenticator ??= new Ed25519Authenticator({ identity: id, ca: id.caCertificate, serviceOf: serviceOfEntry, ...(id.revocations === undefined ? {} : { revocations: id.revocations }) });
     return this.authenticator;
   }
 

@@ -39,6 +39,11 @@ export interface Ed25519AuthenticatorOptions {
   readonly now?: () => number;
   /** Verified signatures remembered. @default 65536 */
   readonly verifiedCacheSize?: number;
+  /**
+   * The service a state entry names (the registry's instance entries), null for an entry that
+   * names none: a receiver drops an entry naming a service its owner's certificate does not allow.
+   */
+  readonly serviceOf?: (key: string, value: Uint8Array) => string | null;
   /** Peer certificates held. @default 100000 */
   readonly maxCertificates?: number;
 }
@@ -66,6 +71,7 @@ export class Ed25519Authenticator implements RecordAuthenticator {
   /** Verified signatures (base64) to the fingerprint and bytes they were verified with. */
   private readonly verified = new Map<string, { readonly fp: string; readonly bytes: Uint8Array }>();
   private readonly cacheSize: number;
+  private readonly serviceOf: ((key: string, value: Uint8Array) => string | null) | undefined;
   private readonly maxCerts: number;
 
   constructor(options: Ed25519AuthenticatorOptions) {
@@ -74,6 +80,7 @@ export class Ed25519Authenticator implements RecordAuthenticator {
     this.revocations = options.revocations;
     this.now = options.now ?? Date.now;
     this.cacheSize = options.verifiedCacheSize ?? 65_536;
+    this.serviceOf = options.serviceOf;
     this.maxCerts = options.maxCertificates ?? 100_000;
     this.privateKey = id.privateKey;
     this.certificate = new Uint8Array(id.certificate.raw);
@@ -131,6 +138,15 @@ export class Ed25519Authenticator implements RecordAuthenticator {
     return 'ok';
   }
 
+  verifyEntry(owner: string, fingerprint: Uint8Array, signature: Uint8Array, bytes: Uint8Array, key: string, value: Uint8Array | null): VerifyOutcome | 'service-not-allowed' {
+    const outcome = this.verify(owner, fingerprint, signature, bytes);
+    if (outcome !== 'ok' || value === null || this.serviceOf === undefined) return outcome;
+    const service = this.serviceOf(key, value);
+    if (service === null) return 'ok';
+    const cert = this.certs.get(key8(fingerprint));
+    return cert !== undefined && servicesAllow(cert.services, service) ? 'ok' : 'service-not-allowed';
+  }
+
   certificateOf(fingerprint: Uint8Array): Uint8Array | undefined {
     return this.certs.get(key8(fingerprint))?.der;
   }
@@ -170,12 +186,6 @@ export class Ed25519Authenticator implements RecordAuthenticator {
     const out: Uint8Array[] = [];
     for (const c of this.certs.values()) if (!c.revoked && this.now() < c.notAfterMs) out.push(c.der);
     return out;
-  }
-
-  /** Whether the certificate `fingerprint` names allows `service` (state entries; not wired yet). */
-  allowsService(fingerprint: Uint8Array, service: string): boolean {
-    const cert = this.certs.get(key8(fingerprint));
-    return cert !== undefined && servicesAllow(cert.services, service);
   }
 
   /** A newer revocation list: certificates it names are refused from now on (cached ones too). */

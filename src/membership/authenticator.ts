@@ -58,6 +58,11 @@ export interface RecordAuthenticator {
   addCertificate(der: Uint8Array): CertOutcome;
   /** Every certificate held (this node's included), for a join's push-pull. */
   certificates(): Uint8Array[];
+  /**
+   * A state entry's signature (`verify`'s checks, `author` its owner), and whether the owner's
+   * certificate allows the service the entry names, if it names one.
+   */
+  verifyEntry(owner: string, fingerprint: Uint8Array, signature: Uint8Array, bytes: Uint8Array, key: string, value: Uint8Array | null): VerifyOutcome | 'service-not-allowed';
 }
 
 export interface IdentityConfig {

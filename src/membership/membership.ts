@@ -50,7 +50,8 @@ import { MemberAliveError, NotRunningError, StateLimitError, StateTooLargeError,
 import { stateEquals, sameAddress, compareAddress, EMPTY_STATE } from './state.js';
 import { asciiEquals } from '../util/bytes.js';
 import { beats } from './precedence.js';
-import { StateSync, type StateChange, type StateConfig } from './state-sync.js';
+import { StateSync, type StateChange, type StateConfig, type StateIdentity } from './state-sync.js';
+import { ENTRY_SIGNATURE_BYTES, entrySigningBytes } from '../wire/state-codec.js';
 import type { StateEntry, StateLimits } from '../state/types.js';
 
 export type { CounterName, MembershipCounters } from './counters.js';
@@ -193,6 +194,7 @@ export class Membership {
         counters: this.counters,
         random: this.random,
         queued: this.ensureGossip.bind(this),
+        ...(this.auth === null ? {} : { identity: this.stateIdentity(this.auth) }),
       },
       config.stateLayer,
     );
@@ -1126,6 +1128,35 @@ export class Membership {
   }
 
   // ---------------------------------------------------------------- identity (authenticator.ts)
+
+  /** The state layer's signer and checker of entries (state-sync.ts), over the authenticator. */
+  private stateIdentity(auth: RecordAuthenticator): StateIdentity {
+    const counters = this.idCounters as IdentityCounters;
+    const sign = (owner: string, generation: number, entry: StateEntry): Uint8Array => {
+      counters.signed++;
+      const out = new Uint8Array(ENTRY_SIGNATURE_BYTES);
+      out.set(auth.fingerprint, 0);
+      out.set(auth.sign(entrySigningBytes(owner, generation, entry)), 8);
+      return out;
+    };
+    return {
+      ...(this.transition === 'send-unsigned' ? {} : { sign }),
+      verify: (owner, generation, e) => {
+        const s = e.signature as Uint8Array;
+        if (s.length !== ENTRY_SIGNATURE_BYTES) return 'bad-signature';
+        const outcome = auth.verifyEntry(owner, s.subarray(0, 8), s.subarray(8), entrySigningBytes(owner, generation, e), e.key, e.deleted ? null : e.value);
+        if (outcome === 'ok') counters.verified++;
+        return outcome;
+      },
+      enforce: this.transition === 'off',
+      dropped: (reason) => {
+        counters[`dropped.${reason}`]++;
+      },
+      unsignedAccepted: () => {
+        counters.unsignedAccepted++;
+      },
+    };
+  }
 
   /** Whether this node signs what it authors (identity on, past the transition's first step). */
   private signsRecords(): boolean {

@@ -11,16 +11,21 @@ import { Membership } from '../../src/membership/membership.js';
 import { Ed25519Authenticator } from '../../src/identity/authenticator.js';
 import { checkIdentity } from '../../src/identity/identity.js';
 import { World, type SimMemberConfig } from '../../src/sim/index.js';
-import { encodeMessage, encodePacket, encodeSigned, MAX_INCARNATION } from '../../src/wire/codec.js';
+import { encodeMessage, encodePacket, encodeSigned, encodeStateDeltaMessage, MAX_INCARNATION } from '../../src/wire/codec.js';
+import { encodeDelta, entrySigningBytes } from '../../src/wire/state-codec.js';
+import type { NodeDelta, StateEntry } from '../../src/state/types.js';
 import type { Address, Message, SignableMessage } from '../../src/wire/messages.js';
 import { testCa, testNodeCert, type TestCa } from '../identity/support.js';
 
 const MALLORY_ADDR: Address = { host: '10.66.6.6', port: 7946 };
 const NO_STATE = { tags: {}, payload: null };
 
+/** In these worlds an entry `svc:NAME` registers the service NAME (the agent reads instance entries). */
+const serviceOf = (key: string): string | null => (key.startsWith('svc:') ? key.slice(4) : null);
+
 function authFor(ca: TestCa, node: string): Ed25519Authenticator {
-  const c = testNodeCert(ca, { node });
-  return new Ed25519Authenticator({ identity: checkIdentity({ ca: ca.cert, cert: c.cert, key: c.key }, node, Date.now()), ca: ca.cert });
+  const c = testNodeCert(ca, { node, services: ['billing', 'api-*'] });
+  return new Ed25519Authenticator({ identity: checkIdentity({ ca: ca.cert, cert: c.cert, key: c.key }, node, Date.now()), ca: ca.cert, serviceOf });
 }
 
 /** A world whose nodes run identity as `modes` says (undefined: identity off); read at each (re)start. */
@@ -259,5 +264,55 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
     const inc = core(world, 'n1').member('n2')?.incarnation ?? 0;
     inject(world, 'n1', encodeMessage({ type: 'dead', node: 'n2', incarnation: inc, from: 'n3' }));
     expect(core(world, 'n1').statusOf('n2')).toBe('alive');
+  });
+
+  describe('state entries (the registry rides on them)', () => {
+    const value = new TextEncoder().encode('10.0.0.9:8080');
+    const signEntry = (auth: Ed25519Authenticator, owner: string, generation: number, e: StateEntry): StateEntry => {
+      const sig = new Uint8Array(72);
+      sig.set(auth.fingerprint, 0);
+      sig.set(auth.sign(entrySigningBytes(owner, generation, e)), 8);
+      return { ...e, signature: sig };
+    };
+    const deltaPacket = (d: NodeDelta): Uint8Array => encodeStateDeltaMessage([encodeDelta(d)]);
+
+    it("an owner's entries are signed, spread and verified; forged entries, resets and generations for another owner change nothing", () => {
+      const { world, authOf } = enforcedWorld(5);
+      world.changeState('n2', [{ key: 'svc:billing', value }]);
+      world.runFor(5_000);
+      for (const n of world.liveNames()) expect(core(world, n).stateEntry('n2', 'svc:billing')?.value).toEqual(value);
+      const digest = core(world, 'n1').stateDigestOf('n2') as { generation: number; version: number };
+      const was = { ...idc(world, 'n1') };
+      const mallory = authOf('mallory');
+      core(world, 'n1').handlePacket(MALLORY_ADDR, encodePacket([encodeMessage({ type: 'cert', certificate: mallory.certificate })]), 'datagram', 0);
+      const forged: StateEntry = { key: 'svc:billing', value: new TextEncoder().encode('10.66.6.6:8080'), version: digest.version + 1, deleted: false };
+      const base = { node: 'n2', generation: digest.generation, fromVersion: digest.version, toVersion: digest.version + 1, reset: false, collectedVersion: 0 };
+      inject(world, 'n1', deltaPacket({ ...base, entries: [forged] })); // unsigned
+      inject(world, 'n1', deltaPacket({ ...base, entries: [signEntry(mallory, 'n2', digest.generation, forged)] })); // mallory's signature
+      inject(world, 'n1', deltaPacket({ ...base, reset: true, fromVersion: 0, toVersion: digest.version + 5, entries: [] })); // an empty reset
+      inject(world, 'n1', deltaPacket({ ...base, generation: digest.generation + 1, fromVersion: 0, toVersion: 0, reset: true, entries: [] })); // a new generation
+      const now = idc(world, 'n1');
+      expect(now['dropped.identity-unsigned'] - was['dropped.identity-unsigned']).toBe(3);
+      expect(now['dropped.cert-name-mismatch'] - was['dropped.cert-name-mismatch']).toBe(1);
+      world.runFor(5_000);
+      for (const n of world.liveNames()) expect(core(world, n).stateEntry('n2', 'svc:billing')?.value).toEqual(value);
+      expect(core(world, 'n1').stateDigestOf('n2')).toEqual(digest);
+    });
+
+    it('an entry naming a service its owner\'s certificate does not allow is dropped by receivers, even signed by the owner', () => {
+      const { world, authOf } = enforcedWorld(4);
+      const digest = core(world, 'n1').stateDigestOf('n3') ?? { generation: 1, version: 0 };
+      const was = { ...idc(world, 'n1') };
+      // n3 is compromised: it signs, with its own key, an entry for "payments", which its
+      // certificate (billing, api-*) does not name.
+      const e: StateEntry = { key: 'svc:payments', value, version: digest.version + 1, deleted: false };
+      inject(world, 'n1', deltaPacket({ node: 'n3', generation: digest.generation, fromVersion: digest.version, toVersion: digest.version + 1, reset: false, collectedVersion: 0, entries: [signEntry(authOf('n3'), 'n3', digest.generation, e)] }));
+      expect(idc(world, 'n1')['dropped.service-not-allowed'] - was['dropped.service-not-allowed']).toBe(1);
+      expect(core(world, 'n1').stateEntry('n3', 'svc:payments')).toBeUndefined();
+      // One it allows goes in.
+      const ok: StateEntry = { key: 'svc:api-users', value, version: digest.version + 1, deleted: false };
+      inject(world, 'n1', deltaPacket({ node: 'n3', generation: digest.generation, fromVersion: digest.version, toVersion: digest.version + 1, reset: false, collectedVersion: 0, entries: [signEntry(authOf('n3'), 'n3', digest.generation, ok)] }));
+      expect(core(world, 'n1').stateEntry('n3', 'svc:api-users')?.value).toEqual(value);
+    });
   });
 });

@@ -91,9 +91,13 @@ const arbTags = fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), fc.constantF
 const arbState = fc.record({ tags: arbTags, payload: fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }) });
 const arbMember = fc.record({ node: arbName, addr: arbAddr, incarnation: arbInt, status: fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'left' as const), state: arbState });
 function arbDelta(): fc.Arbitrary<NodeDelta> {
+  const signature = fc.uint8Array({ minLength: 72, maxLength: 72 });
   const entry = fc.oneof(
     fc.record({ key: arbStateName, value: fc.uint8Array({ maxLength: 20 }), version: fc.nat(), deleted: fc.constant(false) }),
     fc.record({ key: arbStateName, value: fc.constant(new Uint8Array(0)), version: fc.nat(), deleted: fc.constant(true) }),
+    // Identity's signed entries (issue 14).
+    fc.record({ key: arbStateName, value: fc.uint8Array({ maxLength: 20 }), version: fc.nat(), deleted: fc.constant(false), signature }),
+    fc.record({ key: arbStateName, value: fc.constant(new Uint8Array(0)), version: fc.nat(), deleted: fc.constant(true), signature }),
   );
   return fc.record({ node: arbStateName, generation: fc.nat(), fromVersion: fc.nat(), toVersion: fc.nat(), reset: fc.boolean(), collectedVersion: fc.nat(), entries: fc.array(entry, { maxLength: 3 }) });
 }
