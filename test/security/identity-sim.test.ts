@@ -5,7 +5,9 @@
  * encoder and injects them as any datagram. Every forgery of another node's records fails: no view
  * changes, and each drop is counted by its reason.
  */
+import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { signRevocations } from '../../src/identity/revocations.js';
 import type { IdentityCounters, IdentityTransition } from '../../src/membership/authenticator.js';
 import { Membership } from '../../src/membership/membership.js';
 import { Ed25519Authenticator } from '../../src/identity/authenticator.js';
@@ -233,6 +235,20 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
     inject(world, 'n1', signedBy(stranger, { type: 'alive', node: 'n2', addr: MALLORY_ADDR, incarnation: inc + 1, state: NO_STATE }));
     expect(idc(world, 'n1')['dropped.unknown-cert']).toBeGreaterThanOrEqual(1);
     expect(core(world, 'n1').member('n2')?.host).toBe(world.addressOf('n2').host);
+  });
+
+  it('a certificate a newer revocation list names is refused: its records and its certificate are dropped as revoked', () => {
+    const { world, authOf, ca } = enforcedWorld(4);
+    const at = new Date().toISOString();
+    const fingerprint = new X509Certificate(authOf('n4').certificate).fingerprint256;
+    authOf('n1').setRevocations(signRevocations({ issuer: ca.cert.fingerprint256, version: 2, issuedAt: at, revoked: [{ fingerprint, revokedAt: at }] }, ca.privateKey));
+    const was = idc(world, 'n1')['dropped.revoked'];
+    const inc = core(world, 'n1').member('n4')?.incarnation ?? 0;
+    inject(world, 'n1', signedBy(authOf('n4'), { type: 'alive', node: 'n4', addr: world.addressOf('n4'), incarnation: inc + 1, state: NO_STATE }));
+    expect(idc(world, 'n1')['dropped.revoked'] - was).toBe(1);
+    expect(core(world, 'n1').member('n4')?.incarnation).toBe(inc);
+    inject(world, 'n1', encodeMessage({ type: 'cert', certificate: authOf('n4').certificate }));
+    expect(idc(world, 'n1')['dropped.revoked'] - was).toBe(2);
   });
 
   it('turns identity on in a running mesh without a partition: off -> send-unsigned -> accept-unsigned -> enforced, one restart at a time', () => {
