@@ -345,7 +345,9 @@ export class Membership {
       this.out.drop(result.error.code, result.error.detail);
     } else {
       const messages = result.messages;
-      if (this.auth !== null && channel === 'stream' && messages.length > 1) this.preparePushPull(from, messages, now);
+      // Signed records before a push-pull (identity) are merged under its new-member budget, also by
+      // a node without identity during a transition. A push-pull alone (identity off) never comes here.
+      if (channel === 'stream' && messages.length > 1) this.preparePushPull(from, messages, now);
       for (const msg of messages) {
         this.counters.messagesIn++;
         this.dispatch(from, msg, channel, now);
