@@ -271,7 +271,10 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
       const m = Uint8Array.from(corpus[i % corpus.length] as Uint8Array);
       const flips = 1 + (next() % 3);
       // Mutations past the wrapper's header: a mutated type code or bin length is a decode error.
-      for (let f = 0; f < flips; f++) m[4 + (next() % (m.length - 4))] ^= 1 << next() % 8;
+      for (let f = 0; f < flips; f++) {
+        const at = 4 + (next() % (m.length - 4));
+        m[at] = (m[at] as number) ^ (1 << next() % 8);
+      }
       // (Two flips of one bit give back the genuine record, which is rightly taken: skipped.)
       if (Buffer.compare(m, corpus[i % corpus.length] as Uint8Array) === 0) continue;
       expect(() => inject(world, 'n1', m)).not.toThrow();
