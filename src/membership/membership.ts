@@ -152,15 +152,16 @@ export class Membership {
   private readonly auth: RecordAuthenticator | null;
   private readonly transition: IdentityTransition;
   private readonly idCounters: IdentityCounters | null;
-  /** The latest signed alive, and signed verdict (suspect, dead, leave), applied per member. */
-  private readonly signedAlive = new Map<string, Uint8Array>();
-  private readonly signedVerdict = new Map<string, Uint8Array>();
+  /**
+   * With identity: the latest signed alive, and signed verdict (suspect, dead, leave), applied per
+   * member, and when each unknown certificate fingerprint (hex) was last asked for. Null without
+   * (a simulated node without identity carries no maps).
+   */
+  private readonly signed: { readonly alive: Map<string, Uint8Array>; readonly verdict: Map<string, Uint8Array>; readonly certAsked: Map<string, number> } | null;
   /** The verified signed message whose inner record is being applied (relayed as it came). */
   private relay: SignedMessage | null = null;
   /** This node's signed alive, for the incarnation and state it was signed at. */
   private selfSigned: { incarnation: number; state: MemberState; wire: Uint8Array } | null = null;
-  /** When each unknown fingerprint (hex) was last asked for. */
-  private readonly certAsked = new Map<string, number>();
   private pushPullContext: PushPullContext | null = null;
 
   constructor(config: MembershipConfig) {
@@ -171,6 +172,7 @@ export class Membership {
     this.auth = config.identity?.authenticator ?? null;
     this.transition = config.identity?.transition ?? 'off';
     this.idCounters = this.auth === null ? null : newIdentityCounters();
+    this.signed = this.auth === null ? null : { alive: new Map(), verdict: new Map(), certAsked: new Map() };
     this.table = new MemberTable(config.random, config.identities ?? new IdentityRegistry(), config.columns ?? null);
     this.awareness = new Awareness(config.options.awarenessMaxMultiplier);
     this.queue = new BroadcastQueue((_key, tag) => {
@@ -859,8 +861,9 @@ export class Membership {
     const parts: Uint8Array[] = [];
     for (const certificate of join ? this.auth.certificates() : [this.auth.certificate]) parts.push(encodeMessage({ type: 'cert', certificate }));
     if (!this.leaving) parts.push(this.selfAliveWire());
-    for (const wire of this.signedAlive.values()) parts.push(wire);
-    for (const wire of this.signedVerdict.values()) parts.push(wire);
+    const held = this.signed as NonNullable<Membership['signed']>;
+    for (const wire of held.alive.values()) parts.push(wire);
+    for (const wire of held.verdict.values()) parts.push(wire);
     parts.push(encodePushPull(msg));
     this.out.send(to, encodePacket(parts), 'stream');
   }
@@ -1085,9 +1088,9 @@ export class Membership {
       this.queue.drop(view.name);
       this.suspicions.delete(view.name);
       this.stateSync.forget(view.name);
-      if (this.auth !== null) {
-        this.signedAlive.delete(view.name);
-        this.signedVerdict.delete(view.name);
+      if (this.signed !== null) {
+        this.signed.alive.delete(view.name);
+        this.signed.verdict.delete(view.name);
       }
       this.counters.reaped++;
       this.out.emit({ type: 'member-reap', member: view });
@@ -1257,10 +1260,11 @@ export class Membership {
     if (to === null) return;
     let key = '';
     for (let i = 0; i < fingerprint.length; i++) key += (fingerprint[i] as number).toString(16).padStart(2, '0');
-    const asked = this.certAsked.get(key);
+    const certAsked = (this.signed as NonNullable<Membership['signed']>).certAsked;
+    const asked = certAsked.get(key);
     if (asked !== undefined && now - asked < 1000) return;
-    if (this.certAsked.size >= 4096) this.certAsked.clear();
-    this.certAsked.set(key, now);
+    if (certAsked.size >= 4096) certAsked.clear();
+    certAsked.set(key, now);
     (this.idCounters as IdentityCounters).certRequestsSent++;
     this.out.sendDatagram(to, [encodeMessage({ type: 'cert-request', fingerprint })]);
   }
@@ -1293,15 +1297,16 @@ export class Membership {
     if (r !== null && r.message === msg) wire = encodeSigned(r.fingerprint, r.signature, r.signed);
     else if ((msg.type === 'alive' ? msg.node : msg.from) === this.name && this.signsRecords()) wire = this.sign(msg);
     if (wire === null) return encodeMessage(msg);
+    const held = this.signed as NonNullable<Membership['signed']>;
     if (msg.node !== this.name) {
       if (msg.type === 'alive') {
-        this.signedAlive.set(msg.node, wire);
-        this.signedVerdict.delete(msg.node);
+        held.alive.set(msg.node, wire);
+        held.verdict.delete(msg.node);
       } else {
-        this.signedVerdict.set(msg.node, wire);
+        held.verdict.set(msg.node, wire);
       }
     } else if (msg.type === 'dead') {
-      this.signedVerdict.set(msg.node, wire); // this node's leave
+      held.verdict.set(msg.node, wire); // this node's leave
     }
     return wire;
   }
@@ -1326,7 +1331,7 @@ export class Membership {
 
   /** The buddy rule's suspect about `name` (probe.ts): the signed one held, or this node's own. */
   private signedAccusation(name: string, incarnation: number): Uint8Array {
-    const held = this.signedVerdict.get(name);
+    const held = this.signed?.verdict.get(name);
     if (held !== undefined) return held;
     const msg: SuspectMessage = { type: 'suspect', node: name, incarnation, from: this.name };
     return this.signsRecords() ? this.sign(msg) : encodeMessage(msg);
