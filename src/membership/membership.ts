@@ -466,7 +466,10 @@ export class Membership {
     if (slot === NONE || name === this.name) throw new UnknownMemberError(name);
     const status = this.table.status(slot);
     if (status === 'alive') throw new MemberAliveError(name);
-    if (status !== 'left') this.onDead({ type: 'dead', node: name, incarnation: this.table.incarnation(slot), from: name }, now, null);
+    // With identity, a leave is the member's own to sign: this node accuses it instead (dead,
+    // signed by this node, attributable), which others take; without, a leave on its behalf.
+    const from = this.signsRecords() ? this.name : name;
+    if (status !== 'left' && !(from !== name && status === 'dead')) this.onDead({ type: 'dead', node: name, incarnation: this.table.incarnation(slot), from }, now, null);
     return this.out.flush();
   }
 
