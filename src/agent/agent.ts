@@ -17,6 +17,15 @@ import { pino, type Logger } from 'pino';
 import { AgentClosedError, InvalidAddressError, NotStartedError, ServiceLimitError, ServiceNotAllowedError } from '../errors.js';
 import { IdentityError, type NodeIdentity } from '../identity/identity.js';
 import { servicesAllow } from '../identity/spiffe.js';
+import { Ed25519Authenticator } from '../identity/authenticator.js';
+import { INSTANCE_KEY_PREFIX, instanceFromEntry } from '../registry/entries.js';
+
+/** The service a state entry registers (an instance entry), for the receivers' certificate check. */
+function serviceOfEntry(key: string, value: Uint8Array): string | null {
+  if (!key.startsWith(INSTANCE_KEY_PREFIX)) return null;
+  const r = instanceFromEntry({ key, value });
+  return r.ok ? r.record.name : null;
+}
 import type { EntryChange } from '../registry/entries.js';
 import { Membership } from '../membership/membership.js';
 import type { ResolvedOptions } from '../membership/options.js';
@@ -201,6 +210,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     }
     const prev = this.currentIdentity;
     this.currentIdentity = next;
+    this.authenticator?.renew(next);
     this.log.info({ fingerprint: next.fingerprint, previous: prev?.fingerprint, notAfter: new Date(next.notAfterMs).toISOString(), services: next.services }, 'certificate renewed');
   }
 
@@ -211,6 +221,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       agent: { ...this.reports.counters, joinAttempts: this.joiner.attempts, snapshotWrites: this.persistence.counters.writes, snapshotErrors: this.persistence.counters.errors, eventsDropped: this.hub.dropped },
       services: this.serviceRuntime,
       ...(this.currentIdentity === undefined ? {} : { identity: { notAfterMs: this.currentIdentity.notAfterMs, nowMs: Date.now() } }),
+      ...(this.authenticator === undefined ? {} : { authenticator: this.authenticator.stats }),
     });
   }
 
@@ -290,6 +301,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     const incarnation = snap !== null && snap.name === this.name ? nextIncarnation(snap.incarnation) : 0;
     // The state layer's generation: the wall clock, so that a restart (which starts with the
     // registrations it saved, not the versions it had spread) replaces its old state everywhere.
+    const identity = this.recordAuthenticator();
     return new Membership({
       name: this.name,
       addr,
@@ -298,7 +310,17 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       options,
       random: this.random.fork(),
       stateLayer: { generation: this.stateGeneration, entries: this.serviceRuntime.startEntries() },
+      ...(identity === undefined ? {} : { identity: { authenticator: identity, transition: this.options.identityTransition ?? 'off' } }),
     });
+  }
+
+  /** The signer and verifier of records on the wire, with a certificate identity (one per agent). */
+  private authenticator: Ed25519Authenticator | undefined;
+  private recordAuthenticator(): Ed25519Authenticator | undefined {
+    const id = this.currentIdentity;
+    if (id === undefined || id.caCertificate === undefined) return undefined;
+    this.authenticator ??= new Ed25519Authenticator({ identity: id, ca: id.caCertificate, serviceOf: serviceOfEntry, ...(id.revocations === undefined ? {} : { revocations: id.revocations }) });
+    return this.authenticator;
   }
 
   join(seeds: readonly (string | Address)[], options: JoinOptions = {}): Promise<number> {

@@ -23,6 +23,7 @@ import type { AgentSecurityOptions } from '../security/options.js';
 import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from './security-settings.js';
 import { datacenterProblem, REGISTRY_LIMITS } from '../registry/validate.js';
 import type { IdentityFiles } from '../identity/identity.js';
+import { IDENTITY_TRANSITIONS, type IdentityTransition } from '../membership/authenticator.js';
 
 /** Most services a config file may list: the ceiling of maxInstancesPerNode (each registration is checked against the agent's own). */
 const MAX_CONFIG_SERVICES = REGISTRY_LIMITS.maxInstancesPerNode;
@@ -75,6 +76,8 @@ export interface AgentSettings {
   readonly certKey?: string;
   /** The CA's revocation list (`hearsay ca revoke`). */
   readonly revocations?: string;
+  /** Rolling identity out: send-unsigned (step 1), accept-unsigned (step 2), off (enforced). */
+  readonly identityTransition?: string;
   /** The HTTP API's scoped tokens (JSON; api/tokens.ts). */
   readonly apiTokens?: string;
 }
@@ -128,6 +131,8 @@ export interface AgentConfig {
   readonly httpToken?: string;
   /** The certificate files (--ca, --cert, --cert-key, --revocations), when identity is on. */
   readonly identityFiles?: IdentityFiles;
+  /** The identity transition step (--identity-transition), with identity only. */
+  readonly identityTransition?: IdentityTransition;
   /** The HTTP API's scoped tokens file (--api-tokens), reread on SIGHUP and when it changes. */
   readonly apiTokensFile?: string;
   /** Limits (config file only: "limits"). */
@@ -176,6 +181,7 @@ export const ENV_VARS: Readonly<Record<keyof AgentSettings, string>> = Object.fr
   cert: 'HEARSAY_CERT',
   certKey: 'HEARSAY_CERT_KEY',
   revocations: 'HEARSAY_REVOCATIONS',
+  identityTransition: 'HEARSAY_IDENTITY_TRANSITION',
   apiTokens: 'HEARSAY_API_TOKENS',
 });
 
@@ -205,6 +211,7 @@ const FLAG_NAMES: Readonly<Record<keyof AgentSettings, string>> = Object.freeze(
   cert: '--cert',
   certKey: '--cert-key',
   revocations: '--revocations',
+  identityTransition: '--identity-transition',
   apiTokens: '--api-tokens',
 });
 
@@ -429,6 +436,13 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
     problems.push(`a node identity needs --ca, --cert and --cert-key together: also give ${missing.join(' and ')} (from \`hearsay ca init\` and \`hearsay ca issue\`)`);
   }
   if (revocations !== undefined && givenIdentity === 0) problems.push('--revocations needs a node identity: also give --ca, --cert and --cert-key');
+  let identityTransition: IdentityTransition | undefined;
+  const step = pick('identityTransition');
+  if (step !== undefined) {
+    if ((IDENTITY_TRANSITIONS as readonly string[]).includes(step.value)) identityTransition = step.value as IdentityTransition;
+    else problems.push(`${step.label} is not a transition step: use send-unsigned (step 1 of a rollout), accept-unsigned (step 2) or off`);
+    if (givenIdentity === 0) problems.push(`${step.label} needs a node identity: also give --ca, --cert and --cert-key`);
+  }
 
   const sec = resolveSecuritySettings(
     {
@@ -446,6 +460,7 @@ export function resolveAgentConfig(input: ConfigInput): AgentConfig {
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return {
     ...(identityFiles === undefined ? {} : { identityFiles }),
+    ...(identityTransition === undefined ? {} : { identityTransition }),
     ...(apiTokensFile === undefined ? {} : { apiTokensFile }),
     security: sec.security,
     ...(sec.httpToken === undefined ? {} : { httpToken: sec.httpToken }),

@@ -10,6 +10,7 @@
  * not in the catalog is a bug (a test fails), never a guessed metric.
  */
 import { ACK_PATHS, DROP_REASONS as CORE_DROPS } from '../membership/types.js';
+import { IDENTITY_COUNTER_NAMES, IDENTITY_DROP_REASONS } from '../membership/authenticator.js';
 import type { Membership } from '../membership/membership.js';
 import { HEALTH_STATUSES } from '../registry/types.js';
 import { SECURITY_DROPS } from '../security/secure-transport.js';
@@ -237,6 +238,15 @@ export const METRICS: readonly MetricFamily[] = Object.freeze([
   one('hearsay_services_indexed', 'gauge', 'services.indexed', "Service instances on live nodes in this agent's index (the whole mesh as it sees it)."),
   ...counts('', SERVICE_COUNTS),
   sampled('hearsay_certificate_expiry_seconds', 'gauge', 'identity.expirySeconds', 'the agent, with a certificate (`identity.expirySeconds` in `counters()`)', "Seconds until this node's certificate expires (negative once expired); absent without --cert. The agent warns at a third of the lifetime left."),
+  byLabel('hearsay_identity_dropped_total', 'counter', 'reason', IDENTITY_DROP_REASONS, (r) => `identity.dropped.${r}`, 'Signed (or, with identity enforced, unsigned) records dropped before any view change, by reason; absent without --cert.'),
+  one('hearsay_identity_records_signed_total', 'counter', 'identity.signed', 'Records (alive, leave, accusations) this node signed; absent without --cert.'),
+  one('hearsay_identity_records_verified_total', 'counter', 'identity.verified', 'Signed records received whose signature held (from the cache or verified); absent without --cert.'),
+  one('hearsay_identity_verifications_total', 'counter', 'identity.verifications', 'Ed25519 verifications run (signed records not found in the verified cache); absent without --cert.'),
+  one('hearsay_identity_cache_hits_total', 'counter', 'identity.cacheHits', 'Signed records found verified already (copies from several relays); absent without --cert.'),
+  one('hearsay_identity_unsigned_accepted_total', 'counter', 'identity.unsignedAccepted', 'Unsigned records accepted during an identity transition (--identity-transition): when flat on every node, drop the transition.'),
+  one('hearsay_identity_cert_requests_total', 'counter', 'identity.certRequestsSent', 'Certificates asked of a peer, for a signed record naming one this node lacked.'),
+  one('hearsay_identity_certs_sent_total', 'counter', 'identity.certsSent', 'Certificates sent to peers that asked for them.'),
+  one('hearsay_identity_certs_learned_total', 'counter', 'identity.certsLearned', "Peers' certificates checked against the CA and cached."),
   sampled('hearsay_certificate_renewals_total', 'counter', 'identity.renewals', IDENTITY_WATCH, 'Renewed certificates `hearsay agent` took without a restart (SIGHUP, or a changed file).'),
   sampled('hearsay_certificate_renewals_refused_total', 'counter', 'identity.renewalsRefused', IDENTITY_WATCH, 'Renewed certificate, key or revocation list files `hearsay agent` refused (invalid, expired, revoked, another node, or not allowing a registered service), keeping the identity it had.'),
   one('hearsay_http_requests_total', 'counter', 'http.requests', 'HTTP API requests received.'),
@@ -296,12 +306,14 @@ export function metricFamily(name: string): MetricFamily {
 
 /** What agentCounters() reads. */
 export interface CounterSources {
-  readonly core: Pick<Membership, 'counters' | 'activeCount' | 'size' | 'healthScore' | 'incarnation' | 'members'>;
+  readonly core: Pick<Membership, 'counters' | 'activeCount' | 'size' | 'healthScore' | 'incarnation' | 'members' | 'identityCounters'>;
   readonly transport: Readonly<Record<string, number>>;
   readonly agent: Readonly<{ streamProbeAcks: number; udpWarnings: number; joinAttempts: number; snapshotWrites: number; snapshotErrors: number; eventsDropped: number }>;
   readonly services: Pick<ServiceRuntime, 'local' | 'index' | 'counters'>;
   /** The certificate identity, when the agent runs with one (wall-clock ms). */
   readonly identity?: Readonly<{ notAfterMs: number; nowMs: number }>;
+  /** What the record authenticator did, when the agent runs with a certificate. */
+  readonly authenticator?: Readonly<{ signatures: number; verifications: number; cacheHits: number }>;
 }
 
 /** Every counter value by its catalog key (the HTTP API's own are added by the server). */
@@ -326,6 +338,12 @@ export function agentCounters(s: CounterSources): Readonly<Record<string, number
   out['dropped.service-payload'] = s.services.index.counters.invalidPayloads;
   if (s.identity !== undefined) {
     out['identity.expirySeconds'] = Math.floor((s.identity.notAfterMs - s.identity.nowMs) / 1000);
+  }
+  const ids = s.core.identityCounters;
+  if (ids !== null) for (const k of IDENTITY_COUNTER_NAMES) out[`identity.${k}`] = ids[k];
+  if (s.authenticator !== undefined) {
+    out['identity.verifications'] = s.authenticator.verifications;
+    out['identity.cacheHits'] = s.authenticator.cacheHits;
   }
   return out;
 }

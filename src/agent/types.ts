@@ -13,6 +13,7 @@ import type { HistogramSnapshot } from '../util/histogram.js';
 import type { PickOptions, ServiceEvent, WatchOptions } from './services.js';
 import type { SeedResolver } from './seeds.js';
 import type { NodeIdentity } from '../identity/identity.js';
+import type { IdentityTransition } from '../membership/authenticator.js';
 
 export interface AgentOptions {
   /** Unique node name. @default the host name plus a short random suffix */
@@ -81,6 +82,11 @@ export interface AgentOptions {
    * with ServiceNotAllowedError. @default none: any service may be registered
    */
   readonly identity?: NodeIdentity;
+  /**
+   * With `identity`: the transition step for signed records on the wire (membership/authenticator.ts,
+   * SECURITY.md "Turning identity on"). @default 'off': records are signed and unsigned ones dropped
+   */
+  readonly identityTransition?: IdentityTransition;
   /** Limits on what peers may send: datagram size, inbound connections, bytes per connection. */
   readonly limits?: AgentLimits;
   /**

@@ -57,6 +57,10 @@ export interface NodeIdentity {
   /** The revocation list checked, if any. */
   readonly revocationsVersion?: number;
   readonly certificate: X509Certificate;
+  /** The CA it was checked against (peers' certificates are checked against it too). */
+  readonly caCertificate?: X509Certificate;
+  /** The revocation list it was checked against, if any. */
+  readonly revocations?: RevocationList;
   readonly privateKey: KeyObject;
 }
 
@@ -95,6 +99,44 @@ export function caTrustDomain(ca: X509Certificate): string | undefined {
  */
 export function checkIdentity(material: IdentityMaterial, name: string | undefined, nowMs: number, files: { readonly ca: string; readonly cert: string } = { ca: 'the CA certificate', cert: 'the certificate' }): NodeIdentity {
   const { ca, cert, key } = material;
+  const claims = checkCertificate(ca, cert, nowMs, material.revocations, files);
+  const node = claims.node;
+  if (name !== undefined && name !== node) {
+    throw new IdentityError('wrong-name', `${files.cert} is for the node "${node}", not "${name}": start this node with --name ${node}, or issue a certificate for ${name} (\`hearsay ca issue --node ${name}\`)`);
+  }
+  const certSpki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  const keySpki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  if (key.type !== 'private' || !certSpki.equals(keySpki)) {
+    throw new IdentityError('key-mismatch', `the key given with --cert-key is not the key of ${files.cert}: give the .key file written with it`);
+  }
+  return {
+    ...claims,
+    fingerprint: cert.fingerprint256,
+    serial: cert.serialNumber,
+    issuer: ca.fingerprint256,
+    ...(material.revocations === undefined ? {} : { revocationsVersion: material.revocations.version, revocations: material.revocations }),
+    certificate: cert,
+    caCertificate: ca,
+    privateKey: key,
+  };
+}
+
+/** What a certificate that `checkCertificate` accepted says. */
+export interface CertificateClaims {
+  readonly node: string;
+  readonly trustDomain: string;
+  readonly services: readonly string[];
+  readonly notBeforeMs: number;
+  readonly notAfterMs: number;
+}
+
+/**
+ * The checks of a node certificate that need no key: the CA's (Ed25519, a CA), the certificate's
+ * (Ed25519, not a CA, issued and signed by it, valid at `nowMs`, exactly one node URI, the CA's
+ * trust domain) and the revocation list's. Used for this node's own certificate (checkIdentity)
+ * and for every certificate a peer presents (identity/authenticator.ts). Throws IdentityError.
+ */
+export function checkCertificate(ca: X509Certificate, cert: X509Certificate, nowMs: number, revocations: RevocationList | undefined, files: { readonly ca: string; readonly cert: string } = { ca: 'the CA certificate', cert: 'the certificate' }): CertificateClaims {
   if (ca.publicKey.asymmetricKeyType !== 'ed25519') throw new IdentityError('not-ed25519', `${files.ca} has a ${ca.publicKey.asymmetricKeyType ?? 'unknown'} key: hearsay CAs use Ed25519 (\`hearsay ca init\`, or openssl genpkey -algorithm ed25519)`);
   if (!ca.ca) throw new IdentityError('not-a-ca', `${files.ca} is not a CA certificate (basicConstraints CA:FALSE or missing): give the CA's certificate (ca.crt from \`hearsay ca init\`)`);
   if (cert.publicKey.asymmetricKeyType !== 'ed25519') throw new IdentityError('not-ed25519', `${files.cert} has a ${cert.publicKey.asymmetricKeyType ?? 'unknown'} key: issue node certificates for Ed25519 keys`);
@@ -116,31 +158,11 @@ export function checkIdentity(material: IdentityMaterial, name: string | undefin
   if (domains.length !== 1 || (caDomain !== undefined && domains[0] !== caDomain)) {
     throw new IdentityError('wrong-trust-domain', `${files.cert} names the trust domain${domains.length === 1 ? '' : 's'} ${domains.join(', ')}${caDomain === undefined ? '' : `, but the CA is spiffe://${caDomain}`}: issue it with URIs of ${caDomain === undefined ? 'one trust domain' : `spiffe://${caDomain}`}`);
   }
-  if (name !== undefined && name !== node) {
-    throw new IdentityError('wrong-name', `${files.cert} is for the node "${node}", not "${name}": start this node with --name ${node}, or issue a certificate for ${name} (\`hearsay ca issue --node ${name}\`)`);
-  }
-  const certSpki = cert.publicKey.export({ type: 'spki', format: 'der' });
-  const keySpki = createPublicKey(key).export({ type: 'spki', format: 'der' });
-  if (key.type !== 'private' || !certSpki.equals(keySpki)) {
-    throw new IdentityError('key-mismatch', `the key given with --cert-key is not the key of ${files.cert}: give the .key file written with it`);
-  }
-  const revoked = material.revocations === undefined ? undefined : revocationOf(material.revocations, cert.serialNumber, cert.fingerprint256);
+  const revoked = revocations === undefined ? undefined : revocationOf(revocations, cert.serialNumber, cert.fingerprint256);
   if (revoked !== undefined) {
     throw new IdentityError('revoked', `${files.cert} (serial ${cert.serialNumber}) was revoked at ${revoked.revokedAt}${revoked.reason === undefined ? '' : ` (${revoked.reason})`}: issue a new certificate`);
   }
-  return {
-    node,
-    trustDomain: domains[0] as string,
-    services: claims.services,
-    fingerprint: cert.fingerprint256,
-    serial: cert.serialNumber,
-    issuer: ca.fingerprint256,
-    notBeforeMs,
-    notAfterMs,
-    ...(material.revocations === undefined ? {} : { revocationsVersion: material.revocations.version }),
-    certificate: cert,
-    privateKey: key,
-  };
+  return { node, trustDomain: domains[0] as string, services: claims.services, notBeforeMs, notAfterMs };
 }
 
 /** The files an identity is read from. */

@@ -25,9 +25,13 @@ import type {
   PushPullMessage,
   PushPullRecordCursor,
   PushPullView,
+  SignableMessage,
+  SignedMessage,
   SuspectMessage,
 } from '../wire/messages.js';
-import { decodeCorePacket, encodeMessage, encodePacket, encodePushPullPacket } from '../wire/codec.js';
+import { decodeCorePacket, encodeMessage, encodePacket, encodePushPullPacket, encodeSigned } from '../wire/codec.js';
+import { encodePushPull } from '../wire/push-pull.js';
+import { newIdentityCounters, SIGNED_OVERHEAD_BYTES, type IdentityConfig, type IdentityCounters, type IdentityDropReason, type IdentityTransition, type RecordAuthenticator } from './authenticator.js';
 import { newer, newest, nextIncarnation } from './incarnation.js';
 import type { Channel, Effect, MemberView, Timer } from './types.js';
 import type { Random } from '../util/random.js';
@@ -46,7 +50,8 @@ import { MemberAliveError, NotRunningError, StateLimitError, StateTooLargeError,
 import { stateEquals, sameAddress, compareAddress, EMPTY_STATE } from './state.js';
 import { asciiEquals } from '../util/bytes.js';
 import { beats } from './precedence.js';
-import { StateSync, type StateChange, type StateConfig } from './state-sync.js';
+import { StateSync, type StateChange, type StateConfig, type StateIdentity } from './state-sync.js';
+import { ENTRY_SIGNATURE_BYTES, entrySigningBytes } from '../wire/state-codec.js';
 import type { StateEntry, StateLimits } from '../state/types.js';
 
 export type { CounterName, MembershipCounters } from './counters.js';
@@ -75,6 +80,20 @@ export interface MembershipConfig {
   readonly columns?: ColumnSlab;
   /** The state layer: this start's generation, limits, the entries it starts with, timers. */
   readonly stateLayer?: StateConfig;
+  /**
+   * Node identity (issue 14): sign the records this node authors, verify the ones it receives
+   * (authenticator.ts). Without it nothing is signed or checked and no byte is added.
+   */
+  readonly identity?: IdentityConfig;
+}
+
+/** The push-pull being merged, with identity on: its signed records come before it in the packet. */
+interface PushPullContext {
+  readonly source: string;
+  readonly ourJoin: boolean;
+  readonly budget: number;
+  added: number;
+  refused: number;
 }
 
 /** RECORD_STATUSES' indices of the two statuses restore tells apart (a suspect is taken as alive). */
@@ -129,12 +148,31 @@ export class Membership {
   private digestSeen = 0;
   private digestChangedAt = 0;
   private lastDigestSyncAt = Number.NEGATIVE_INFINITY;
+  /** Identity (null without): the authenticator, the transition step and their counters. */
+  private readonly auth: RecordAuthenticator | null;
+  private readonly transition: IdentityTransition;
+  private readonly idCounters: IdentityCounters | null;
+  /**
+   * With identity: the latest signed alive, and signed verdict (suspect, dead, leave), applied per
+   * member, and when each unknown certificate fingerprint (hex) was last asked for. Null without
+   * (a simulated node without identity carries no maps).
+   */
+  private readonly signed: { readonly alive: Map<string, Uint8Array>; readonly verdict: Map<string, Uint8Array>; readonly certAsked: Map<string, number> } | null;
+  /** The verified signed message whose inner record is being applied (relayed as it came). */
+  private relay: SignedMessage | null = null;
+  /** This node's signed alive, for the incarnation and state it was signed at. */
+  private selfSigned: { incarnation: number; state: MemberState; wire: Uint8Array } | null = null;
+  private pushPullContext: PushPullContext | null = null;
 
   constructor(config: MembershipConfig) {
     this.name = config.name;
     this.addr = { host: config.addr.host, port: config.addr.port };
     this.opts = config.options;
     this.random = config.random;
+    this.auth = config.identity?.authenticator ?? null;
+    this.transition = config.identity?.transition ?? 'off';
+    this.idCounters = this.auth === null ? null : newIdentityCounters();
+    this.signed = this.auth === null ? null : { alive: new Map(), verdict: new Map(), certAsked: new Map() };
     this.table = new MemberTable(config.random, config.identities ?? new IdentityRegistry(), config.columns ?? null);
     this.awareness = new Awareness(config.options.awarenessMaxMultiplier);
     this.queue = new BroadcastQueue((_key, tag) => {
@@ -158,6 +196,7 @@ export class Membership {
         counters: this.counters,
         random: this.random,
         queued: this.ensureGossip.bind(this),
+        ...(this.auth === null ? {} : { identity: this.stateIdentity(this.auth) }),
       },
       config.stateLayer,
     );
@@ -176,7 +215,13 @@ export class Membership {
       acked: this.compareDigest.bind(this),
       ownerAnswered: this.ownerAnswered.bind(this),
       claimed: this.claimedElsewhere.bind(this),
+      ...(this.auth === null ? {} : { accusation: this.signedAccusation.bind(this) }),
     });
+  }
+
+  /** Identity's counters (signed, verified, drops by reason), or null without identity. */
+  get identityCounters(): Readonly<IdentityCounters> | null {
+    return this.idCounters;
   }
 
   // ---------------------------------------------------------------- queries
@@ -291,15 +336,25 @@ export class Membership {
     this.counters.packetsIn++;
     this.counters.bytesIn += packet.length;
     const maxBytes = channel === 'stream' ? this.opts.maxStreamBytes : 65_535;
-    const result = decodeCorePacket(packet, { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers, maxPayloadBytes: this.opts.maxPayloadBytes });
+    // A stream may carry, with identity, a signed alive and verdict per member beside the push-pull.
+    const limits =
+      channel === 'stream'
+        ? { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers, maxPayloadBytes: this.opts.maxPayloadBytes, maxMessages: 2 * this.opts.maxMembers + 4096 }
+        : { maxPacketBytes: maxBytes, maxMembers: this.opts.maxMembers, maxPayloadBytes: this.opts.maxPayloadBytes };
+    const result = decodeCorePacket(packet, limits);
     this.out.packet = { from, channel, bytes: packet.length };
     if (!result.ok) {
       this.out.drop(result.error.code, result.error.detail);
     } else {
-      for (const msg of result.messages) {
+      const messages = result.messages;
+      // Signed records before a push-pull (identity) are merged under its new-member budget, also by
+      // a node without identity during a transition. A push-pull alone (identity off) never comes here.
+      if (channel === 'stream' && messages.length > 1) this.preparePushPull(from, messages, now);
+      for (const msg of messages) {
         this.counters.messagesIn++;
         this.dispatch(from, msg, channel, now);
       }
+      this.pushPullContext = null;
       this.noteDigest(now);
     }
     this.out.packet = null;
@@ -390,7 +445,7 @@ export class Membership {
     this.table.setStatus(this.self, 'left', now);
     const othersActive = this.table.active > 0;
     if (othersActive) {
-      this.queue.enqueue(this.name, encodeMessage(msg), 'leave');
+      this.queue.enqueue(this.name, this.auth === null ? encodeMessage(msg) : this.wireOf(msg), 'leave');
       this.gossip(now);
       this.ensureGossip();
     } else {
@@ -411,7 +466,10 @@ export class Membership {
     if (slot === NONE || name === this.name) throw new UnknownMemberError(name);
     const status = this.table.status(slot);
     if (status === 'alive') throw new MemberAliveError(name);
-    if (status !== 'left') this.onDead({ type: 'dead', node: name, incarnation: this.table.incarnation(slot), from: name }, now, null);
+    // With identity, a leave is the member's own to sign: this node accuses it instead (dead,
+    // signed by this node, attributable), which others take; without, a leave on its behalf.
+    const from = this.signsRecords() ? this.name : name;
+    if (status !== 'left' && !(from !== name && status === 'dead')) this.onDead({ type: 'dead', node: name, incarnation: this.table.incarnation(slot), from }, now, null);
     return this.out.flush();
   }
 
@@ -531,13 +589,25 @@ export class Membership {
         this.prober.onNack(msg.seq);
         return;
       case 'alive':
+        if (this.auth !== null && !this.acceptUnsigned()) return;
         this.onAlive(msg, now);
         return;
       case 'suspect':
+        if (this.auth !== null && !this.acceptUnsigned()) return;
         this.onSuspect(msg, now, from);
         return;
       case 'dead':
+        if (this.auth !== null && !this.acceptUnsigned()) return;
         this.onDead(msg, now, from);
+        return;
+      case 'signed':
+        this.onSigned(from, msg, channel, now);
+        return;
+      case 'cert-request':
+        this.onCertRequest(from, msg.fingerprint);
+        return;
+      case 'cert':
+        if (this.auth !== null) this.onCert(msg.certificate);
         return;
       case 'push-pull-view': // decodeCorePacket gives every push-pull as a view
         if (channel !== 'stream') {
@@ -705,7 +775,7 @@ export class Membership {
       this.refute(incarnation, from);
     } else if (replyTo !== null) {
       this.counters.staleAccusationsAnswered++;
-      this.out.sendDatagram(replyTo, [encodeMessage(this.selfAlive())]);
+      this.out.sendDatagram(replyTo, [this.selfAliveWire()]);
     }
   }
 
@@ -764,6 +834,15 @@ export class Membership {
   }
 
   private broadcastSelfAlive(): void {
+    if (this.signsRecords()) {
+      this.queue.enqueue(this.name, this.selfAliveWire());
+      this.ensureGossip();
+      if (this.started && !this.newsScheduled) {
+        this.newsScheduled = true;
+        this.out.schedule({ kind: 'gossip-news' }, 0);
+      }
+      return;
+    }
     this.broadcast(this.name, this.selfAlive());
   }
 
@@ -776,7 +855,20 @@ export class Membership {
   private sendPushPull(to: Address, join: boolean, reply: boolean): void {
     const msg: PushPullMessage = { type: 'push-pull', join, reply, source: this.name, members: this.records() };
     this.counters.pushPullsSent++;
-    this.out.send(to, encodePushPullPacket(msg), 'stream');
+    if (this.auth === null || this.transition === 'send-unsigned') {
+      this.out.send(to, encodePushPullPacket(msg), 'stream');
+      return;
+    }
+    // With identity: the certificates (in a join every one held, else this node's), then every
+    // signed record held, then the push-pull itself, whose records are not signed.
+    const parts: Uint8Array[] = [];
+    for (const certificate of join ? this.auth.certificates() : [this.auth.certificate]) parts.push(encodeMessage({ type: 'cert', certificate }));
+    if (!this.leaving) parts.push(this.selfAliveWire());
+    const held = this.signed as NonNullable<Membership['signed']>;
+    for (const wire of held.alive.values()) parts.push(wire);
+    for (const wire of held.verdict.values()) parts.push(wire);
+    parts.push(encodePushPull(msg));
+    this.out.send(to, encodePacket(parts), 'stream');
   }
 
   private onPushPull(from: Address, msg: PushPullView, now: number): void {
@@ -784,14 +876,16 @@ export class Membership {
     const before = this.incarnation;
     // New members one exchange (and one peer, per minute) may add: the answer to our own join is
     // the one that legitimately brings a whole cluster; anything else is bounded.
-    const ourJoin = msg.join && msg.reply && this.answersOurJoin(from);
-    const budget = ourJoin ? Infinity : this.newMemberBudget(msg.source, now);
-    let added = 0;
-    let refused = 0;
+    const ctx = this.pushPullContext;
+    const ourJoin = ctx !== null ? ctx.ourJoin : msg.join && msg.reply && this.answersOurJoin(from);
+    const budget = ctx !== null ? ctx.budget : ourJoin ? Infinity : this.newMemberBudget(msg.source, now);
+    let added = ctx !== null ? ctx.added : 0;
+    let refused = ctx !== null ? ctx.refused : 0;
     const t = this.table;
     const recs = msg.records;
     const bytes = recs.bytes;
-    const count = recs.count;
+    // Identity enforced: the records are not signed, so only the signed ones before them count.
+    const count = this.auth !== null && this.transition === 'off' ? 0 : recs.count;
     for (let k = 0; k < count; k++) {
       recs.seek(k);
       // One lookup per record, from the packet's bytes while the name is ASCII (its bytes are its
@@ -844,10 +938,10 @@ export class Membership {
     }
     // If the peer held us dead or suspect we have just refuted; make sure the peer hears it even
     // if it is no gossip target of ours (a partition healing after gossipToTheDeadTimeMs).
-    if (this.incarnation !== before) this.out.sendDatagram(from, [encodeMessage(this.selfAlive())]);
+    if (this.incarnation !== before) this.out.sendDatagram(from, [this.selfAliveWire()]);
     // A joiner fetches the state of the mesh from its seed (and hands it its own) at once.
     if (ourJoin && !this.leaving) this.stateSync.exchangeWith(from, now);
-    this.out.emit({ type: 'push-pull-complete', peer: from, join: msg.join, members: count });
+    this.out.emit({ type: 'push-pull-complete', peer: from, join: msg.join, members: recs.count });
   }
 
   /** Whether the member at `slot` has the current record's address (its host ASCII). */
@@ -997,6 +1091,10 @@ export class Membership {
       this.queue.drop(view.name);
       this.suspicions.delete(view.name);
       this.stateSync.forget(view.name);
+      if (this.signed !== null) {
+        this.signed.alive.delete(view.name);
+        this.signed.verdict.delete(view.name);
+      }
       this.counters.reaped++;
       this.out.emit({ type: 'member-reap', member: view });
     }
@@ -1014,7 +1112,7 @@ export class Membership {
    * message is still sent no more times in all (the retransmit limit counts every round).
    */
   private broadcast(key: string, msg: Message): void {
-    this.queue.enqueue(key, encodeMessage(msg));
+    this.queue.enqueue(key, this.auth === null ? encodeMessage(msg) : this.wireOf(msg));
     this.ensureGossip();
     if (this.started && !this.newsScheduled) {
       this.newsScheduled = true;
@@ -1037,10 +1135,215 @@ export class Membership {
     this.out.schedule({ kind: 'gossip' }, delayMs);
   }
 
+  // ---------------------------------------------------------------- identity (authenticator.ts)
+
+  /** The state layer's signer and checker of entries (state-sync.ts), over the authenticator. */
+  private stateIdentity(auth: RecordAuthenticator): StateIdentity {
+    const counters = this.idCounters as IdentityCounters;
+    const sign = (owner: string, generation: number, entry: StateEntry): Uint8Array => {
+      counters.signed++;
+      const out = new Uint8Array(ENTRY_SIGNATURE_BYTES);
+      out.set(auth.fingerprint, 0);
+      out.set(auth.sign(entrySigningBytes(owner, generation, entry)), 8);
+      return out;
+    };
+    return {
+      ...(this.transition === 'send-unsigned' ? {} : { sign }),
+      verify: (owner, generation, e) => {
+        const s = e.signature as Uint8Array;
+        if (s.length !== ENTRY_SIGNATURE_BYTES) return 'bad-signature';
+        const outcome = auth.verifyEntry(owner, s.subarray(0, 8), s.subarray(8), entrySigningBytes(owner, generation, e), e.key, e.deleted ? null : e.value);
+        if (outcome === 'ok') counters.verified++;
+        return outcome;
+      },
+      enforce: this.transition === 'off',
+      dropped: (reason) => {
+        counters[`dropped.${reason}`]++;
+      },
+      unsignedAccepted: () => {
+        counters.unsignedAccepted++;
+      },
+    };
+  }
+
+  /** Whether this node signs what it authors (identity on, past the transition's first step). */
+  private signsRecords(): boolean {
+    return this.auth !== null && this.transition !== 'send-unsigned';
+  }
+
+  private identityDrop(reason: IdentityDropReason): void {
+    const c = this.idCounters as IdentityCounters;
+    c[`dropped.${reason}`]++;
+  }
+
+  /** An unsigned alive, suspect or dead with identity on: taken during a transition, else dropped. */
+  private acceptUnsigned(): boolean {
+    if (this.transition === 'off') {
+      this.identityDrop('identity-unsigned');
+      return false;
+    }
+    (this.idCounters as IdentityCounters).unsignedAccepted++;
+    return true;
+  }
+
+  /**
+   * A signed record: verified by its author's certificate before it goes through the usual rules
+   * (without identity, taken as its inner message, unverified, so that a mesh turns identity on
+   * node by node without a partition). An unknown certificate is asked of the sender.
+   */
+  private onSigned(from: Address, msg: SignedMessage, channel: Channel, now: number): void {
+    const inner = msg.message;
+    if (this.auth !== null) {
+      const author = inner.type === 'alive' ? inner.node : inner.from;
+      const outcome = this.auth.verify(author, msg.fingerprint, msg.signature, msg.signed);
+      if (outcome !== 'ok') {
+        this.identityDrop(outcome);
+        if (outcome === 'unknown-cert') this.askCertificate(from, channel, msg.fingerprint, now);
+        return;
+      }
+      (this.idCounters as IdentityCounters).verified++;
+    }
+    const replyTo = channel === 'datagram' ? from : null;
+    this.relay = msg;
+    try {
+      switch (inner.type) {
+        case 'alive':
+          this.onSignedAlive(inner, now);
+          return;
+        case 'suspect':
+          this.onSuspect(inner, now, replyTo);
+          return;
+        case 'dead':
+          this.onDead(inner, now, replyTo);
+          return;
+      }
+    } finally {
+      this.relay = null;
+    }
+  }
+
+  /** A verified alive; in a push-pull, charged to its new-member budget as a record would be. */
+  private onSignedAlive(msg: AliveMessage, now: number): void {
+    const ctx = this.pushPullContext;
+    if (ctx === null || msg.node === this.name) {
+      this.onAlive(msg, now);
+      return;
+    }
+    let slot = this.table.slotOf(msg.node);
+    if (slot === NONE) {
+      if (ctx.added >= ctx.budget) {
+        ctx.refused++;
+        return;
+      }
+      ctx.added++;
+    }
+    this.onAlive(msg, now);
+    if (ctx.ourJoin) {
+      if (slot === NONE) slot = this.table.slotOf(msg.node);
+      if (slot !== NONE && sameAddress(this.table.addr(slot), msg.addr)) this.table.setHeard(slot);
+    }
+  }
+
+  /** Before a stream packet's messages: the push-pull among them, whose signed records precede it. */
+  private preparePushPull(from: Address, messages: readonly (Message | PushPullView)[], now: number): void {
+    const last = messages[messages.length - 1] as Message | PushPullView;
+    if (last.type !== 'push-pull-view') return;
+    const ourJoin = last.join && last.reply && this.answersOurJoin(from);
+    this.pushPullContext = { source: last.source, ourJoin, budget: ourJoin ? Infinity : this.newMemberBudget(last.source, now), added: 0, refused: 0 };
+  }
+
+  /** Asks for the certificate `fingerprint` names: of the datagram's sender, or the push-pull's. */
+  private askCertificate(from: Address, channel: Channel, fingerprint: Uint8Array, now: number): void {
+    let to: Address | null = from;
+    if (channel === 'stream') {
+      const ctx = this.pushPullContext;
+      const slot = ctx === null ? NONE : this.table.slotOf(ctx.source);
+      to = slot === NONE ? null : this.table.addr(slot);
+    }
+    if (to === null) return;
+    let key = '';
+    for (let i = 0; i < fingerprint.length; i++) key += (fingerprint[i] as number).toString(16).padStart(2, '0');
+    const certAsked = (this.signed as NonNullable<Membership['signed']>).certAsked;
+    const asked = certAsked.get(key);
+    if (asked !== undefined && now - asked < 1000) return;
+    if (certAsked.size >= 4096) certAsked.clear();
+    certAsked.set(key, now);
+    (this.idCounters as IdentityCounters).certRequestsSent++;
+    this.out.sendDatagram(to, [encodeMessage({ type: 'cert-request', fingerprint })]);
+  }
+
+  private onCertRequest(from: Address, fingerprint: Uint8Array): void {
+    if (this.auth === null) return;
+    const certificate = this.auth.certificateOf(fingerprint);
+    if (certificate === undefined) return;
+    (this.idCounters as IdentityCounters).certsSent++;
+    const part = encodeMessage({ type: 'cert', certificate });
+    if (part.length + FRAMING_BYTES <= this.opts.maxPacketBytes) this.out.sendDatagram(from, [part]);
+    else this.out.send(from, encodePacket([part]), 'stream');
+  }
+
+  private onCert(der: Uint8Array): void {
+    const outcome = (this.auth as RecordAuthenticator).addCertificate(der);
+    if (outcome === 'new') (this.idCounters as IdentityCounters).certsLearned++;
+    else if (outcome !== 'known') this.identityDrop(outcome);
+  }
+
+  /**
+   * The bytes a record goes out as, with identity on: the verified signed message it came in (as
+   * it came), this node's own signature when it is the author, else (a record taken unsigned
+   * during a transition) unsigned. Signed ones are kept per member for push-pulls.
+   */
+  private wireOf(msg: Message): Uint8Array {
+    if (msg.type !== 'alive' && msg.type !== 'suspect' && msg.type !== 'dead') return encodeMessage(msg);
+    const r = this.relay;
+    let wire: Uint8Array | null = null;
+    if (r !== null && r.message === msg) wire = encodeSigned(r.fingerprint, r.signature, r.signed);
+    else if ((msg.type === 'alive' ? msg.node : msg.from) === this.name && this.signsRecords()) wire = this.sign(msg);
+    if (wire === null) return encodeMessage(msg);
+    const held = this.signed as NonNullable<Membership['signed']>;
+    if (msg.node !== this.name) {
+      if (msg.type === 'alive') {
+        held.alive.set(msg.node, wire);
+        held.verdict.delete(msg.node);
+      } else {
+        held.verdict.set(msg.node, wire);
+      }
+    } else if (msg.type === 'dead') {
+      held.verdict.set(msg.node, wire); // this node's leave
+    }
+    return wire;
+  }
+
+  private sign(msg: SignableMessage): Uint8Array {
+    const auth = this.auth as RecordAuthenticator;
+    const bytes = encodeMessage(msg);
+    (this.idCounters as IdentityCounters).signed++;
+    return encodeSigned(auth.fingerprint, auth.sign(bytes), bytes);
+  }
+
+  /** This node's alive as it goes out: signed once per incarnation and state when identity is on. */
+  private selfAliveWire(): Uint8Array {
+    const msg = this.selfAlive();
+    if (!this.signsRecords()) return encodeMessage(msg);
+    const c = this.selfSigned;
+    if (c !== null && c.incarnation === msg.incarnation && c.state === msg.state) return c.wire;
+    const wire = this.sign(msg);
+    this.selfSigned = { incarnation: msg.incarnation, state: msg.state, wire };
+    return wire;
+  }
+
+  /** The buddy rule's suspect about `name` (probe.ts): the signed one held, or this node's own. */
+  private signedAccusation(name: string, incarnation: number): Uint8Array {
+    const held = this.signed?.verdict.get(name);
+    if (held !== undefined) return held;
+    const msg: SuspectMessage = { type: 'suspect', node: name, incarnation, from: this.name };
+    return this.signsRecords() ? this.sign(msg) : encodeMessage(msg);
+  }
+
   /** Throws StateTooLargeError when an alive message with this state would not fit one datagram. */
   checkStateSize(state: MemberState): void {
     const alive: AliveMessage = { type: 'alive', node: this.name, addr: this.addr, incarnation: 0xffffffff, state };
-    const bytes = encodeMessage(alive).length;
+    const bytes = encodeMessage(alive).length + (this.signsRecords() ? SIGNED_OVERHEAD_BYTES : 0);
     const limit = this.opts.maxPacketBytes - FRAMING_BYTES;
     if (bytes > limit) throw new StateTooLargeError(bytes, limit);
   }

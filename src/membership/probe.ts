@@ -46,6 +46,8 @@ export interface ProbeContext {
   readonly ownerAnswered: (other: Address, now: number) => void;
   /** A ping shows `name` claimed from `other` while `holder` holds it (a name conflict). */
   readonly claimed: (name: string, holder: Address, other: Address, now: number) => void;
+  /** With identity on: the buddy rule's suspect as it goes out (signed). */
+  readonly accusation?: (name: string, incarnation: number) => Uint8Array;
 }
 
 /** The probe in flight (at most one at a time). */
@@ -84,6 +86,7 @@ export class Prober {
   private readonly acked: ProbeContext['acked'];
   private readonly ownerAnswered: ProbeContext['ownerAnswered'];
   private readonly claimed: ProbeContext['claimed'];
+  private readonly accusation: ((name: string, incarnation: number) => Uint8Array) | null;
   private seq = 0;
   /** The ping to another address that claims our name, awaiting its ack. */
   private ownerCheck: { readonly seq: number; readonly other: Address } | null = null;
@@ -109,6 +112,7 @@ export class Prober {
     this.acked = ctx.acked;
     this.ownerAnswered = ctx.ownerAnswered;
     this.claimed = ctx.claimed;
+    this.accusation = ctx.accusation ?? null;
   }
 
   /**
@@ -180,7 +184,8 @@ export class Prober {
     const parts: Uint8Array[] = [];
     if (t.status(target) === 'suspect') {
       // Buddy rule: tell the suspect, so that it can refute at once.
-      parts.push(encodeMessage({ type: 'suspect', node: targetName, incarnation: t.incarnation(target), from: this.name }));
+      const accusation = this.accusation;
+      parts.push(accusation === null ? encodeMessage({ type: 'suspect', node: targetName, incarnation: t.incarnation(target), from: this.name }) : accusation(targetName, t.incarnation(target)));
     }
     parts.push(this.encodePing(seq, targetName));
     this.out.sendDatagram(targetAddr, parts);

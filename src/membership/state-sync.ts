@@ -27,6 +27,8 @@ import type { Address, StateDigestMessage } from '../wire/messages.js';
 import { encodeMessage, encodePacket, encodeStateDeltaMessage } from '../wire/codec.js';
 import { encodeDelta } from '../wire/state-codec.js';
 import { StateStore } from '../state/store.js';
+import type { EntrySigner } from '../state/node-state.js';
+import type { IdentityDropReason } from './authenticator.js';
 import { DEFAULT_STATE_LIMITS, type NodeDelta, type NodeDigest, type StateEntry, type StateLimits } from '../state/types.js';
 import type { Random } from '../util/random.js';
 import type { BroadcastQueue } from './broadcast-queue.js';
@@ -100,6 +102,21 @@ export interface StateSyncContext {
   readonly random: Random;
   /** Restarts the gossip timer when something was queued. */
   readonly queued: () => void;
+  /** Identity (issue 14): signs this node's entries and checks peers' before a delta is applied. */
+  readonly identity?: StateIdentity;
+}
+
+/** How the state layer signs and checks entries with identity on (membership.ts builds it). */
+export interface StateIdentity {
+  /** Signs this node's entries; absent during the first transition step (nothing signed yet). */
+  readonly sign?: EntrySigner;
+  /** `entry` of `owner`'s `generation`: 'ok', or why it is refused. */
+  readonly verify: (owner: string, generation: number, entry: StateEntry) => 'ok' | IdentityDropReason;
+  /** Unsigned entries are refused (identity enforced) rather than taken. */
+  readonly enforce: boolean;
+  /** Counts a refused delta (by reason) or an unsigned entry taken. */
+  readonly dropped: (reason: IdentityDropReason) => void;
+  readonly unsignedAccepted: () => void;
 }
 
 export class StateSync {
@@ -122,6 +139,7 @@ export class StateSync {
     this.syncIntervalMs = config.syncIntervalMs ?? 2 * ctx.opts.probeIntervalMs;
     this.tombstoneGraceMs = config.tombstoneGraceMs ?? Math.max(ctx.opts.reconnectTimeoutMs, 600_000);
     this.pieceBytes = Math.floor((ctx.opts.maxPacketBytes - FRAMING_BYTES) / 2);
+    if (ctx.identity?.sign !== undefined) this.store.signer = ctx.identity.sign;
     const entries = config.entries ?? [];
     const broken = this.store.wouldBreak(entries);
     if (broken !== null) throw new StateLimitError(broken.reason, broken.key, broken.value, this.store.limits);
@@ -199,6 +217,7 @@ export class StateSync {
     const c = this.ctx.counters;
     if (d.node === this.ctx.name) return;
     if (d.node.length === 0) return;
+    if (this.ctx.identity !== undefined && !this.authentic(d, this.ctx.identity)) return;
     const r = this.store.apply(d, now);
     if (r.ok) {
       c.stateDeltasApplied++;
@@ -233,6 +252,43 @@ export class StateSync {
         this.ctx.out.drop('state-refused', `a delta about ${d.node}: ${r.reason}`);
         return;
     }
+  }
+
+  /**
+   * With identity: every entry this delta would apply is signed by its owner and allowed by the
+   * owner's certificate (else the whole delta is dropped, counted by reason); with identity
+   * enforced, one that would replace or reset the replica must carry a verified entry, so that an
+   * empty forged reset or new generation cannot wipe an owner's entries.
+   */
+  private authentic(d: NodeDelta, id: StateIdentity): boolean {
+    const held = this.store.digestOf(d.node);
+    const replaces = d.reset || (held !== undefined && d.generation > held.generation);
+    const above = held !== undefined && held.generation === d.generation && !d.reset ? held.version : -1;
+    let verified = 0;
+    let unsigned = 0;
+    for (const e of d.entries) {
+      if (e.version <= above) continue;
+      if (e.signature === undefined) {
+        if (id.enforce) {
+          id.dropped('identity-unsigned');
+          return false;
+        }
+        unsigned++;
+        continue;
+      }
+      const outcome = id.verify(d.node, d.generation, e);
+      if (outcome !== 'ok') {
+        id.dropped(outcome);
+        return false;
+      }
+      verified++;
+    }
+    if (id.enforce && replaces && verified === 0) {
+      id.dropped('identity-unsigned');
+      return false;
+    }
+    for (let k = 0; k < unsigned; k++) id.unsignedAccepted();
+    return true;
   }
 
   /** The replica of `node` advanced: retry its pending deltas, settle the want, answer waiters. */

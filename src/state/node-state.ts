@@ -24,6 +24,9 @@ interface Held extends StateEntry {
 
 export type ApplyResult = { readonly ok: true; readonly changed: readonly StateEntry[] } | { readonly ok: false; readonly reason: DeltaRefusal };
 
+/** Signs an owner's entry version (identity): the fingerprint prefix and signature, 72 bytes. */
+export type EntrySigner = (owner: string, generation: number, entry: StateEntry) => Uint8Array;
+
 export class NodeState {
   private readonly byKey = new Map<string, Held>();
   private log: Held[] = [];
@@ -81,7 +84,7 @@ export class NodeState {
    * The owner's change: `value` for `key` at the next version (or a tombstone when `value` is
    * null). Returns the new entry, or the limit it would break (nothing changes then).
    */
-  change(key: string, value: Uint8Array | null, now: number, limits: StateLimits): StateEntry | 'absent' | 'entry-too-large' | 'too-many-entries' | 'node-too-large' {
+  change(key: string, value: Uint8Array | null, now: number, limits: StateLimits, sign?: EntrySigner): StateEntry | 'absent' | 'entry-too-large' | 'too-many-entries' | 'node-too-large' {
     const old = this.byKey.get(key);
     if (value === null && (old === undefined || old.deleted)) return 'absent';
     if (value !== null) {
@@ -91,7 +94,8 @@ export class NodeState {
       if (this.liveEntries + adds > limits.maxEntries) return 'too-many-entries';
       if (this.liveBytesHeld - (old !== undefined && !old.deleted ? old.bytes : 0) + bytes > limits.maxNodeBytes) return 'node-too-large';
     }
-    return this.put({ key, value: value ?? EMPTY, version: this.versionHeld + 1, deleted: value === null }, now);
+    const entry: StateEntry = { key, value: value ?? EMPTY, version: this.versionHeld + 1, deleted: value === null };
+    return this.put(sign === undefined ? entry : { ...entry, signature: sign(this.node, this.generation, entry) }, now);
   }
 
   /**
@@ -198,7 +202,11 @@ export class NodeState {
         this.liveBytesHeld -= old.bytes;
       }
     }
-    const held: Held = { key: e.key, value: e.value, version: e.version, deleted: e.deleted, bytes: entryBytes(e.key, e.value), deletedAt: e.deleted ? now : 0 };
+    // Identity's signature rides along (a second shape only where entries are signed).
+    const held: Held =
+      e.signature === undefined
+        ? { key: e.key, value: e.value, version: e.version, deleted: e.deleted, bytes: entryBytes(e.key, e.value), deletedAt: e.deleted ? now : 0 }
+        : { key: e.key, value: e.value, version: e.version, deleted: e.deleted, bytes: entryBytes(e.key, e.value), deletedAt: e.deleted ? now : 0, signature: e.signature };
     this.byKey.set(e.key, held);
     this.log.push(held);
     if (!held.deleted) {

@@ -7,7 +7,7 @@
  * owner's state can answer for it, so a busy owner is not a fan-in point. `summary` folds every
  * digest into one 32-bit number, kept up to date as changes land, for a cheap "do we differ?".
  */
-import { entryBytes, NodeState, type ApplyResult } from './node-state.js';
+import { entryBytes, NodeState, type ApplyResult, type EntrySigner } from './node-state.js';
 import { DEFAULT_STATE_LIMITS, type NodeDelta, type NodeDigest, type StateEntry, type StateLimits } from './types.js';
 
 export type ChangeResult = { readonly ok: true; readonly entry: StateEntry } | { readonly ok: false; readonly reason: 'absent' | 'entry-too-large' | 'too-many-entries' | 'node-too-large' };
@@ -52,6 +52,9 @@ export class StateStore {
   get owners(): number {
     return this.replicas.size + 1;
   }
+
+  /** Signs this node's entries as they are made (identity); unset, entries are unsigned. */
+  signer: EntrySigner | undefined = undefined;
 
   set(key: string, value: Uint8Array, now: number): ChangeResult {
     return this.change(key, value, now);
@@ -170,7 +173,7 @@ export class StateStore {
 
   private change(key: string, value: Uint8Array | null, now: number): ChangeResult {
     const before = contribution(this.own.digest());
-    const r = this.own.change(key, value, now, this.limits);
+    const r = this.own.change(key, value, now, this.limits, this.signer);
     if (typeof r === 'string') return { ok: false, reason: r };
     this.summaryHash ^= before ^ contribution(this.own.digest());
     return { ok: true, entry: r };

@@ -18,6 +18,11 @@ export interface StateEntry {
   /** The owner's version at which this value was set (or the key deleted). */
   readonly version: number;
   readonly deleted: boolean;
+  /**
+   * With identity (issue 14): the owner's certificate fingerprint prefix (8 bytes) and its Ed25519
+   * signature (64) over `entrySigningBytes` (wire/state-codec.ts). Absent without identity.
+   */
+  readonly signature?: Uint8Array;
 }
 
 /** What a node holds of one owner's state: enough for a peer to tell what it misses. */

@@ -8,7 +8,7 @@
  * decoded is trusted: `decodePacket` never throws, and allocates in proportion to the packet.
  */
 export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
-export { MAX_INCARNATION, MAX_SEQ, PROTOCOL_VERSION } from './layout.js';
+export { FINGERPRINT_BYTES, MAX_CERT_BYTES, MAX_INCARNATION, MAX_SEQ, PROTOCOL_VERSION, SIGNATURE_BYTES } from './layout.js';
 export type { CoreDecodeResult, DecodeError, DecodeErrorCode, DecodeResult } from './errors.js';
-export { encodedStateSize, encodeMessage, encodeStateDeltaMessage, encodePacket, encodePushPullPacket, packetOverheadBytes } from './encode.js';
+export { encodedStateSize, encodeMessage, encodeSigned, encodeStateDeltaMessage, encodePacket, encodePushPullPacket, packetOverheadBytes } from './encode.js';
 export { decodeCorePacket, decodePacket } from './decode.js';

@@ -12,16 +12,25 @@ import {
   ALIVE_LENGTH,
   CODE_ACK,
   CODE_ALIVE,
+  CODE_CERT,
+  CODE_CERT_REQUEST,
   CODE_DEAD,
   CODE_NACK,
   CODE_PING,
   CODE_PING_REQ,
   CODE_PUSH_PULL,
+  CODE_SIGNED,
   CODE_STATE_DELTA,
   CODE_STATE_DIGEST,
   CODE_STATE_SUMMARY,
   CODE_SUSPECT,
+  CERT_LENGTH,
+  CERT_REQUEST_LENGTH,
+  FINGERPRINT_BYTES,
+  MAX_CERT_BYTES,
   NACK_LENGTH,
+  SIGNATURE_BYTES,
+  SIGNED_LENGTH,
   PING_LENGTH,
   PING_REQ_LENGTH,
   PROTOCOL_VERSION,
@@ -36,6 +45,9 @@ import { copyPayloads, readTags } from './member-state.js';
 import type {
   AckMessage,
   AliveMessage,
+  CertMessage,
+  CertRequestMessage,
+  SignedMessage,
   DeadMessage,
   Message,
   NackMessage,
@@ -136,6 +148,12 @@ function readMessage(r: Reader, index: number, limits: DecodeLimits, view: boole
       return readStateDigest(r, length);
     case CODE_STATE_SUMMARY:
       return readStateSummary(r, length);
+    case CODE_SIGNED:
+      return readSigned(r, length, index, limits);
+    case CODE_CERT_REQUEST:
+      return readCertRequest(r, length);
+    case CODE_CERT:
+      return readCert(r, length);
     default:
       return new DecodeFailure('invalid-message', `message ${index} has unknown type code ${type === 'number' ? code : `of type ${type}`}`);
   }
@@ -264,4 +282,46 @@ function readStateSummary(r: Reader, length: number): StateSummaryMessage | Deco
   const summary = r.int();
   if (!isU32(summary)) return invalidField(CODE_STATE_SUMMARY, 'summary');
   return { type: 'state-summary', summary };
+}
+
+/** An exact-length bin at the cursor, copied (never a view into the packet), or undefined. */
+function exactBin(r: Reader, bytes: number): Uint8Array | undefined {
+  const bin = r.payload(bytes);
+  if (bin === undefined || bin === null || bin.length !== bytes) return undefined;
+  return bin.slice();
+}
+
+/**
+ * A signed message: fingerprint, signature, and an alive, suspect or dead read as its own kind
+ * would be (never another signed one). `signed` is a copy of the inner message's bytes.
+ */
+function readSigned(r: Reader, length: number, index: number, limits: DecodeLimits): SignedMessage | DecodeFailure {
+  if (length !== SIGNED_LENGTH) return invalidField(CODE_SIGNED, `length ${length}`);
+  const fingerprint = exactBin(r, FINGERPRINT_BYTES);
+  if (fingerprint === undefined) return invalidField(CODE_SIGNED, 'fingerprint');
+  const signature = exactBin(r, SIGNATURE_BYTES);
+  if (signature === undefined) return invalidField(CODE_SIGNED, 'signature');
+  const start = r.pos;
+  const t = r.b[start]!;
+  // The inner message's code, peeked: an array header of 1 byte (fixarray) then a fixint code.
+  const code = t >= 0x91 && t <= 0x9f ? r.b[start + 1]! : -1;
+  if (code !== CODE_ALIVE && code !== CODE_SUSPECT && code !== CODE_DEAD) return invalidField(CODE_SIGNED, 'message');
+  const inner = readMessage(r, index, limits, false);
+  if (inner instanceof DecodeFailure) return new DecodeFailure(inner.code, `signed: invalid message (${inner.detail})`);
+  const message = inner as AliveMessage | SuspectMessage | DeadMessage;
+  return { type: 'signed', fingerprint, signature, signed: r.b.slice(start, r.pos), message };
+}
+
+function readCertRequest(r: Reader, length: number): CertRequestMessage | DecodeFailure {
+  if (length !== CERT_REQUEST_LENGTH) return invalidField(CODE_CERT_REQUEST, `length ${length}`);
+  const fingerprint = exactBin(r, FINGERPRINT_BYTES);
+  if (fingerprint === undefined) return invalidField(CODE_CERT_REQUEST, 'fingerprint');
+  return { type: 'cert-request', fingerprint };
+}
+
+function readCert(r: Reader, length: number): CertMessage | DecodeFailure {
+  if (length !== CERT_LENGTH) return invalidField(CODE_CERT, `length ${length}`);
+  const bin = r.payload(MAX_CERT_BYTES);
+  if (bin === undefined || bin === null || bin.length === 0) return invalidField(CODE_CERT, 'certificate');
+  return { type: 'cert', certificate: bin.slice() };
 }

@@ -12,10 +12,13 @@
 import {
   CODE_ACK,
   CODE_ALIVE,
+  CODE_CERT,
+  CODE_CERT_REQUEST,
   CODE_DEAD,
   CODE_NACK,
   CODE_PING,
   CODE_PING_REQ,
+  CODE_SIGNED,
   CODE_STATE_DELTA,
   CODE_STATE_DIGEST,
   CODE_STATE_SUMMARY,
@@ -88,7 +91,34 @@ export function encodeMessage(msg: Message): Uint8Array {
       return packCopy([CODE_STATE_DIGEST, msg.full, msg.exchange, encodeDigests(msg.digests)]);
     case 'state-summary':
       return packCopy([CODE_STATE_SUMMARY, msg.summary]);
+    case 'signed':
+      return encodeSigned(msg.fingerprint, msg.signature, msg.signed);
+    case 'cert-request':
+      return packCopy([CODE_CERT_REQUEST, msg.fingerprint]);
+    case 'cert':
+      return packCopy([CODE_CERT, msg.certificate]);
   }
+}
+
+/**
+ * A signed message around `signed`, an encoded alive, suspect or dead (the bytes its author
+ * signed): [12, fingerprint, signature, message], the message's bytes copied as they are, so that
+ * a relay forwards exactly what was signed. Fingerprint and signature are short bins (< 256 B).
+ */
+export function encodeSigned(fingerprint: Uint8Array, signature: Uint8Array, signed: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + 2 + fingerprint.length + 2 + signature.length + signed.length);
+  out[0] = 0x94;
+  out[1] = CODE_SIGNED;
+  out[2] = 0xc4;
+  out[3] = fingerprint.length;
+  out.set(fingerprint, 4);
+  let pos = 4 + fingerprint.length;
+  out[pos++] = 0xc4;
+  out[pos++] = signature.length;
+  out.set(signature, pos);
+  pos += signature.length;
+  out.set(signed, pos);
+  return out;
 }
 
 /**

@@ -19,6 +19,9 @@
  * | state-delta   | [9, [delta...]]  (each delta a bin in state-codec.ts's format)              |
  * | state-digest  | [10, full, exchange, digests] (digests a bin in state-codec.ts's format)    |
  * | state-summary | [11, summary]                                                               |
+ * | signed        | [12, fingerprint (bin 8), signature (bin 64), message (an alive, suspect or dead)] |
+ * | cert-request  | [13, fingerprint (bin 8)]                                                   |
+ * | cert          | [14, certificate (bin, DER)]                                                |
  *
  * A member is [node, host, port, incarnation, status, tags, payload]; status is 0 alive,
  * 1 suspect, 2 dead, 3 left; tags is [k1, v1, k2, v2, ...] (never a msgpack map); payload is bin
@@ -50,6 +53,14 @@ export const CODE_PUSH_PULL = 8;
 export const CODE_STATE_DELTA = 9;
 export const CODE_STATE_DIGEST = 10;
 export const CODE_STATE_SUMMARY = 11;
+export const CODE_SIGNED = 12;
+export const CODE_CERT_REQUEST = 13;
+export const CODE_CERT = 14;
+
+/** Bytes of a certificate fingerprint prefix, a signature, and the largest certificate carried. */
+export const FINGERPRINT_BYTES = 8;
+export const SIGNATURE_BYTES = 64;
+export const MAX_CERT_BYTES = 4096;
 
 export interface MessageLayout {
   readonly code: number;
@@ -73,6 +84,9 @@ export const LAYOUT: Readonly<Record<MessageType, MessageLayout>> = Object.freez
   'state-delta': { code: CODE_STATE_DELTA, fields: ['deltas'] },
   'state-digest': { code: CODE_STATE_DIGEST, fields: ['full', 'exchange', 'digests'] },
   'state-summary': { code: CODE_STATE_SUMMARY, fields: ['summary'] },
+  signed: { code: CODE_SIGNED, fields: ['fingerprint', 'signature', 'message'] },
+  'cert-request': { code: CODE_CERT_REQUEST, fields: ['fingerprint'] },
+  cert: { code: CODE_CERT, fields: ['certificate'] },
 });
 
 /** The fields of one push-pull member record, in order. */
@@ -90,6 +104,9 @@ export const PUSH_PULL_LENGTH = 1 + LAYOUT['push-pull'].fields.length;
 export const STATE_DELTA_LENGTH = 1 + LAYOUT['state-delta'].fields.length;
 export const STATE_DIGEST_LENGTH = 1 + LAYOUT['state-digest'].fields.length;
 export const STATE_SUMMARY_LENGTH = 1 + LAYOUT['state-summary'].fields.length;
+export const SIGNED_LENGTH = 1 + LAYOUT.signed.fields.length;
+export const CERT_REQUEST_LENGTH = 1 + LAYOUT['cert-request'].fields.length;
+export const CERT_LENGTH = 1 + LAYOUT.cert.fields.length;
 export const MEMBER_LENGTH = MEMBER_FIELDS.length;
 
 /** Message names by type code, for error details. */

@@ -46,6 +46,9 @@ function eachPayload(messages: readonly (Message | PushPullView)[], visit: (stat
     if (m.type === 'alive') {
       const payload = m.state.payload;
       if (payload !== null) visit(m.state, payload);
+    } else if (m.type === 'signed') {
+      const inner = m.message;
+      if (inner.type === 'alive' && inner.state.payload !== null) visit(inner.state, inner.state.payload);
     } else if (m.type === 'push-pull') {
       const members = m.members;
       for (let j = 0; j < members.length; j++) {

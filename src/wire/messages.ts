@@ -173,6 +173,34 @@ export interface StateSummaryMessage {
   readonly summary: number;
 }
 
+/** A record a node signs: its alive, its leave (a dead from itself), or an accusation it makes. */
+export type SignableMessage = AliveMessage | SuspectMessage | DeadMessage;
+
+/**
+ * A record signed by its author (identity, issue 14): the alive's node, the accusation's `from`.
+ * `signed` is the inner message's exact bytes as they were signed and are relayed; `fingerprint`
+ * is the first 8 bytes of the author's certificate's SHA-256, `signature` 64 bytes of Ed25519.
+ */
+export interface SignedMessage {
+  readonly type: 'signed';
+  readonly fingerprint: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly signed: Uint8Array;
+  readonly message: SignableMessage;
+}
+
+/** "Send me the certificate whose fingerprint starts with these 8 bytes." */
+export interface CertRequestMessage {
+  readonly type: 'cert-request';
+  readonly fingerprint: Uint8Array;
+}
+
+/** A node certificate (DER), answering a cert-request or carried in a push-pull. */
+export interface CertMessage {
+  readonly type: 'cert';
+  readonly certificate: Uint8Array;
+}
+
 export type Message =
   | PingMessage
   | PingReqMessage
@@ -184,6 +212,9 @@ export type Message =
   | PushPullMessage
   | StateDeltaMessage
   | StateDigestMessage
-  | StateSummaryMessage;
+  | StateSummaryMessage
+  | SignedMessage
+  | CertRequestMessage
+  | CertMessage;
 
 export type MessageType = Message['type'];

@@ -7,7 +7,9 @@
  *
  *   delta   = 0x44 VERSION(1) node:str8 generation:uv fromVersion:uv toVersion:uv flags:u8
  *             collectedVersion:uv count:uv entry*count           (flags bit 0: reset)
- *   entry   = flags:u8 key:str8 version:uv [len:uv value[len]]   (flags bit 0: deleted, no value)
+ *   entry   = flags:u8 key:str8 version:uv [len:uv value[len]] [signature[72]]
+ *             (flags bit 0: deleted, no value; bit 1: signed, the owner's certificate fingerprint
+ *             prefix (8) and Ed25519 signature (64) over entrySigningBytes follow)
  *   digests = 0x47 VERSION(1) count:uv (node:str8 generation:uv version:uv)*count
  *   uv      = unsigned LEB128, at most 8 bytes, at most 2^53 - 1
  *   str8    = len:u8 utf8[len], non-empty
@@ -59,10 +61,33 @@ class Out extends ByteWriter {
   }
 }
 
+/** An entry's signature: the fingerprint prefix and the signature. */
+export const ENTRY_SIGNATURE_BYTES = 8 + 64;
+const SIGNING_MAGIC = 0x53;
+
 /** Bytes `entry` takes in a delta (for filling a budget). */
 export function encodedEntryBytes(e: StateEntry): number {
   const key = encoder.encode(e.key).length;
-  return 1 + 1 + key + uvBytes(e.version) + (e.deleted ? 0 : uvBytes(e.value.length) + e.value.length);
+  return 1 + 1 + key + uvBytes(e.version) + (e.deleted ? 0 : uvBytes(e.value.length) + e.value.length) + (e.signature === undefined ? 0 : ENTRY_SIGNATURE_BYTES);
+}
+
+/**
+ * What an owner signs for one entry version: the owner, the generation, the key, the version,
+ * whether deleted, and the value. Its first byte (0x53) is no msgpack array header, so it can
+ * never be taken for a signed record's bytes.
+ */
+export function entrySigningBytes(owner: string, generation: number, e: StateEntry): Uint8Array {
+  const o = new Out(32 + e.key.length * 3 + owner.length * 3 + e.value.length);
+  o.u8(SIGNING_MAGIC);
+  o.u8(STATE_CODEC_VERSION);
+  o.str8(owner);
+  o.uv(generation);
+  o.str8(e.key);
+  o.uv(e.version);
+  o.u8(e.deleted ? 1 : 0);
+  o.uv(e.deleted ? 0 : e.value.length);
+  if (!e.deleted) o.bytes(e.value);
+  return o.done();
 }
 
 export function encodeDelta(d: NodeDelta): Uint8Array {
@@ -77,13 +102,15 @@ export function encodeDelta(d: NodeDelta): Uint8Array {
   o.uv(d.collectedVersion);
   o.uv(d.entries.length);
   for (const e of d.entries) {
-    o.u8(e.deleted ? 1 : 0);
+    const signed = e.signature !== undefined && e.signature.length === ENTRY_SIGNATURE_BYTES;
+    o.u8((e.deleted ? 1 : 0) | (signed ? 2 : 0));
     o.str8(e.key);
     o.uv(e.version);
     if (!e.deleted) {
       o.uv(e.value.length);
       o.bytes(e.value);
     }
+    if (signed) o.bytes(e.signature as Uint8Array);
   }
   return o.done();
 }
@@ -184,17 +211,23 @@ export function decodeDelta(bytes: Uint8Array, limits: StateDecodeLimits = DEFAU
     const key = r.str8('entry key');
     const version = r.uv('entry version');
     if (r.fail !== null) return malformed(r.fail);
-    if (f > 1) return malformed('entry flags: unknown bits');
-    if (f === 1) {
-      entries.push({ key, value: EMPTY, version, deleted: true });
+    if (f > 3) return malformed('entry flags: unknown bits');
+    const deleted = (f & 1) === 1;
+    let value: Uint8Array = EMPTY;
+    if (!deleted) {
+      const len = r.uv('entry value length');
+      if (r.fail !== null) return malformed(r.fail);
+      if (len > limits.maxValueBytes) return { ok: false, error: { code: 'too-large', detail: `a value of ${len} bytes, at most ${limits.maxValueBytes}` } };
+      value = r.bytes(len, 'entry value');
+      if (r.fail !== null) return malformed(r.fail);
+    }
+    if ((f & 2) === 0) {
+      entries.push({ key, value, version, deleted });
       continue;
     }
-    const len = r.uv('entry value length');
+    const signature = r.bytes(ENTRY_SIGNATURE_BYTES, 'entry signature');
     if (r.fail !== null) return malformed(r.fail);
-    if (len > limits.maxValueBytes) return { ok: false, error: { code: 'too-large', detail: `a value of ${len} bytes, at most ${limits.maxValueBytes}` } };
-    const value = r.bytes(len, 'entry value');
-    if (r.fail !== null) return malformed(r.fail);
-    entries.push({ key, value, version, deleted: false });
+    entries.push({ key, value, version, deleted, signature });
   }
   if (r.left !== 0) return malformed(`${r.left} bytes after the last entry`);
   return { ok: true, value: { node, generation, fromVersion, toVersion, reset: flags === 1, collectedVersion, entries } };

@@ -50,7 +50,7 @@ describe('agent configuration', () => {
       limits: {},
       sources: {
         name: 'default', bind: 'default', advertise: 'default', join: 'default', http: 'default', profile: 'default', dataDir: 'default', logLevel: 'default',
-        dns: 'default', key: 'default', keyringFile: 'default', label: 'default', encryptTransition: 'default', httpToken: 'default',
+        dns: 'default', key: 'default', keyringFile: 'default', label: 'default', encryptTransition: 'default', httpToken: 'default', identityTransition: 'default',
         retryJoin: 'default', retryJoinIntervalMs: 'default', retryJoinMax: 'default', logFormat: 'default', enableScriptChecks: 'default',
         dnsDomain: 'default', datacenter: 'default', ca: 'default', cert: 'default', certKey: 'default', revocations: 'default', apiTokens: 'default',
       },
@@ -215,5 +215,15 @@ describe('identity and API token settings', () => {
   it('lets the API listen beyond loopback with a tokens file, as with --http-token', () => {
     expect(problemsOf({ flags: { http: '0.0.0.0:7947' }, env: {} })).toEqual([expect.stringMatching(/or --api-tokens FILE/) as unknown]);
     expect(resolveAgentConfig({ flags: { http: '0.0.0.0:7947', apiTokens: 't.json' }, env: {} }).http.host).toBe('0.0.0.0');
+  });
+});
+
+describe('the identity transition setting', () => {
+  it('takes --identity-transition (and HEARSAY_IDENTITY_TRANSITION) with a node identity, and refuses it without one or with another step', () => {
+    const identity = { ca: 'ca.crt', cert: 'n.crt', certKey: 'n.key' };
+    expect(resolveAgentConfig({ flags: { ...identity, identityTransition: 'accept-unsigned' }, env: {} }).identityTransition).toBe('accept-unsigned');
+    expect(resolveAgentConfig({ flags: identity, env: { HEARSAY_IDENTITY_TRANSITION: 'send-unsigned' } }).identityTransition).toBe('send-unsigned');
+    expect(problemsOf({ flags: { identityTransition: 'send-unsigned' }, env: {} })).toEqual(['--identity-transition "send-unsigned" needs a node identity: also give --ca, --cert and --cert-key']);
+    expect(problemsOf({ flags: { ...identity, identityTransition: 'sometimes' }, env: {} })).toEqual(['--identity-transition "sometimes" is not a transition step: use send-unsigned (step 1 of a rollout), accept-unsigned (step 2) or off']);
   });
 });

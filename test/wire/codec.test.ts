@@ -798,6 +798,12 @@ describe('the msgpack subset, against msgpackr', () => {
         return [10, m.full, m.exchange, Buffer.from(encodeDigests(m.digests))];
       case 'state-summary':
         return [11, m.summary];
+      case 'signed':
+        return [12, Buffer.from(m.fingerprint), Buffer.from(m.signature), layout(m.message)];
+      case 'cert-request':
+        return [13, Buffer.from(m.fingerprint)];
+      case 'cert':
+        return [14, Buffer.from(m.certificate)];
     }
   };
 

@@ -328,7 +328,7 @@ export const DECODE_CASES: readonly DecodeCase[] = [
   d('a message that is nil', packet(nil)),
   d('an empty message', packet(msg())),
   d('type code 9', packet(msg([9], [1]))),
-  d('type code 12', packet(msg([12], [1]))),
+  d('type code 15', packet(msg([15], [1]))),
   d('type code 0', packet(msg([0], [1]))),
   d('type code -1', packet(msg([0xff], [1]))),
   d('type code 200', packet(msg([0xcc, 200], [1]))),

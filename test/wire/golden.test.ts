@@ -211,8 +211,8 @@ const DECODED: Readonly<Record<string, unknown>> = {
   // Code 9 is the state-delta since protocol version 2; 12 is the first unknown code.
   'type code 9':
     { error: { code: 'invalid-message', detail: 'state-delta: invalid deltas' } },
-  'type code 12':
-    { error: { code: 'invalid-message', detail: 'message 0 has unknown type code 12' } },
+  'type code 15':
+    { error: { code: 'invalid-message', detail: 'message 0 has unknown type code 15' } },
   'type code 0':
     { error: { code: 'invalid-message', detail: 'message 0 has unknown type code 0' } },
   'type code -1':

@@ -48,6 +48,15 @@ const SAMPLES: Readonly<Record<MessageType, Message>> = {
   },
   'state-digest': { type: 'state-digest', full: true, exchange: false, digests: [{ node: 'a', generation: 11, version: 12 }] },
   'state-summary': { type: 'state-summary', summary: 13 },
+  signed: {
+    type: 'signed',
+    fingerprint: new Uint8Array(8).fill(1),
+    signature: new Uint8Array(64).fill(2),
+    signed: encodeMessage({ type: 'dead', node: 'a', incarnation: 8, from: 'a' }),
+    message: { type: 'dead', node: 'a', incarnation: 8, from: 'a' },
+  },
+  'cert-request': { type: 'cert-request', fingerprint: new Uint8Array(8).fill(3) },
+  cert: { type: 'cert', certificate: new Uint8Array([0x30, 0x03, 1, 2, 3]) },
 };
 
 /** Values no field accepts all of: each field rejects at least one. */

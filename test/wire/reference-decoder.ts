@@ -7,21 +7,27 @@
  *
  * The pre-scan and the limits are shared with production: this checks the decoding after them.
  */
-import { Unpackr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
 import { DecodeFailure, failed, failure, type DecodeResult } from '../../src/wire/errors.js';
 import {
   CODE_ACK,
   CODE_ALIVE,
+  CODE_CERT,
+  CODE_CERT_REQUEST,
   CODE_DEAD,
   CODE_NACK,
   CODE_PING,
   CODE_PING_REQ,
   CODE_PUSH_PULL,
+  CODE_SIGNED,
   CODE_STATE_DELTA,
   CODE_STATE_DIGEST,
   CODE_STATE_SUMMARY,
   CODE_SUSPECT,
+  FINGERPRINT_BYTES,
+  MAX_CERT_BYTES,
   PROTOCOL_VERSION,
+  SIGNATURE_BYTES,
   STATUSES,
   TYPE_NAMES,
 } from '../../src/wire/layout.js';
@@ -31,6 +37,8 @@ import { scanBody } from '../../src/wire/prescan.js';
 import { decodeDelta, decodeDigests } from '../../src/wire/state-codec.js';
 import type { NodeDelta } from '../../src/state/types.js';
 
+const packr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false, structuredClone: false, bundleStrings: false });
+const isBin = (v: unknown, bytes: number): v is Uint8Array => v instanceof Uint8Array && v.length === bytes;
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, moreTypes: false, structuredClone: false, bundleStrings: false });
 
 function fail(code: DecodeFailure['code'], detail: string): DecodeFailure {
@@ -265,6 +273,29 @@ function decodeOne(m: unknown, index: number, limits: DecodeLimits, pending: Pen
       const summary: unknown = m[1];
       if (!isU32(summary)) return invalid(code, 'summary');
       return { type: 'state-summary', summary };
+    }
+    case CODE_SIGNED: {
+      if (len !== 4) return invalid(code, `length ${len}`);
+      if (!isBin(m[1], FINGERPRINT_BYTES)) return invalid(code, 'fingerprint');
+      if (!isBin(m[2], SIGNATURE_BYTES)) return invalid(code, 'signature');
+      const inner: unknown = m[3];
+      if (!Array.isArray(inner) || ![CODE_ALIVE, CODE_SUSPECT, CODE_DEAD].includes(inner[0] as number)) return invalid(code, 'message');
+      const message = decodeOne(inner, index, limits, pending);
+      if (message instanceof DecodeFailure) return fail(message.code, `signed: invalid message (${message.detail})`);
+      // The inner message's bytes as msgpackr writes its tree: what the encoder wrote.
+      const signed = Uint8Array.from(packr.pack(inner) as Uint8Array);
+      return { type: 'signed', fingerprint: Uint8Array.from(m[1]), signature: Uint8Array.from(m[2]), signed, message: message as never };
+    }
+    case CODE_CERT_REQUEST: {
+      if (len !== 2) return invalid(code, `length ${len}`);
+      if (!isBin(m[1], FINGERPRINT_BYTES)) return invalid(code, 'fingerprint');
+      return { type: 'cert-request', fingerprint: Uint8Array.from(m[1]) };
+    }
+    case CODE_CERT: {
+      if (len !== 2) return invalid(code, `length ${len}`);
+      const der: unknown = m[1];
+      if (!(der instanceof Uint8Array) || der.length === 0 || der.length > MAX_CERT_BYTES) return invalid(code, 'certificate');
+      return { type: 'cert', certificate: Uint8Array.from(der) };
     }
     default:
       return fail(

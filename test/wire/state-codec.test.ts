@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeDelta, decodeDigests, encodeDelta, encodeDigests, encodedEntryBytes } from '../../src/wire/state-codec.js';
+import { decodeDelta, decodeDigests, encodeDelta, encodeDigests, encodedEntryBytes, entrySigningBytes } from '../../src/wire/state-codec.js';
 import type { NodeDelta, StateEntry } from '../../src/state/types.js';
 
 const arbName = fc.string({ minLength: 1, maxLength: 40 }).filter((s) => new TextEncoder().encode(s).length <= 255);
@@ -8,6 +8,8 @@ const arbVersion = fc.oneof(fc.nat(300), fc.integer({ min: 0, max: Number.MAX_SA
 const arbEntry: fc.Arbitrary<StateEntry> = fc.oneof(
   fc.record({ key: arbName, value: fc.uint8Array({ maxLength: 300 }), version: arbVersion, deleted: fc.constant(false) }),
   fc.record({ key: arbName, value: fc.constant(new Uint8Array(0)), version: arbVersion, deleted: fc.constant(true) }),
+  // Signed by the owner (identity, issue 14): the fingerprint prefix and signature, 72 bytes.
+  fc.record({ key: arbName, value: fc.uint8Array({ maxLength: 300 }), version: arbVersion, deleted: fc.boolean(), signature: fc.uint8Array({ minLength: 72, maxLength: 72 }) }).map((e) => (e.deleted ? { ...e, value: new Uint8Array(0) } : e)),
 );
 const arbDelta: fc.Arbitrary<NodeDelta> = fc.record({
   node: arbName,
@@ -42,6 +44,17 @@ describe('the state codec', () => {
       { key: 'x', value: new Uint8Array(0), version: 3, deleted: true },
     ] };
     expect(Buffer.from(encodeDelta(d)).toString('hex')).toBe('4401' + '0161' + 'ac02' + '01' + '03' + '00' + '00' + '02' + '00016b020107' + '01017803');
+  });
+
+  it('writes a signed entry as flags bit 1 and its 72 bytes after the value, and entrySigningBytes never looks like a record', () => {
+    const sig = new Uint8Array(72).fill(9);
+    const d: NodeDelta = { node: 'a', generation: 1, fromVersion: 0, toVersion: 1, reset: false, collectedVersion: 0, entries: [{ key: 'k', value: new Uint8Array([7]), version: 1, deleted: false, signature: sig }] };
+    expect(Buffer.from(encodeDelta(d)).toString('hex')).toBe('4401' + '0161' + '01' + '00' + '01' + '00' + '00' + '01' + '02016b010107' + '09'.repeat(72));
+    const e: StateEntry = { key: 'k', value: new Uint8Array([7]), version: 1, deleted: false };
+    const bytes = entrySigningBytes('a', 1, e);
+    expect(bytes[0]).toBe(0x53); // not a msgpack array header (0x90..0x9f, 0xdc, 0xdd)
+    expect(Buffer.from(bytes).toString('hex')).toBe('5301' + '0161' + '01' + '016b' + '01' + '00' + '01' + '07');
+    expect(entrySigningBytes('a', 2, e)).not.toEqual(bytes);
   });
 
   it('returns a problem, never throws, for every truncation, random bytes and mutations', () => {

@@ -118,7 +118,7 @@ export interface AgentCommandDeps {
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGINT: 2, SIGTERM: 15 };
 /** Settings a reload cannot apply to a running agent. */
-const RESTART_ONLY = ['name', 'bind', 'advertise', 'http', 'dns', 'dnsDomain', 'datacenter', 'profile', 'dataDir', 'security', 'httpToken', 'limits', 'membership', 'identityFiles', 'apiTokensFile'] as const;
+const RESTART_ONLY = ['name', 'bind', 'advertise', 'http', 'dns', 'dnsDomain', 'datacenter', 'profile', 'dataDir', 'security', 'httpToken', 'limits', 'membership', 'identityFiles', 'identityTransition', 'apiTokensFile'] as const;
 
 function flagSettings(values: AgentFlags): AgentFlagSettings {
   const opt = <K extends keyof AgentFlagSettings>(key: K, v: AgentFlagSettings[K] | undefined): Partial<AgentFlagSettings> =>
@@ -213,6 +213,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
       ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
       security: config.security,
       ...(start.identity === undefined ? {} : { identity: start.identity }),
+      ...(config.identityTransition === undefined ? {} : { identityTransition: config.identityTransition }),
       ...agentLimits(config.limits),
       logger,
     });

@@ -45,6 +45,11 @@ export const securityFlags = {
   cert: { type: 'string', placeholder: 'FILE', description: "this node's certificate (PEM, from `hearsay ca issue` or openssl); reread on SIGHUP and when it changes ($HEARSAY_CERT)" },
   'cert-key': { type: 'string', placeholder: 'FILE', description: "this node's private key (PEM) ($HEARSAY_CERT_KEY)" },
   revocations: { type: 'string', placeholder: 'FILE', description: "the CA's revocation list (`hearsay ca revoke`): a revoked certificate is refused ($HEARSAY_REVOCATIONS)" },
+  'identity-transition': {
+    type: 'string',
+    placeholder: 'STEP',
+    description: 'rolling signed records out (with --ca): send-unsigned (step 1), accept-unsigned (step 2), off (default: unsigned records dropped; $HEARSAY_IDENTITY_TRANSITION)',
+  },
 } as const;
 
 interface SecurityFlagValues {
@@ -58,6 +63,7 @@ interface SecurityFlagValues {
   readonly cert?: string | undefined;
   readonly 'cert-key'?: string | undefined;
   readonly revocations?: string | undefined;
+  readonly 'identity-transition'?: string | undefined;
 }
 
 export function securitySettingsFromFlags(values: SecurityFlagValues): {
@@ -71,6 +77,7 @@ export function securitySettingsFromFlags(values: SecurityFlagValues): {
   cert?: string;
   certKey?: string;
   revocations?: string;
+  identityTransition?: string;
 } {
   return {
     ...(values.key === undefined ? {} : { key: values.key }),
@@ -83,6 +90,7 @@ export function securitySettingsFromFlags(values: SecurityFlagValues): {
     ...(values.cert === undefined ? {} : { cert: values.cert }),
     ...(values['cert-key'] === undefined ? {} : { certKey: values['cert-key'] }),
     ...(values.revocations === undefined ? {} : { revocations: values.revocations }),
+    ...(values['identity-transition'] === undefined ? {} : { identityTransition: values['identity-transition'] }),
   };
 }
 
