@@ -83,6 +83,9 @@ export const HTTP_DURATION_LABELS = ['method', 'route', 'code'] as const;
 const PROCESS = 'the process, at scrape';
 /** `hearsay agent`'s watch over the certificate files (identity/watch.ts). */
 const IDENTITY_WATCH = '`hearsay agent` (the certificate files\' watch)';
+/** The families an agent keeps only with a certificate (its core signs and verifies records). */
+const WITH_IDENTITY = 'the agent, with a certificate (`identity.*` in `counters()`)';
+const withIdentity = (f: MetricFamily): MetricFamily => ({ ...f, source: WITH_IDENTITY });
 /** The source of the agent's histograms (agent.histograms()). */
 const HISTOGRAMS = '`histograms()`';
 const NODE = 'Node.js, at scrape';
@@ -238,15 +241,15 @@ export const METRICS: readonly MetricFamily[] = Object.freeze([
   one('hearsay_services_indexed', 'gauge', 'services.indexed', "Service instances on live nodes in this agent's index (the whole mesh as it sees it)."),
   ...counts('', SERVICE_COUNTS),
   sampled('hearsay_certificate_expiry_seconds', 'gauge', 'identity.expirySeconds', 'the agent, with a certificate (`identity.expirySeconds` in `counters()`)', "Seconds until this node's certificate expires (negative once expired); absent without --cert. The agent warns at a third of the lifetime left."),
-  byLabel('hearsay_identity_dropped_total', 'counter', 'reason', IDENTITY_DROP_REASONS, (r) => `identity.dropped.${r}`, 'Signed (or, with identity enforced, unsigned) records dropped before any view change, by reason; absent without --cert.'),
-  one('hearsay_identity_records_signed_total', 'counter', 'identity.signed', 'Records (alive, leave, accusations) this node signed; absent without --cert.'),
-  one('hearsay_identity_records_verified_total', 'counter', 'identity.verified', 'Signed records received whose signature held (from the cache or verified); absent without --cert.'),
-  one('hearsay_identity_verifications_total', 'counter', 'identity.verifications', 'Ed25519 verifications run (signed records not found in the verified cache); absent without --cert.'),
-  one('hearsay_identity_cache_hits_total', 'counter', 'identity.cacheHits', 'Signed records found verified already (copies from several relays); absent without --cert.'),
-  one('hearsay_identity_unsigned_accepted_total', 'counter', 'identity.unsignedAccepted', 'Unsigned records accepted during an identity transition (--identity-transition): when flat on every node, drop the transition.'),
-  one('hearsay_identity_cert_requests_total', 'counter', 'identity.certRequestsSent', 'Certificates asked of a peer, for a signed record naming one this node lacked.'),
-  one('hearsay_identity_certs_sent_total', 'counter', 'identity.certsSent', 'Certificates sent to peers that asked for them.'),
-  one('hearsay_identity_certs_learned_total', 'counter', 'identity.certsLearned', "Peers' certificates checked against the CA and cached."),
+  withIdentity(byLabel('hearsay_identity_dropped_total', 'counter', 'reason', IDENTITY_DROP_REASONS, (r) => `identity.dropped.${r}`, 'Signed (or, with identity enforced, unsigned) records dropped before any view change, by reason; absent without --cert.')),
+  withIdentity(one('hearsay_identity_records_signed_total', 'counter', 'identity.signed', 'Records (alive, leave, accusations) this node signed; absent without --cert.')),
+  withIdentity(one('hearsay_identity_records_verified_total', 'counter', 'identity.verified', 'Signed records received whose signature held (from the cache or verified); absent without --cert.')),
+  withIdentity(one('hearsay_identity_verifications_total', 'counter', 'identity.verifications', 'Ed25519 verifications run (signed records not found in the verified cache); absent without --cert.')),
+  withIdentity(one('hearsay_identity_cache_hits_total', 'counter', 'identity.cacheHits', 'Signed records found verified already (copies from several relays); absent without --cert.')),
+  withIdentity(one('hearsay_identity_unsigned_accepted_total', 'counter', 'identity.unsignedAccepted', 'Unsigned records accepted during an identity transition (--identity-transition): when flat on every node, drop the transition.')),
+  withIdentity(one('hearsay_identity_cert_requests_total', 'counter', 'identity.certRequestsSent', 'Certificates asked of a peer, for a signed record naming one this node lacked.')),
+  withIdentity(one('hearsay_identity_certs_sent_total', 'counter', 'identity.certsSent', 'Certificates sent to peers that asked for them.')),
+  withIdentity(one('hearsay_identity_certs_learned_total', 'counter', 'identity.certsLearned', "Peers' certificates checked against the CA and cached.")),
   sampled('hearsay_certificate_renewals_total', 'counter', 'identity.renewals', IDENTITY_WATCH, 'Renewed certificates `hearsay agent` took without a restart (SIGHUP, or a changed file).'),
   sampled('hearsay_certificate_renewals_refused_total', 'counter', 'identity.renewalsRefused', IDENTITY_WATCH, 'Renewed certificate, key or revocation list files `hearsay agent` refused (invalid, expired, revoked, another node, or not allowing a registered service), keeping the identity it had.'),
   one('hearsay_http_requests_total', 'counter', 'http.requests', 'HTTP API requests received.'),
