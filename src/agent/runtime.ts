@@ -12,7 +12,7 @@
  * - Events and reports: 'emit' effects go to `onEvent`, 'report' effects to `onReport`, in the
  *   order the core produced them.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import type { Membership } from '../membership/membership.js';
 import type { Channel, Effect, MembershipEvent, Report, Timer } from '../membership/types.js';
 import { formatHostPort } from '../transport/address.js';
