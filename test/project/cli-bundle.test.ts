@@ -26,13 +26,14 @@ beforeAll(async () => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 let packages = 0;
-/** A scratch package: package.json (version 9.9.9-test), bin/hearsay.js and the bundle. */
+/** A scratch package: package.json (version 9.9.9-test), bin/hearsay.js (CommonJS by bin/package.json) and the bundle. */
 function layout(opts: { source?: string } = {}): { dir: string; bin: string; cache: string } {
   const dir = join(scratch, `pkg-${packages++}`);
   mkdirSync(join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'dist', 'cli'), { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'hearsay', version: '9.9.9-test', type: 'module' }));
   copyFileSync(join(repo, 'bin', 'hearsay.js'), join(dir, 'bin', 'hearsay.js'));
+  copyFileSync(join(repo, 'bin', 'package.json'), join(dir, 'bin', 'package.json'));
   copyFileSync(built, join(dir, 'dist', 'cli', 'hearsay.cjs'));
   if (opts.source !== undefined) {
     mkdirSync(join(dir, 'src', 'cli'), { recursive: true });
