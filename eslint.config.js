@@ -23,6 +23,12 @@ export default tseslint.config(
     },
   },
   {
+    // bin/hearsay.js is CommonJS (bin/package.json): Node starts it without the ES module loader.
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', __filename: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The web view (ui/): browser modules, served as they are.
     files: ['ui/**/*.js', 'bench/ui-probe.js'],
     languageOptions: {

@@ -9,13 +9,18 @@
 // ($XDG_CACHE_HOME/hearsay or ~/.cache/hearsay, never a shared temp directory: cached code is run
 // as is), and later runs skip that compilation. A cache V8 rejects (another Node, other flags) is
 // written again; HEARSAY_CODE_CACHE=off runs without one.
-import { setFlagsFromString } from 'node:v8';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+//
+// This file is CommonJS (bin/package.json says so, in a package that is otherwise ES modules):
+// Node starts a CommonJS entry without its ES module loader, which an agent would otherwise pay
+// for at every start only to run this one file (bench:light).
+'use strict';
+const { setFlagsFromString } = require('node:v8');
+const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { homedir } = require('node:os');
+const { dirname, join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+const { Script } = require('node:vm');
 
 // An agent runs with V8's interpreter and baseline compiler only (--max-opt=1): an idle agent has
 // no hot code worth optimizing, and the first function TurboFan optimizes maps about 3.5 MB more
@@ -23,18 +28,24 @@ import { Script } from 'node:vm';
 // keeps the optimizing compiler (an agent serving heavy API traffic). Set before anything runs.
 if (process.argv[2] === 'agent' && process.env.HEARSAY_JIT !== 'full') setFlagsFromString('--max-opt=1');
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = join(__dirname, '..');
 const bundle = join(root, 'dist', 'cli', 'hearsay.cjs');
 const sourceMain = join(root, 'src', 'cli', 'main.ts');
 const argv = process.argv.slice(2);
 
 /**
- * True when some file under `dir` was modified after `than` (ms); stops at the first. One flat
- * loop of stat calls (a recursive walk building paths with path.join got hot enough for V8 to
- * optimize it, which maps megabytes more of node's code into every agent).
+ * True when some file under `dir` was modified after `than` (ms); stops at the first. One
+ * readdir with file types a folder and one stat a file: Node 20's `readdirSync(dir, { recursive:
+ * true })` and a stat of every entry took about 11 ms of an agent's start in a checkout, this
+ * about 3 (bench:light). Paths are built with template strings, not path.join (a walk that
+ * called path.join got hot enough for V8 to optimize it, which maps megabytes more of node's
+ * code into every agent).
  */
 function anyNewer(dir, than) {
-  for (const rel of readdirSync(dir, { recursive: true })) if (statSync(`${dir}/${rel}`).mtimeMs > than) return true;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory() ? anyNewer(path, than) : statSync(path).mtimeMs > than) return true;
+  }
   return false;
 }
 
@@ -98,7 +109,7 @@ function loadBundle(stat) {
   });
   const module = { exports: {} };
   // The last argument is how the bundle imports an ES module (vega for `hearsay sim --plot`): from
-  // here, which finds the same node_modules as dist/cli/ would.
+  // here, which finds the same node_modules as dist/cli/ would (`import()` works in CommonJS).
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), (specifier) => import(specifier));
   if (file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) saveCache(script, file);
   return module.exports.main;
@@ -122,22 +133,29 @@ async function fromSource(why) {
   }
   if (argv[0] === 'agent') process.stderr.write(`hearsay: running the TypeScript source through tsx (${why}); \`npm run build\` gives the light agent\n`);
   tsx.register();
-  return (await import(new URL('../src/cli/main.ts', import.meta.url).href)).main;
+  return (await import(pathToFileURL(sourceMain).href)).main;
 }
 
-let main;
-const stat = built();
-if (!existsSync(sourceMain)) {
-  if (stat === undefined) {
-    process.stderr.write(`hearsay: ${bundle} is missing: reinstall the package (or, in a checkout, run \`npm run build\`)\n`);
-    process.exit(1);
+async function run() {
+  let main;
+  const stat = built();
+  if (!existsSync(sourceMain)) {
+    if (stat === undefined) {
+      process.stderr.write(`hearsay: ${bundle} is missing: reinstall the package (or, in a checkout, run \`npm run build\`)\n`);
+      process.exit(1);
+    }
+    main = loadBundle(stat);
+  } else if (stat === undefined) {
+    main = await fromSource('no build in dist/cli');
+  } else if (anyNewer(join(root, 'src'), stat.mtimeMs)) {
+    main = await fromSource('src/ changed since the last build');
+  } else {
+    main = loadBundle(stat);
   }
-  main = loadBundle(stat);
-} else if (stat === undefined) {
-  main = await fromSource('no build in dist/cli');
-} else if (anyNewer(join(root, 'src'), stat.mtimeMs)) {
-  main = await fromSource('src/ changed since the last build');
-} else {
-  main = loadBundle(stat);
+  process.exitCode = await main(argv);
 }
-process.exitCode = await main(argv);
+
+run().catch((err) => {
+  process.stderr.write(`hearsay: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -25,6 +25,7 @@ export type {
 } from './registry/types.js';
 export type { CheckDefinition, CheckInfo, CheckStatus, Duration, LocalService, ServiceDefinition } from './registry/local.js';
 export type { PickStrategy } from './registry/pickers.js';
+export type { LogDestination, Logger, LogFn } from './log/logger.js';
 export { createDnsServer } from './dns/server.js';
 export type { DnsServer, DnsServerOptions } from './dns/server.js';
 export type { DnsOutcome, DnsProtocol, DnsQueryHook, DnsQueryType } from './dns/metrics.js';

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import hyperid from 'hyperid';
-import { pino, type Logger } from 'pino';
+import { silentLogger, type Logger } from '../log/logger.js';
 import { AgentClosedError, InvalidAddressError, NotStartedError, ServiceLimitError, ServiceNotAllowedError } from '../errors.js';
 import { IdentityError, type NodeIdentity } from '../identity/identity.js';
 import { servicesAllow } from '../identity/spiffe.js';
@@ -95,7 +95,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     const resolved = resolveAgentOptions(options);
     const { security } = resolved;
     this.options = options;
-    const base = options.logger ?? pino({ level: 'silent' });
+    const base = options.logger ?? silentLogger();
     this.persistence = new Persistence(options.dataDir, base);
     const identity = options.identity;
     if (identity !== undefined && options.name !== undefined && options.name !== identity.node) {

@@ -4,7 +4,7 @@
  * debug; the core's reports (a dropped packet at debug, a peer that answers only over TCP at warn,
  * at most once per peer per interval).
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import type { MembershipEvent, Report } from '../membership/types.js';
 import { formatHostPort } from '../transport/address.js';
 import type { Address } from '../wire/messages.js';

@@ -5,7 +5,7 @@
  * without an answer, or when the deadline passes. join() resolves with how many seeds answered
  * and rejects with a JoinError listing each seed's last failure when none did.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import { JoinError, type SeedFailure } from '../errors.js';
 import { addressKey } from '../transport/address.js';
 import type { Address } from '../wire/messages.js';

@@ -2,7 +2,7 @@
  * createAgent()'s options checked together: every problem (agent, membership, security, limits)
  * reported at once in one InvalidOptionsError, defaults taken from defaults.ts.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import { InvalidOptionsError } from '../errors.js';
 import type { SecureTransportOptions } from '../security/secure-transport.js';
 import type { Address } from '../wire/messages.js';

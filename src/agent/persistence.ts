@@ -13,7 +13,7 @@
  *
  * Without a data dir every method is a no-op.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import { DamagedDataFileError, PersistError } from '../errors.js';
 import type { ServiceDefinition } from '../registry/local.js';
 import type { MemberRecord } from '../wire/messages.js';

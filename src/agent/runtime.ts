@@ -20,7 +20,7 @@
  *   one event per member of the mesh for every listener, nor the joiner's state exchange dial.
  *   Events stay in the core's order: while any wait, later ones queue behind them.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import type { Membership } from '../membership/membership.js';
 import type { Channel, Effect, MembershipEvent, Report, Timer } from '../membership/types.js';
 import { formatHostPort } from '../transport/address.js';

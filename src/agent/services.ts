@@ -16,7 +16,7 @@
  * - Limits: at most `maxInstancesPerNode` instances, each entry at most `maxInstanceBytes`, and
  *   the node's state within the state layer's limits; each refusal a ServiceLimitError naming it.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import type { MembershipEvent } from '../membership/types.js';
 import { LocalRegistry, type CheckInfo, type CheckStatus, type LocalService, type ServiceDefinition } from '../registry/local.js';
 import { encodeInstanceEntry } from '../registry/payload.js';

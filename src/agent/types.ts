@@ -2,7 +2,7 @@
  * The agent's public shape: what `createAgent(options)` returns and takes. The runtime
  * (agent.ts) drives the sans-I/O Membership with real timers and the transport/ sockets.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import type { AgentLimits, AgentSecurityOptions } from '../security/options.js';
 import type { MembershipOptions, ProfileName } from '../membership/options.js';
 import type { MemberView, MembershipEvent } from '../membership/types.js';
@@ -30,7 +30,7 @@ export interface AgentOptions {
   readonly tags?: Readonly<Record<string, string>>;
   /** Directory for the peer snapshot (rejoin without seeds after a restart) and the last incarnation. */
   readonly dataDir?: string;
-  /** A pino logger; the agent makes a child per component. @default a silent logger */
+  /** A logger (a pino logger, or anything with the shape of `Logger`); the agent makes a child per component. @default a silent logger */
   readonly logger?: Logger;
   /** TCP connect timeout for push-pull and stream probes, in ms. @default 5000 */
   readonly tcpConnectTimeoutMs?: number;

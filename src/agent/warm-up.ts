@@ -16,7 +16,7 @@
  * sockets, tables, counters and events, no data dir, and live for a few milliseconds. A warm-up
  * that fails (no loopback) costs only that speed.
  */
-import { pino, type Logger } from 'pino';
+import { createLogger, type Logger } from '../log/logger.js';
 import { Membership } from '../membership/membership.js';
 import { LAN } from '../membership/options.js';
 import type { Effect, MembershipEvent } from '../membership/types.js';
@@ -46,7 +46,7 @@ export function joinPathWarmed(): boolean {
 export async function warmJoinPath(create: (options: AgentOptions) => Agent): Promise<void> {
   if (started) return;
   started = true;
-  const logger = pino({ level: 'info' }, { write: () => undefined });
+  const logger = createLogger({ write: () => undefined }, { level: 'info' });
   const made: Agent[] = [];
   try {
     warmCore(logger);

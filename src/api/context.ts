@@ -1,5 +1,5 @@
 /** What every route group of the API is given by the server (server.ts). */
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import type { DnsMetrics } from '../dns/metrics.js';
 import type { KeyOp, KeyOpReport } from '../security/key-manager.js';
 import type { LabelledSnapshot } from '../util/histogram.js';

@@ -1,11 +1,11 @@
 /**
  * Where `hearsay agent`'s log lines go: stderr at the configured level, as text for people (one
  * readable line per event, e.g. `... INFO  member-join web-2 10.0.0.7:7946 incarnation=3`) or as
- * JSON for machines, and to every `hearsay monitor` stream at that stream's own level. The pino
- * logger runs at the lowest level anyone listens at, so a monitor asking for debug sees debug lines
+ * JSON for machines, and to every `hearsay monitor` stream at that stream's own level. The
+ * logger (src/log/logger.ts, pino's line format) runs at the lowest level anyone listens at, so a monitor asking for debug sees debug lines
  * while stderr keeps its level; the level can change at run time (SIGHUP, reload).
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { createLogger, type LogDestination, type Logger } from '../log/logger.js';
 import type { LogFormat, LogLevel } from '../agent/config.js';
 
 const LEVELS: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
@@ -17,7 +17,7 @@ export function isLogLevel(v: string): v is LogLevel {
   return Object.hasOwn(LEVELS, v);
 }
 
-/** One pino JSON line as one readable line of text. */
+/** One JSON log line (pino's format) as one readable line of text. */
 export function formatLogLine(json: string): string {
   let rec: Record<string, unknown>;
   try {
@@ -53,7 +53,7 @@ interface Monitor {
   readonly onLine: (line: string) => void;
 }
 
-export class LogOutput implements DestinationStream {
+export class LogOutput implements LogDestination {
   readonly logger: Logger;
   private level: number;
   private readonly monitors = new Set<Monitor>();
@@ -64,10 +64,10 @@ export class LogOutput implements DestinationStream {
     private readonly format: LogFormat,
   ) {
     this.level = LEVELS[level] as number;
-    this.logger = pino({ level, timestamp: pino.stdTimeFunctions.isoTime }, this);
+    this.logger = createLogger(this, { level, isoTime: true });
   }
 
-  /** pino writes one JSON line per call. */
+  /** The logger writes one JSON line per call. */
   write(line: string): void {
     const m = /"level":(\d+)/.exec(line);
     const level = m === null ? LEVELS.info! : Number(m[1]);

@@ -41,7 +41,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4, isIPv6, createServer, type Server, type Socket as TcpSocket, type AddressInfo } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 import type { Answer, DecodedPacket, Question } from 'dns-packet';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import type { ServiceInstance } from '../registry/types.js';
 import type { Address } from '../wire/messages.js';
 import type { Agent } from '../agent/types.js';

@@ -8,7 +8,7 @@
  * certificate's lifetime is left, and logs an error every hour after it has expired.
  */
 import { stat } from 'node:fs/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import { IdentityError, loadIdentity, type IdentityFiles, type NodeIdentity } from './identity.js';
 
 /** How often the files are looked at. */

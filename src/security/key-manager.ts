@@ -14,7 +14,7 @@
  * A request is only accepted over an encrypted stream (secure-transport.ts), so only a holder of
  * an installed key can change keyrings: every key holder is trusted (SECURITY.md).
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import type { Address } from '../wire/messages.js';
 import { EncryptionDisabledError, InvalidKeyError, KeyNotInstalledError, KeyOperationUnsafeError, RemovePrimaryKeyError } from './errors.js';
 import { keyId, keyIdOfBase64, MAX_KEYS, parseKey, writeKeyringFile, type Keyring } from './keyring.js';

@@ -13,7 +13,7 @@
  * outbound connections open at once (more dials fail at once); each is counted when hit.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import type { Address } from '../wire/messages.js';
 import { normalizeHost, formatHostPort } from './address.js';
 import type { TransportCounters } from './counters.js';

@@ -4,7 +4,7 @@
  * its send effects here.
  */
 import { lookup } from 'node:dns/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import { BindError } from './errors.js';
 import type { Address } from '../wire/messages.js';
 import { TransportCounters } from './counters.js';

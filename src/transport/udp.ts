@@ -5,7 +5,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../log/logger.js';
 import type { Address } from '../wire/messages.js';
 import { formatHostPort, normalizeHost } from './address.js';
 import type { TransportCounters } from './counters.js';

@@ -15,7 +15,7 @@
  * When DNS was not asked for and its default port is taken (another agent on this host), it warns
  * and runs without DNS.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../log/logger.js';
 import { createAgent } from '../../agent/agent.js';
 import { AGENT_DEFAULTS } from '../../agent/defaults.js';
 import { dnsCounterValues } from '../../agent/counters.js';

@@ -4,7 +4,7 @@
  * the agent is made, the --api-tokens file, and both reread on SIGHUP and when their files change,
  * keeping what is in force when the new files are refused.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../log/logger.js';
 import type { AgentConfig } from '../../agent/config.js';
 import type { Agent } from '../../agent/types.js';
 import { loadTokensFile, TokensFileError, type TokenTable } from '../../api/tokens.js';
