@@ -11,6 +11,7 @@
  * until the member is removed (reaped); removed slots are reused.
  */
 import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
+import type { PushPullRecordSource } from '../wire/codec.js';
 import type { MemberView } from './types.js';
 import type { Random } from '../util/random.js';
 import { IdentityRegistry, asciiNameHash, nameHash, type Identity } from './identity-registry.js';
@@ -149,6 +150,46 @@ export class MemberTable {
       const id = cells[2 * slot] as number;
       if (reg.hash(id) === hash && asciiEquals(reg.get(id).node, b, start, length)) return slot;
     }
+  }
+
+  /**
+   * `slotOfAscii` for a push-pull record whose node, host and port fields are `b[prefixStart,
+   * prefixEnd)` (its ASCII name at `b[nameStart, +nameLength)` among them). Afterwards
+   * `foundSamePrefix` says whether the entry found holds an identity with exactly those bytes as
+   * its record prefix (IdentityRegistry.prefixEquals): the same name, host and port. Compares the
+   * registry's prefix bytes first, so the usual hit reads no identity object.
+   */
+  slotOfRecord(b: Uint8Array, nameStart: number, nameLength: number, prefixStart: number, prefixEnd: number): number {
+    this.foundSamePrefix = false;
+    if (this.count === 0) return NONE;
+    const hash = asciiNameHash(b, nameStart, nameLength);
+    const buckets = this.buckets;
+    const mask = this.bucketMask;
+    const cells = this.cells;
+    const reg = this.identities;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = buckets[i] as number;
+      if (slot === NONE) return NONE;
+      const id = cells[2 * slot] as number;
+      if (reg.hash(id) !== hash) continue;
+      if (reg.prefixEquals(id, b, prefixStart, prefixEnd)) {
+        this.foundSamePrefix = true;
+        return slot;
+      }
+      if (asciiEquals(reg.get(id).node, b, nameStart, nameLength)) return slot;
+    }
+  }
+
+  /** After `slotOfRecord`: whether its entry's identity has the record's very prefix bytes. */
+  foundSamePrefix = false;
+
+  /**
+   * Every entry as a push-pull record (what `records()` lists, in the same order) for
+   * wire's encodePushPullFrom, read from the columns and the registry's prefix bytes: no record
+   * object and no string is built. Valid until the table changes.
+   */
+  recordSource(): PushPullRecordSource {
+    return new TableRecords(this.identities, this.cells, this.statuses, this.order, this.count);
   }
 
   identity(slot: number): Identity {
@@ -538,6 +579,42 @@ export class MemberTable {
     }
   }
 }
+
+/** MemberTable.recordSource's cursor over the table's columns. */
+class TableRecords implements PushPullRecordSource {
+  prefix: Uint8Array;
+  prefixStart = 0;
+  prefixEnd = 0;
+  incarnation = 0;
+  status: MemberStatus = 'alive';
+  state: MemberState;
+
+  constructor(
+    private readonly reg: IdentityRegistry,
+    private readonly cells: Int32Array,
+    private readonly statuses: Uint8Array,
+    private readonly order: Int32Array,
+    readonly count: number,
+  ) {
+    this.prefix = reg.prefixBytes;
+    this.state = EMPTY;
+  }
+
+  seek(i: number): void {
+    const slot = this.order[i] as number;
+    const id = this.cells[2 * slot] as number;
+    const reg = this.reg;
+    const at = reg.prefixStart(id);
+    this.prefix = reg.prefixBytes;
+    this.prefixStart = at;
+    this.prefixEnd = at + reg.prefixLength(id);
+    this.incarnation = (this.cells[2 * slot + 1] as number) >>> 0;
+    this.status = STATUS[(this.statuses[slot] as number) & ~HEARD] as MemberStatus;
+    this.state = reg.get(id).state;
+  }
+}
+
+const EMPTY: MemberState = Object.freeze({ tags: Object.freeze({}), payload: null });
 
 /**
  * The index's size for `capacity` members: a power of two that keeps its load at or below three

@@ -22,12 +22,11 @@ import type {
   MemberState,
   MemberStatus,
   Message,
-  PushPullMessage,
   PushPullRecordCursor,
   PushPullView,
   SuspectMessage,
 } from '../wire/messages.js';
-import { decodeCorePacket, encodeMessage, encodePacket, encodePushPullPacket } from '../wire/codec.js';
+import { decodeCorePacket, encodeMessage, encodePacket, encodePushPullFrom } from '../wire/codec.js';
 import { newer, newest, nextIncarnation } from './incarnation.js';
 import type { Channel, Effect, MemberView, Timer } from './types.js';
 import type { Random } from '../util/random.js';
@@ -774,9 +773,10 @@ export class Membership {
   // ---------------------------------------------------------------- full state and anti-entropy
 
   private sendPushPull(to: Address, join: boolean, reply: boolean): void {
-    const msg: PushPullMessage = { type: 'push-pull', join, reply, source: this.name, members: this.records() };
+    // encodePushPullPacket({ type: 'push-pull', join, reply, source: this.name, members: this.records() }),
+    // written from the table's columns and the registry's encoded prefixes (no record objects).
     this.counters.pushPullsSent++;
-    this.out.send(to, encodePushPullPacket(msg), 'stream');
+    this.out.send(to, encodePushPullFrom(join, reply, this.name, this.table.recordSource(), true), 'stream');
   }
 
   private onPushPull(from: Address, msg: PushPullView, now: number): void {
@@ -802,7 +802,7 @@ export class Membership {
       let slot: number;
       if (recs.nameAscii) {
         self = asciiEquals(this.name, bytes, recs.nameStart, recs.nameLength);
-        slot = self ? NONE : t.slotOfAscii(bytes, recs.nameStart, recs.nameLength);
+        slot = self ? NONE : t.slotOfRecord(bytes, recs.nameStart, recs.nameLength, recs.prefixStart, recs.prefixEnd);
       } else {
         r = recs.record();
         self = r.node === this.name;
@@ -821,7 +821,9 @@ export class Membership {
       }
       // mergeRecord's first question (a known member at this address, at this incarnation or
       // older, is left alone), answered from the bytes.
-      const known = slot !== NONE && recs.hostAscii && this.sameAddressAt(slot, recs) && !newer(recs.incarnation, t.incarnation(slot));
+      // (The entry's identity with this record's very name, host and port bytes has its address.)
+      const known =
+        slot !== NONE && recs.hostAscii && ((r === null && t.foundSamePrefix) || this.sameAddressAt(slot, recs)) && !newer(recs.incarnation, t.incarnation(slot));
       if (!known) {
         r ??= recs.record();
         this.mergeRecord(r, slot, msg.source, now);

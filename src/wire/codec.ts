@@ -12,3 +12,4 @@ export { MAX_INCARNATION, MAX_SEQ, PROTOCOL_VERSION } from './layout.js';
 export type { CoreDecodeResult, DecodeError, DecodeErrorCode, DecodeResult } from './errors.js';
 export { encodedStateSize, encodeMessage, encodeStateDeltaMessage, encodePacket, encodePushPullPacket, packetOverheadBytes } from './encode.js';
 export { decodeCorePacket, decodePacket } from './decode.js';
+export { encodePushPullFrom, encodeRecordPrefix, type PushPullRecordSource } from './push-pull.js';

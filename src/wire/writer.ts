@@ -31,14 +31,26 @@ function put32(buf: Uint8Array, at: number, n: number): void {
 /** A msgpack writer into a reused buffer of at least the given bound. */
 export class Writer {
   private readonly buf: Buffer;
+  /** The same memory as a plain Uint8Array (what `finish` copies out of). */
+  private readonly bytes: Uint8Array;
   private pos = 0;
 
-  constructor(bound: number) {
+  /**
+   * A writer of at most `bound` bytes. With `own`, into a buffer of its own rather than the shared
+   * scratch one: for what is encoded while another Writer is in use (a push-pull's records).
+   */
+  constructor(bound: number, own = false) {
+    if (own) {
+      this.buf = Buffer.allocUnsafe(bound);
+      this.bytes = new Uint8Array(this.buf.buffer, this.buf.byteOffset, bound);
+      return;
+    }
     if (scratch.length < bound) {
       scratch = Buffer.allocUnsafe(Math.ceil(bound * 1.25));
       scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.length);
     }
     this.buf = scratch;
+    this.bytes = scratchBytes;
   }
 
   /** Bytes written so far. */
@@ -48,6 +60,19 @@ export class Writer {
 
   byte(b: number): void {
     this.buf[this.pos++] = b;
+  }
+
+  /** Copies `src[start, end)` in as they are (bytes already encoded). */
+  raw(src: Uint8Array, start: number, end: number): void {
+    const buf = this.buf;
+    const n = end - start;
+    if (n <= 32) {
+      let p = this.pos;
+      for (let i = start; i < end; i++) buf[p++] = src[i]!;
+    } else {
+      buf.set(src.subarray(start, end), this.pos);
+    }
+    this.pos += n;
   }
 
   /** Writes again the bytes written at [start, end). */
@@ -198,7 +223,7 @@ export class Writer {
   }
 
   finish(): Uint8Array {
-    return scratchBytes.slice(0, this.pos);
+    return this.bytes.slice(0, this.pos);
   }
 }
 

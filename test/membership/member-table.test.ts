@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { IdentityRegistry, type Identity } from '../../src/membership/identity-registry.js';
 import { MemberTable, NONE } from '../../src/membership/member-table.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { encodeRecordPrefix } from '../../src/wire/codec.js';
 import type { MemberStatus } from '../../src/wire/messages.js';
 
 const state = { tags: {}, payload: null };
@@ -172,5 +173,33 @@ describe('the member table', () => {
     // The idsOf cache lets go of the earlier batch: only what the table holds stays registered.
     registry.idsOf([]);
     expect(registry.size).toBe(records.length);
+  });
+
+  it('lists the same records as records() through recordSource, and finds records by their prefix bytes', () => {
+    const reg = new IdentityRegistry();
+    const t = new MemberTable(new SeededRandom(3), reg);
+    const tagged = { tags: { a: 'b' }, payload: null };
+    const statuses: MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
+    for (let k = 0; k < 50; k++) t.add({ node: `m${k}`, addr: { host: `10.0.0.${k}`, port: 7946 }, state: k % 2 ? state : tagged }, k * 5, statuses[k % 4] as MemberStatus, 0);
+    t.remove(t.slotOf('m7'));
+    const records = t.records();
+    const src = t.recordSource();
+    expect(src.count).toBe(records.length);
+    for (let i = 0; i < records.length; i++) {
+      src.seek(i);
+      const m = records[i]!;
+      const expected = encodeRecordPrefix(m.node, m.addr.host, m.addr.port);
+      expect(Buffer.from(src.prefix.subarray(src.prefixStart, src.prefixEnd)).equals(Buffer.from(expected))).toBe(true);
+      expect([src.incarnation, src.status, src.state]).toEqual([m.incarnation, m.status, m.state]);
+      // The record's own bytes find its slot, as the same prefix; another port finds it by name only.
+      const nameStart = 1; // the name's fixstr header
+      expect(t.slotOfRecord(expected, nameStart, m.node.length, 0, expected.length)).toBe(t.slotOf(m.node));
+      expect(t.foundSamePrefix).toBe(true);
+      const moved = encodeRecordPrefix(m.node, m.addr.host, 1);
+      expect(t.slotOfRecord(moved, nameStart, m.node.length, 0, moved.length)).toBe(t.slotOf(m.node));
+      expect(t.foundSamePrefix).toBe(false);
+    }
+    const unknown = encodeRecordPrefix('m7', '10.0.0.7', 7946);
+    expect(t.slotOfRecord(unknown, 1, 2, 0, unknown.length)).toBe(NONE);
   });
 });
