@@ -495,14 +495,12 @@ export class Membership {
       const code = statuses[k] as number;
       const status = RECORD_STATUSES[code === SUSPECT_CODE ? ALIVE_CODE : code] as MemberStatus;
       const incarnation = incarnations[k] as number;
-      const slot = t.slotOfId(id);
+      // Members a snapshot (or a prebuilt converged table) names were heard from before: a new
+      // entry is added heard.
+      const slot = t.restoreEntry(id, incarnation, status, now, this.opts.maxMembers);
+      if (t.restoreAdded) continue;
       if (slot === NONE) {
-        if (t.size >= this.opts.maxMembers) {
-          this.counters['dropped.member-limit']++;
-          continue;
-        }
-        // Members a snapshot (or a prebuilt converged table) names were heard from before.
-        t.setHeard(t.addShared(id, incarnation, status, now));
+        this.counters['dropped.member-limit']++;
       } else if (newer(incarnation, t.incarnation(slot))) {
         t.setIncarnation(slot, incarnation);
         t.setIdentityShared(slot, id);

@@ -123,20 +123,9 @@ export interface PushPullRecordSource {
  */
 export function encodePushPullFrom(join: boolean, reply: boolean, source: string, records: PushPullRecordSource, framed = false): Uint8Array {
   const count = records.count;
-  let bound = 16 + 3 * source.length + 5;
-  let measured: MemberState | null = null;
-  let stateBound = 0;
-  for (let i = 0; i < count; i++) {
-    records.seek(i);
-    bound += 1 + (records.prefixEnd - records.prefixStart) + 5 + 1;
-    const state = records.state;
-    if (state !== measured) {
-      measured = state;
-      stateBound = stateBytesBound(state);
-    }
-    bound += stateBound;
-  }
-  const w = new Writer(bound + 2);
+  // One pass: room is made record by record (a record's bound is its prefix, 11 bytes of header,
+  // incarnation and status, and its state's bound), starting from a guess for small states.
+  const w = new Writer(32 + 3 * source.length + 32 * count);
   if (framed) {
     w.byte(PROTOCOL_VERSION);
     w.arrayHeader(1);
@@ -148,15 +137,18 @@ export function encodePushPullFrom(join: boolean, reply: boolean, source: string
   w.str(source);
   w.arrayHeader(count);
   let written: MemberState | null = null;
+  let stateBound = 0;
   let stateStart = 0;
   let stateEnd = 0;
   for (let i = 0; i < count; i++) {
     records.seek(i);
+    const state = records.state;
+    if (state !== written) stateBound = stateBytesBound(state);
+    w.ensure(11 + (records.prefixEnd - records.prefixStart) + stateBound);
     w.arrayHeader(MEMBER_LENGTH);
     w.raw(records.prefix, records.prefixStart, records.prefixEnd);
     w.uint(records.incarnation);
     w.uint(statusCode(records.status));
-    const state = records.state;
     if (state === written) {
       w.repeat(stateStart, stateEnd);
       continue;

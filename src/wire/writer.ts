@@ -30,9 +30,9 @@ function put32(buf: Uint8Array, at: number, n: number): void {
 
 /** A msgpack writer into a reused buffer of at least the given bound. */
 export class Writer {
-  private readonly buf: Buffer;
+  private buf: Buffer;
   /** The same memory as a plain Uint8Array (what `finish` copies out of). */
-  private readonly bytes: Uint8Array;
+  private bytes: Uint8Array;
   private pos = 0;
 
   /**
@@ -49,6 +49,20 @@ export class Writer {
       scratch = Buffer.allocUnsafe(Math.ceil(bound * 1.25));
       scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.length);
     }
+    this.buf = scratch;
+    this.bytes = scratchBytes;
+  }
+
+  /**
+   * Makes room for `n` more bytes (a writer of the scratch buffer only): for a writer whose bound
+   * was not known up front, before each part whose bound is.
+   */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.ceil((this.pos + n) * 1.5));
+    this.buf.copy(grown, 0, 0, this.pos);
+    scratch = grown;
+    scratchBytes = new Uint8Array(grown.buffer, grown.byteOffset, grown.length);
     this.buf = scratch;
     this.bytes = scratchBytes;
   }
