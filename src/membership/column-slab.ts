@@ -1,7 +1,7 @@
 /**
  * Typed-array columns carved out of a few large ArrayBuffers, for many member tables in one
- * process (the simulator's): a 10,000-node world holds 10^4 tables of about 275 KB of columns.
- * Allocated one by one, those are 5 × 10^4 ArrayBuffers, and V8 answers every few dozen megabytes
+ * process (the simulator's): a 10,000-node world holds 10^4 tables of about 200 KB of columns.
+ * Allocated one by one, those are 4 × 10^4 ArrayBuffers, and V8 answers every few dozen megabytes
  * of new off-heap memory with a full garbage collection (45 of them, about 7 s, building that
  * world); carved out of slabs of up to 256 MB it runs a handful.
  *

@@ -10,6 +10,7 @@
  * That buys one member table for both: the table the simulator exercises is the one production runs.
  */
 import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
+import { encodeRecordPrefix } from '../wire/codec.js';
 
 /**
  * What a member is, as opposed to what this node believes of it: its name, address and state.
@@ -40,6 +41,18 @@ export class IdentityRegistry {
   private batchIds = new Int32Array(0);
   /** The last batch of `recordsOf` (the same array as `batch`) and its columns. */
   private recordBatch: RecordBatch | null = null;
+  /**
+   * Each id's record prefix (its node, host and port as a push-pull record starts: wire's
+   * encodeRecordPrefix), encoded on first use into one shared array: where it starts (-1: not
+   * encoded) and its length. Push-pulls are written from these bytes and their records recognised
+   * by them, so neither touches the identity objects' strings (10^4 of them, scattered in the heap).
+   */
+  private prefixAt = new Int32Array(16).fill(-1);
+  private prefixLen = new Int32Array(16);
+  private arena = new Uint8Array(1024);
+  private arenaUsed = 0;
+  /** Bytes of the arena held by freed ids' prefixes. */
+  private arenaGarbage = 0;
 
   /** Distinct identity objects held. */
   get size(): number {
@@ -75,6 +88,12 @@ export class IdentityRegistry {
           const hashes = new Uint32Array(this.refs.length);
           hashes.set(this.nameHashes);
           this.nameHashes = hashes;
+          const at = new Int32Array(this.refs.length).fill(-1);
+          at.set(this.prefixAt);
+          this.prefixAt = at;
+          const len = new Int32Array(this.refs.length);
+          len.set(this.prefixLen);
+          this.prefixLen = len;
         }
       } else {
         this.objects[id] = ident;
@@ -98,7 +117,73 @@ export class IdentityRegistry {
     if (n > 0) return;
     this.ids.delete(this.objects[id] as Identity);
     this.objects[id] = undefined;
+    if ((this.prefixAt[id] as number) >= 0) {
+      this.arenaGarbage += this.prefixLen[id] as number;
+      this.prefixAt[id] = -1;
+    }
     this.free.push(id);
+  }
+
+  /**
+   * Where id's record prefix starts in `prefixBytes` (encoded now if it was not yet). Read
+   * `prefixBytes` after this call: encoding one may move them all to a new array.
+   */
+  prefixStart(id: number): number {
+    const at = this.prefixAt[id] as number;
+    return at >= 0 ? at : this.encodePrefix(id);
+  }
+
+  /** The length of id's record prefix (after `prefixStart(id)`). */
+  prefixLength(id: number): number {
+    return this.prefixLen[id] as number;
+  }
+
+  /** The array every record prefix is in (see `prefixStart`). */
+  get prefixBytes(): Uint8Array {
+    return this.arena;
+  }
+
+  /** Whether `b[start, end)` are id's record prefix: its name, host and port, encoded as wire encodes them. */
+  prefixEquals(id: number, b: Uint8Array, start: number, end: number): boolean {
+    const at = this.prefixStart(id);
+    const n = end - start;
+    if (n !== this.prefixLen[id]) return false;
+    const a = this.arena;
+    for (let i = 0; i < n; i++) if (a[at + i] !== b[start + i]) return false;
+    return true;
+  }
+
+  private encodePrefix(id: number): number {
+    const ident = this.objects[id] as Identity;
+    const bytes = encodeRecordPrefix(ident.node, ident.addr.host, ident.addr.port);
+    const n = bytes.length;
+    if (this.arenaUsed + n > this.arena.length) this.compact(n);
+    const at = this.arenaUsed;
+    this.arena.set(bytes, at);
+    this.arenaUsed = at + n;
+    this.prefixAt[id] = at;
+    this.prefixLen[id] = n;
+    return at;
+  }
+
+  /** Moves the live prefixes into an array with room for `extra` more bytes (twice what they need). */
+  private compact(extra: number): void {
+    const live = this.arenaUsed - this.arenaGarbage;
+    const next = new Uint8Array(Math.max(1024, 2 * (live + extra)));
+    const old = this.arena;
+    const at = this.prefixAt;
+    let used = 0;
+    for (let id = 0; id < this.objects.length; id++) {
+      const start = at[id] as number;
+      if (start < 0) continue;
+      const n = this.prefixLen[id] as number;
+      next.set(old.subarray(start, start + n), used);
+      at[id] = used;
+      used += n;
+    }
+    this.arena = next;
+    this.arenaUsed = used;
+    this.arenaGarbage = 0;
   }
 
   /**

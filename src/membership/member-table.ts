@@ -11,6 +11,7 @@
  * until the member is removed (reaped); removed slots are reused.
  */
 import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
+import type { PushPullRecordSource } from '../wire/codec.js';
 import type { MemberView } from './types.js';
 import type { Random } from '../util/random.js';
 import { IdentityRegistry, asciiNameHash, nameHash, type Identity } from './identity-registry.js';
@@ -31,7 +32,19 @@ const SUSPECT = 1;
 const HEARD = 0x80;
 const DEAD = 2;
 const LEFT = 3;
-const CODE: Readonly<Record<MemberStatus, number>> = { alive: ALIVE, suspect: SUSPECT, dead: DEAD, left: LEFT };
+/** A status's code (a switch: no keyed property load, which costs more at 10^8 adds). */
+function codeOf(status: MemberStatus): number {
+  switch (status) {
+    case 'alive':
+      return ALIVE;
+    case 'suspect':
+      return SUSPECT;
+    case 'dead':
+      return DEAD;
+    default:
+      return LEFT;
+  }
+}
 
 /** No member: what lookups return instead of a slot. */
 export const NONE = -1;
@@ -50,7 +63,15 @@ export class MemberTable {
   private bucketMask = -1;
   private count = 0;
   private statuses = new Uint8Array(0);
-  private changed = new Float64Array(0);
+  /**
+   * When each entry last changed. Most entries of a large table changed at one same time (a
+   * restored table: 10^8 entries in a 10,000-node simulation, each of which a column would give 8
+   * bytes): that time is `changedBase` and only the others are kept, by slot, in `changedOther`;
+   * once those are many (a long-running node's table), as a column instead (`changed`).
+   */
+  private changed: Float64Array | null = null;
+  private changedBase = 0;
+  private readonly changedOther = new Map<number, number>();
   private digestValue = 0;
   /** Slots in probe order (self and tombstones included; the probe skips them). */
   private order = new Int32Array(0);
@@ -151,6 +172,46 @@ export class MemberTable {
     }
   }
 
+  /**
+   * `slotOfAscii` for a push-pull record whose node, host and port fields are `b[prefixStart,
+   * prefixEnd)` (its ASCII name at `b[nameStart, +nameLength)` among them). Afterwards
+   * `foundSamePrefix` says whether the entry found holds an identity with exactly those bytes as
+   * its record prefix (IdentityRegistry.prefixEquals): the same name, host and port. Compares the
+   * registry's prefix bytes first, so the usual hit reads no identity object.
+   */
+  slotOfRecord(b: Uint8Array, nameStart: number, nameLength: number, prefixStart: number, prefixEnd: number): number {
+    this.foundSamePrefix = false;
+    if (this.count === 0) return NONE;
+    const hash = asciiNameHash(b, nameStart, nameLength);
+    const buckets = this.buckets;
+    const mask = this.bucketMask;
+    const cells = this.cells;
+    const reg = this.identities;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = buckets[i] as number;
+      if (slot === NONE) return NONE;
+      const id = cells[2 * slot] as number;
+      if (reg.hash(id) !== hash) continue;
+      if (reg.prefixEquals(id, b, prefixStart, prefixEnd)) {
+        this.foundSamePrefix = true;
+        return slot;
+      }
+      if (asciiEquals(reg.get(id).node, b, nameStart, nameLength)) return slot;
+    }
+  }
+
+  /** After `slotOfRecord`: whether its entry's identity has the record's very prefix bytes. */
+  foundSamePrefix = false;
+
+  /**
+   * Every entry as a push-pull record (what `records()` lists, in the same order) for
+   * wire's encodePushPullFrom, read from the columns and the registry's prefix bytes: no record
+   * object and no string is built. Valid until the table changes.
+   */
+  recordSource(): PushPullRecordSource {
+    return new TableRecords(this.identities, this.cells, this.statuses, this.order, this.count);
+  }
+
   identity(slot: number): Identity {
     return this.identities.get(this.cells[2 * slot] as number);
   }
@@ -181,7 +242,30 @@ export class MemberTable {
   }
 
   changedAt(slot: number): number {
-    return this.changed[slot] as number;
+    const col = this.changed;
+    if (col !== null) return col[slot] as number;
+    const other = this.changedOther;
+    return other.size === 0 ? this.changedBase : (other.get(slot) ?? this.changedBase);
+  }
+
+  private setChanged(slot: number, time: number): void {
+    const col = this.changed;
+    if (col !== null) {
+      col[slot] = time;
+      return;
+    }
+    const other = this.changedOther;
+    if (time === this.changedBase) {
+      if (other.size > 0) other.delete(slot);
+      return;
+    }
+    other.set(slot, time);
+    if (other.size >= Math.max(64, this.capacity >> 4)) {
+      const dense = new Float64Array(this.capacity).fill(this.changedBase);
+      for (const [k, t] of other) dense[k] = t;
+      other.clear();
+      this.changed = dense;
+    }
   }
 
   view(slot: number): MemberView {
@@ -234,19 +318,77 @@ export class MemberTable {
     return this.addId(id, incarnation, status, now);
   }
 
+  /**
+   * What restoring one record starts with: the slot of the member named as `id`'s identity is, as
+   * `slotOfId(id)` finds it; or, when the table has no such member and holds fewer than `limit`,
+   * a new entry for `id`, heard from, as `setHeard(addShared(id, incarnation, status, now))` adds
+   * it (then `restoreAdded` is true); or NONE when the table is full. The lookup's walk of the
+   * index ends where the new entry goes, so a restore into a reserved table walks it once.
+   */
+  restoreEntry(id: number, incarnation: number, status: MemberStatus, now: number, limit: number): number {
+    this.restoreAdded = false;
+    if (this.count === 0 || this.free.length > 0 || this.highWater >= this.capacity) {
+      const found = this.slotOfId(id);
+      if (found !== NONE || this.count >= limit) return found;
+      const added = this.addShared(id, incarnation, status, now);
+      this.setHeard(added);
+      this.restoreAdded = true;
+      return added;
+    }
+    const buckets = this.buckets;
+    const mask = this.bucketMask;
+    const cells = this.cells;
+    const reg = this.identities;
+    const hash = reg.hash(id);
+    let i = hash & mask;
+    for (; ; i = (i + 1) & mask) {
+      const slot = buckets[i] as number;
+      if (slot === NONE) break;
+      const other = cells[2 * slot] as number;
+      if (other === id || (reg.hash(other) === hash && reg.get(other).node === reg.get(id).node)) return slot;
+    }
+    if (this.count >= limit) return NONE;
+    // addId's steps for a slot off the high water mark, with the heard bit set as setHeard sets it.
+    reg.retain(id);
+    const slot = this.highWater++;
+    const code = codeOf(status);
+    cells[2 * slot] = id;
+    cells[2 * slot + 1] = incarnation;
+    this.statuses[slot] = code <= SUSPECT ? code | HEARD : code;
+    this.setChanged(slot, now);
+    buckets[i] = slot;
+    this.count++;
+    this.countStatus(code, 1);
+    if (code > SUSPECT) this.track(slot);
+    if (code === ALIVE) this.digestValue ^= mix32(hash ^ Math.imul((incarnation | 0) + 1, 0x9e3779b1));
+    const n = this.orderLength++;
+    const order = this.order;
+    order[n] = slot;
+    if (n > 0) {
+      const offset = this.random.int(n + 1);
+      order[n] = order[offset] as number;
+      order[offset] = slot;
+    }
+    this.restoreAdded = true;
+    return slot;
+  }
+
+  /** After `restoreEntry`: whether it added an entry. */
+  restoreAdded = false;
+
   private addId(id: number, incarnation: number, status: MemberStatus, now: number): number {
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.highWater >= this.capacity) this.grow(Math.max(8, this.capacity * 2));
       slot = this.highWater++;
     }
-    const code = CODE[status];
+    const code = codeOf(status);
     const hash = this.identities.hash(id);
     const cells = this.cells;
     cells[2 * slot] = id;
     cells[2 * slot + 1] = incarnation;
     this.statuses[slot] = code;
-    this.changed[slot] = now;
+    this.setChanged(slot, now);
     this.insertIndex(slot, hash);
     this.count++;
     this.countStatus(code, 1);
@@ -304,7 +446,7 @@ export class MemberTable {
   }
 
   setStatus(slot: number, status: MemberStatus, now: number): void {
-    const code = CODE[status];
+    const code = codeOf(status);
     const old = this.code(slot);
     if (old === code) return;
     if (old === ALIVE || code === ALIVE) this.digestValue ^= this.entryHash(slot);
@@ -315,7 +457,7 @@ export class MemberTable {
     if (old <= SUSPECT && !this.heard(slot)) this.unheardActive--;
     if (code <= SUSPECT && !heard) this.unheardActive++;
     this.statuses[slot] = code | (heard ? HEARD : 0);
-    this.changed[slot] = now;
+    this.setChanged(slot, now);
     this.counts[status]++;
     this.track(slot);
   }
@@ -348,7 +490,7 @@ export class MemberTable {
 
   /** Sets the time of the last change without a status change (a new incarnation of self). */
   touch(slot: number, now: number): void {
-    this.changed[slot] = now;
+    this.setChanged(slot, now);
   }
 
   /** Removes a member entirely (reaping a tombstone). O(n), and rare. */
@@ -362,6 +504,7 @@ export class MemberTable {
     if (this.code(slot) <= SUSPECT && !this.heard(slot)) this.unheardActive--;
     this.counts[STATUS[this.code(slot)] as MemberStatus]--;
     this.cells[2 * slot] = NONE;
+    this.changedOther.delete(slot);
     this.identities.release(id);
     this.free.push(slot);
     const order = this.order;
@@ -521,9 +664,11 @@ export class MemberTable {
     const st = slab === null ? new Uint8Array(capacity) : slab.uint8(capacity);
     st.set(this.statuses);
     this.statuses = st;
-    const ch = slab === null ? new Float64Array(capacity) : slab.float64(capacity);
-    ch.set(this.changed);
-    this.changed = ch;
+    if (this.changed !== null) {
+      const ch = new Float64Array(capacity);
+      ch.set(this.changed);
+      this.changed = ch;
+    }
     const order = slab === null ? new Int32Array(capacity) : slab.int32(capacity);
     order.set(this.order.subarray(0, this.orderLength));
     this.order = order;
@@ -539,6 +684,42 @@ export class MemberTable {
   }
 }
 
+/** MemberTable.recordSource's cursor over the table's columns. */
+class TableRecords implements PushPullRecordSource {
+  prefix: Uint8Array;
+  prefixStart = 0;
+  prefixEnd = 0;
+  incarnation = 0;
+  status: MemberStatus = 'alive';
+  state: MemberState;
+
+  constructor(
+    private readonly reg: IdentityRegistry,
+    private readonly cells: Int32Array,
+    private readonly statuses: Uint8Array,
+    private readonly order: Int32Array,
+    readonly count: number,
+  ) {
+    this.prefix = reg.prefixBytes;
+    this.state = EMPTY;
+  }
+
+  seek(i: number): void {
+    const slot = this.order[i] as number;
+    const id = this.cells[2 * slot] as number;
+    const reg = this.reg;
+    const at = reg.prefixStart(id);
+    this.prefix = reg.prefixBytes;
+    this.prefixStart = at;
+    this.prefixEnd = at + reg.prefixLength(id);
+    this.incarnation = (this.cells[2 * slot + 1] as number) >>> 0;
+    this.status = STATUS[(this.statuses[slot] as number) & ~HEARD] as MemberStatus;
+    this.state = reg.get(id).state;
+  }
+}
+
+const EMPTY: MemberState = Object.freeze({ tags: Object.freeze({}), payload: null });
+
 /**
  * The index's size for `capacity` members: a power of two that keeps its load at or below three
  * quarters. Linear probing stays short at that load (about 2.5 probes for a hit at worst), and the
@@ -551,9 +732,9 @@ function indexSize(capacity: number): number {
   return size;
 }
 
-/** The bytes of ColumnSlab a table of `capacity` members takes (its five columns). */
+/** The bytes of ColumnSlab a table of `capacity` members takes (its four columns; change times are not carved). */
 export function tableColumnBytes(capacity: number): number {
-  return columnBytes(8 * capacity) + columnBytes(capacity) + columnBytes(8 * capacity) + columnBytes(4 * capacity) + columnBytes(4 * indexSize(capacity));
+  return columnBytes(8 * capacity) + columnBytes(capacity) + columnBytes(4 * capacity) + columnBytes(4 * indexSize(capacity));
 }
 
 /** murmur3's 32-bit finaliser: spreads every input bit over the output. */

@@ -22,15 +22,13 @@ import type {
   MemberState,
   MemberStatus,
   Message,
-  PushPullMessage,
   PushPullRecordCursor,
   PushPullView,
   SignableMessage,
   SignedMessage,
   SuspectMessage,
 } from '../wire/messages.js';
-import { decodeCorePacket, encodeMessage, encodePacket, encodePushPullPacket, encodeSigned } from '../wire/codec.js';
-import { encodePushPull } from '../wire/push-pull.js';
+import { decodeCorePacket, encodeMessage, encodePacket, encodePushPullFrom, encodeSigned } from '../wire/codec.js';
 import { newIdentityCounters, SIGNED_OVERHEAD_BYTES, type IdentityConfig, type IdentityCounters, type IdentityDropReason, type IdentityTransition, type RecordAuthenticator } from './authenticator.js';
 import { newer, newest, nextIncarnation } from './incarnation.js';
 import type { Channel, Effect, MemberView, Timer } from './types.js';
@@ -554,14 +552,12 @@ export class Membership {
       const code = statuses[k] as number;
       const status = RECORD_STATUSES[code === SUSPECT_CODE ? ALIVE_CODE : code] as MemberStatus;
       const incarnation = incarnations[k] as number;
-      const slot = t.slotOfId(id);
+      // Members a snapshot (or a prebuilt converged table) names were heard from before: a new
+      // entry is added heard.
+      const slot = t.restoreEntry(id, incarnation, status, now, this.opts.maxMembers);
+      if (t.restoreAdded) continue;
       if (slot === NONE) {
-        if (t.size >= this.opts.maxMembers) {
-          this.counters['dropped.member-limit']++;
-          continue;
-        }
-        // Members a snapshot (or a prebuilt converged table) names were heard from before.
-        t.setHeard(t.addShared(id, incarnation, status, now));
+        this.counters['dropped.member-limit']++;
       } else if (newer(incarnation, t.incarnation(slot))) {
         t.setIncarnation(slot, incarnation);
         t.setIdentityShared(slot, id);
@@ -853,10 +849,11 @@ export class Membership {
   // ---------------------------------------------------------------- full state and anti-entropy
 
   private sendPushPull(to: Address, join: boolean, reply: boolean): void {
-    const msg: PushPullMessage = { type: 'push-pull', join, reply, source: this.name, members: this.records() };
+    // encodePushPullPacket({ type: 'push-pull', join, reply, source: this.name, members: this.records() }),
+    // written from the table's columns and the registry's encoded prefixes (no record objects).
     this.counters.pushPullsSent++;
     if (this.auth === null || this.transition === 'send-unsigned') {
-      this.out.send(to, encodePushPullPacket(msg), 'stream');
+      this.out.send(to, encodePushPullFrom(join, reply, this.name, this.table.recordSource(), true), 'stream');
       return;
     }
     // With identity: the certificates (in a join every one held, else this node's), then every
@@ -867,7 +864,7 @@ export class Membership {
     const held = this.signed as NonNullable<Membership['signed']>;
     for (const wire of held.alive.values()) parts.push(wire);
     for (const wire of held.verdict.values()) parts.push(wire);
-    parts.push(encodePushPull(msg));
+    parts.push(encodePushPullFrom(join, reply, this.name, this.table.recordSource()));
     this.out.send(to, encodePacket(parts), 'stream');
   }
 
@@ -896,7 +893,7 @@ export class Membership {
       let slot: number;
       if (recs.nameAscii) {
         self = asciiEquals(this.name, bytes, recs.nameStart, recs.nameLength);
-        slot = self ? NONE : t.slotOfAscii(bytes, recs.nameStart, recs.nameLength);
+        slot = self ? NONE : t.slotOfRecord(bytes, recs.nameStart, recs.nameLength, recs.prefixStart, recs.prefixEnd);
       } else {
         r = recs.record();
         self = r.node === this.name;
@@ -915,7 +912,9 @@ export class Membership {
       }
       // mergeRecord's first question (a known member at this address, at this incarnation or
       // older, is left alone), answered from the bytes.
-      const known = slot !== NONE && recs.hostAscii && this.sameAddressAt(slot, recs) && !newer(recs.incarnation, t.incarnation(slot));
+      // (The entry's identity with this record's very name, host and port bytes has its address.)
+      const known =
+        slot !== NONE && recs.hostAscii && ((r === null && t.foundSamePrefix) || this.sameAddressAt(slot, recs)) && !newer(recs.incarnation, t.incarnation(slot));
       if (!known) {
         r ??= recs.record();
         this.mergeRecord(r, slot, msg.source, now);

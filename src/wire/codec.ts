@@ -12,3 +12,4 @@ export { FINGERPRINT_BYTES, MAX_CERT_BYTES, MAX_INCARNATION, MAX_SEQ, PROTOCOL_V
 export type { CoreDecodeResult, DecodeError, DecodeErrorCode, DecodeResult } from './errors.js';
 export { encodedStateSize, encodeMessage, encodeSigned, encodeStateDeltaMessage, encodePacket, encodePushPullPacket, packetOverheadBytes } from './encode.js';
 export { decodeCorePacket, decodePacket } from './decode.js';
+export { encodePushPullFrom, encodeRecordPrefix, type PushPullRecordSource } from './push-pull.js';

@@ -138,6 +138,12 @@ export interface PushPullRecordCursor {
   readonly hostStart: number;
   readonly hostLength: number;
   readonly hostAscii: boolean;
+  /**
+   * The record's node, host and port fields as they are in `bytes`: `[prefixStart, prefixEnd)`.
+   * Equal to encodeRecordPrefix's bytes of a name, host and port, they are that name, host and port.
+   */
+  readonly prefixStart: number;
+  readonly prefixEnd: number;
   readonly port: number;
   readonly incarnation: number;
   readonly status: MemberStatus;

@@ -88,6 +88,102 @@ export function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array
   return w.finish();
 }
 
+/**
+ * A member record's first three fields (node, host, port) as encodePushPull writes them, in an
+ * array of their own: what a table may keep per identity, to write a push-pull from
+ * (encodePushPullFrom) and to recognise a record in a packet by comparing bytes.
+ */
+export function encodeRecordPrefix(node: string, host: string, port: number): Uint8Array {
+  const w = new Writer(16 + 3 * (node.length + host.length), true);
+  w.str(node);
+  w.str(host);
+  w.uint(port);
+  return w.finish();
+}
+
+/**
+ * The records of a push-pull to write, one at a time (encodePushPullFrom): `seek(i)` makes record
+ * i current. Its node, host and port are bytes already encoded (encodeRecordPrefix's), at
+ * `prefix[prefixStart, prefixEnd)`; a table that keeps them per identity writes no string.
+ */
+export interface PushPullRecordSource {
+  readonly count: number;
+  seek(i: number): void;
+  readonly prefix: Uint8Array;
+  readonly prefixStart: number;
+  readonly prefixEnd: number;
+  readonly incarnation: number;
+  readonly status: MemberStatus;
+  readonly state: MemberState;
+}
+
+/**
+ * `encodePushPull` of { join, reply, source, members } where the members are `records`' (in
+ * order): the same bytes, written from the records' encoded prefixes.
+ */
+export function encodePushPullFrom(join: boolean, reply: boolean, source: string, records: PushPullRecordSource, framed = false): Uint8Array {
+  const count = records.count;
+  // One pass: room is made record by record (a record's bound is its prefix, 11 bytes of header,
+  // incarnation and status, and its state's bound), starting from a guess for small states.
+  const w = new Writer(32 + 3 * source.length + 32 * count);
+  if (framed) {
+    w.byte(PROTOCOL_VERSION);
+    w.arrayHeader(1);
+  }
+  w.arrayHeader(PUSH_PULL_LENGTH);
+  w.uint(CODE_PUSH_PULL);
+  w.byte(join ? 0xc3 : 0xc2);
+  w.byte(reply ? 0xc3 : 0xc2);
+  w.str(source);
+  w.arrayHeader(count);
+  let written: MemberState | null = null;
+  let stateBound = 0;
+  let stateStart = 0;
+  let stateEnd = 0;
+  for (let i = 0; i < count; i++) {
+    records.seek(i);
+    const state = records.state;
+    if (state !== written) stateBound = stateBytesBound(state);
+    w.ensure(11 + (records.prefixEnd - records.prefixStart) + stateBound);
+    w.arrayHeader(MEMBER_LENGTH);
+    w.raw(records.prefix, records.prefixStart, records.prefixEnd);
+    w.uint(records.incarnation);
+    w.uint(statusCode(records.status));
+    if (state === written) {
+      w.repeat(stateStart, stateEnd);
+      continue;
+    }
+    written = state;
+    stateStart = w.offset;
+    writeState(w, state);
+    stateEnd = w.offset;
+  }
+  return w.finish();
+}
+
+/** encodePushPull's bound of one state's bytes. */
+function stateBytesBound(state: MemberState): number {
+  let n = 0;
+  const tags = state.tags;
+  for (const k in tags) n += 10 + 3 * (k.length + (tags[k] as string).length);
+  const payload = state.payload;
+  return n + (payload === null ? 1 : 5 + payload.length);
+}
+
+/** A record's state (tags, payload) as encodePushPull writes it. */
+function writeState(w: Writer, state: MemberState): void {
+  const tags = state.tags;
+  const keys = Object.keys(tags);
+  w.arrayHeader(keys.length * 2);
+  for (const k of keys) {
+    w.str(k);
+    w.str(tags[k] as string);
+  }
+  const payload = state.payload;
+  if (payload === null) w.byte(0xc0);
+  else w.bin(payload);
+}
+
 /** What readPushPull and readPushPullView check first: the fields before the records. */
 interface PushPullHead {
   readonly join: boolean;
@@ -185,6 +281,8 @@ export class PushPullRecords implements PushPullRecordCursor {
   hostStart = 0;
   hostLength = 0;
   hostAscii = true;
+  prefixStart = 0;
+  prefixEnd = 0;
   port = 0;
   incarnation = 0;
   status: MemberStatus = 'alive';
@@ -208,6 +306,7 @@ export class PushPullRecords implements PushPullRecordCursor {
     const b = this.bytes;
     this.index = k;
     r.pos = (this.offsets[k] as number) + 1; // the record's fixarray header (7 fields)
+    this.prefixStart = r.pos;
     let n = r.strHeader();
     let at = r.pos;
     this.nameStart = at;
@@ -221,6 +320,7 @@ export class PushPullRecords implements PushPullRecordCursor {
     this.hostAscii = isAscii(b, at, n);
     r.pos = at + n;
     this.port = r.int();
+    this.prefixEnd = r.pos;
     this.incarnation = r.int();
     this.status = STATUSES[r.int()] as MemberStatus;
   }

@@ -30,15 +30,41 @@ function put32(buf: Uint8Array, at: number, n: number): void {
 
 /** A msgpack writer into a reused buffer of at least the given bound. */
 export class Writer {
-  private readonly buf: Buffer;
+  private buf: Buffer;
+  /** The same memory as a plain Uint8Array (what `finish` copies out of). */
+  private bytes: Uint8Array;
   private pos = 0;
 
-  constructor(bound: number) {
+  /**
+   * A writer of at most `bound` bytes. With `own`, into a buffer of its own rather than the shared
+   * scratch one: for what is encoded while another Writer is in use (a push-pull's records).
+   */
+  constructor(bound: number, own = false) {
+    if (own) {
+      this.buf = Buffer.allocUnsafe(bound);
+      this.bytes = new Uint8Array(this.buf.buffer, this.buf.byteOffset, bound);
+      return;
+    }
     if (scratch.length < bound) {
       scratch = Buffer.allocUnsafe(Math.ceil(bound * 1.25));
       scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.length);
     }
     this.buf = scratch;
+    this.bytes = scratchBytes;
+  }
+
+  /**
+   * Makes room for `n` more bytes (a writer of the scratch buffer only): for a writer whose bound
+   * was not known up front, before each part whose bound is.
+   */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.ceil((this.pos + n) * 1.5));
+    this.buf.copy(grown, 0, 0, this.pos);
+    scratch = grown;
+    scratchBytes = new Uint8Array(grown.buffer, grown.byteOffset, grown.length);
+    this.buf = scratch;
+    this.bytes = scratchBytes;
   }
 
   /** Bytes written so far. */
@@ -48,6 +74,19 @@ export class Writer {
 
   byte(b: number): void {
     this.buf[this.pos++] = b;
+  }
+
+  /** Copies `src[start, end)` in as they are (bytes already encoded). */
+  raw(src: Uint8Array, start: number, end: number): void {
+    const buf = this.buf;
+    const n = end - start;
+    if (n <= 32) {
+      let p = this.pos;
+      for (let i = start; i < end; i++) buf[p++] = src[i]!;
+    } else {
+      buf.set(src.subarray(start, end), this.pos);
+    }
+    this.pos += n;
   }
 
   /** Writes again the bytes written at [start, end). */
@@ -198,7 +237,7 @@ export class Writer {
   }
 
   finish(): Uint8Array {
-    return scratchBytes.slice(0, this.pos);
+    return this.bytes.slice(0, this.pos);
   }
 }
 

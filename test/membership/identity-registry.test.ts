@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IdentityRegistry, nameHash, type Identity } from '../../src/membership/identity-registry.js';
+import { encodeRecordPrefix } from '../../src/wire/codec.js';
 
 const state = { tags: {}, payload: null };
 const ident = (node: string): Identity => ({ node, addr: { host: 'h', port: 1 }, state });
@@ -55,5 +56,34 @@ describe('the identity registry', () => {
     expect(r.refCount(ids[0] as number)).toBe(1);
     expect(r.refCount(ids[1] as number)).toBe(0);
     expect(r.size).toBe(2); // 'a' (held by the table) and 'd' (held by the cache)
+  });
+
+  it("keeps each id's record prefix (wire's encodeRecordPrefix) through frees, reuse and compaction", () => {
+    const r = new IdentityRegistry();
+    const live = new Map<number, Identity>();
+    const make = (k: number): Identity => ({ node: k % 7 === 0 ? `nœud-${k}` : `n${k}`, addr: { host: `10.0.${k % 256}.${k % 13}`, port: 7000 + k }, state });
+    const check = (): void => {
+      for (const [id, obj] of live) {
+        const expected = encodeRecordPrefix(obj.node, obj.addr.host, obj.addr.port);
+        const at = r.prefixStart(id);
+        expect(r.prefixLength(id)).toBe(expected.length);
+        expect(Buffer.from(r.prefixBytes.subarray(at, at + expected.length)).equals(Buffer.from(expected))).toBe(true);
+        expect(r.prefixEquals(id, expected, 0, expected.length)).toBe(true);
+        const other = encodeRecordPrefix(obj.node, obj.addr.host, obj.addr.port + 1);
+        expect(r.prefixEquals(id, other, 0, other.length)).toBe(false);
+      }
+    };
+    // Enough churn that the arena fills with freed prefixes and is compacted several times.
+    for (let k = 0; k < 3000; k++) {
+      const obj = make(k);
+      live.set(r.acquire(obj), obj);
+      if (k % 3 !== 0) {
+        const first = live.keys().next().value as number;
+        r.release(first);
+        live.delete(first);
+      }
+      if (k % 500 === 0) check();
+    }
+    check();
   });
 });

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { IdentityRegistry, type Identity } from '../../src/membership/identity-registry.js';
 import { MemberTable, NONE } from '../../src/membership/member-table.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { encodeRecordPrefix } from '../../src/wire/codec.js';
 import type { MemberStatus } from '../../src/wire/messages.js';
 
 const state = { tags: {}, payload: null };
@@ -172,5 +173,99 @@ describe('the member table', () => {
     // The idsOf cache lets go of the earlier batch: only what the table holds stays registered.
     registry.idsOf([]);
     expect(registry.size).toBe(records.length);
+  });
+
+  it('lists the same records as records() through recordSource, and finds records by their prefix bytes', () => {
+    const reg = new IdentityRegistry();
+    const t = new MemberTable(new SeededRandom(3), reg);
+    const tagged = { tags: { a: 'b' }, payload: null };
+    const statuses: MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
+    for (let k = 0; k < 50; k++) t.add({ node: `m${k}`, addr: { host: `10.0.0.${k}`, port: 7946 }, state: k % 2 ? state : tagged }, k * 5, statuses[k % 4] as MemberStatus, 0);
+    t.remove(t.slotOf('m7'));
+    const records = t.records();
+    const src = t.recordSource();
+    expect(src.count).toBe(records.length);
+    for (let i = 0; i < records.length; i++) {
+      src.seek(i);
+      const m = records[i]!;
+      const expected = encodeRecordPrefix(m.node, m.addr.host, m.addr.port);
+      expect(Buffer.from(src.prefix.subarray(src.prefixStart, src.prefixEnd)).equals(Buffer.from(expected))).toBe(true);
+      expect([src.incarnation, src.status, src.state]).toEqual([m.incarnation, m.status, m.state]);
+      // The record's own bytes find its slot, as the same prefix; another port finds it by name only.
+      const nameStart = 1; // the name's fixstr header
+      expect(t.slotOfRecord(expected, nameStart, m.node.length, 0, expected.length)).toBe(t.slotOf(m.node));
+      expect(t.foundSamePrefix).toBe(true);
+      const moved = encodeRecordPrefix(m.node, m.addr.host, 1);
+      expect(t.slotOfRecord(moved, nameStart, m.node.length, 0, moved.length)).toBe(t.slotOf(m.node));
+      expect(t.foundSamePrefix).toBe(false);
+    }
+    const unknown = encodeRecordPrefix('m7', '10.0.0.7', 7946);
+    expect(t.slotOfRecord(unknown, 1, 2, 0, unknown.length)).toBe(NONE);
+  });
+
+  it('answers changedAt as a column would, before and after most entries changed at their own times', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(300), fc.constantFrom(0, 0, 5, 7.5), fc.constantFrom('add', 'status', 'touch', 'remove')), { maxLength: 600 }), (ops) => {
+        const t = new MemberTable(new SeededRandom(1));
+        const model = new Map<string, number>();
+        let clock = 0;
+        for (const [k, step, op] of ops) {
+          clock += step;
+          const name = `m${k}`;
+          const slot = t.slotOf(name);
+          if (slot === NONE) {
+            if (op !== 'remove') model.set(name, (t.add(ident(name), 0, 'alive', clock), clock));
+            continue;
+          }
+          if (op === 'status') {
+            const before = t.status(slot);
+            t.setStatus(slot, before === 'alive' ? 'suspect' : 'alive', clock);
+            model.set(name, clock);
+          } else if (op === 'touch') {
+            t.touch(slot, clock);
+            model.set(name, clock);
+          } else if (op === 'remove') {
+            t.remove(slot);
+            model.delete(name);
+          }
+        }
+        for (const [name, time] of model) expect(t.changedAt(t.slotOf(name))).toBe(time);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('restoreEntry builds the very table that slotOfId, addShared and setHeard build', () => {
+    const statuses: MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(80), fc.nat(3), fc.nat(9)), { maxLength: 200 }), fc.nat(150), fc.boolean(), fc.integer(), (recs, limit, reserve, seed) => {
+        const reg = new IdentityRegistry();
+        const objects = Array.from({ length: 81 }, (_, k) => ident(`m${k}`));
+        const ids = objects.map((o) => reg.acquire(o));
+        const a = new MemberTable(new SeededRandom(seed), reg);
+        const b = new MemberTable(new SeededRandom(seed), reg);
+        if (reserve) {
+          a.reserve(recs.length);
+          b.reserve(recs.length);
+        }
+        for (const [k, st, inc] of recs) {
+          const id = ids[k] as number;
+          const status = statuses[st] as MemberStatus;
+          const got = a.restoreEntry(id, inc, status, 1, limit);
+          let want = b.slotOfId(id);
+          let added = false;
+          if (want === NONE && b.size < limit) {
+            want = b.addShared(id, inc, status, 1);
+            b.setHeard(want);
+            added = true;
+          }
+          expect([got, a.restoreAdded]).toEqual([want, added]);
+        }
+        expect(a.records()).toEqual(b.records());
+        expect([a.digest, a.size, a.unheardCount, a.counts, a.tombstones()]).toEqual([b.digest, b.size, b.unheardCount, b.counts, b.tombstones()]);
+        expect(a.slots().map((x) => a.heard(x))).toEqual(b.slots().map((x) => b.heard(x)));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

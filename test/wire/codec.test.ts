@@ -4,16 +4,19 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_DECODE_LIMITS,
   PROTOCOL_VERSION,
+  decodeCorePacket,
   decodePacket,
   encodeMessage,
   encodePacket,
+  encodePushPullFrom,
   encodePushPullPacket,
+  encodeRecordPrefix,
   encodedStateSize,
   packetOverheadBytes,
   type DecodeErrorCode,
   type DecodeResult,
 } from '../../src/wire/codec.js';
-import type { MemberRecord, MemberState, MemberStatus, Message, PushPullMessage } from '../../src/wire/messages.js';
+import type { MemberRecord, MemberState, MemberStatus, Message, PushPullMessage, PushPullView } from '../../src/wire/messages.js';
 import { referenceDecode as decodePacketReference } from './reference-decoder.js';
 import { encodeDelta, encodeDigests } from '../../src/wire/state-codec.js';
 
@@ -708,6 +711,64 @@ describe('the hand-written push-pull encoder', () => {
           ]),
         ]);
         expect(Buffer.from(mine).equals(Buffer.from(reference))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('writes the same bytes from encoded record prefixes (encodePushPullFrom), and a decoded cursor spans them', () => {
+    const arbStates = fc.array(arbRecord.map((r) => r.state), { minLength: 1, maxLength: 3 });
+    const arbCase = fc.tuple(arbStates, fc.array(fc.tuple(arbRecord, fc.nat()), { maxLength: 40 }), fc.boolean(), fc.boolean(), arbName);
+    fc.assert(
+      fc.property(arbCase, ([states, picks, join, reply, source]) => {
+        const members = picks.map(([r, k]) => ({ ...r, state: states[k % states.length]! }));
+        const prefixes = members.map((m) => encodeRecordPrefix(m.node, m.addr.host, m.addr.port));
+        // Prefixes side by side in one array, as a registry keeps them.
+        const all = concat(...prefixes);
+        const starts: number[] = [];
+        let at = 0;
+        for (const p of prefixes) {
+          starts.push(at);
+          at += p.length;
+        }
+        const cursor = {
+          count: members.length,
+          prefix: all,
+          prefixStart: 0,
+          prefixEnd: 0,
+          incarnation: 0,
+          status: 'alive' as MemberStatus,
+          state: emptyState,
+          seek(i: number): void {
+            const m = members[i]!;
+            this.prefixStart = starts[i]!;
+            this.prefixEnd = starts[i]! + prefixes[i]!.length;
+            this.incarnation = m.incarnation;
+            this.status = m.status;
+            this.state = m.state;
+          },
+        };
+        for (const framed of [false, true]) {
+          const mine = encodePushPullFrom(join, reply, source, cursor, framed);
+          const expected = framed ? encodePushPullPacket({ type: 'push-pull', join, reply, source, members }) : encodeMessage({ type: 'push-pull', join, reply, source, members });
+          expect(Buffer.from(mine).equals(Buffer.from(expected))).toBe(true);
+        }
+        const packet = encodePushPullPacket({ type: 'push-pull', join, reply, source, members });
+        const decoded = decodeCorePacket(packet, {
+          maxPacketBytes: packet.length,
+          maxNameBytes: 1000,
+          maxHostBytes: 1000,
+          maxTagValueBytes: 1_000_000,
+          maxTags: 100,
+          maxPayloadBytes: 1_000_000,
+        });
+        if (!decoded.ok) throw new Error(decoded.error.detail);
+        const view = decoded.messages[0] as PushPullView;
+        for (let i = 0; i < members.length; i++) {
+          view.records.seek(i);
+          const span = packet.subarray(view.records.prefixStart, view.records.prefixEnd);
+          expect(Buffer.from(span).equals(Buffer.from(prefixes[i]!))).toBe(true);
+        }
       }),
       { numRuns: 200 },
     );
