@@ -157,7 +157,7 @@ export class Membership {
         opts: this.opts,
         counters: this.counters,
         random: this.random,
-        queued: this.ensureGossip.bind(this),
+        queued: this.queued.bind(this),
       },
       config.stateLayer,
     );
@@ -1015,6 +1015,15 @@ export class Membership {
    */
   private broadcast(key: string, msg: Message): void {
     this.queue.enqueue(key, encodeMessage(msg));
+    this.queued();
+  }
+
+  /**
+   * Something was queued for dissemination (a membership change, or the state layer's delta or
+   * announcement): the one path both take, so state news gets the same zero-delay round as
+   * membership news, and the gossip timer is restarted if it had stopped.
+   */
+  private queued(): void {
     this.ensureGossip();
     if (this.started && !this.newsScheduled) {
       this.newsScheduled = true;

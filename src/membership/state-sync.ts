@@ -98,7 +98,7 @@ export interface StateSyncContext {
   readonly opts: ResolvedOptions;
   readonly counters: MembershipCounters;
   readonly random: Random;
-  /** Restarts the gossip timer when something was queued. */
+  /** Something was queued: membership's one queued path (the gossip timer restarted, a news round armed). */
   readonly queued: () => void;
 }
 
