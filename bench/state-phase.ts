@@ -14,7 +14,8 @@
  * entries (10^8 at N = 1,000, K = 100) do not fit one process's memory.
  */
 import type { Membership } from '../src/membership/membership.js';
-import { instanceChanges } from '../src/registry/entries.js';
+import { instanceChanges, instanceKey, statusKey } from '../src/registry/entries.js';
+import { decodeInstanceEntry, decodeStatusEntry } from '../src/registry/payload.js';
 import type { LocalInstanceRecord } from '../src/registry/types.js';
 import type { World } from '../src/sim/index.js';
 
@@ -31,6 +32,19 @@ const core = (world: World, name: string): Membership => world.member(name) as u
 
 function records(node: string, k: number): LocalInstanceRecord[] {
   return Array.from({ length: k }, (_, i) => ({ id: `${node}-i${i}`, name: `svc-${i % 10}`, address: '', port: 20_000 + i, tags: ['v2', 'blue'], meta: { zone: `z${i % 3}` }, status: 'passing' as const }));
+}
+
+/** An instance's status as a replica holds it: its status entry's, else its record's. */
+function statusOf(m: Membership, owner: string, id: string): string | undefined {
+  const s = m.stateEntry(owner, statusKey(id));
+  if (s !== undefined) {
+    const r = decodeStatusEntry(s.value);
+    return r.ok ? r.status : undefined;
+  }
+  const i = m.stateEntry(owner, instanceKey(id));
+  if (i === undefined) return undefined;
+  const r = decodeInstanceEntry(i.value);
+  return r.ok ? r.record.status : undefined;
 }
 
 function sentBytes(world: World): number {
@@ -77,11 +91,9 @@ export function statePhase(world: World, names: readonly string[], k: number, bi
   const flipped = subjectRecords.map((r, i) => (i === 0 ? { ...r, status: 'critical' as const } : r));
   const b1 = sentBytes(world);
   publish(subject, flipped);
-  const flipKey = `i:${subject}-i0`;
-  const flipValue = held.get(subject)!.get(flipKey)!;
   world.runFor(windowMs);
   const flipBytes = sentBytes(world) - b1;
-  const flipSeen = everywhere(world, subject, (m) => Buffer.from(m.stateEntry(subject, flipKey)?.value ?? []).equals(Buffer.from(flipValue)));
+  const flipSeen = everywhere(world, subject, (m) => statusOf(m, subject, `${subject}-i0`) === 'critical');
   const stateBytesPerFlip = flipSeen ? Math.max(0, flipBytes - baseline) : null;
   const reached = Math.max(1, world.liveCount() - 1);
 

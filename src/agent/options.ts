@@ -57,7 +57,7 @@ function agentProblems(o: AgentOptions): string[] {
   const within = (key: 'maxInstancesPerNode' | 'maxInstanceBytes', v: unknown, lo: number, hi: number): void => {
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi)) problems.push(`${key} must be an integer from ${lo} to ${hi} (got ${JSON.stringify(v)})`);
   };
-  within('maxInstancesPerNode', o.maxInstancesPerNode, 1, DEFAULT_STATE_LIMITS.maxEntries);
+  within('maxInstancesPerNode', o.maxInstancesPerNode, 1, DEFAULT_STATE_LIMITS.maxEntries / 2); // an instance and its status entry
   within('maxInstanceBytes', o.maxInstanceBytes, 64, DEFAULT_STATE_LIMITS.maxEntryBytes);
   if (o.autoRejoinDelayMs !== undefined && !(Number.isInteger(o.autoRejoinDelayMs) && o.autoRejoinDelayMs >= 0)) {
     problems.push(`autoRejoinDelayMs must be a non-negative integer number of milliseconds (got ${JSON.stringify(o.autoRejoinDelayMs)})`);

@@ -19,7 +19,8 @@ export const REGISTRY_LIMITS = Object.freeze({
   maxMetaValueBytes: 512,
   /**
    * Most instances one node may ever register: the ceiling of the agent's maxInstancesPerNode
-   * (each instance is one entry of the node's state, which holds at most 2048).
+   * (each instance is at most two entries of the node's state, its record and its status, and
+   * the state holds at most 4096).
    */
   maxInstancesPerNode: 2048,
 });

@@ -68,7 +68,7 @@ export interface StateLimits {
 }
 
 export const DEFAULT_STATE_LIMITS: StateLimits = Object.freeze({
-  maxEntries: 2048,
+  maxEntries: 4096,
   maxEntryBytes: 16 * 1024,
   maxNodeBytes: 2 * 1024 * 1024,
 });
