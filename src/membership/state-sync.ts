@@ -122,10 +122,17 @@ export class StateSync {
     this.syncIntervalMs = config.syncIntervalMs ?? 2 * ctx.opts.probeIntervalMs;
     this.tombstoneGraceMs = config.tombstoneGraceMs ?? Math.max(ctx.opts.reconnectTimeoutMs, 600_000);
     this.pieceBytes = Math.floor((ctx.opts.maxPacketBytes - FRAMING_BYTES) / 2);
-    const entries = config.entries ?? [];
+    this.seed(config.entries ?? []);
+  }
+
+  /** Sets entries this node starts with, before start: nothing queued (announced at start, or restored). */
+  seed(entries: readonly StateChange[]): void {
     const broken = this.store.wouldBreak(entries);
     if (broken !== null) throw new StateLimitError(broken.reason, broken.key, broken.value, this.store.limits);
-    for (const e of entries) this.store.set(e.key, e.value, 0);
+    for (const e of entries) {
+      if (e.value === null) this.store.delete(e.key, 0);
+      else this.store.set(e.key, e.value, 0);
+    }
   }
 
   // ---------------------------------------------------------------- this node's changes
