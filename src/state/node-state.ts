@@ -225,6 +225,11 @@ export class NodeState {
     return { node: this.node, generation: this.generation, fromVersion: from, toVersion: complete ? this.versionHeld : last, reset, collectedVersion: this.collected, entries };
   }
 
+  /** Tombstones whose deletion time this holds (what collect() looks at). */
+  get deletedCount(): number {
+    return this.deletedAt === null ? 0 : this.deletedAt.size;
+  }
+
   /** Whether `collect(before)` would drop anything (so that a shared state is copied only then). */
   hasCollectable(before: number): boolean {
     if (this.deletedAt === null) return false;

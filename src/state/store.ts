@@ -25,6 +25,8 @@ export class SharedStates {
   readonly states: ReadonlyMap<string, NodeState>;
   /** The XOR of every owner's summary contribution. */
   readonly summary: number;
+  /** The states holding tombstones: all that tombstone collection need look at in the base. */
+  readonly withTombstones: readonly NodeState[];
 
   constructor(states: Iterable<NodeState>) {
     const map = new Map<string, NodeState>();
@@ -36,6 +38,7 @@ export class SharedStates {
     }
     this.states = map;
     this.summary = h;
+    this.withTombstones = [...map.values()].filter((st) => st.tombstones > 0);
   }
 }
 
@@ -217,12 +220,15 @@ export class StateStore {
   /** Collects tombstones deleted at or before `before` in every state held; returns how many. */
   collect(before: number): number {
     let n = this.own.collect(before);
-    for (const s of this.replicaStates()) {
-      if (!s.hasCollectable(before)) continue;
-      const target = s.isFrozen ? s.copy() : s;
-      if (target !== s) this.replicas.set(s.node, target);
-      n += target.collect(before);
+    // Of the base, only the states with tombstones (not every owner of a large mesh on every reap).
+    const shared = this.base === null ? [] : this.base.withTombstones.filter((st) => st.node !== this.self && !this.replicas.has(st.node));
+    for (const st of shared) {
+      if (!st.hasCollectable(before)) continue;
+      const copy = st.copy();
+      this.replicas.set(st.node, copy);
+      n += copy.collect(before);
     }
+    for (const st of this.replicas.values()) if (st !== null && st.deletedCount > 0) n += st.collect(before);
     return n;
   }
 
