@@ -9,10 +9,10 @@
  * - registrationVisibleMs: one registration on another node until every live node holds it.
  * - bigJoinVisibleMs: a new node joining with `bigJoin` instances until every live node holds all.
  *
- * With `seeded` (bench:sim), every node carries K instances, given by World.seedConvergedState
- * before the run (every replica shared until it changes, so that N x N x K replica entries fit);
- * without it (bench:lookup), K instances are published on two nodes only (the one that flips and
- * the one that registers) and spread by the protocol first.
+ * With `seeded` (bench:sim and bench:lookup), every node carries K instances, given by
+ * World.seedConvergedState before the run (every replica shared until it changes, so that
+ * N x N x K replica entries fit); without it, K instances are published on two nodes only (the one
+ * that flips and the one that registers) and spread by the protocol first.
  */
 import type { Membership } from '../src/membership/membership.js';
 import { instanceChanges, instanceKey, statusKey } from '../src/registry/entries.js';
