@@ -45,7 +45,7 @@ import type { LocalInstanceRecord } from '../src/registry/types.js';
 import { createWorld } from '../src/sim/index.js';
 import { SeededRandom } from '../src/util/random.js';
 import { benchArgs, median, percentile, round } from './support.js';
-import { statePhase } from './state-phase.js';
+import { seedEntries, statePhase } from './state-phase.js';
 
 const USAGE = 'npm run bench:lookup -- [--members N] [--instances N] [--names N] [--runs N] [--loss FRACTION] [--seed S] [--instances-per-node K] [--json]';
 
@@ -263,8 +263,10 @@ function stateKeys(a: Args): Record<string, number | null> {
   if (k === 0) return { instancesPerNode: null, stateBytesPerFlip: null, stateBytesPerFlipPerNodeReached: null, bigJoinVisibleMs: null };
   const world = createWorld({ seed: a.seed, profile: 'lan', network: { link: { lossRate: a.loss, latency: { kind: 'uniform', minMs: 0.5, maxMs: 5 } } } });
   const names = world.buildConverged(a.members);
+  // K instances on every node, replicas shared between the simulated nodes until one changes.
+  world.seedConvergedState((name) => seedEntries(name, k));
   world.runFor(5000);
-  const s = statePhase(world, names, k, 500, 10_000);
+  const s = statePhase(world, names, k, 500, 10_000, true);
   return { instancesPerNode: k, stateBytesPerFlip: s.stateBytesPerFlip, stateBytesPerFlipPerNodeReached: s.stateBytesPerFlipPerNodeReached, bigJoinVisibleMs: s.bigJoinVisibleMs };
 }
 

@@ -5,11 +5,12 @@
  *
  *   npm run bench:sim -- --nodes 1000 [--loss 0.1] [--seconds 60] [--seed 1] [--profile lan] [--instances-per-node K] --json
  *
- * With --instances-per-node K (> 0), the run goes on after --seconds with the state layer's phase
+ * With --instances-per-node K (> 0), every node carries K instances from the start (seeded converged,
+ * replicas shared between simulated nodes until one changes), and the run goes on after --seconds with the state layer's phase
  * (bench/state-phase.ts): stateBytesPerFlip, registrationVisibleMs and bigJoinVisibleMs (a node
  * joining with 500 instances); the keys are null without it.
  */
-import { statePhase } from './state-phase.js';
+import { seedEntries, statePhase } from './state-phase.js';
 import { createWorld } from '../src/sim/index.js';
 import { benchArgs, percentile } from './support.js';
 import { isProfileName, PROFILES, type ProfileName } from '../src/membership/options.js';
@@ -70,6 +71,15 @@ function main(): void {
     if (!args.json) process.stderr.write(`[${((performance.now() - wallStart) / 1000).toFixed(1)}s wall] ${what}\n`);
   };
   progress(`built ${args.nodes} converged nodes (${bytesPerMemberEntry} B per member entry)`);
+  // With K, every node carries K instances from the start, and a converged replica of every other's
+  // (shared between the simulated nodes until one changes): N x N x K replica entries.
+  const k = args['instances-per-node'];
+  let bytesPerReplicaEntry: number | null = null;
+  if (k > 0) {
+    world.seedConvergedState((name) => seedEntries(name, k));
+    bytesPerReplicaEntry = Math.round(((heapUsed() - heapAfter) / (args.nodes * args.nodes * k)) * 1000) / 1000;
+    progress(`seeded ${k} instances on every node (${bytesPerReplicaEntry} B per replica entry)`);
+  }
 
   const pick = (exclude: Set<string>): string => {
     for (;;) {
@@ -174,16 +184,17 @@ function main(): void {
     suspicionsOfLiveNodes: world.stats.suspicionsOfLiveNodes,
     refutes: world.stats.refutes,
   };
-  const k = args['instances-per-node'];
   if (k > 0) progress(`state phase: ${k} instances per node`);
-  const state = k > 0 ? statePhase(world, world.liveNames(), k, 500, 10_000) : null;
+  const state = k > 0 ? statePhase(world, world.liveNames(), k, 500, 10_000, true) : null;
   Object.assign(result, {
     instancesPerNode: k,
+    bytesPerReplicaEntry,
     stateBytesPerFlip: state?.stateBytesPerFlip ?? null,
     stateBytesPerFlipPerNodeReached: state?.stateBytesPerFlipPerNodeReached ?? null,
     registrationVisibleMs: state?.registrationVisibleMs ?? null,
     bigJoinVisibleMs: state?.bigJoinVisibleMs ?? null,
     stateWallMs: Math.round(performance.now() - wallStart) - result.wallMs,
+    peakRssMbAfterState: Math.round(process.resourceUsage().maxRSS / 1024),
   });
   if (args.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);

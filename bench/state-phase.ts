@@ -9,12 +9,14 @@
  * - registrationVisibleMs: one registration on another node until every live node holds it.
  * - bigJoinVisibleMs: a new node joining with `bigJoin` instances until every live node holds all.
  *
- * K instances are carried by two nodes (the one that flips and the one that registers), not by
- * every node: a flip's cost depends on the flipping node's state only, and N x N x K replica
- * entries (10^8 at N = 1,000, K = 100) do not fit one process's memory.
+ * With `seeded` (bench:sim and bench:lookup), every node carries K instances, given by
+ * World.seedConvergedState before the run (every replica shared until it changes, so that
+ * N x N x K replica entries fit); without it, K instances are published on two nodes only (the one
+ * that flips and the one that registers) and spread by the protocol first.
  */
 import type { Membership } from '../src/membership/membership.js';
-import { instanceChanges } from '../src/registry/entries.js';
+import { instanceChanges, instanceKey, statusKey } from '../src/registry/entries.js';
+import { decodeInstanceEntry, decodeStatusEntry } from '../src/registry/payload.js';
 import type { LocalInstanceRecord } from '../src/registry/types.js';
 import type { World } from '../src/sim/index.js';
 
@@ -29,8 +31,22 @@ export interface StatePhaseResult {
 
 const core = (world: World, name: string): Membership => world.member(name) as unknown as Membership;
 
-function records(node: string, k: number): LocalInstanceRecord[] {
+/** The K instances of `node` (the same in every bench run). */
+export function records(node: string, k: number): LocalInstanceRecord[] {
   return Array.from({ length: k }, (_, i) => ({ id: `${node}-i${i}`, name: `svc-${i % 10}`, address: '', port: 20_000 + i, tags: ['v2', 'blue'], meta: { zone: `z${i % 3}` }, status: 'passing' as const }));
+}
+
+/** An instance's status as a replica holds it: its status entry's, else its record's. */
+function statusOf(m: Membership, owner: string, id: string): string | undefined {
+  const s = m.stateEntry(owner, statusKey(id));
+  if (s !== undefined) {
+    const r = decodeStatusEntry(s.value);
+    return r.ok ? r.status : undefined;
+  }
+  const i = m.stateEntry(owner, instanceKey(id));
+  if (i === undefined) return undefined;
+  const r = decodeInstanceEntry(i.value);
+  return r.ok ? r.record.status : undefined;
 }
 
 function sentBytes(world: World): number {
@@ -43,7 +59,12 @@ function everywhere(world: World, owner: string, test: (m: Membership) => boolea
   return world.liveNames().every((v) => v === owner || test(core(world, v)));
 }
 
-export function statePhase(world: World, names: readonly string[], k: number, bigJoin: number, windowMs: number): StatePhaseResult {
+/** What seedConvergedState gives `node`: its K instances as state changes. */
+export function seedEntries(node: string, k: number): { key: string; value: Uint8Array | null }[] {
+  return instanceChanges(new Map(), records(node, k));
+}
+
+export function statePhase(world: World, names: readonly string[], k: number, bigJoin: number, windowMs: number, seeded = false): StatePhaseResult {
   const subject = names[1 % names.length] as string;
   const registrant = names[2 % names.length] as string;
   const held = new Map<string, Map<string, Uint8Array>>();
@@ -60,8 +81,12 @@ export function statePhase(world: World, names: readonly string[], k: number, bi
   // Setup: K instances on the subject and the registrant, everywhere.
   const subjectRecords = records(subject, k);
   const registrantRecords = records(registrant, k);
-  publish(subject, subjectRecords);
-  publish(registrant, registrantRecords);
+  if (seeded) {
+    for (const n of [subject, registrant]) held.set(n, new Map(seedEntries(n, k).map((c) => [c.key, c.value as Uint8Array])));
+  } else {
+    publish(subject, subjectRecords);
+    publish(registrant, registrantRecords);
+  }
   const setup = world.runUntilTrue(
     () => everywhere(world, subject, (m) => m.stateEntries(subject)?.length === k) && everywhere(world, registrant, (m) => m.stateEntries(registrant)?.length === k),
     120_000,
@@ -77,11 +102,9 @@ export function statePhase(world: World, names: readonly string[], k: number, bi
   const flipped = subjectRecords.map((r, i) => (i === 0 ? { ...r, status: 'critical' as const } : r));
   const b1 = sentBytes(world);
   publish(subject, flipped);
-  const flipKey = `i:${subject}-i0`;
-  const flipValue = held.get(subject)!.get(flipKey)!;
   world.runFor(windowMs);
   const flipBytes = sentBytes(world) - b1;
-  const flipSeen = everywhere(world, subject, (m) => Buffer.from(m.stateEntry(subject, flipKey)?.value ?? []).equals(Buffer.from(flipValue)));
+  const flipSeen = everywhere(world, subject, (m) => statusOf(m, subject, `${subject}-i0`) === 'critical');
   const stateBytesPerFlip = flipSeen ? Math.max(0, flipBytes - baseline) : null;
   const reached = Math.max(1, world.liveCount() - 1);
 
@@ -105,7 +128,7 @@ export function statePhase(world: World, names: readonly string[], k: number, bi
   }
   return {
     instancesPerNode: k,
-    nodesWithInstances: 2,
+    nodesWithInstances: seeded ? names.length : 2,
     stateBytesPerFlip,
     stateBytesPerFlipPerNodeReached: stateBytesPerFlip === null ? null : Math.round(stateBytesPerFlip / reached),
     registrationVisibleMs,

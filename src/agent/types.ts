@@ -63,8 +63,8 @@ export interface AgentOptions {
    */
   readonly checkOutputIntervalMs?: number;
   /**
-   * Most service instances this agent may register (each is one entry of its state, spread as a
-   * delta: no longer bounded by one datagram). A registration over it fails with
+   * Most service instances this agent may register (each is an entry of its state, and a second
+   * small one for its status once that changes, spread as deltas: no longer bounded by one datagram). A registration over it fails with
    * HEARSAY_ERR_SERVICE_LIMIT naming this limit. At most 2048. @default 1000
    */
   readonly maxInstancesPerNode?: number;

@@ -51,6 +51,8 @@ import { beats } from './precedence.js';
 import { StateSync, type StateChange, type StateConfig, type StateIdentity } from './state-sync.js';
 import { ENTRY_SIGNATURE_BYTES, entrySigningBytes } from '../wire/state-codec.js';
 import type { StateEntry, StateLimits } from '../state/types.js';
+import type { NodeState } from '../state/node-state.js';
+import type { SharedStates } from '../state/store.js';
 
 export type { CounterName, MembershipCounters } from './counters.js';
 
@@ -134,6 +136,8 @@ export class Membership {
   private readonly conflictsSeen = new Map<string, { key: string; at: number }>();
   private started = false;
   private gossipScheduled = false;
+  /** The state layer was seeded by restoreState(): nothing to announce at start. */
+  private stateRestored = false;
   /** A `gossip-news` timer is pending. */
   private newsScheduled = false;
   /** When the last gossip round went out (-Infinity before the first). */
@@ -193,7 +197,7 @@ export class Membership {
         opts: this.opts,
         counters: this.counters,
         random: this.random,
-        queued: this.ensureGossip.bind(this),
+        queued: this.queued.bind(this),
         ...(this.auth === null ? {} : { identity: this.stateIdentity(this.auth) }),
       },
       config.stateLayer,
@@ -310,8 +314,9 @@ export class Membership {
       if (o.reconnectIntervalMs > 0) this.out.schedule({ kind: 'reconnect' }, this.random.int(o.reconnectIntervalMs));
       this.out.schedule({ kind: 'reap' }, REAP_INTERVAL_MS);
       this.out.schedule({ kind: 'state-sync' }, this.random.int(this.stateSync.syncIntervalMs));
-      // Entries made before start: announced, and fetched by whoever hears of them.
-      if (this.stateSync.store.version > 0) this.stateSync.announce();
+      // Entries made before start: announced, and fetched by whoever hears of them (not when the
+      // state was restored converged: every peer restored holds it already).
+      if (this.stateSync.store.version > 0 && !this.stateRestored) this.stateSync.announce();
     }
     return this.out.flush();
   }
@@ -498,6 +503,25 @@ export class Membership {
     if (this.leaving) throw new NotRunningError('changeState');
     this.stateSync.change(changes, now);
     return this.out.flush();
+  }
+
+  /**
+   * Seeds the state layer before start, without gossip, timers or events (a simulator building a
+   * converged mesh, as restore() seeds the table): `entries` become this node's own state, as if
+   * set before start, and `replicas` (whole states of many owners, frozen, one object shared by
+   * every node) are held as they are, each copied only when this node changes it. This node is not
+   * announced at start: the peers restored from the same replicas hold it already.
+   */
+  restoreState(opts: { readonly entries?: readonly StateChange[]; readonly replicas?: SharedStates }): void {
+    if (this.started) throw new Error('restoreState() is for a node that has not started');
+    this.stateSync.seed(opts.entries ?? []);
+    if (opts.replicas !== undefined) this.stateSync.store.restore(opts.replicas);
+    this.stateRestored = true;
+  }
+
+  /** This node's own state as it is now, frozen: what a simulator gathers into SharedStates. */
+  stateSnapshot(): NodeState {
+    return this.stateSync.store.ownSnapshot();
   }
 
   /** The limit `changes` would break (as changeState would throw it), or null when they fit. */
@@ -1112,6 +1136,15 @@ export class Membership {
    */
   private broadcast(key: string, msg: Message): void {
     this.queue.enqueue(key, this.auth === null ? encodeMessage(msg) : this.wireOf(msg));
+    this.queued();
+  }
+
+  /**
+   * Something was queued for dissemination (a membership change, or the state layer's delta or
+   * announcement): the one path both take, so state news gets the same zero-delay round as
+   * membership news, and the gossip timer is restarted if it had stopped.
+   */
+  private queued(): void {
     this.ensureGossip();
     if (this.started && !this.newsScheduled) {
       this.newsScheduled = true;

@@ -100,7 +100,7 @@ export interface StateSyncContext {
   readonly opts: ResolvedOptions;
   readonly counters: MembershipCounters;
   readonly random: Random;
-  /** Restarts the gossip timer when something was queued. */
+  /** Something was queued: membership's one queued path (the gossip timer restarted, a news round armed). */
   readonly queued: () => void;
   /** Identity (issue 14): signs this node's entries and checks peers' before a delta is applied. */
   readonly identity?: StateIdentity;
@@ -140,10 +140,17 @@ export class StateSync {
     this.tombstoneGraceMs = config.tombstoneGraceMs ?? Math.max(ctx.opts.reconnectTimeoutMs, 600_000);
     this.pieceBytes = Math.floor((ctx.opts.maxPacketBytes - FRAMING_BYTES) / 2);
     if (ctx.identity?.sign !== undefined) this.store.signer = ctx.identity.sign;
-    const entries = config.entries ?? [];
+    this.seed(config.entries ?? []);
+  }
+
+  /** Sets entries this node starts with, before start: nothing queued (announced at start, or restored). */
+  seed(entries: readonly StateChange[]): void {
     const broken = this.store.wouldBreak(entries);
     if (broken !== null) throw new StateLimitError(broken.reason, broken.key, broken.value, this.store.limits);
-    for (const e of entries) this.store.set(e.key, e.value, 0);
+    for (const e of entries) {
+      if (e.value === null) this.store.delete(e.key, 0);
+      else this.store.set(e.key, e.value, 0);
+    }
   }
 
   // ---------------------------------------------------------------- this node's changes

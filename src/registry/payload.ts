@@ -86,6 +86,39 @@ export function encodeInstanceEntry(record: LocalInstanceRecord): Uint8Array {
   return w.done();
 }
 
+/**
+ * An instance's status as its own small state entry (`s:<id>`, entries.ts), so that a health flip
+ * re-sends two bytes of value instead of the whole instance: STATUS_ENTRY_MAGIC then the status code
+ * (0 passing, 1 warning, 2 critical, 3 maintenance).
+ */
+export const STATUS_ENTRY_MAGIC = 0x73;
+
+export function encodeStatusEntry(status: HealthStatus): Uint8Array {
+  return Uint8Array.of(STATUS_ENTRY_MAGIC, HEALTH_STATUSES.indexOf(status));
+}
+
+/** Decodes one status entry's value. Never throws. */
+export function decodeStatusEntry(bytes: Uint8Array): { readonly ok: true; readonly status: HealthStatus } | { readonly ok: false; readonly reason: string } {
+  if (bytes.length !== 2 || bytes[0] !== STATUS_ENTRY_MAGIC) return { ok: false, reason: 'not a status entry' };
+  const status = HEALTH_STATUSES[bytes[1] as number];
+  return status === undefined ? { ok: false, reason: `status code ${bytes[1]}` } : { ok: true, status };
+}
+
+/**
+ * Where an instance entry's status byte is (after the magic, the version, the id, name and address
+ * and the port), or -1 when the value is too short: two instance entries that differ at most there
+ * differ only in status.
+ */
+export function instanceEntryStatusOffset(bytes: Uint8Array): number {
+  let pos = 2;
+  for (let i = 0; i < 3; i++) {
+    if (pos >= bytes.length) return -1;
+    pos += 1 + (bytes[pos] as number);
+  }
+  pos += 2;
+  return pos < bytes.length ? pos : -1;
+}
+
 export type DecodeInstanceResult = { readonly ok: true; readonly record: LocalInstanceRecord } | { readonly ok: false; readonly reason: string };
 
 /** Decodes and validates one instance entry's value. Never throws. */

@@ -1,9 +1,9 @@
 /**
  * Feeds a ServiceIndex from the state layer instead of the member payload: a node's instances are
- * its `i:<id>` state entries (entries.ts), which arrive as 'state-update' events one changed entry
- * at a time; whether they are indexed, and as alive or suspect, is membership's (its member
- * events), as before. So a health flip on a node with 1,000 instances changes one entry here and
- * one instance in the index; lookups, modify indexes and watches read the index exactly as they
+ * its `i:<id>` state entries, each with its `s:<id>` status entry when there is one (entries.ts),
+ * which arrive as 'state-update' events one changed entry at a time; whether they are indexed, and
+ * as alive or suspect, is membership's (its member events), as before. So a health flip on a node
+ * with 1,000 instances changes one two-byte status entry here and one instance in the index; lookups, modify indexes and watches read the index exactly as they
  * did when it was fed from payloads.
  *
  * Entries may arrive before the member does (a replica fetched at join) and stay after it is dead
@@ -13,17 +13,23 @@
 import type { MembershipEvent, MemberView } from '../membership/types.js';
 import type { StateEntry } from '../state/types.js';
 import { CHECKS_KEY_PREFIX, decodeChecksEntry, type PublishedCheck } from './check-entries.js';
-import { INSTANCE_KEY_PREFIX, instanceFromEntry } from './entries.js';
+import { INSTANCE_KEY_PREFIX, instanceFromEntry, STATUS_KEY_PREFIX, withStatus } from './entries.js';
+import { decodeStatusEntry } from './payload.js';
 import type { ServiceIndex } from './service-index.js';
-import type { LocalInstanceRecord } from './types.js';
+import type { HealthStatus, LocalInstanceRecord } from './types.js';
 
 interface FedNode {
   /** 'down': dead, left, or not (yet) a member: its instances are held but not indexed. */
   status: 'alive' | 'suspect' | 'down';
   host: string;
+  /** The instances as indexed: each `i:<id>` record with its `s:<id>` status, if any. */
   readonly records: Map<string, LocalInstanceRecord>;
   /** Its instances' checks (`c:<id>` entries), by instance id: shown, not indexed. */
   readonly checks: Map<string, readonly PublishedCheck[]>;
+  /** The `i:<id>` records as their entries hold them (status as of the record's last write). */
+  readonly bodies: Map<string, LocalInstanceRecord>;
+  /** The `s:<id>` entries: an instance's status since its record was written. */
+  readonly statuses: Map<string, HealthStatus>;
 }
 
 export class RegistryFeed {
@@ -74,7 +80,7 @@ export class RegistryFeed {
   private node(name: string): FedNode {
     let n = this.nodes.get(name);
     if (n === undefined) {
-      n = { status: 'down', host: '', records: new Map(), checks: new Map() };
+      n = { status: 'down', host: '', records: new Map(), bodies: new Map(), statuses: new Map(), checks: new Map() };
       this.nodes.set(name, n);
     }
     return n;
@@ -100,26 +106,60 @@ export class RegistryFeed {
     const n = this.node(name);
     const upserts: LocalInstanceRecord[] = [];
     const removed: string[] = [];
+    const touched = new Set<string>();
+    const bodyTouched = new Set<string>();
     for (const e of changed) {
       if (e.key.startsWith(CHECKS_KEY_PREFIX)) {
         this.onChecksEntry(name, n, e);
         continue;
       }
-      if (!e.key.startsWith(INSTANCE_KEY_PREFIX)) continue;
-      const id = e.key.slice(INSTANCE_KEY_PREFIX.length);
-      if (e.deleted) {
+      if (e.key.startsWith(INSTANCE_KEY_PREFIX)) {
+        const id = e.key.slice(INSTANCE_KEY_PREFIX.length);
+        touched.add(id);
+        bodyTouched.add(id);
+        if (e.deleted) {
+          n.bodies.delete(id);
+          continue;
+        }
+        const r = instanceFromEntry(e);
+        if (r.ok) {
+          n.bodies.set(id, r.record);
+          continue;
+        }
+        this.index.counters.invalidPayloads++;
+        this.index.onInvalidPayload?.(name, `entry ${e.key}: ${r.reason}`);
+        n.bodies.delete(id);
+      } else if (e.key.startsWith(STATUS_KEY_PREFIX)) {
+        const id = e.key.slice(STATUS_KEY_PREFIX.length);
+        touched.add(id);
+        if (e.deleted) {
+          n.statuses.delete(id);
+          continue;
+        }
+        const r = decodeStatusEntry(e.value);
+        if (r.ok) {
+          n.statuses.set(id, r.status);
+          continue;
+        }
+        this.index.counters.invalidPayloads++;
+        this.index.onInvalidPayload?.(name, `entry ${e.key}: ${r.reason}`);
+        n.statuses.delete(id);
+      }
+    }
+    // Each instance touched, as its record and status now combine (a status alone is nothing; a
+    // status entry that leaves the status as it was changes nothing in the index).
+    for (const id of touched) {
+      const body = n.bodies.get(id);
+      const was = n.records.get(id);
+      if (body === undefined) {
         if (n.records.delete(id)) removed.push(id);
         continue;
       }
-      const r = instanceFromEntry(e);
-      if (r.ok) {
-        n.records.set(id, r.record);
-        upserts.push(r.record);
-        continue;
-      }
-      this.index.counters.invalidPayloads++;
-      this.index.onInvalidPayload?.(name, `entry ${e.key}: ${r.reason}`);
-      if (n.records.delete(id)) removed.push(id);
+      const status = n.statuses.get(id);
+      if (was !== undefined && !bodyTouched.has(id) && was.status === (status ?? body.status)) continue;
+      const rec = withStatus(body, status);
+      n.records.set(id, rec);
+      upserts.push(rec);
     }
     // The update says where the node stands in membership (a node whose member events came before
     // this feed existed, as in a simulated cluster built converged, is known from here).

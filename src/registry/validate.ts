@@ -19,8 +19,8 @@ export const REGISTRY_LIMITS = Object.freeze({
   maxMetaValueBytes: 512,
   /**
    * Most instances one node may ever register: the ceiling of the agent's maxInstancesPerNode
-   * (each instance is one entry of the node's state, and its checks a second: the state layer
-   * holds DEFAULT_STATE_LIMITS.maxEntries, twice this).
+   * (each instance is at most three entries of the node's state: its record, its status once that
+   * changes, and its checks; the state holds DEFAULT_STATE_LIMITS.maxEntries, three times this).
    */
   maxInstancesPerNode: 2048,
 });

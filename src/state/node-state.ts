@@ -16,10 +16,26 @@ export function entryBytes(key: string, value: Uint8Array): number {
   return encoder.encode(key).length + value.length;
 }
 
-interface Held extends StateEntry {
-  readonly bytes: number;
-  /** When it was deleted (tombstones only), in the caller's clock. */
-  readonly deletedAt: number;
+/**
+ * An entry as held: immutable, so that every replica given the same delta object holds the same
+ * entries, not copies (a simulated mesh of 1,000 nodes with 100 entries each holds 10^5 entries,
+ * not 10^8). When a tombstone was deleted is the holder's own (`NodeState.deletedAt`).
+ */
+class Held implements StateEntry {
+  constructor(
+    readonly key: string,
+    readonly value: Uint8Array,
+    readonly version: number,
+    readonly deleted: boolean,
+    readonly bytes: number,
+  ) {}
+}
+
+/** An entry version signed by its owner (identity): a second shape only where entries are signed. */
+class SignedHeld extends Held {
+  constructor(key: string, value: Uint8Array, version: number, deleted: boolean, bytes: number, readonly signature: Uint8Array) {
+    super(key, value, version, deleted, bytes);
+  }
 }
 
 export type ApplyResult = { readonly ok: true; readonly changed: readonly StateEntry[] } | { readonly ok: false; readonly reason: DeltaRefusal };
@@ -37,6 +53,13 @@ export class NodeState {
   private versionHeld = 0;
   /** The highest tombstone version collected here: a peer below it needs a reset. */
   private collected = 0;
+  /** When each tombstone held was deleted, in the caller's clock (made on the first one). */
+  private deletedAt: Map<string, number> | null = null;
+  /**
+   * Shared between stores (StateStore's converged base): read only. A holder that must change it
+   * changes a `copy()`.
+   */
+  private frozen = false;
 
   constructor(
     readonly node: string,
@@ -64,6 +87,30 @@ export class NodeState {
     return this.byKey.size - this.liveEntries;
   }
 
+  /** Makes this state read only from here on (it is to be shared); returns it. */
+  freeze(): this {
+    this.frozen = true;
+    return this;
+  }
+
+  get isFrozen(): boolean {
+    return this.frozen;
+  }
+
+  /** A changeable copy (sharing the immutable entries). */
+  copy(): NodeState {
+    const c = new NodeState(this.node, this.generation);
+    for (const [k, e] of this.byKey) c.byKey.set(k, e);
+    c.log = this.log.slice();
+    c.stale = this.stale;
+    c.liveEntries = this.liveEntries;
+    c.liveBytesHeld = this.liveBytesHeld;
+    c.versionHeld = this.versionHeld;
+    c.collected = this.collected;
+    c.deletedAt = this.deletedAt === null ? null : new Map(this.deletedAt);
+    return c;
+  }
+
   digest(): NodeDigest {
     return { node: this.node, generation: this.generation, version: this.versionHeld };
   }
@@ -86,6 +133,7 @@ export class NodeState {
    */
   change(key: string, value: Uint8Array | null, now: number, limits: StateLimits, sign?: EntrySigner): StateEntry | 'absent' | 'entry-too-large' | 'too-many-entries' | 'node-too-large' {
     const old = this.byKey.get(key);
+    this.assertChangeable();
     if (value === null && (old === undefined || old.deleted)) return 'absent';
     if (value !== null) {
       const bytes = entryBytes(key, value);
@@ -95,7 +143,11 @@ export class NodeState {
       if (this.liveBytesHeld - (old !== undefined && !old.deleted ? old.bytes : 0) + bytes > limits.maxNodeBytes) return 'node-too-large';
     }
     const entry: StateEntry = { key, value: value ?? EMPTY, version: this.versionHeld + 1, deleted: value === null };
-    return this.put(sign === undefined ? entry : { ...entry, signature: sign(this.node, this.generation, entry) }, now);
+    const bytes = entryBytes(key, entry.value);
+    return this.put(
+      sign === undefined ? new Held(key, entry.value, entry.version, entry.deleted, bytes) : new SignedHeld(key, entry.value, entry.version, entry.deleted, bytes, sign(this.node, this.generation, entry)),
+      now,
+    );
   }
 
   /**
@@ -103,18 +155,19 @@ export class NodeState {
    * a newer one). Entries at or below the version held are skipped; the rest must ascend within
    * (fromVersion, toVersion], and fromVersion must not be above the version held (no gap).
    */
-  apply(delta: NodeDelta, now: number, limits: StateLimits): ApplyResult {
-    if (delta.generation !== this.generation) return { ok: false, reason: delta.generation < this.generation ? 'stale-generation' : 'gap' };
-    if (!delta.reset && delta.fromVersion > this.versionHeld) return { ok: false, reason: 'gap' };
-    if (!wellFormed(delta)) return { ok: false, reason: 'malformed' };
-    if (delta.toVersion <= this.versionHeld) return { ok: false, reason: 'nothing-new' };
+  /** Why `apply(delta)` would refuse it, or null: the checks alone, changing nothing (a shared state is copied only for a delta that applies). */
+  refusal(delta: NodeDelta, limits: StateLimits): DeltaRefusal | null {
+    if (delta.generation !== this.generation) return delta.generation < this.generation ? 'stale-generation' : 'gap';
+    if (!delta.reset && delta.fromVersion > this.versionHeld) return 'gap';
+    if (!wellFormed(delta)) return 'malformed';
+    if (delta.toVersion <= this.versionHeld) return 'nothing-new';
     // Limits: count what the node would hold after the delta, before changing anything.
     let live = delta.reset ? 0 : this.liveEntries;
     let bytes = delta.reset ? 0 : this.liveBytesHeld;
     for (const e of delta.entries) {
       if (!delta.reset && e.version <= this.versionHeld) continue;
       const b = entryBytes(e.key, e.value);
-      if (!e.deleted && b > limits.maxEntryBytes) return { ok: false, reason: 'over-limit' };
+      if (!e.deleted && b > limits.maxEntryBytes) return 'over-limit';
       const old = delta.reset ? undefined : this.byKey.get(e.key);
       if (old !== undefined && !old.deleted) {
         live--;
@@ -125,12 +178,20 @@ export class NodeState {
         bytes += b;
       }
     }
-    if (live > limits.maxEntries || bytes > limits.maxNodeBytes) return { ok: false, reason: 'over-limit' };
+    if (live > limits.maxEntries || bytes > limits.maxNodeBytes) return 'over-limit';
+    return null;
+  }
+
+  apply(delta: NodeDelta, now: number, limits: StateLimits): ApplyResult {
+    this.assertChangeable();
+    const refused = this.refusal(delta, limits);
+    if (refused !== null) return { ok: false, reason: refused };
     const changed: StateEntry[] = [];
     if (delta.reset) {
       const incoming = new Set(delta.entries.map((d) => d.key));
       for (const e of this.byKey.values()) if (!e.deleted && !incoming.has(e.key)) changed.push({ key: e.key, value: EMPTY, version: delta.toVersion, deleted: true });
       this.byKey.clear();
+      this.deletedAt = null;
       this.log = [];
       this.stale = 0;
       this.liveEntries = 0;
@@ -179,11 +240,29 @@ export class NodeState {
     return { node: this.node, generation: this.generation, fromVersion: from, toVersion: complete ? this.versionHeld : last, reset, collectedVersion: this.collected, entries };
   }
 
+  /** Tombstones whose deletion time this holds (what collect() looks at). */
+  get deletedCount(): number {
+    return this.deletedAt === null ? 0 : this.deletedAt.size;
+  }
+
+  /** Whether `collect(before)` would drop anything (so that a shared state is copied only then). */
+  hasCollectable(before: number): boolean {
+    if (this.deletedAt === null) return false;
+    for (const when of this.deletedAt.values()) if (when <= before) return true;
+    return false;
+  }
+
   /** Drops tombstones deleted at or before `before` (the caller's clock); returns how many. */
   collect(before: number): number {
+    const at = this.deletedAt;
+    if (at === null) return 0;
+    this.assertChangeable();
     let n = 0;
-    for (const [key, e] of this.byKey) {
-      if (!e.deleted || e.deletedAt > before) continue;
+    for (const [key, when] of at) {
+      if (when > before) continue;
+      const e = this.byKey.get(key);
+      at.delete(key);
+      if (e === undefined || !e.deleted) continue;
       this.byKey.delete(key);
       this.stale++;
       this.collected = Math.max(this.collected, e.version);
@@ -202,12 +281,17 @@ export class NodeState {
         this.liveBytesHeld -= old.bytes;
       }
     }
-    // Identity's signature rides along (a second shape only where entries are signed).
-    const held: Held =
-      e.signature === undefined
-        ? { key: e.key, value: e.value, version: e.version, deleted: e.deleted, bytes: entryBytes(e.key, e.value), deletedAt: e.deleted ? now : 0 }
-        : { key: e.key, value: e.value, version: e.version, deleted: e.deleted, bytes: entryBytes(e.key, e.value), deletedAt: e.deleted ? now : 0, signature: e.signature };
+    // An entry this node already holds elsewhere (the same delta object applied to many replicas,
+    // or an owner's own entry) is kept as it is: shared, not copied. Identity's signature rides along.
+    const held =
+      e instanceof Held
+        ? e
+        : e.signature === undefined
+          ? new Held(e.key, e.value, e.version, e.deleted, entryBytes(e.key, e.value))
+          : new SignedHeld(e.key, e.value, e.version, e.deleted, entryBytes(e.key, e.value), e.signature);
     this.byKey.set(e.key, held);
+    if (held.deleted) (this.deletedAt ??= new Map()).set(held.key, now);
+    else if (this.deletedAt !== null) this.deletedAt.delete(held.key);
     this.log.push(held);
     if (!held.deleted) {
       this.liveEntries++;
@@ -216,6 +300,10 @@ export class NodeState {
     this.versionHeld = Math.max(this.versionHeld, held.version);
     if (this.stale > 64 && this.stale > this.byKey.size) this.compact();
     return held;
+  }
+
+  private assertChangeable(): void {
+    if (this.frozen) throw new Error(`the state of ${this.node} is shared and read only: change a copy()`);
   }
 
   private compact(): void {

@@ -16,9 +16,40 @@ export type StoreApplyResult =
   | (ApplyResult & { readonly ok: true; readonly node: string; readonly replaced: boolean })
   | (ApplyResult & { readonly ok: false; readonly node: string });
 
+/**
+ * Whole states of many owners, frozen, shared by many stores as their converged base (a simulator
+ * building a converged mesh: every node holds every owner's state, one object each, not a copy per
+ * node). A store reads its base in place and copies an owner's state only to change it.
+ */
+export class SharedStates {
+  readonly states: ReadonlyMap<string, NodeState>;
+  /** The XOR of every owner's summary contribution. */
+  readonly summary: number;
+  /** The states holding tombstones: all that tombstone collection need look at in the base. */
+  readonly withTombstones: readonly NodeState[];
+
+  constructor(states: Iterable<NodeState>) {
+    const map = new Map<string, NodeState>();
+    let h = 0;
+    for (const s of states) {
+      if (map.has(s.node)) throw new Error(`two states of ${s.node}`);
+      map.set(s.node, s.isFrozen ? s : s.copy().freeze());
+      h ^= contribution(s.digest());
+    }
+    this.states = map;
+    this.summary = h;
+    this.withTombstones = [...map.values()].filter((st) => st.tombstones > 0);
+  }
+}
+
 export class StateStore {
   private readonly own: NodeState;
-  private readonly replicas = new Map<string, NodeState>();
+  /** Replicas this store changed or added (null: forgotten, shadowing the base). */
+  private readonly replicas = new Map<string, NodeState | null>();
+  /** Replicas shared with other stores, read only; `replicas` shadows them. */
+  private base: SharedStates | null = null;
+  /** Owners held: the base's (this node aside) and the overlay's, net of forgotten ones. */
+  private held = 0;
   private summaryHash = 0;
 
   constructor(
@@ -50,7 +81,24 @@ export class StateStore {
 
   /** Owners held, this node included. */
   get owners(): number {
-    return this.replicas.size + 1;
+    return this.held + 1;
+  }
+
+  /**
+   * Takes `shared` as the replicas held (before any other replica: a converged start). The base's
+   * state of this node itself, if any, is ignored: only the owner changes its own state.
+   */
+  restore(shared: SharedStates): void {
+    if (this.base !== null || this.replicas.size > 0) throw new Error('restore() is for a store that holds no replicas yet');
+    this.base = shared;
+    const mine = shared.states.get(this.self);
+    this.held = shared.states.size - (mine === undefined ? 0 : 1);
+    this.summaryHash ^= shared.summary ^ (mine === undefined ? 0 : contribution(mine.digest()));
+  }
+
+  /** This node's own state as it is now, frozen (for a SharedStates). */
+  ownSnapshot(): NodeState {
+    return this.own.copy().freeze();
   }
 
   /** Signs this node's entries as they are made (identity); unset, entries are unsigned. */
@@ -80,7 +128,7 @@ export class StateStore {
   /** Every owner's digest, this node's first. */
   digests(): NodeDigest[] {
     const out = [this.own.digest()];
-    for (const s of this.replicas.values()) out.push(s.digest());
+    for (const s of this.replicaStates()) out.push(s.digest());
     return out;
   }
 
@@ -131,12 +179,17 @@ export class StateStore {
    */
   apply(delta: NodeDelta, now: number): StoreApplyResult {
     if (delta.node === this.self) return { ok: false, node: delta.node, reason: 'nothing-new' };
-    const held = this.replicas.get(delta.node);
+    const held = this.replicaOf(delta.node);
     if (held !== undefined && delta.generation < held.generation) return { ok: false, node: delta.node, reason: 'stale-generation' };
     const fresh = held === undefined || delta.generation > held.generation;
     // An owner at version 0 that this node holds nothing of: nothing to hold.
     if (held === undefined && delta.toVersion === 0 && delta.entries.length === 0) return { ok: true, node: delta.node, replaced: false, changed: [] };
-    const target = fresh ? new NodeState(delta.node, delta.generation) : held;
+    // A shared replica is changed as this store's own copy (made only once the delta is known to apply).
+    if (!fresh && held.isFrozen) {
+      const why = held.refusal(delta, this.limits);
+      if (why !== null) return { ok: false, node: delta.node, reason: why };
+    }
+    const target = fresh ? new NodeState(delta.node, delta.generation) : held.isFrozen ? held.copy() : held;
     const before = held === undefined ? 0 : contribution(held.digest());
     let r = target.apply(delta, now, this.limits);
     // An owner that has changed nothing yet (version 0) is still an owner to hold.
@@ -151,23 +204,34 @@ export class StateStore {
       changed = gone.concat(changed);
     }
     this.summaryHash ^= before;
-    if (fresh) this.replicas.set(delta.node, target);
+    if (held === undefined) this.held++;
+    if (target !== held) this.replicas.set(delta.node, target);
     this.summaryHash ^= contribution(target.digest());
     return { ok: true, node: delta.node, replaced: fresh && held !== undefined, changed };
   }
 
   /** Drops a peer's replica (the member was reaped). */
   forget(node: string): void {
-    const held = this.replicas.get(node);
+    const held = this.replicaOf(node);
     if (held === undefined) return;
     this.summaryHash ^= contribution(held.digest());
-    this.replicas.delete(node);
+    this.held--;
+    if (this.base?.states.has(node) === true && node !== this.self) this.replicas.set(node, null);
+    else this.replicas.delete(node);
   }
 
   /** Collects tombstones deleted at or before `before` in every state held; returns how many. */
   collect(before: number): number {
-    let n = 0;
-    for (const s of this.all()) n += s.collect(before);
+    let n = this.own.collect(before);
+    // Of the base, only the states with tombstones (not every owner of a large mesh on every reap).
+    const shared = this.base === null ? [] : this.base.withTombstones.filter((st) => st.node !== this.self && !this.replicas.has(st.node));
+    for (const st of shared) {
+      if (!st.hasCollectable(before)) continue;
+      const copy = st.copy();
+      this.replicas.set(st.node, copy);
+      n += copy.collect(before);
+    }
+    for (const st of this.replicas.values()) if (st !== null && st.deletedCount > 0) n += st.collect(before);
     return n;
   }
 
@@ -216,12 +280,28 @@ export class StateStore {
   }
 
   private stateOf(node: string): NodeState | undefined {
-    return node === this.self ? this.own : this.replicas.get(node);
+    return node === this.self ? this.own : this.replicaOf(node);
+  }
+
+  private replicaOf(node: string): NodeState | undefined {
+    const r = this.replicas.get(node);
+    if (r !== undefined) return r ?? undefined;
+    if (this.base === null || node === this.self) return undefined;
+    return this.base.states.get(node);
+  }
+
+  /** Every replica held: the base's not shadowed, then this store's own. */
+  private *replicaStates(): Iterable<NodeState> {
+    const base = this.base;
+    if (base !== null) {
+      for (const [node, s] of base.states) if (node !== this.self && !this.replicas.has(node)) yield s;
+    }
+    for (const s of this.replicas.values()) if (s !== null) yield s;
   }
 
   private *all(): Iterable<NodeState> {
     yield this.own;
-    yield* this.replicas.values();
+    yield* this.replicaStates();
   }
 }
 

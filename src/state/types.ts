@@ -73,7 +73,8 @@ export interface StateLimits {
 }
 
 export const DEFAULT_STATE_LIMITS: StateLimits = Object.freeze({
-  maxEntries: 4096,
+  // Three a registered instance (its record, its status, its checks) at the 2,048-instance ceiling.
+  maxEntries: 6144,
   maxEntryBytes: 16 * 1024,
   maxNodeBytes: 2 * 1024 * 1024,
 });

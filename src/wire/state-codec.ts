@@ -33,7 +33,8 @@ export interface StateDecodeLimits {
   readonly maxDigests: number;
 }
 
-export const DEFAULT_STATE_DECODE_LIMITS: StateDecodeLimits = Object.freeze({ maxEntries: 4096, maxValueBytes: 64 * 1024, maxDigests: 100_000 });
+// maxEntries: a whole state (a reset delta) is one delta, its tombstones included: room for a full state of live entries and as many tombstones.
+export const DEFAULT_STATE_DECODE_LIMITS: StateDecodeLimits = Object.freeze({ maxEntries: 16_384, maxValueBytes: 64 * 1024, maxDigests: 100_000 });
 
 export type StateDecodeError = { readonly code: 'malformed' | 'bad-version' | 'too-large'; readonly detail: string };
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: StateDecodeError };

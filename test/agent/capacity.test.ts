@@ -54,11 +54,11 @@ describe('capacity of one node', () => {
     expect(caught).toBeInstanceOf(ServiceLimitError);
     expect((caught as ServiceLimitError).code).toBe('HEARSAY_ERR_SERVICE_LIMIT');
     expect((caught as ServiceLimitError).message).toMatch(/1001 is over the limit maxInstancesPerNode = 1000; deregister instances on this node, or raise maxInstancesPerNode/);
-    // Replacing one at the limit is allowed; a flip is one entry too.
+    // Replacing one at the limit is allowed; a flip is one entry too: the instance's two-byte status entry.
     rt.register({ id: 'i-5', name: 'svc-5', port: 999 });
     expect(published.at(-1)).toHaveLength(1);
     rt.setMaintenance(true, 'i-7');
-    expect(published.at(-1)).toEqual([{ key: 'i:i-7', value: expect.any(Uint8Array) }]);
+    expect(published.at(-1)).toEqual([{ key: 's:i-7', value: Uint8Array.of(0x73, 3) }]);
     rt.deregister('i-8');
     expect(published.at(-1)).toEqual([{ key: 'i:i-8', value: null }]);
     rt.close();

@@ -66,6 +66,25 @@ describe('the state layer in the core', () => {
     expect(updates.filter((u) => u.node === 'a' && u.changed.some((c) => c.key === 'i:x')).length).toBe(3);
   });
 
+  it('sends a state change in a news round at once, at the owner and at each node that passes it on', () => {
+    const h = cluster(['a', 'b', 'c', 'd']);
+    runWith(h, h.now + 3000, () => false);
+    const news = (n: string) => h.timers.filter((t) => t.node === n && t.timer.kind === 'gossip-news');
+    expect(news('a')).toHaveLength(0);
+    h.packets.length = 0;
+    h.apply('a', h.node('a').changeState([{ key: 'i:x', value: bytes(20) }], h.now));
+    expect(news('a').map((t) => t.at)).toEqual([h.now]); // due in this turn, not at the next tick
+    h.fire('a', 'gossip-news');
+    const sent = h.packets.filter((p) => p.from === 'a' && carries(h, p, 'state-delta'));
+    expect(sent.length).toBeGreaterThan(0);
+    const to = sent[0]!.to;
+    expect(news(to)).toHaveLength(0);
+    h.deliverAll(() => false);
+    // The receiver applied it and queued it again: its own news round, due at once.
+    expect(valueOf(h, to, 'a', 'i:x')).toEqual(bytes(20));
+    expect(news(to).map((t) => t.at)).toEqual([h.now]);
+  });
+
   it('announces a state too large to piggyback; peers fetch it over a stream, from whoever has it', () => {
     const h = cluster(['a', 'b', 'c', 'd', 'e']);
     const changes = Array.from({ length: 300 }, (_, i) => ({ key: `i:${i}`, value: bytes(100, i) }));

@@ -5,7 +5,8 @@
  * (k) a node joining with 500 instances is fully visible everywhere within bigJoinBoundMs
  *     (src/membership/state-bounds.ts), with and without loss;
  * (l) deltas under loss converge: once owners stop changing, every live node's replica of every
- *     owner equals the owner's map within smallChangeBoundMs with the summary backstop;
+ *     owner equals the owner's map within smallChangeBoundMs with the summary backstop; also from
+ *     a converged start whose replicas are shared between the simulated nodes (seedConvergedState);
  * (m) tombstones never resurrect: under loss, duplication, reordering, partitions and observer
  *     restarts, once a node's replica of an owner has passed the deletion of a key, that key is
  *     never shown again (unless the owner sets it anew), and no view shows a value the owner
@@ -87,6 +88,35 @@ describe('the state layer over the simulator', () => {
         }
         const bound = smallChangeBoundMs(inputs(o, n, 6));
         const at = world.runUntilTrue(() => owners.every((w) => replicasEqual(world, w)), bound, 50);
+        expect(at, `seed ${seed}, N=${n}, loss ${loss}, ${ops.length} ops: replicas differ after ${bound} ms`).toBeDefined();
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('(l) the same from a converged start seeded with shared replicas (as bench:sim seeds K instances on every node)', () => {
+    const arbOp = fc.record({ owner: fc.nat(), key: fc.nat({ max: 8 }), del: fc.boolean(), size: fc.integer({ min: 1, max: 200 }), gap: fc.integer({ min: 0, max: 400 }) });
+    fc.assert(
+      fc.property(arbSeed, fc.integer({ min: 3, max: 20 }), fc.constantFrom(0, 0.2), fc.array(arbOp, { minLength: 1, maxLength: 40 }), (seed, n, loss, ops) => {
+        const world = makeWorld(seed, { lossRate: loss });
+        const o = world.options;
+        const names = world.buildConverged(n);
+        world.seedConvergedState((name) => Array.from({ length: 4 }, (_, k) => ({ key: `k${k}`, value: bytes(30, k + name.length) })));
+        // Seeded: every node holds every owner's map, with no traffic, and all summaries agree.
+        for (const w of names) expect(replicasEqual(world, w)).toBe(true);
+        expect(new Set(names.map((v) => core(world, v).stateSummary)).size).toBe(1);
+        world.runFor(2 * o.probeIntervalMs);
+        const owners = names.slice(0, Math.min(4, n));
+        for (const [k, op] of ops.entries()) {
+          const owner = owners[op.owner % owners.length] as string;
+          const key = `k${op.key}`;
+          const held = core(world, owner).stateEntry(owner, key) !== undefined;
+          if (op.del && held) world.changeState(owner, [{ key, value: null }]);
+          else if (!op.del) world.changeState(owner, [{ key, value: bytes(op.size, k) }]);
+          world.runFor(op.gap);
+        }
+        const bound = smallChangeBoundMs(inputs(o, n, 6));
+        const at = world.runUntilTrue(() => names.every((w) => replicasEqual(world, w)), bound, 50);
         expect(at, `seed ${seed}, N=${n}, loss ${loss}, ${ops.length} ops: replicas differ after ${bound} ms`).toBeDefined();
       }),
       { numRuns: RUNS },

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MembershipEvent } from '../../src/membership/types.js';
-import { instanceEntries, instanceKey } from '../../src/registry/entries.js';
+import { instanceEntries, instanceKey, statusKey } from '../../src/registry/entries.js';
+import { encodeStatusEntry } from '../../src/registry/payload.js';
 import { ServiceIndex } from '../../src/registry/service-index.js';
 import { RegistryFeed } from '../../src/registry/state-feed.js';
 import type { StateEntry } from '../../src/state/types.js';
@@ -39,6 +40,35 @@ describe('RegistryFeed', () => {
     const v = view('n1', null, { host: '10.0.0.3' });
     feed.onEvent({ type: 'state-update', node: 'n1', changed: instanceEntries([record({ id: 'a', name: 'web' })]), member: v });
     expect(index.lookup('web').map((i) => i.address)).toEqual(['10.0.0.3']);
+  });
+
+  it('combines an instance with its status entry: a flip is one status entry, a status alone is nothing, deletion removes both', () => {
+    const { index, feed } = fed();
+    feed.onEvent(member('member-join', 'n1'));
+    feed.onEvent(update('n1', instanceEntries([record({ id: 'a', name: 'web' }), record({ id: 'b', name: 'db' })])));
+    const dbIndex = index.indexOf('db');
+    const status = (id: string, s: 'passing' | 'critical' | 'maintenance', version: number): StateEntry => ({ key: statusKey(id), value: encodeStatusEntry(s), version, deleted: false });
+    feed.onEvent(update('n1', [status('a', 'critical', 3)]));
+    expect(index.lookup('web')).toEqual([]);
+    expect(index.lookup('web', { status: 'critical' }).map((i) => [i.id, i.port])).toEqual([['a', record({ id: 'a', name: 'web' }).port]]);
+    expect(index.indexOf('db')).toBe(dbIndex);
+    // A status entry that leaves the status as it is changes nothing in the index.
+    const webIndex = index.indexOf('web');
+    feed.onEvent(update('n1', [status('a', 'critical', 4)]));
+    expect(index.indexOf('web')).toBe(webIndex);
+    // The record rewritten keeps the status entry's status; the status entry going back wins.
+    feed.onEvent(update('n1', instanceEntries([record({ id: 'a', name: 'web', tags: ['x'] })], 5)));
+    expect(index.lookup('web', { status: 'critical' }).map((i) => i.tags)).toEqual([['x']]);
+    feed.onEvent(update('n1', [status('a', 'maintenance', 6)]));
+    expect(index.lookup('web', { status: 'maintenance' }).map((i) => i.id)).toEqual(['a']);
+    // A status without its instance is nothing; deleting the instance removes it whatever its status.
+    feed.onEvent(update('n1', [status('zz', 'passing', 7)]));
+    expect(feed.recordsOf('n1').map((r) => r.id).sort()).toEqual(['a', 'b']);
+    feed.onEvent(update('n1', [tombstone('a'), { key: statusKey('a'), value: new Uint8Array(0), version: 9, deleted: true }]));
+    expect(index.lookup('web', { status: 'any' })).toEqual([]);
+    // Registered again: the old status is gone.
+    feed.onEvent(update('n1', instanceEntries([record({ id: 'a', name: 'web' })], 10)));
+    expect(index.lookup('web').map((i) => i.id)).toEqual(['a']);
   });
 
   it('changes one instance for one entry: the other names keep their index and their objects', () => {

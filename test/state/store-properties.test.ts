@@ -12,7 +12,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { StateStore } from '../../src/state/store.js';
+import { SharedStates, StateStore } from '../../src/state/store.js';
 import type { NodeDelta } from '../../src/state/types.js';
 
 const GRACE = 50;
@@ -180,34 +180,59 @@ class Net {
   }
 }
 
+/** Runs `ops` on `net`, checking every view after each, then heals and checks convergence. */
+function runAndConverge(net: Net, ops: readonly Op[]): void {
+  const n = net.n;
+        for (const op of ops) {
+    net.run(op);
+    net.checkViews();
+  }
+  // Heal: deliver the late ones, then reliable exchanges until nobody misses anything.
+  net.side = null;
+  while (net.delayed.length > 0) net.run({ kind: 'late', pick: 0 });
+  for (let round = 0; round < 8 * n; round++) {
+    for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) net.exchange(a, b, 12, 'deliver');
+    net.checkViews();
+  }
+  for (let o = 0; o < n; o++) {
+    for (let w = 0; w < n; w++) {
+      const current = { node: NAMES[w], generation: net.generations[w], version: net.stores[w]?.version };
+      const held = net.stores[o]?.digestOf(NAMES[w] as string);
+      // An owner that has set nothing in its generation need not be held (no empty replicas).
+      if (!(current.version === 0 && held === undefined)) expect(held, `${NAMES[o]} holds ${NAMES[w]}'s current state`).toEqual(current);
+      expect(net.view(o, w) ?? {}).toEqual(net.asOf(w, Infinity));
+    }
+    expect(net.stores[o]?.summary).toBe(net.stores[0]?.summary);
+  }
+}
+
 describe('the state layer over a lossy, reordering, partitioned network', () => {
   it('views show only what owners set, never go back, keep deletions, and all converge once healed', () => {
     fc.assert(
       fc.property(fc.integer({ min: 2, max: 5 }).chain((n) => fc.tuple(fc.constant(n), fc.array(arbOp(n), { minLength: 40, maxLength: 200 }))), ([n, ops]) => {
-        const net = new Net(n);
-        for (const op of ops) {
-          net.run(op);
-          net.checkViews();
-        }
-        // Heal: deliver the late ones, then reliable exchanges until nobody misses anything.
-        net.side = null;
-        while (net.delayed.length > 0) net.run({ kind: 'late', pick: 0 });
-        for (let round = 0; round < 8 * n; round++) {
-          for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) net.exchange(a, b, 12, 'deliver');
-          net.checkViews();
-        }
-        for (let o = 0; o < n; o++) {
-          for (let w = 0; w < n; w++) {
-            const current = { node: NAMES[w], generation: net.generations[w], version: net.stores[w]?.version };
-            const held = net.stores[o]?.digestOf(NAMES[w] as string);
-            // An owner that has set nothing in its generation need not be held (no empty replicas).
-            if (!(current.version === 0 && held === undefined)) expect(held, `${NAMES[o]} holds ${NAMES[w]}'s current state`).toEqual(current);
-            expect(net.view(o, w) ?? {}).toEqual(net.asOf(w, Infinity));
-          }
-          expect(net.stores[o]?.summary).toBe(net.stores[0]?.summary);
-        }
+        runAndConverge(new Net(n), ops);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('the same, from a converged start whose replicas are shared between the stores (as the simulator seeds them), never changing what they share', () => {
+    const arbSet = (n: number) => fc.record({ node: fc.nat(n - 1), key: fc.nat(KEYS.length - 1), value: fc.oneof(fc.nat(99), fc.constant(null)) });
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 5 }).chain((n) => fc.tuple(fc.constant(n), fc.array(arbSet(n), { maxLength: 30 }), fc.array(arbOp(n), { minLength: 40, maxLength: 200 }))), ([n, sets, ops]) => {
+        const net = new Net(n);
+        for (const c of sets) net.run(c.value === null ? { kind: 'del', node: c.node, key: c.key } : { kind: 'set', node: c.node, key: c.key, value: c.value });
+        const shared = new SharedStates(net.stores.map((st) => st.ownSnapshot()).filter((st) => st.version > 0));
+        const before = [...shared.states.values()].map((st) => JSON.stringify([st.digest(), st.entries(), st.tombstones, st.collectedVersion]));
+        for (const st of net.stores) st.restore(shared);
+        // Restored, every store agrees with every other, as if the deltas had been exchanged.
+        for (const st of net.stores) expect(st.summary).toBe(net.stores[0]?.summary);
+        for (let o = 0; o < n; o++) for (let w = 0; w < n; w++) if (o !== w) expect(net.view(o, w) ?? {}).toEqual(net.asOf(w, Infinity));
+        runAndConverge(net, ops);
+        // What the stores shared is as it was: each changed its own copy.
+        expect([...shared.states.values()].map((st) => JSON.stringify([st.digest(), st.entries(), st.tombstones, st.collectedVersion]))).toEqual(before);
+      }),
+      { numRuns: 300 },
     );
   });
 });
