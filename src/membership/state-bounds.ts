@@ -21,7 +21,7 @@
  *    announcement missed altogether is repaired by that backstop: REPAIR = tries × (retryMs +
  *    oneWayMs + streamTripMs) + syncRounds × syncIntervalMs + 3 × streamTripMs.
  *
- *   bigJoinBound = JOIN + D(N) + FETCH (+ REPAIR when the network loses packets)
+ *   bigJoinBound = JOIN + D(N) + FETCH (+ REPAIR: for a node the epidemic missed, and for losses)
  */
 import { retransmitLimit } from './math.js';
 
@@ -40,7 +40,11 @@ export interface StateBoundInputs {
   readonly tries: number;
   /** The summary interval (state-sync.ts: 2 × probeIntervalMs). */
   readonly syncIntervalMs: number;
-  /** Summary rounds allowed for the backstop on a lossy network (0 without loss). */
+  /**
+   * Summary rounds allowed for the backstop: 0 gives the bound when the announcement reaches every
+   * node, which an epidemic with a finite retransmit budget does with high probability only; at
+   * least 1 covers a node it missed even without loss, more the losses of a lossy network.
+   */
   readonly syncRounds: number;
 }
 

@@ -46,6 +46,26 @@ function replicasEqual(world: World, owner: string): boolean {
   return world.liveNames().every((v) => v === owner || key(core(world, v).stateEntries(owner) ?? []) === w);
 }
 
+interface StateOp {
+  readonly owner: number;
+  readonly key: number;
+  readonly del: boolean;
+  readonly size: number;
+  readonly gap: number;
+}
+
+/** Each op on its owner (a delete only of a key it holds), `gap` ms apart. */
+function applyOps(world: World, owners: readonly string[], ops: readonly StateOp[]): void {
+  for (const [k, op] of ops.entries()) {
+    const owner = owners[op.owner % owners.length] as string;
+    const key = `k${op.key}`;
+    const held = core(world, owner).stateEntry(owner, key) !== undefined;
+    if (op.del && held) world.changeState(owner, [{ key, value: null }]);
+    else if (!op.del) world.changeState(owner, [{ key, value: bytes(op.size, k) }]);
+    world.runFor(op.gap);
+  }
+}
+
 describe('the state layer over the simulator', () => {
   it('(k) a node joining with 500 instances is visible everywhere within the derived bound', () => {
     fc.assert(
@@ -58,7 +78,10 @@ describe('the state layer over the simulator', () => {
         const entries = Array.from({ length: 500 }, (_, k) => ({ key: `i:inst-${k}`, value: bytes(80, k) }));
         const start = world.now;
         world.restart(joiner, { entries, join: [names[seed % n] as string] });
-        const bound = bigJoinBoundMs(inputs(o, n + 1, loss > 0 ? 4 : 0));
+        // One backstop round even without loss: the announcement's epidemic (random fanout, a
+        // finite retransmit budget) can miss a node, which the summary exchange then repairs
+        // (seed 856733019, N = 7: one node missed it and was repaired 1.3 s after the join).
+        const bound = bigJoinBoundMs(inputs(o, n + 1, loss > 0 ? 4 : 1));
         const all = (): boolean => world.liveNames().every((v) => v === joiner || core(world, v).stateEntries(joiner)?.length === 500);
         const at = world.runUntilTrue(all, bound, 10);
         expect(at, `seed ${seed}, N=${n}, loss ${loss}: not every node holds the 500 after ${bound} ms`).toBeDefined();
@@ -78,14 +101,7 @@ describe('the state layer over the simulator', () => {
         const names = world.buildConverged(n);
         world.runFor(2 * o.probeIntervalMs);
         const owners = names.slice(0, Math.min(4, n));
-        for (const [k, op] of ops.entries()) {
-          const owner = owners[op.owner % owners.length] as string;
-          const key = `k${op.key}`;
-          const held = core(world, owner).stateEntry(owner, key) !== undefined;
-          if (op.del && held) world.changeState(owner, [{ key, value: null }]);
-          else if (!op.del) world.changeState(owner, [{ key, value: bytes(op.size, k) }]);
-          world.runFor(op.gap);
-        }
+        applyOps(world, owners, ops);
         const bound = smallChangeBoundMs(inputs(o, n, 6));
         const at = world.runUntilTrue(() => owners.every((w) => replicasEqual(world, w)), bound, 50);
         expect(at, `seed ${seed}, N=${n}, loss ${loss}, ${ops.length} ops: replicas differ after ${bound} ms`).toBeDefined();
@@ -107,14 +123,7 @@ describe('the state layer over the simulator', () => {
         expect(new Set(names.map((v) => core(world, v).stateSummary)).size).toBe(1);
         world.runFor(2 * o.probeIntervalMs);
         const owners = names.slice(0, Math.min(4, n));
-        for (const [k, op] of ops.entries()) {
-          const owner = owners[op.owner % owners.length] as string;
-          const key = `k${op.key}`;
-          const held = core(world, owner).stateEntry(owner, key) !== undefined;
-          if (op.del && held) world.changeState(owner, [{ key, value: null }]);
-          else if (!op.del) world.changeState(owner, [{ key, value: bytes(op.size, k) }]);
-          world.runFor(op.gap);
-        }
+        applyOps(world, owners, ops);
         const bound = smallChangeBoundMs(inputs(o, n, 6));
         const at = world.runUntilTrue(() => names.every((w) => replicasEqual(world, w)), bound, 50);
         expect(at, `seed ${seed}, N=${n}, loss ${loss}, ${ops.length} ops: replicas differ after ${bound} ms`).toBeDefined();
