@@ -20,7 +20,7 @@ const USAGE =
   'npm run bench:sim-speed -- --baseline GIT_REV [--nodes N] [--seconds SIM_S] [--runs K] [--loss FRACTION] [--seed S] [--profile lan|wan|local] [--json]';
 
 /** bench:sim's fields that are measurements of the machine, not outcomes of the simulation. */
-const MACHINE_FIELDS = new Set(['wallMs', 'peakRssMb', 'bytesPerMemberEntry']);
+const MACHINE_FIELDS = new Set(['wallMs', 'peakRssMb', 'bytesPerMemberEntry', 'bytesPerReplicaEntry', 'stateWallMs', 'peakRssMbAfterState']);
 
 const args = benchArgs('bench:sim-speed', USAGE, {
   baseline: { type: 'string', default: '' },
