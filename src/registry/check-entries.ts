@@ -35,6 +35,17 @@ const encoder = new TextEncoder();
 
 export const checksKey = (serviceId: string): string => `${CHECKS_KEY_PREFIX}${serviceId}`;
 
+/** `checks` by the instance they belong to, each list in the order given. */
+export function checksByInstance<C extends Pick<CheckInfo, 'serviceId'>>(checks: Iterable<C>): Map<string, C[]> {
+  const out = new Map<string, C[]>();
+  for (const c of checks) {
+    const list = out.get(c.serviceId);
+    if (list === undefined) out.set(c.serviceId, [c]);
+    else list.push(c);
+  }
+  return out;
+}
+
 /** A remote instance's check as its node published it (CheckInfo, with output cut). */
 export type PublishedCheck = CheckInfo;
 
@@ -128,12 +139,7 @@ export interface ChecksPlan {
  * once `outputIntervalMs` has passed since that entry was last published.
  */
 export function planChecks(held: ReadonlyMap<string, HeldChecks>, checks: readonly CheckInfo[], now: number, outputIntervalMs: number): ChecksPlan {
-  const byInstance = new Map<string, CheckInfo[]>();
-  for (const c of checks) {
-    const list = byInstance.get(c.serviceId);
-    if (list === undefined) byInstance.set(c.serviceId, [c]);
-    else list.push(c);
-  }
+  const byInstance = checksByInstance(checks);
   const changes: EntryChange[] = [];
   const next = new Map<string, HeldChecks | null>();
   let nextDueAt: number | null = null;

@@ -21,6 +21,7 @@
  */
 import type { AgentNode, AgentServices } from '../../agent/types.js';
 import type { MemberView } from '../../membership/types.js';
+import { checksByInstance } from '../../registry/check-entries.js';
 import type { CheckInfo } from '../../registry/local.js';
 import type { ServiceInstance } from '../../registry/types.js';
 import { formatHostPort } from '../../transport/address.js';
@@ -55,12 +56,7 @@ export function localDetail(agent: ConsulCatalogAgent): LocalDetail {
   const remoteChecks = (node: string, serviceId: string): readonly CheckInfo[] => {
     let byInstance = remote.get(node);
     if (byInstance === undefined) {
-      byInstance = new Map();
-      for (const c of agent.nodeChecks(node)) {
-        const list = byInstance.get(c.serviceId);
-        if (list === undefined) byInstance.set(c.serviceId, [c]);
-        else list.push(c);
-      }
+      byInstance = checksByInstance(agent.nodeChecks(node));
       remote.set(node, byInstance);
     }
     return byInstance.get(serviceId) ?? [];
