@@ -1,3 +1,6 @@
+// The types below reach agent modules written against Node's types; ui/tsconfig.json has no
+// "types" of its own (the view runs in a browser), and pino's declarations used to pull Node's in.
+/// <reference types="node" />
 /**
  * The JSON the web view (ui/) reads from the public API, as types: the view's JavaScript imports
  * these in its JSDoc (checked by `tsc -p ui/tsconfig.json`), so a change of an answer's shape here
