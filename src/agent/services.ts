@@ -22,7 +22,7 @@ import { LocalRegistry, type CheckInfo, type CheckStatus, type LocalService, typ
 import { encodeInstanceEntry } from '../registry/payload.js';
 import { instanceChanges, instanceKey, type EntryChange } from '../registry/entries.js';
 import { RegistryFeed } from '../registry/state-feed.js';
-import { DEFAULT_CHECK_OUTPUT_INTERVAL_MS, planChecks, type ChecksPlan, type HeldChecks, type PublishedCheck } from '../registry/check-entries.js';
+import { checksKey, DEFAULT_CHECK_OUTPUT_INTERVAL_MS, planChecks, type ChecksPlan, type HeldChecks, type PublishedCheck } from '../registry/check-entries.js';
 import { RandomPicker, RoundRobinPicker, type PickStrategy } from '../registry/pickers.js';
 import { diffInstances, hasChanges, ServiceIndex } from '../registry/service-index.js';
 import type { LocalInstanceRecord, LookupOptions, ServiceInstance, ServiceSummary, ServiceWatchUpdate } from '../registry/types.js';
@@ -441,14 +441,18 @@ export class ServiceRuntime {
       return;
     }
     if (changed) this.changed();
-    else if (after !== undefined && after.output !== before.output) this.publishOutputWhenDue();
+    else if (after !== undefined && after.output !== before.output) this.publishOutputWhenDue(after.serviceId);
   }
 
-  /** An output changed alone: publish it when checkOutputIntervalMs allows (publishNow decides what is due). */
-  private publishOutputWhenDue(): void {
-    const plan = planChecks(this.publishedChecks, this.local.checks(), this.host.now(), this.checkOutputIntervalMs);
-    if (plan.changes.length > 0) this.changed();
-    else if (plan.nextDueAt !== null) this.armOutputTimer(plan.nextDueAt);
+  /**
+   * An output of instance `serviceId` changed alone: publish when checkOutputIntervalMs allows since
+   * that instance's checks entry was last published (publishNow decides what is due). O(1): a
+   * check run does not re-encode every check of the node.
+   */
+  private publishOutputWhenDue(serviceId: string): void {
+    const due = (this.publishedChecks.get(checksKey(serviceId))?.at ?? -Infinity) + this.checkOutputIntervalMs;
+    if (due <= this.host.now()) this.changed();
+    else this.armOutputTimer(due);
   }
 
   private armOutputTimer(at: number): void {

@@ -18,6 +18,8 @@ import { decodeStatusEntry } from './payload.js';
 import type { ServiceIndex } from './service-index.js';
 import type { HealthStatus, LocalInstanceRecord } from './types.js';
 
+type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+
 interface FedNode {
   /** 'down': dead, left, or not (yet) a member: its instances are held but not indexed. */
   status: 'alive' | 'suspect' | 'down';
@@ -117,33 +119,17 @@ export class RegistryFeed {
         const id = e.key.slice(INSTANCE_KEY_PREFIX.length);
         touched.add(id);
         bodyTouched.add(id);
-        if (e.deleted) {
-          n.bodies.delete(id);
-          continue;
-        }
-        const r = instanceFromEntry(e);
-        if (r.ok) {
-          n.bodies.set(id, r.record);
-          continue;
-        }
-        this.index.counters.invalidPayloads++;
-        this.index.onInvalidPayload?.(name, `entry ${e.key}: ${r.reason}`);
-        n.bodies.delete(id);
+        this.keep(name, n.bodies, id, e, (x) => {
+          const r = instanceFromEntry(x);
+          return r.ok ? { ok: true, value: r.record } : r;
+        });
       } else if (e.key.startsWith(STATUS_KEY_PREFIX)) {
         const id = e.key.slice(STATUS_KEY_PREFIX.length);
         touched.add(id);
-        if (e.deleted) {
-          n.statuses.delete(id);
-          continue;
-        }
-        const r = decodeStatusEntry(e.value);
-        if (r.ok) {
-          n.statuses.set(id, r.status);
-          continue;
-        }
-        this.index.counters.invalidPayloads++;
-        this.index.onInvalidPayload?.(name, `entry ${e.key}: ${r.reason}`);
-        n.statuses.delete(id);
+        this.keep(name, n.statuses, id, e, (x) => {
+          const r = decodeStatusEntry(x.value);
+          return r.ok ? { ok: true, value: r.status } : r;
+        });
       }
     }
     // Each instance touched, as its record and status now combine (a status alone is nothing; a
@@ -175,16 +161,30 @@ export class RegistryFeed {
 
   private onChecksEntry(name: string, n: FedNode, e: StateEntry): void {
     const serviceId = e.key.slice(CHECKS_KEY_PREFIX.length);
+    const had = n.checks.has(serviceId);
+    const checks = this.keep(name, n.checks, serviceId, e, (x) => {
+      const r = decodeChecksEntry(serviceId, x.value);
+      return r.ok ? { ok: true, value: r.checks } : r;
+    });
+    if (checks !== undefined) this.onChecks?.(name, serviceId, checks);
+    else if (had) this.onChecks?.(name, serviceId, null);
+  }
+
+  /**
+   * One entry of `name` into `map` under `id`: its decoded value, or nothing when it is deleted or
+   * does not decode (counted and reported, never thrown). Returns what is kept.
+   */
+  private keep<T>(name: string, map: Map<string, T>, id: string, e: StateEntry, decode: (e: StateEntry) => Decoded<T>): T | undefined {
     if (!e.deleted) {
-      const r = decodeChecksEntry(serviceId, e.value);
+      const r = decode(e);
       if (r.ok) {
-        n.checks.set(serviceId, r.checks);
-        this.onChecks?.(name, serviceId, r.checks);
-        return;
+        map.set(id, r.value);
+        return r.value;
       }
       this.index.counters.invalidPayloads++;
       this.index.onInvalidPayload?.(name, `entry ${e.key}: ${r.reason}`);
     }
-    if (n.checks.delete(serviceId)) this.onChecks?.(name, serviceId, null);
+    map.delete(id);
+    return undefined;
   }
 }
