@@ -60,7 +60,8 @@ describe('hearsay ui', () => {
   it('with --open hands the URL to $BROWSER, and only warns when there is no opener', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearsay-ui-open-'));
     const script = join(dir, 'browser.sh');
-    writeFileSync(script, `#!/bin/sh\necho "$1" > ${join(dir, 'opened')}\n`);
+    // Written aside and renamed, so the file exists only with its line in it (the test waits for it).
+    writeFileSync(script, `#!/bin/sh\necho "$1" > ${join(dir, 'opened.tmp')} && mv ${join(dir, 'opened.tmp')} ${join(dir, 'opened')}\n`);
     chmodSync(script, 0o755);
     vi.stubEnv('BROWSER', script);
     vi.stubEnv('HEARSAY_HTTP_TOKEN', 'a-token-of-sixteen-chars');
