@@ -51,7 +51,7 @@ function refuseOthers(op: Op, values: CaFlags): void {
   for (const name of Object.keys(flags) as (keyof CaFlags)[]) {
     if (name === 'json' || TAKES[op].includes(name)) continue;
     const v = values[name];
-    if (v === undefined || v === flags[name as 'dir'].default) continue;
+    if (v === undefined || v === false || v === flags[name as 'dir'].default) continue;
     throw new UsageError(`'hearsay ca ${op}' does not take --${name} (it takes ${TAKES[op].map((f) => `--${f}`).join(', ') || 'no flags'})`);
   }
 }
