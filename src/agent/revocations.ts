@@ -21,10 +21,8 @@ import { parseRevocations, revocationOf, RevocationListError, type RevocationLis
 import type { Logger } from '../log/logger.js';
 import type { MembershipEvent, MemberView } from '../membership/types.js';
 import type { Address } from '../wire/messages.js';
-import { SnapshotWriter } from './data-dir.js';
+import { REVOCATIONS_FILE, SnapshotWriter } from './data-dir.js';
 
-/** The file an adopted list is kept in, in the data dir, when no --revocations file is given. */
-export const REVOCATIONS_FILE = 'revocations.json';
 
 /** What PUT /v1/identity/revocations (agent.putRevocations) did. */
 export interface RevocationAdoption {
