@@ -173,6 +173,8 @@ export class RevocationSpread {
   private readonly issuer: string;
   private inFlight = false;
   private cancelTimer: (() => void) | null = null;
+  /** What the pending timer is for: a fetch, or the next round once every holder failed. */
+  private timerKind: 'fetch' | 'round' | null = null;
   private failures = 0;
   private closed = false;
 
@@ -239,23 +241,35 @@ export class RevocationSpread {
     this.closed = true;
     this.cancelTimer?.();
     this.cancelTimer = null;
+    this.timerKind = null;
   }
 
-  private schedule(delayMs: number): void {
-    if (this.closed || this.inFlight || this.cancelTimer !== null) return;
-    this.cancelTimer = this.o.after(Math.floor(this.o.random() * Math.max(1, delayMs)), () => {
+  private setTimer(kind: 'fetch' | 'round', ms: number, fn: () => void): void {
+    this.timerKind = kind;
+    this.cancelTimer = this.o.after(ms, () => {
       this.cancelTimer = null;
-      void this.fetchNext();
+      this.timerKind = null;
+      fn();
     });
+  }
+
+  /** A fetch after a random delay in [0, delayMs), unless one is due or in flight already. */
+  private schedule(delayMs: number): void {
+    if (this.closed || this.inFlight) return;
+    // Waiting for the next round (every holder failed): a new announcement may be a holder to ask now.
+    if (this.timerKind === 'round' && this.planner.next(this.version, () => 0) !== null) {
+      this.cancelTimer?.();
+      this.cancelTimer = null;
+      this.timerKind = null;
+    }
+    if (this.cancelTimer !== null) return;
+    this.setTimer('fetch', Math.floor(this.o.random() * Math.max(1, delayMs)), () => void this.fetchNext());
   }
 
   private retryLater(): void {
     if (this.closed || this.cancelTimer !== null) return;
     const base = this.o.retryMs ?? FETCH_RETRY_MS;
-    this.cancelTimer = this.o.after(base * 2 ** Math.min(3, this.failures), () => {
-      this.cancelTimer = null;
-      void this.fetchNext();
-    });
+    this.setTimer('fetch', base * 2 ** Math.min(3, this.failures), () => void this.fetchNext());
   }
 
   private async fetchNext(): Promise<void> {
@@ -265,11 +279,12 @@ export class RevocationSpread {
     if (target === null) {
       if (!this.planner.wants(have)) return;
       // Every holder failed this round: try them all again later.
-      this.cancelTimer = this.o.after(this.o.roundIntervalMs ?? ROUND_INTERVAL_MS, () => {
-        this.cancelTimer = null;
-        this.planner.newRound();
-        void this.fetchNext();
-      });
+      if (this.cancelTimer === null) {
+        this.setTimer('round', this.o.roundIntervalMs ?? ROUND_INTERVAL_MS, () => {
+          this.planner.newRound();
+          void this.fetchNext();
+        });
+      }
       return;
     }
     this.inFlight = true;

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/types.js';
 import { createAgent } from '../../src/agent/agent.js';
 import { checkIdentity, IdentityError, type NodeIdentity } from '../../src/identity/identity.js';
-import { signRevocations, type RevocationList } from '../../src/identity/revocations.js';
+import { MAX_REVOCATIONS_BYTES, signRevocations, type RevocationList } from '../../src/identity/revocations.js';
+import type { SecureTransport } from '../../src/security/secure-transport.js';
 import type { HearsayError } from '../../src/errors.js';
 import { createLogger } from '../../src/log/logger.js';
 import { testCa, testNodeCert, type TestCa } from '../identity/support.js';
@@ -92,6 +93,36 @@ describe('a revocation list put into one node', () => {
     await restarted.close();
     await until(() => (JSON.parse(readFileSync(join(dirs['p-2'], 'revocations.json'), 'utf8')) as RevocationList).version === 2, 5000, () => 'not written');
     expect(() => createAgent({ name: 'p-2', identity: ids.get('p-2') as NodeIdentity, dataDir: dirs['p-2'] })).toThrow(/this node's certificate \(serial .*\) is revoked by the revocation list version 2 in .*revocations\.json.*hearsay ca issue --node p-2/);
+  });
+
+  it('drops what a hostile holder sends over the fetch stream, by reason, and adopts once a good list comes', { timeout: 60_000 }, async () => {
+    const { all } = await mesh(['h-1', 'h-2']);
+    const [honest, hostile] = all as [Agent, Agent];
+    // The hostile member announces each version it is given, but answers fetches with `serve`.
+    let serve: ((have: number) => Uint8Array) | null = null;
+    const transport = (hostile as unknown as { transport: SecureTransport }).transport;
+    const real = (hostile as unknown as { revocationRuntime: { spread: { answer(): Uint8Array } } }).revocationRuntime.spread;
+    transport.onRevocations((_from, request, reply) => reply(serve === null ? real.answer() : serve((request as { have: number }).have)));
+    const lists = Array.from({ length: 8 }, (_, i) => listRevoking(i + 1, []));
+    const json = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v), 'utf8');
+    const c = (k: string): number => honest.counters()[`identity.revocations.${k}`] ?? 0;
+    const step = async (version: number, answer: ((have: number) => Uint8Array) | null, counter: string): Promise<void> => {
+      serve = answer;
+      const before = c(counter);
+      hostile.putRevocations(lists[version - 1]);
+      await until(() => c(counter) > before, 10_000, () => `${counter} stays at ${c(counter)}; honest at ${honest.revocations?.version}`);
+    };
+    await step(1, null, 'fetches.adopted');
+    expect(honest.revocations?.version).toBe(1);
+    await step(2, () => json(listRevoking(2, [], other)), 'dropped.wrong-ca');
+    await step(3, () => json({ ...lists[2], revoked: [{ serial: '0A', revokedAt: 'x' }] }), 'dropped.bad-signature');
+    await step(4, () => json(lists[0]), 'dropped.older');
+    await step(5, () => new Uint8Array(MAX_REVOCATIONS_BYTES + 10).fill(0x20), 'dropped.oversized');
+    await step(6, () => Buffer.from('<html>not a list</html>'), 'dropped.malformed');
+    expect(honest.revocations?.version).toBe(1); // never rolled back, never took a bad one
+    expect(c('fetches.dropped')).toBe(5);
+    await step(7, null, 'fetches.adopted');
+    expect(honest.revocations?.version).toBe(7);
   });
 
   it('refuses a list that is older, of another CA, tampered with, or given to a node without identity, changing nothing', async () => {

@@ -192,6 +192,17 @@ describe('RevocationSpread', () => {
     expect(h.adopted).toEqual([{ version: 1, from: 'n1' }]);
   });
 
+  it('once every holder failed, a newly announced holder is asked at once, not at the next round', async () => {
+    const h = harness({ n1: () => null, n2: () => bytes(list(1)) });
+    h.announce(1, 1);
+    await h.advance(5000);
+    expect(h.asked).toEqual(['n1']);
+    h.announce(2, 1);
+    await h.advance(3000);
+    expect(h.asked).toEqual(['n1', 'n2']);
+    expect(h.adopted).toEqual([{ version: 1, from: 'n2' }]);
+  });
+
   it('checks a list as the API gives it: never a rollback', () => {
     const h = harness({});
     h.set(list(3));
