@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Agent } from '../../src/agent/types.js';
+import type { Agent, AgentOptions } from '../../src/agent/types.js';
+import { generateKey } from '../../src/security/keyring.js';
 import { createAgent } from '../../src/agent/agent.js';
 import { checkIdentity, IdentityError, type NodeIdentity } from '../../src/identity/identity.js';
 import { MAX_REVOCATIONS_BYTES, signRevocations, type RevocationList } from '../../src/identity/revocations.js';
@@ -33,10 +34,10 @@ function listRevoking(version: number, ids: readonly NodeIdentity[], by: TestCa 
   return signRevocations({ issuer: by.cert.fingerprint256, version, issuedAt: at, revoked: ids.map((id) => ({ serial: id.serial, fingerprint: id.fingerprint, revokedAt: at, reason: 'key compromise' })) }, by.privateKey);
 }
 
-async function mesh(names: readonly string[], dataDirs: Record<string, string> = {}): Promise<{ ids: Map<string, NodeIdentity>; all: Agent[] }> {
+async function mesh(names: readonly string[], dataDirs: Record<string, string> = {}, extra: Partial<AgentOptions> = {}): Promise<{ ids: Map<string, NodeIdentity>; all: Agent[] }> {
   const ids = new Map(names.map((n) => [n, identityFor(n)]));
   const all: Agent[] = [];
-  for (const n of names) all.push(await agents.started(n, { identity: ids.get(n) as NodeIdentity, ...(dataDirs[n] === undefined ? {} : { dataDir: dataDirs[n] }) }));
+  for (const n of names) all.push(await agents.started(n, { identity: ids.get(n) as NodeIdentity, ...extra, ...(dataDirs[n] === undefined ? {} : { dataDir: dataDirs[n] }) }));
   const seed = hostPort(all[0] as Agent);
   for (const a of all.slice(1)) await a.join([seed]);
   await until(() => all.every((a) => names.every((n) => statusOf(a, n) === 'alive')), 10_000, () => views(all));
@@ -75,6 +76,14 @@ describe('a revocation list put into one node', () => {
     expect(peers.every((a) => a.lookup('billing').length === 0)).toBe(true);
     const dropped = peers.reduce((n, a) => n + (a.counters()['identity.dropped.revoked'] ?? 0), 0);
     expect(dropped).toBeGreaterThan(0);
+  });
+
+  it('spreads the same in an encrypted mesh (the fetch stream is sealed as every frame is)', { timeout: 30_000 }, async () => {
+    const { ids, all } = await mesh(['e-1', 'e-2', 'e-3'], {}, { security: { keys: [generateKey()] } });
+    (all[0] as Agent).putRevocations(listRevoking(1, [ids.get('e-3') as NodeIdentity]));
+    await until(() => all.slice(0, 2).every((a) => a.revocations?.version === 1 && statusOf(a, 'e-3') === 'dead'), 10_000, () => views(all));
+    expect((all[1] as Agent).counters()['identity.revocations.fetches.adopted']).toBe(1);
+    expect((all[1] as Agent).counters()['security.plaintextAccepted']).toBe(0);
   });
 
   it('keeps an adopted list across a restart (the data dir), and a node revoked there refuses to start', { timeout: 60_000 }, async () => {
