@@ -155,7 +155,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     timeRequest(method, path, res, () => route);
     try {
       const caller = guard.check(req, bound, router.isPublic(method, path));
-      const { handler, params, route: matched, access } = router.match(method, path);
+      const { handler, params, route: matched, access, maxBodyBytes: routeMax } = router.match(method, path);
       route = matched;
       authorizeRoute(caller, accessOf(method, access), method, matched);
       const request: RequestContext = {
@@ -164,7 +164,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
         params,
         caller,
         query: queryOf(req.url),
-        body: (required, example) => bodies.run(() => readJsonBody(req, maxBodyBytes, required, example)),
+        body: (required, example) => bodies.run(() => readJsonBody(req, Math.max(maxBodyBytes, routeMax ?? 0), required, example)),
         json: (status, body, headers) => sendJson(res, status, body, headers),
       };
       await handler(request);

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent, AgentOptions } from '../../src/agent/types.js';
 import { generateKey } from '../../src/security/keyring.js';
 import { createAgent } from '../../src/agent/agent.js';
+import { createHttpServer } from '../../src/api/server.js';
 import { checkIdentity, IdentityError, type NodeIdentity } from '../../src/identity/identity.js';
 import { MAX_REVOCATIONS_BYTES, signRevocations, type RevocationList } from '../../src/identity/revocations.js';
 import type { SecureTransport } from '../../src/security/secure-transport.js';
@@ -132,6 +133,33 @@ describe('a revocation list put into one node', () => {
     expect(c('fetches.dropped')).toBe(5);
     await step(7, null, 'fetches.adopted');
     expect(honest.revocations?.version).toBe(7);
+  });
+
+  it('takes a list over the API larger than its usual body limit (operator route), and says why it refuses one', async () => {
+    const a = await agents.started('big-1', { identity: identityFor('big-1') });
+    const server = createHttpServer(a, {});
+    const addr = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const at = new Date().toISOString();
+      const revoked = Array.from({ length: 1000 }, (_, i) => ({ serial: (0x1000 + i).toString(16).toUpperCase(), revokedAt: at, reason: 'decommissioned with its whole rack' }));
+      const big = signRevocations({ issuer: ca.cert.fingerprint256, version: 2, issuedAt: at, revoked }, ca.privateKey);
+      const body = JSON.stringify(big);
+      expect(body.length).toBeGreaterThan(64 * 1024);
+      const put = (b: string) => fetch(`http://${addr.host}:${addr.port}/v1/identity/revocations`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: b });
+      const ok = await put(body);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ version: 2, previous: 0, revoked: 1000, removed: [], self: false });
+      const again = await put(body);
+      expect(again.status).toBe(409);
+      expect(await again.json()).toMatchObject({ code: 'HEARSAY_ERR_REVOCATIONS_NOT_NEWER' });
+      const wrong = await put(JSON.stringify(listRevoking(3, [], other)));
+      expect(wrong.status).toBe(400);
+      expect(((await wrong.json()) as { error: string }).error).toMatch(/issued by another CA/);
+      const got = await fetch(`http://${addr.host}:${addr.port}/v1/identity/revocations`);
+      expect(((await got.json()) as RevocationList).version).toBe(2);
+    } finally {
+      await server.close();
+    }
   });
 
   it('refuses a list that is older, of another CA, tampered with, or given to a node without identity, changing nothing', async () => {

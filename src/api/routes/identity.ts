@@ -11,6 +11,7 @@
 import type { AgentNode } from '../../agent/types.js';
 import { agentCall, API_ERROR_CODES, ApiError } from '../errors.js';
 import type { Route } from '../router.js';
+import { MAX_REVOCATIONS_BYTES } from '../../identity/revocations.js';
 
 const EXAMPLE = 'the revocations.json `hearsay ca revoke` writes';
 
@@ -29,6 +30,8 @@ export function identityRoutes(agent: Pick<AgentNode, 'revocations' | 'putRevoca
       method: 'PUT',
       path: '/v1/identity/revocations',
       access: 'operator',
+      // A list of a few thousand entries is over the API's usual 64 KiB; the list's own bound.
+      maxBodyBytes: MAX_REVOCATIONS_BYTES,
       handler: async ({ body, json }) => {
         const list = await body(true, EXAMPLE);
         json(200, agentCall(() => agent.putRevocations(list)));
