@@ -7,7 +7,8 @@
  * (agent.putRevocations). Measured from that call: until every other node holds the list
  * (`adoptedAllMs`) and until every one of them has the revoked node dead (`deadEverywhereMs`), and
  * how the fetches fell: the most any one node served (`maxServed`), what the node it was put into
- * served (`firstHolderServed`), fetches that failed or were dropped. The bound it is held to
+ * served (`firstHolderServed`), fetches that failed or were dropped, and those a holder turned away
+as busy (it serves 8 lists a second at most). The bound it is held to
  * (ARCHITECTURE.md, The protocol, Revocation) is D(N) + J + one fetch, J = 500 ms.
  *
  * One JSON line per run with --json; run it under `flock /tmp/hearsay-heavy.lock` (shared machine).
@@ -90,6 +91,7 @@ async function run(n: number, runNo: number): Promise<void> {
       maxServed: Math.max(...served),
       firstHolderServed: first.counters()['identity.revocations.served'] ?? 0,
       fetchesFailed: sum('identity.revocations.fetches.failed') + sum('identity.revocations.fetches.dropped'),
+      fetchesBusy: sum('identity.revocations.fetches.busy'),
     });
   } finally {
     await Promise.all(agents.map((a) => a.close()));

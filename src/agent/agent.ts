@@ -179,6 +179,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
             fetch: (to, request) => this.transport.dialRevocations(to, request),
             after: (ms, fn) => this.runtime.after(ms, fn),
             random: () => this.random.next(),
+            now,
             path: revocationsPath(options.revocationsFile, options.dataDir),
           });
     this.transport.onRevocations((_from, _request, reply) => {

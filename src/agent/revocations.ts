@@ -87,6 +87,8 @@ export interface RevocationHost {
   readonly fetch: RevocationSpreadOptions['fetch'];
   after(ms: number, fn: () => void): () => void;
   random(): number;
+  /** Monotonic ms. */
+  now(): number;
   /** Where adopted lists are written, if anywhere. */
   readonly path: string | undefined;
   readonly jitterMs?: number;
@@ -107,6 +109,7 @@ export class RevocationRuntime {
       adopt: (list, from) => void this.adopt(list, `peer ${from}`, true),
       fetch: h.fetch,
       random: h.random,
+      now: h.now,
       after: h.after,
       log: h.log,
       ...(h.jitterMs === undefined ? {} : { jitterMs: h.jitterMs }),

@@ -68,9 +68,17 @@ export type RevocationDropReason = (typeof REVOCATION_DROP_REASONS)[number];
 /**
  * How a fetch ended (`identity.revocations.fetches.<outcome>`): adopted; superseded (a list as new
  * arrived another way meanwhile); dropped (the answer failed a check); failed (no answer, or the
- * holder had no list to give).
+ * holder had no list to give); busy (the holder had served its MAX_SERVES_PER_SECOND: asked
+ * again later, it or another).
  */
-export const REVOCATION_FETCH_OUTCOMES = ['adopted', 'superseded', 'dropped', 'failed'] as const;
+export const REVOCATION_FETCH_OUTCOMES = ['adopted', 'superseded', 'dropped', 'failed', 'busy'] as const;
+
+/**
+ * Lists a node serves a second at most (a token bucket of this many); a request beyond it is
+ * answered `{"busy": true}`. It bounds what answering costs a node (up to 1 MiB an answer) and the
+ * share of the mesh's fetches that the first holder takes.
+ */
+export const MAX_SERVES_PER_SECOND = 8;
 export type RevocationFetchOutcome = (typeof REVOCATION_FETCH_OUTCOMES)[number];
 
 /** The holder a fetch goes to. */
@@ -140,9 +148,12 @@ export const FETCH_RETRY_MS = 250;
 /** Once every holder failed: when all are tried again. */
 export const ROUND_INTERVAL_MS = 30_000;
 
+const BUSY = '{"busy":true}';
+
 export type RevocationCounterName =
   | 'identity.revocations.adopted'
   | 'identity.revocations.served'
+  | 'identity.revocations.servedBusy'
   | `identity.revocations.fetches.${RevocationFetchOutcome}`
   | `identity.revocations.dropped.${RevocationDropReason}`;
 
@@ -156,6 +167,10 @@ export interface RevocationSpreadOptions {
   fetch(to: Address, request: { readonly have: number }): Promise<{ readonly ok: true; readonly answer: Uint8Array } | { readonly ok: false; readonly message: string }>;
   /** In [0, 1). */
   random(): number;
+  /** Monotonic ms, for the serving rate. */
+  now(): number;
+  /** @default MAX_SERVES_PER_SECOND */
+  readonly maxServesPerSecond?: number;
   /** A timer (unref'd); returns its cancel. */
   after(ms: number, fn: () => void): () => void;
   readonly log: Logger;
@@ -177,10 +192,17 @@ export class RevocationSpread {
   private timerKind: 'fetch' | 'round' | null = null;
   private failures = 0;
   private closed = false;
+  /** The serving token bucket: tokens left and when it was last filled. */
+  private tokens: number;
+  private filledAt: number;
+  /** The answer's bytes, made once per list. */
+  private answered: { readonly list: RevocationList; readonly bytes: Uint8Array } | null = null;
 
   constructor(private readonly o: RevocationSpreadOptions) {
     this.issuer = issuerPrefix(o.ca.fingerprint256);
-    const c = { 'identity.revocations.adopted': 0, 'identity.revocations.served': 0 } as Record<RevocationCounterName, number>;
+    this.tokens = o.maxServesPerSecond ?? MAX_SERVES_PER_SECOND;
+    this.filledAt = o.now();
+    const c = { 'identity.revocations.adopted': 0, 'identity.revocations.served': 0, 'identity.revocations.servedBusy': 0 } as Record<RevocationCounterName, number>;
     for (const r of REVOCATION_FETCH_OUTCOMES) c[`identity.revocations.fetches.${r}`] = 0;
     for (const r of REVOCATION_DROP_REASONS) c[`identity.revocations.dropped.${r}`] = 0;
     this.counters = c;
@@ -215,8 +237,19 @@ export class RevocationSpread {
   /** The answer to a peer's request: the list in force, or `{}` without one. */
   answer(): Uint8Array {
     const list = this.o.current();
-    if (list !== undefined) this.counters['identity.revocations.served']++;
-    return Buffer.from(JSON.stringify(list ?? {}), 'utf8');
+    if (list === undefined) return Buffer.from('{}', 'utf8');
+    const rate = this.o.maxServesPerSecond ?? MAX_SERVES_PER_SECOND;
+    const t = this.o.now();
+    this.tokens = Math.min(rate, this.tokens + ((t - this.filledAt) / 1000) * rate);
+    this.filledAt = t;
+    if (this.tokens < 1) {
+      this.counters['identity.revocations.servedBusy']++;
+      return Buffer.from(BUSY, 'utf8');
+    }
+    this.tokens--;
+    this.counters['identity.revocations.served']++;
+    if (this.answered?.list !== list) this.answered = { list, bytes: Buffer.from(JSON.stringify(list), 'utf8') };
+    return this.answered.bytes;
   }
 
   /**
@@ -268,8 +301,9 @@ export class RevocationSpread {
 
   private retryLater(): void {
     if (this.closed || this.cancelTimer !== null) return;
-    const base = this.o.retryMs ?? FETCH_RETRY_MS;
-    this.setTimer('fetch', base * 2 ** Math.min(3, this.failures), () => void this.fetchNext());
+    const base = (this.o.retryMs ?? FETCH_RETRY_MS) * 2 ** Math.min(3, this.failures - 1);
+    // Jittered, so that the nodes a busy holder turned away do not all come back at once.
+    this.setTimer('fetch', Math.floor(base * (0.5 + this.o.random())), () => void this.fetchNext());
   }
 
   private async fetchNext(): Promise<void> {
@@ -302,7 +336,8 @@ export class RevocationSpread {
       return;
     }
     this.failures++;
-    this.planner.fail(target.node, target.version);
+    // A busy holder is no failure of its own: it (or another, at random) is asked after the backoff.
+    if (outcome !== 'busy') this.planner.fail(target.node, target.version);
     this.retryLater();
   }
 
@@ -319,6 +354,7 @@ export class RevocationSpread {
       return count('failed');
     }
     if (r.answer.length === 2 && r.answer[0] === 0x7b && r.answer[1] === 0x7d) return count('failed'); // {}: it holds none
+    if (r.answer.length === BUSY.length && Buffer.from(r.answer.buffer, r.answer.byteOffset, r.answer.byteLength).toString('latin1') === BUSY) return count('busy');
     const checked = this.check(r.answer, where);
     if (!checked.ok) {
       // A list as new as the one announced arrived another way while this fetch was out.

@@ -11,6 +11,7 @@ import {
   encodeAnnouncement,
   FetchPlanner,
   issuerPrefix,
+  MAX_SERVES_PER_SECOND,
   RevocationSpread,
   type RevocationSpreadOptions,
 } from '../../src/identity/revocation-spread.js';
@@ -104,6 +105,7 @@ function harness(answers: Record<string, (have: number) => Uint8Array | null>) {
       return a === null ? { ok: false, message: 'connection refused' } : { ok: true, answer: a };
     },
     random: () => 0,
+    now: () => now,
     after: (ms, fn) => {
       const t = { at: now + ms, fn };
       timers.push(t);
@@ -201,6 +203,28 @@ describe('RevocationSpread', () => {
     await h.advance(3000);
     expect(h.asked).toEqual(['n1', 'n2']);
     expect(h.adopted).toEqual([{ version: 1, from: 'n2' }]);
+  });
+
+  it('serves at most MAX_SERVES_PER_SECOND lists a second, answering busy beyond; a busy holder is asked again, not dropped', async () => {
+    let t = 0;
+    const held = list(1);
+    const server = new RevocationSpread({ ca: ca.cert, current: () => held, adopt: () => undefined, fetch: () => Promise.resolve({ ok: false, message: '' }), random: () => 0, now: () => t, after: () => () => undefined, log: silentLogger() });
+    const answers = Array.from({ length: MAX_SERVES_PER_SECOND + 2 }, () => Buffer.from(server.answer()).toString('utf8'));
+    expect(answers.filter((a) => a === '{"busy":true}').length).toBe(2);
+    expect(JSON.parse(answers[0] as string)).toEqual(held);
+    expect(server.counters['identity.revocations.served']).toBe(MAX_SERVES_PER_SECOND);
+    expect(server.counters['identity.revocations.servedBusy']).toBe(2);
+    t += 1000;
+    expect(Buffer.from(server.answer()).toString('utf8')).not.toBe('{"busy":true}');
+
+    let calls = 0;
+    const h = harness({ n1: () => (++calls <= 2 ? bytes({ busy: true }) : bytes(list(1))) });
+    h.announce(1, 1);
+    await h.advance(10_000);
+    expect(h.asked).toEqual(['n1', 'n1', 'n1']);
+    expect(h.adopted).toEqual([{ version: 1, from: 'n1' }]);
+    expect(h.spread.counters['identity.revocations.fetches.busy']).toBe(2);
+    expect(h.spread.counters['identity.revocations.dropped.malformed']).toBe(0);
   });
 
   it('checks a list as the API gives it: never a rollback', () => {
