@@ -58,4 +58,6 @@ export {
 } from './errors.js';
 export { loadIdentity, checkIdentity, IdentityError } from './identity/identity.js';
 export type { NodeIdentity, IdentityFiles, IdentityMaterial, IdentityProblem } from './identity/identity.js';
+export type { RevocationList, RevokedEntry } from './identity/revocations.js';
+export type { RevocationAdoption } from './agent/revocations.js';
 export type { SeedFailure } from './errors.js';

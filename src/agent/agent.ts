@@ -18,6 +18,9 @@ import { AgentClosedError, InvalidAddressError, NotStartedError, ServiceLimitErr
 import { IdentityError, type NodeIdentity } from '../identity/identity.js';
 import { servicesAllow } from '../identity/spiffe.js';
 import { Ed25519Authenticator } from '../identity/authenticator.js';
+import { REVOCATIONS_KEY } from '../identity/revocation-spread.js';
+import { revocationOf, type RevocationList } from '../identity/revocations.js';
+import { HearsayError } from '../errors.js';
 import { INSTANCE_KEY_PREFIX, instanceFromEntry } from '../registry/entries.js';
 
 /** The service a state entry registers (an instance entry), for the receivers' certificate check. */
@@ -40,6 +43,7 @@ import { agentCounters } from './counters.js';
 import { AGENT_DEFAULTS } from './defaults.js';
 import { DeferredEventLog, ReportLog } from './event-log.js';
 import { ProbeRtt } from './probe-rtt.js';
+import { revocationsPath, RevocationRuntime, withPersistedRevocations, type RevocationAdoption } from './revocations.js';
 import { EventHub } from './events.js';
 import { Joiner } from './join.js';
 import { WARM_UP_DELAY_MS, warmJoinPath } from './warm-up.js';
@@ -89,6 +93,8 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   private leaveDisseminated = false;
   private cancelRejoin: () => void = () => {};
   private currentIdentity: NodeIdentity | undefined;
+  /** Revocation lists: announced, fetched from peers, adopted (agent/revocations.ts); with identity only. */
+  private readonly revocationRuntime: RevocationRuntime | undefined;
 
   constructor(options: AgentOptions) {
     super();
@@ -101,7 +107,8 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     if (identity !== undefined && options.name !== undefined && options.name !== identity.node) {
       throw new IdentityError('wrong-name', `the certificate is for the node "${identity.node}", not "${options.name}": give name "${identity.node}", or a certificate issued for "${options.name}"`);
     }
-    this.currentIdentity = identity;
+    // A list a previous run adopted from the mesh into the data dir (no --revocations file to hold it).
+    this.currentIdentity = identity === undefined || options.revocationsFile !== undefined ? identity : withPersistedRevocations(identity, options.dataDir);
     this.name = options.name ?? identity?.node ?? this.persistence.snapshot?.name ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
     const root = base.child({ node: this.name });
     this.log = root.child({ component: 'agent' });
@@ -146,6 +153,37 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     this.transport = new SecureTransport(transportOptions(options, resolved, this.bound, root.child({ component: 'transport' }), (host) => this.runtime.isPeerHost(host)), {
       onDatagram: (from, packet) => this.runtime.receive(from, packet, 'datagram'),
       onStreamFrame: (from, frame, reply) => this.runtime.receive(from, frame, 'stream', reply),
+    });
+    const authenticator = this.recordAuthenticator();
+    this.revocationRuntime =
+      authenticator === undefined
+        ? undefined
+        : new RevocationRuntime({
+            name: this.name,
+            log: root.child({ component: 'revocations' }),
+            authenticator,
+            identity: () => this.currentIdentity as NodeIdentity,
+            setList: (list) => {
+              const cur = this.currentIdentity as NodeIdentity;
+              this.currentIdentity = { ...cur, revocations: list, revocationsVersion: list.version };
+            },
+            announce: (value) => this.publishEntries([{ key: REVOCATIONS_KEY, value }]),
+            members: () => this.runtime.core.members(),
+            announcementOf: (node) => {
+              const e = this.runtime.core.stateEntry(node, REVOCATIONS_KEY);
+              return e === undefined || e.deleted ? undefined : e.value;
+            },
+            revoke: (name) => {
+              if (this.lifecycle === 'running') this.runtime.run((core, t) => core.revoke(name, t));
+            },
+            fetch: (to, request) => this.transport.dialRevocations(to, request),
+            after: (ms, fn) => this.runtime.after(ms, fn),
+            random: () => this.random.next(),
+            now,
+            path: revocationsPath(options.revocationsFile, options.dataDir),
+          });
+    this.transport.onRevocations((_from, _request, reply) => {
+      if (this.live && this.revocationRuntime !== undefined) reply(this.revocationRuntime.spread.answer());
     });
     // A provisional core (the real one needs the bound port): validates the tags now, and answers
     // members() and counters() before start().
@@ -198,7 +236,14 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     return this.currentIdentity;
   }
 
-  setIdentity(next: NodeIdentity): void {
+  setIdentity(given: NodeIdentity): void {
+    // The list in force stays unless the new files bring a newer one (a list adopted from the mesh
+    // may be newer than the --revocations file, or there may be no file at all).
+    const inForce = this.currentIdentity?.revocations;
+    const next = inForce !== undefined && (given.revocationsVersion ?? 0) < inForce.version ? { ...given, revocations: inForce, revocationsVersion: inForce.version } : given;
+    if (next !== given && revocationOf(inForce as RevocationList, next.serial, next.fingerprint) !== undefined) {
+      throw new IdentityError('revoked', `the new certificate (serial ${next.serial}) is revoked by the revocation list version ${(inForce as RevocationList).version} in force: issue another one (\`hearsay ca issue --node ${this.name}\`)`);
+    }
     if (next.node !== this.name) throw new IdentityError('wrong-name', `the new certificate is for the node "${next.node}", not "${this.name}": issue one for ${this.name}`);
     const uncovered = [...new Set(this.serviceRuntime.local.records().map((r) => r.name))].filter((s) => !servicesAllow(next.services, s));
     if (uncovered.length > 0) {
@@ -211,7 +256,22 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     const prev = this.currentIdentity;
     this.currentIdentity = next;
     this.authenticator?.renew(next);
+    const list = next.revocations;
+    // A newer list from the files (SIGHUP, the watch): announced and put in force as one from a peer is.
+    if (list !== undefined && list.version > (prev?.revocationsVersion ?? 0)) this.revocationRuntime?.adopt(list, 'the --revocations file', false);
+    if (prev?.fingerprint === next.fingerprint) return;
     this.log.info({ fingerprint: next.fingerprint, previous: prev?.fingerprint, notAfter: new Date(next.notAfterMs).toISOString(), services: next.services }, 'certificate renewed');
+  }
+
+  get revocations(): RevocationList | undefined {
+    return this.currentIdentity?.revocations;
+  }
+
+  putRevocations(list: unknown): RevocationAdoption {
+    if (this.revocationRuntime === undefined) {
+      throw new HearsayError('HEARSAY_ERR_IDENTITY_DISABLED', 'this agent runs without a certificate, so it holds no revocation list: start it with --ca, --cert and --cert-key');
+    }
+    return this.revocationRuntime.put(list);
   }
 
   counters(): AgentCounters {
@@ -222,6 +282,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       services: this.serviceRuntime,
       ...(this.currentIdentity === undefined ? {} : { identity: { notAfterMs: this.currentIdentity.notAfterMs, nowMs: Date.now() } }),
       ...(this.authenticator === undefined ? {} : { authenticator: this.authenticator.stats }),
+      ...(this.revocationRuntime === undefined ? {} : { revocations: this.revocationRuntime.counters }),
     });
   }
 
@@ -309,7 +370,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
       incarnation,
       options,
       random: this.random.fork(),
-      stateLayer: { generation: this.stateGeneration, entries: this.serviceRuntime.startEntries() },
+      stateLayer: { generation: this.stateGeneration, entries: [...this.serviceRuntime.startEntries(), ...(this.revocationRuntime === undefined ? [] : [this.revocationRuntime.startEntry()])] },
       ...(identity === undefined ? {} : { identity: { authenticator: identity, transition: this.options.identityTransition ?? 'off' } }),
     });
   }
@@ -389,6 +450,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     const wasRunning = this.lifecycle === 'running' || this.lifecycle === 'leaving';
     this.lifecycle = 'closed';
     this.runtime.close();
+    this.revocationRuntime?.close();
     this.joiner.close();
     this.leaveDone?.();
     this.serviceRuntime.close();
@@ -452,6 +514,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   }
 
   private onEvent(event: MembershipEvent): void {
+    this.revocationRuntime?.onEvent(event);
     if (event.type === 'state-update') {
       // Another node's entries: the registry's, not a view change to log or publish.
       this.serviceRuntime.onMembershipEvent(event);

@@ -11,6 +11,7 @@
  */
 import { ACK_PATHS, DROP_REASONS as CORE_DROPS } from '../membership/types.js';
 import { IDENTITY_COUNTER_NAMES, IDENTITY_DROP_REASONS } from '../membership/authenticator.js';
+import { REVOCATION_DROP_REASONS, REVOCATION_FETCH_OUTCOMES } from '../identity/revocation-spread.js';
 import type { Membership } from '../membership/membership.js';
 import { HEALTH_STATUSES } from '../registry/types.js';
 import { SECURITY_DROPS } from '../security/secure-transport.js';
@@ -250,6 +251,11 @@ export const METRICS: readonly MetricFamily[] = Object.freeze([
   withIdentity(one('hearsay_identity_cert_requests_total', 'counter', 'identity.certRequestsSent', 'Certificates asked of a peer, for a signed record naming one this node lacked.')),
   withIdentity(one('hearsay_identity_certs_sent_total', 'counter', 'identity.certsSent', 'Certificates sent to peers that asked for them.')),
   withIdentity(one('hearsay_identity_certs_learned_total', 'counter', 'identity.certsLearned', "Peers' certificates checked against the CA and cached.")),
+  withIdentity(one('hearsay_identity_revocations_adopted_total', 'counter', 'identity.revocations.adopted', 'Newer revocation lists put in force: from a peer, PUT /v1/identity/revocations or the --revocations file reloaded.')),
+  withIdentity(byLabel('hearsay_identity_revocation_fetches_total', 'counter', 'outcome', REVOCATION_FETCH_OUTCOMES, (o) => `identity.revocations.fetches.${o}`, 'Revocation lists asked of a peer announcing a newer version, by outcome: adopted, superseded (it came another way meanwhile), dropped (the answer failed a check), failed (no answer, or none to give), busy (it had served its 8 a second; asked again later).')),
+  withIdentity(byLabel('hearsay_identity_revocations_dropped_total', 'counter', 'reason', REVOCATION_DROP_REASONS, (r) => `identity.revocations.dropped.${r}`, "Revocation lists a peer sent that were dropped, by reason: malformed, oversized, wrong-ca (another CA's), bad-signature, older (not above the version in force)." )),
+  withIdentity(one('hearsay_identity_revocations_served_total', 'counter', 'identity.revocations.served', 'Revocation lists this node sent to peers that asked for them.')),
+  withIdentity(one('hearsay_identity_revocations_served_busy_total', 'counter', 'identity.revocations.servedBusy', 'Revocation list requests answered busy: this node had served its 8 lists in the last second (the asker tries again, it or another holder).')),
   sampled('hearsay_certificate_renewals_total', 'counter', 'identity.renewals', IDENTITY_WATCH, 'Renewed certificates `hearsay agent` took without a restart (SIGHUP, or a changed file).'),
   sampled('hearsay_certificate_renewals_refused_total', 'counter', 'identity.renewalsRefused', IDENTITY_WATCH, 'Renewed certificate, key or revocation list files `hearsay agent` refused (invalid, expired, revoked, another node, or not allowing a registered service), keeping the identity it had.'),
   one('hearsay_http_requests_total', 'counter', 'http.requests', 'HTTP API requests received.'),
@@ -317,6 +323,8 @@ export interface CounterSources {
   readonly identity?: Readonly<{ notAfterMs: number; nowMs: number }>;
   /** What the record authenticator did, when the agent runs with a certificate. */
   readonly authenticator?: Readonly<{ signatures: number; verifications: number; cacheHits: number }>;
+  /** Revocation lists adopted, fetched and dropped (agent/revocations.ts), with a certificate. */
+  readonly revocations?: Readonly<Record<string, number>>;
 }
 
 /** Every counter value by its catalog key (the HTTP API's own are added by the server). */
@@ -348,6 +356,7 @@ export function agentCounters(s: CounterSources): Readonly<Record<string, number
     out['identity.verifications'] = s.authenticator.verifications;
     out['identity.cacheHits'] = s.authenticator.cacheHits;
   }
+  if (s.revocations !== undefined) Object.assign(out, s.revocations);
   return out;
 }
 

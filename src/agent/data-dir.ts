@@ -2,7 +2,8 @@
  * The data dir: a snapshot of the peers this node knew and its last incarnation, so that a
  * restarted agent rejoins without seeds and comes back with a higher incarnation (peers.json);
  * and the service definitions registered through the API, so that a restarted agent serves them
- * again (services.json).
+ * again (services.json); and, with a certificate, the newest revocation list it adopted when no
+ * --revocations file holds it (revocations.json, agent/revocations.ts).
  *
  * Each is one JSON file, written durably: a temporary file in the same directory, fsynced, renamed
  * over the old one, then the directory fsynced, so that once a write resolves the new file survives
@@ -21,6 +22,8 @@ import type { MemberRecord } from '../wire/messages.js';
 
 export const SNAPSHOT_FILE = 'peers.json';
 export const SERVICES_FILE = 'services.json';
+/** A revocation list adopted from the mesh (agent/revocations.ts), when no --revocations file holds it. */
+export const REVOCATIONS_FILE = 'revocations.json';
 const SERVICES_VERSION = 1;
 const SNAPSHOT_VERSION = 1;
 /** Most peers kept in a snapshot: enough to find the cluster again. */
@@ -160,7 +163,7 @@ export function removeStaleTemporaries(dir: string): string[] {
   } catch {
     return [];
   }
-  const stale = names.filter((n) => (n.startsWith(`${SNAPSHOT_FILE}.`) || n.startsWith(`${SERVICES_FILE}.`)) && n.endsWith(TMP_SUFFIX));
+  const stale = names.filter((n) => [SNAPSHOT_FILE, SERVICES_FILE, REVOCATIONS_FILE].some((f) => n.startsWith(`${f}.`)) && n.endsWith(TMP_SUFFIX));
   for (const n of stale) rmSync(join(dir, n), { force: true });
   return stale;
 }

@@ -13,6 +13,8 @@ import type { HistogramSnapshot } from '../util/histogram.js';
 import type { PickOptions, ServiceEvent, WatchOptions } from './services.js';
 import type { SeedResolver } from './seeds.js';
 import type { NodeIdentity } from '../identity/identity.js';
+import type { RevocationList } from '../identity/revocations.js';
+import type { RevocationAdoption } from './revocations.js';
 import type { IdentityTransition } from '../membership/authenticator.js';
 
 export interface AgentOptions {
@@ -87,6 +89,13 @@ export interface AgentOptions {
    * SECURITY.md "Turning identity on"). @default 'off': records are signed and unsigned ones dropped
    */
   readonly identityTransition?: IdentityTransition;
+  /**
+   * With `identity`: where a newer revocation list this node adopts (from a peer, or
+   * putRevocations()) is written, through a temporary file and a rename, so that a restart keeps
+   * it: `hearsay agent` gives its --revocations file. @default `revocations.json` in `dataDir`
+   * (read back at the next start); without either, the list is held in memory only
+   */
+  readonly revocationsFile?: string;
   /** Limits on what peers may send: datagram size, inbound connections, bytes per connection. */
   readonly limits?: AgentLimits;
   /**
@@ -182,6 +191,15 @@ export interface AgentNode {
    * node has registered.
    */
   setIdentity(identity: NodeIdentity): void;
+  /** The CA-signed revocation list in force (the identity's, or a newer one adopted since), if any. */
+  readonly revocations: RevocationList | undefined;
+  /**
+   * Puts a newer revocation list (its JSON, as `hearsay ca revoke` writes it) in force here; it
+   * then spreads to every node (SECURITY.md, Revocation). Throws IdentityError for a list that is
+   * not the CA's or does not verify, HearsayError HEARSAY_ERR_REVOCATIONS_NOT_NEWER for one not
+   * above the version in force, HEARSAY_ERR_IDENTITY_DISABLED without a certificate.
+   */
+  putRevocations(list: unknown): RevocationAdoption;
   /**
    * Removes a failed (dead or suspect) member from every view now, as Serf's force-leave: it is
    * marked left and the leave is gossiped. Throws UnknownMemberError or MemberAliveError.

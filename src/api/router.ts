@@ -39,6 +39,8 @@ export interface Route {
   readonly listed?: boolean;
   /** True: served without the bearer token (the web view's static files); every other guard rule still applies. @default false */
   readonly public?: boolean;
+  /** The largest body this route reads, when it needs more than the server's maxBodyBytes (a revocation list). @default maxBodyBytes */
+  readonly maxBodyBytes?: number;
 }
 
 type Segment = { readonly literal: string } | { readonly param: string; readonly choices?: readonly string[] };
@@ -52,7 +54,7 @@ interface Compiled {
 }
 
 export type Match =
-  | { readonly kind: 'found'; readonly handler: Handler; readonly params: Readonly<Record<string, string>>; readonly route: string; readonly access?: RouteAccess }
+  | { readonly kind: 'found'; readonly handler: Handler; readonly params: Readonly<Record<string, string>>; readonly route: string; readonly access?: RouteAccess; readonly maxBodyBytes?: number }
   | { readonly kind: 'wrong-method'; readonly allow: readonly Method[] };
 
 function compile(route: Route): Compiled {
@@ -111,7 +113,14 @@ export class Router {
       }
       const decoded: Record<string, string> = {};
       for (const [k, v] of Object.entries(params)) decoded[k] = decodeSegment(v);
-      return { kind: 'found', handler: c.route.handler, params: decoded, route: c.route.path, ...(c.route.access === undefined ? {} : { access: c.route.access }) };
+      return {
+        kind: 'found',
+        handler: c.route.handler,
+        params: decoded,
+        route: c.route.path,
+        ...(c.route.access === undefined ? {} : { access: c.route.access }),
+        ...(c.route.maxBodyBytes === undefined ? {} : { maxBodyBytes: c.route.maxBodyBytes }),
+      };
     }
     if (allow.length === 0) throw new ApiError(404, API_ERROR_CODES.notFound, `no route for ${method} ${path}: the API serves ${this.summary}`);
     const list = allow.join(', ');

@@ -38,6 +38,7 @@ import { BlockingSlots } from './blocking.js';
 import { agentRoutes } from './routes/agent.js';
 import { CONSUL_ROUTES_NOTE, consulRoutes } from './routes/consul.js';
 import { eventRoutes } from './routes/events.js';
+import { identityRoutes } from './routes/identity.js';
 import { keyRoutes } from './routes/keys.js';
 import { operateRoutes } from './routes/operate.js';
 import { serviceRoutes } from './routes/services.js';
@@ -129,7 +130,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
   const events = eventRoutes(agent, ctx);
   const consul = consulRoutes(agent, ctx);
   const router = new Router(
-    [...agentRoutes(agent, ctx), ...events.routes, ...serviceRoutes(agent, ctx), ...instanceRoutes(agent), ...keyRoutes(options.keys), ...operateRoutes(agent, ctx), ...consul.routes, ...uiRoutes(ctx)],
+    [...agentRoutes(agent, ctx), ...events.routes, ...serviceRoutes(agent, ctx), ...instanceRoutes(agent), ...keyRoutes(options.keys), ...identityRoutes(agent), ...operateRoutes(agent, ctx), ...consul.routes, ...uiRoutes(ctx)],
     CONSUL_ROUTES_NOTE,
   );
 
@@ -154,7 +155,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
     timeRequest(method, path, res, () => route);
     try {
       const caller = guard.check(req, bound, router.isPublic(method, path));
-      const { handler, params, route: matched, access } = router.match(method, path);
+      const { handler, params, route: matched, access, maxBodyBytes: routeMax } = router.match(method, path);
       route = matched;
       authorizeRoute(caller, accessOf(method, access), method, matched);
       const request: RequestContext = {
@@ -163,7 +164,7 @@ export function createHttpServer(agent: Agent, options: HttpServerOptions = {}):
         params,
         caller,
         query: queryOf(req.url),
-        body: (required, example) => bodies.run(() => readJsonBody(req, maxBodyBytes, required, example)),
+        body: (required, example) => bodies.run(() => readJsonBody(req, Math.max(maxBodyBytes, routeMax ?? 0), required, example)),
         json: (status, body, headers) => sendJson(res, status, body, headers),
       };
       await handler(request);

@@ -64,7 +64,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: async () => (await import('./commands/keys.js')).command as unknown as Command,
   },
   ca: {
-    summary: 'an offline certificate authority for node identities: init, issue, revoke, inspect',
+    summary: 'an offline certificate authority for node identities: init, issue, revoke, push, inspect',
     load: async () => (await import('./commands/ca.js')).command as unknown as Command,
   },
   keygen: {

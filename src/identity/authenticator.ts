@@ -194,6 +194,23 @@ export class Ed25519Authenticator implements RecordAuthenticator {
     for (const c of this.certs.values()) if (revocationOf(list, c.serial, c.fingerprint256) !== undefined) c.revoked = true;
   }
 
+  /**
+   * The nodes every one of whose certificates held (and not expired) is revoked: they can sign
+   * nothing this node accepts any more, so the view drops them. A node renewed onto a certificate
+   * the list does not name is not among them.
+   */
+  revokedNodes(): Set<string> {
+    const now = this.now();
+    const revoked = new Set<string>();
+    const valid = new Set<string>();
+    for (const c of this.certs.values()) {
+      if (c.revoked) revoked.add(c.node);
+      else if (now < c.notAfterMs) valid.add(c.node);
+    }
+    for (const n of valid) revoked.delete(n);
+    return revoked;
+  }
+
   /** Certificates held, this node's included. */
   get certificateCount(): number {
     return this.certs.size;

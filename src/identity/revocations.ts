@@ -17,6 +17,9 @@
  *
  * An entry names a serial, a fingerprint, or both (revoking by file fills in both); a certificate
  * is revoked when either matches.
+ *
+ * Lists spread through the mesh (revocation-spread.ts): a node announces the version it holds and
+ * peers fetch a newer list from any holder; the CA's signature is the authority, never the sender.
  */
 import { sign, verify, type KeyObject } from 'node:crypto';
 
@@ -40,8 +43,21 @@ export interface RevocationList {
   readonly signature: string;
 }
 
+/** Why a list is refused: not a list at all, another CA's, or a signature that does not verify. */
+export type RevocationListProblem = 'malformed' | 'wrong-ca' | 'bad-signature';
+
 /** A revocation list that cannot be used; the message says what is wrong and what to do. */
-export class RevocationListError extends Error {}
+export class RevocationListError extends Error {
+  constructor(
+    message: string,
+    readonly problem: RevocationListProblem = 'malformed',
+  ) {
+    super(message);
+  }
+}
+
+/** The largest list accepted (from a file, the API or a peer): about 5,000 entries. */
+export const MAX_REVOCATIONS_BYTES = 1024 * 1024;
 
 export function normalizeSerial(serial: string): string {
   const hex = serial.replace(/[:\s]/g, '').toUpperCase().replace(/^0+(?=.)/, '');
@@ -69,6 +85,9 @@ export function signRevocations(body: Omit<RevocationList, 'signature' | 'format
  * the CA's key signed it. Throws RevocationListError.
  */
 export function parseRevocations(text: string, where: string, caPublicKey: KeyObject, caFingerprint: string): RevocationList {
+  if (Buffer.byteLength(text, 'utf8') > MAX_REVOCATIONS_BYTES) {
+    throw new RevocationListError(`${where} is larger than ${MAX_REVOCATIONS_BYTES} bytes: a hearsay revocation list holds at most about 5,000 entries`);
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -111,12 +130,17 @@ export function parseRevocations(text: string, where: string, caPublicKey: KeyOb
     signature: d.signature as string,
   };
   if (normalizeFingerprint(list.issuer) !== normalizeFingerprint(caFingerprint)) {
-    throw new RevocationListError(`${where} was issued by another CA (${list.issuer}, not ${caFingerprint}): give the list of the CA given with --ca`);
+    throw new RevocationListError(`${where} was issued by another CA (${list.issuer}, not ${caFingerprint}): give the list of the CA given with --ca`, 'wrong-ca');
   }
   if (!verify(null, canonicalBytes(list), caPublicKey, Buffer.from(list.signature, 'base64'))) {
-    throw new RevocationListError(`${where}: its signature does not verify with the CA's key (altered, or signed by another key): write it again with \`hearsay ca revoke\``);
+    throw new RevocationListError(`${where}: its signature does not verify with the CA's key (altered, or signed by another key): write it again with \`hearsay ca revoke\``, 'bad-signature');
   }
   return list;
+}
+
+/** The list as `hearsay ca revoke` writes it (and the agent persists it). */
+export function revocationsText(list: RevocationList): string {
+  return `${JSON.stringify(list, null, 2)}\n`;
 }
 
 /** The entry that revokes a certificate with this serial and fingerprint, if any. */

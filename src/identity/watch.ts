@@ -101,10 +101,12 @@ export class IdentityWatch {
     let next: NodeIdentity;
     try {
       next = await loadIdentity(this.o.files, current?.node, this.now());
-      if (current?.revocationsVersion !== undefined && (next.revocationsVersion ?? 0) < current.revocationsVersion) {
+      // A list older than the one in force is refused; no list at all (no --revocations file)
+      // keeps the one in force, which may have come from the mesh.
+      if (current?.revocationsVersion !== undefined && next.revocationsVersion !== undefined && next.revocationsVersion < current.revocationsVersion) {
         throw new IdentityError('revocations', `the revocation list is version ${next.revocationsVersion ?? 'none'}, older than version ${current.revocationsVersion} in force: give the newest list \`hearsay ca revoke\` wrote`);
       }
-      if (current !== undefined && current.fingerprint === next.fingerprint && current.revocationsVersion === next.revocationsVersion) {
+      if (current !== undefined && current.fingerprint === next.fingerprint && current.revocationsVersion === (next.revocationsVersion ?? current.revocationsVersion)) {
         return { outcome: 'unchanged', fingerprint: next.fingerprint };
       }
       this.o.apply(next);

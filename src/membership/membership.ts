@@ -477,6 +477,22 @@ export class Membership {
   }
 
   /**
+   * Removes a member whose certificate the CA has revoked (issue 14.3), whatever its status: it is
+   * marked dead by this node's accusation at its current incarnation (signed by this node with
+   * identity on, attributable) and the verdict is gossiped. Its refutation cannot bring it back on
+   * a node holding the list, since that node drops every record the revoked certificate signs.
+   * Changes nothing for an unknown name, this node, or a member dead or left already.
+   */
+  revoke(name: string, now: number): Effect[] {
+    const slot = this.table.slotOf(name);
+    if (slot !== NONE && name !== this.name) {
+      const status = this.table.status(slot);
+      if (status === 'alive' || status === 'suspect') this.onDead({ type: 'dead', node: name, incarnation: this.table.incarnation(slot), from: this.name }, now, null);
+    }
+    return this.out.flush();
+  }
+
+  /**
    * Changes this node's tags and payload: a new incarnation, spread as an alive message.
    * Throws StateTooLargeError when it would not fit one datagram.
    */

@@ -8,6 +8,11 @@
  * CONTROL_TYPE is a JSON request for this node's keyring, answered on the same connection. A
  * control frame is only accepted encrypted (a node without a key can never change the keyring),
  * and is always sent encrypted, even in the send-plaintext transition step.
+ *
+ * A stream frame starting with REVOCATIONS_TYPE asks for (or answers with) the CA-signed revocation
+ * list this node holds (identity/revocation-spread.ts). The CA's signature is that list's
+ * authority, not the envelope, so it travels as the membership's own frames do: sealed in a keyed
+ * mesh, plaintext in an open one (the envelope's transition rules apply as to any frame).
  */
 import type { Address } from '../wire/messages.js';
 import { Transport, type DialResult, type TransportHandlers, type TransportOptions } from '../transport/transport.js';
@@ -15,6 +20,11 @@ import { AUTH_DROP_REASONS, type AuthDropReason, type Envelope } from './envelop
 
 /** First byte of a key-operation payload (the membership's packets start with version byte 1). */
 export const CONTROL_TYPE = 0xc1;
+/** First byte of a revocation-list request or answer (revocation-spread.ts). */
+export const REVOCATIONS_TYPE = 0xc2;
+/** Largest revocation-list request, in bytes (an answer is bounded by MAX_REVOCATIONS_BYTES). */
+const MAX_REVOCATIONS_REQUEST_BYTES = 1024;
+
 /** Largest key-operation request or answer, in bytes. */
 export const MAX_CONTROL_BYTES = 64 * 1024;
 
@@ -27,6 +37,12 @@ export interface SecureTransportOptions extends TransportOptions {
 /** Answers one key-operation request; `reply` sends the answer back on the same connection. */
 export type ControlHandler = (from: Address, request: unknown, reply: (answer: unknown) => void) => void;
 
+/** Answers one revocation-list request with the answer's bytes (after the type byte). */
+export type RevocationsHandler = (from: Address, request: unknown, reply: (answer: Uint8Array) => void) => void;
+
+/** A revocation-list answer's bytes (after the type byte), or why there is none. */
+export type RevocationsResult = { readonly ok: true; readonly answer: Buffer } | { readonly ok: false; readonly message: string };
+
 export type ControlResult = { readonly ok: true; readonly answer: unknown } | { readonly ok: false; readonly message: string };
 
 export const SECURITY_DROPS = [...AUTH_DROP_REASONS, 'datagram-too-large', 'control-unencrypted', 'control-malformed'] as const;
@@ -38,6 +54,7 @@ export class SecureTransport {
   private readonly drops: Record<string, number> = {};
   private readonly stats = { decrypted: 0, plaintextAccepted: 0, controlIn: 0, controlOut: 0 };
   private controlHandler: ControlHandler | null = null;
+  private revocationsHandler: RevocationsHandler | null = null;
 
   constructor(
     options: SecureTransportOptions,
@@ -53,8 +70,8 @@ export class SecureTransport {
         }
         const opened = this.openOrDrop(packet);
         if (opened === null) return;
-        if (opened[0] === CONTROL_TYPE) {
-          this.drop('control-malformed'); // key operations travel on streams only
+        if (opened[0] === CONTROL_TYPE || opened[0] === REVOCATIONS_TYPE) {
+          this.drop('control-malformed'); // key operations and revocation lists travel on streams only
           return;
         }
         handlers.onDatagram(from, opened);
@@ -81,9 +98,43 @@ export class SecureTransport {
           this.controlHandler(from, request, (answer) => reply(this.envelope.seal(encodeControl(answer), true)));
           return;
         }
+        if (r.payload[0] === REVOCATIONS_TYPE) {
+          const request = r.payload.length > MAX_REVOCATIONS_REQUEST_BYTES ? undefined : parseControl(r.payload);
+          if (request === undefined || this.revocationsHandler === null) {
+            this.drop('control-malformed');
+            return;
+          }
+          this.revocationsHandler(from, request, (answer) => sealedReply(Buffer.concat([Buffer.from([REVOCATIONS_TYPE]), answer])));
+          return;
+        }
         handlers.onStreamFrame(from, r.payload, sealedReply);
       },
     });
+  }
+
+  /** Who answers revocation-list requests. */
+  onRevocations(handler: RevocationsHandler): void {
+    this.revocationsHandler = handler;
+  }
+
+  /**
+   * Asks `to` for its revocation list; resolves with the answer's bytes (unchecked: the caller
+   * verifies the CA's signature). Never rejects.
+   */
+  async dialRevocations(to: Address, request: unknown): Promise<RevocationsResult> {
+    let answer: Buffer | undefined;
+    const result = await this.inner.dial(to, this.envelope.seal(encodeControl(request, REVOCATIONS_TYPE)), (f) => {
+      const opened = this.openOrDrop(f);
+      if (opened === null) return;
+      if (opened[0] !== REVOCATIONS_TYPE) {
+        this.drop('control-malformed');
+        return;
+      }
+      answer ??= opened.subarray(1);
+    });
+    if (answer !== undefined) return { ok: true, answer };
+    if (!result.ok) return { ok: false, message: result.message };
+    return { ok: false, message: 'the node closed the connection without answering (it may run a hearsay that does not spread revocation lists)' };
   }
 
   /** Who answers key-operation requests. */
@@ -107,7 +158,7 @@ export class SecureTransport {
     return this.inner.dial(to, this.envelope.seal(frame), (f) => {
       const opened = this.openOrDrop(f);
       if (opened === null) return;
-      if (opened[0] === CONTROL_TYPE) {
+      if (opened[0] === CONTROL_TYPE || opened[0] === REVOCATIONS_TYPE) {
         this.drop('control-malformed');
         return;
       }
@@ -179,8 +230,8 @@ export class SecureTransport {
   }
 }
 
-function encodeControl(value: unknown): Buffer {
-  return Buffer.concat([Buffer.from([CONTROL_TYPE]), Buffer.from(JSON.stringify(value), 'utf8')]);
+function encodeControl(value: unknown, type: number = CONTROL_TYPE): Buffer {
+  return Buffer.concat([Buffer.from([type]), Buffer.from(JSON.stringify(value), 'utf8')]);
 }
 
 function parseControl(payload: Buffer): unknown {

@@ -64,6 +64,8 @@ export interface SimMember {
   setLocalState(state: MemberState, now: number): Effect[];
   /** Changes this node's state-layer entries (Membership.changeState); optional for fakes. */
   changeState?(changes: readonly StateChange[], now: number): Effect[];
+  /** Marks a member whose certificate is revoked dead (Membership.revoke); optional for fakes. */
+  revoke?(name: string, now: number): Effect[];
   restore(records: readonly MemberRecord[], now: number): void;
   /** Seeds the state layer before start (Membership.restoreState); optional for fakes. */
   restoreState?(opts: { readonly entries?: readonly StateChange[]; readonly replicas?: SharedStates }): void;
@@ -527,6 +529,15 @@ export class World {
     const m = this.members[i] as SimMember;
     if (m.changeState === undefined) throw new Error(`${name}'s factory builds members without a state layer`);
     this.applyEffects(i, m.changeState(changes, this.now));
+  }
+
+  /** `name` adopting a revocation list that revokes `target`: it marks the member dead (Membership.revoke). */
+  revoke(name: string, target: string): void {
+    const i = this.idx(name);
+    if (!this.isLiveIdx(i)) throw new Error(`cannot revoke on ${name}: it is ${this.lifecycleOf(name)}`);
+    const m = this.members[i] as SimMember;
+    if (m.revoke === undefined) throw new Error(`${name}'s factory builds members without revoke`);
+    this.applyEffects(i, m.revoke(target, this.now));
   }
 
   /** Two-way (or a → b only) partition between node sets given by name; returns an id for heal. */

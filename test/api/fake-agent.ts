@@ -4,6 +4,8 @@
  * No sockets, no timers.
  */
 import type { NodeIdentity } from '../../src/identity/identity.js';
+import type { RevocationList } from '../../src/identity/revocations.js';
+import type { RevocationAdoption } from '../../src/agent/revocations.js';
 import { JoinError, MemberAliveError, UnknownMemberError } from '../../src/errors.js';
 import type { MemberView } from '../../src/membership/types.js';
 import type { Address, MemberStatus } from '../../src/wire/messages.js';
@@ -129,6 +131,15 @@ export class FakeAgent extends ServiceFacade implements Agent {
 
   setIdentity(identity: NodeIdentity): void {
     this.identity = identity;
+  }
+
+  revocations: RevocationList | undefined = undefined;
+  /** Lists given to putRevocations, as given (the real agent's checks: test/agent/revocation-spread.test.ts). */
+  readonly putLists: unknown[] = [];
+
+  putRevocations(list: unknown): RevocationAdoption {
+    this.putLists.push(list);
+    return { version: 1, previous: 0, revoked: 0, removed: [], self: false };
   }
 
   setTags(tags: Readonly<Record<string, string>>): void {

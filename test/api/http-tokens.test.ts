@@ -85,12 +85,18 @@ describe('scoped API tokens', () => {
       ['PUT', '/v1/agent/maintenance?enable=true'],
       ['POST', '/v1/agent/reload'],
       ['GET', '/v1/agent/monitor'],
+      ['PUT', '/v1/identity/revocations'],
       ['POST', '/v1/leave'],
     ] as const) {
       const r = await as(T.billing, method, path);
       expect(r.status, `${method} ${path}`).toBe(403);
       expect((r.json() as { error: string }).error).toMatch(/needs an operator token/);
     }
+    const list = { format: 'hearsay-revocations/1', version: 1 };
+    expect((await as(T.ops, 'PUT', '/v1/identity/revocations', list)).json()).toMatchObject({ version: 1, removed: [] });
+    expect(agent.putLists).toEqual([list]);
+    // Reading the list in force is any token's (the fake holds none: 404).
+    expect((await as(T.reader, 'GET', '/v1/identity/revocations')).status).toBe(404);
     const m = await as(T.ops, 'PUT', '/v1/maintenance?enable=false');
     expect(m.status).toBe(200);
     expect((await as(T.http, 'PUT', '/v1/maintenance?enable=false')).status).toBe(200);

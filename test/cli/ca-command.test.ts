@@ -34,7 +34,10 @@ describe('hearsay ca', () => {
   });
 
   it.each<[string[], number, RegExp]>([
-    [['nope'], 2, /unknown ca operation "nope": use init, issue, revoke or inspect/],
+    [['nope'], 2, /unknown ca operation "nope": use init, issue, revoke, push or inspect/],
+    [['revoke', 'x.crt', '--http', '127.0.0.1:1'], 2, /'hearsay ca revoke' takes --http only with --push/],
+    [['push', '/nonexistent/revocations.json'], 2, /cannot read \/nonexistent\/revocations\.json \(ENOENT\): give the revocations\.json `hearsay ca revoke` wrote/],
+    [['inspect', 'x', '--push'], 2, /'hearsay ca inspect' does not take --push/],
     [['init', '--dir', 'x'], 2, /needs --trust-domain DOMAIN/],
     [['init', '--serial', '1', '--trust-domain', 'a'], 2, /'hearsay ca init' does not take --serial/],
     [['issue', '--dir', 'x'], 2, /needs --node NAME/],

@@ -251,6 +251,36 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
     expect(idc(world, 'n1')['dropped.revoked'] - was).toBe(2);
   });
 
+  it('a revocation list adopted node by node (Membership.revoke) removes the revoked node from every view for good: its refutations and its restart are dropped', () => {
+    const { world, authOf, ca } = enforcedWorld(6);
+    const at = new Date().toISOString();
+    const fingerprint = new X509Certificate(authOf('n6').certificate).fingerprint256;
+    const list = signRevocations({ issuer: ca.cert.fingerprint256, version: 1, issuedAt: at, revoked: [{ fingerprint, revokedAt: at }] }, ca.privateKey);
+    const others = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    // As the agents do on adoption, one after another as each fetches the list.
+    others.forEach((n, k) =>
+      world.after(100 * k, () => {
+        authOf(n).setRevocations(list);
+        expect(authOf(n).revokedNodes()).toEqual(new Set(['n6']));
+        world.revoke(n, 'n6');
+      }),
+    );
+    world.runFor(30_000);
+    expect(others.map((n) => core(world, n).member('n6')?.status)).toEqual(['dead', 'dead', 'dead', 'dead', 'dead']);
+    const dropped = (): number => others.reduce((s, n) => s + idc(world, n)['dropped.revoked'], 0);
+    expect(dropped()).toBeGreaterThan(0); // its refutations
+    // Restarted with the same certificate, it joins again: nobody takes it back.
+    world.crash('n6');
+    world.runFor(1000);
+    world.restart('n6', { join: ['n1'] });
+    const before = dropped();
+    world.runFor(30_000);
+    expect(others.map((n) => core(world, n).member('n6')?.status)).toEqual(['dead', 'dead', 'dead', 'dead', 'dead']);
+    expect(dropped()).toBeGreaterThan(before);
+    // The others still see each other alive.
+    for (const n of others) expect(others.every((m) => core(world, n).member(m)?.status === 'alive')).toBe(true);
+  });
+
   it('fuzz: mutated signed records (any byte of the wrapper, the signature or the signed bytes) never throw and never change a view', () => {
     const { world, authOf } = enforcedWorld(5);
     const before = ['n2', 'n3', 'n4'].map((n) => views(world, n));

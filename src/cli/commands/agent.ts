@@ -213,6 +213,7 @@ export async function runAgent(values: AgentFlags, io: Io, deps: AgentCommandDep
       ...(config.dataDir === undefined ? {} : { dataDir: config.dataDir }),
       security: config.security,
       ...(start.identity === undefined ? {} : { identity: start.identity }),
+      ...(config.identityFiles?.revocations === undefined ? {} : { revocationsFile: config.identityFiles.revocations }),
       ...(config.identityTransition === undefined ? {} : { identityTransition: config.identityTransition }),
       ...agentLimits(config.limits),
       logger,

@@ -3,12 +3,17 @@
  *
  *   hearsay ca init [--dir DIR] --trust-domain TD [--ttl 3650d]
  *   hearsay ca issue [--dir DIR] --node NAME [--services LIST] [--ttl 30d] [--out DIR]
- *   hearsay ca revoke [--dir DIR] (FILE | --serial HEX | --fingerprint FP) [--reason TEXT]
+ *   hearsay ca revoke [--dir DIR] (FILE | --serial HEX | --fingerprint FP) [--reason TEXT] [--push [--http ADDR]]
+ *   hearsay ca push [--dir DIR | FILE] [--http ADDR]     the list to a running agent, whence it spreads
  *   hearsay ca inspect FILE [--ca FILE]
  *
  * Loaded on demand (cli/main.ts) like every command: nothing of identity/ is imported by the others.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { HearsayError } from '../../errors.js';
+import type { RevocationAdoption } from '../../agent/revocations.js';
+import { callAgent, httpFlag, reportClientError, resolveHttpAddress } from '../http-client.js';
 import { CA_FILES, DEFAULT_CA_DIR, DEFAULT_CA_TTL, DEFAULT_NODE_TTL, initCa, inspectFile, issueCertificate, revokeCertificate, type Inspection, type RevokeTarget } from '../../identity/ca.js';
 import { UsageError, type Command, type FlagValues } from '../command.js';
 
@@ -23,19 +28,22 @@ const flags = {
   fingerprint: { type: 'string', placeholder: 'SHA256', description: 'revoke: the SHA-256 fingerprint of the certificate to revoke' },
   reason: { type: 'string', placeholder: 'TEXT', description: 'revoke: why (kept in the list)' },
   ca: { type: 'string', placeholder: 'FILE', description: 'inspect: verify a revocation list against this CA certificate' },
+  push: { type: 'boolean', description: 'revoke: then put the new list into the running agent at --http, which spreads it to every node' },
+  http: httpFlag,
   json: { type: 'boolean', description: 'print the result as JSON' },
 } as const;
 
 type CaFlags = FlagValues<typeof flags>;
 
-const OPS = ['init', 'issue', 'revoke', 'inspect'] as const;
+const OPS = ['init', 'issue', 'revoke', 'push', 'inspect'] as const;
 type Op = (typeof OPS)[number];
 
 /** Which flags each operation takes (besides --json and --dir's default). */
 const TAKES: Readonly<Record<Op, readonly (keyof CaFlags)[]>> = {
   init: ['dir', 'trust-domain', 'ttl'],
   issue: ['dir', 'node', 'services', 'ttl', 'out'],
-  revoke: ['dir', 'serial', 'fingerprint', 'reason'],
+  revoke: ['dir', 'serial', 'fingerprint', 'reason', 'push', 'http'],
+  push: ['dir', 'http'],
   inspect: ['ca'],
 };
 
@@ -43,7 +51,7 @@ function refuseOthers(op: Op, values: CaFlags): void {
   for (const name of Object.keys(flags) as (keyof CaFlags)[]) {
     if (name === 'json' || TAKES[op].includes(name)) continue;
     const v = values[name];
-    if (v === undefined || v === flags[name as 'dir'].default) continue;
+    if (v === undefined || v === false || v === flags[name as 'dir'].default) continue;
     throw new UsageError(`'hearsay ca ${op}' does not take --${name} (it takes ${TAKES[op].map((f) => `--${f}`).join(', ') || 'no flags'})`);
   }
 }
@@ -74,6 +82,42 @@ function inspectionText(i: Inspection): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** An agent's API refused the list, or could not be reached: reported as the client commands do. */
+class PushError extends Error {
+  constructor(readonly failure: unknown) {
+    super('push failed');
+  }
+}
+
+/** PUT /v1/identity/revocations with the list in `file`; the agent then spreads it. */
+async function pushList(file: string, http: string | undefined): Promise<{ json: RevocationAdoption; text: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give the revocations.json \`hearsay ca revoke\` wrote`);
+  }
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${file} is not JSON: give the revocations.json \`hearsay ca revoke\` wrote`);
+  }
+  const address = resolveHttpAddress(http);
+  let r: RevocationAdoption;
+  try {
+    r = (await callAgent(address, 'PUT', '/v1/identity/revocations', { body: list })) as RevocationAdoption;
+  } catch (err) {
+    throw new PushError(err);
+  }
+  return {
+    json: r,
+    text:
+      `pushed revocation list version ${r.version} (was ${r.previous}) to the agent at ${address.host}:${address.port}: it spreads to every node now` +
+      `${r.removed.length === 0 ? '' : `; removed from its view: ${r.removed.join(', ')}`}${r.self ? "; that agent's own certificate is revoked" : ''}\n`,
+  };
+}
+
 async function runOp(op: Op, values: CaFlags, rest: readonly string[]): Promise<{ json: unknown; text: string }> {
   if (op === 'init') {
     if (rest.length > 0) throw new UsageError("'hearsay ca init' takes no file");
@@ -102,11 +146,18 @@ async function runOp(op: Op, values: CaFlags, rest: readonly string[]): Promise<
     const given = [rest.length > 0, values.serial !== undefined, values.fingerprint !== undefined].filter(Boolean).length;
     if (given !== 1 || rest.length > 1) throw new UsageError("'hearsay ca revoke' takes exactly one of: a certificate FILE, --serial HEX or --fingerprint SHA256");
     const target: RevokeTarget = rest[0] !== undefined ? { file: rest[0] } : values.serial !== undefined ? { serial: values.serial } : { fingerprint: values.fingerprint as string };
+    if (values.push !== true && values.http !== undefined) throw new UsageError("'hearsay ca revoke' takes --http only with --push");
     const r = await revokeCertificate({ dir: values.dir, target, ...(values.reason === undefined ? {} : { reason: values.reason }) });
-    return {
-      json: r,
-      text: `revoked ${r.entry.serial === undefined ? '' : `serial ${r.entry.serial} `}${r.entry.fingerprint === undefined ? '' : `fingerprint ${r.entry.fingerprint}`}: ${r.file} is now version ${r.version} (${r.revoked} revoked); copy it to every agent's --revocations file and reload them (SIGHUP)\n`,
-    };
+    const revoked = `revoked ${r.entry.serial === undefined ? '' : `serial ${r.entry.serial} `}${r.entry.fingerprint === undefined ? '' : `fingerprint ${r.entry.fingerprint}`}: ${r.file} is now version ${r.version} (${r.revoked} revoked)`;
+    if (values.push !== true) {
+      return { json: r, text: `${revoked}; push it to one agent (\`hearsay ca push\`), which spreads it to every node, or copy it to every agent's --revocations file\n` };
+    }
+    const pushed = await pushList(r.file, values.http);
+    return { json: { ...r, pushed: pushed.json }, text: `${revoked}\n${pushed.text}` };
+  }
+  if (op === 'push') {
+    if (rest.length > 1) throw new UsageError("'hearsay ca push' takes at most one FILE (default: DIR/revocations.json)");
+    return pushList(rest[0] ?? join(values.dir, CA_FILES.revocations), values.http);
   }
   if (rest.length !== 1) throw new UsageError("'hearsay ca inspect' takes one FILE: a certificate, a private key or a revocation list");
   const i = await inspectFile(rest[0] as string, values.ca);
@@ -115,24 +166,27 @@ async function runOp(op: Op, values: CaFlags, rest: readonly string[]): Promise<
 
 export const command: Command<typeof flags> = {
   name: 'ca',
-  summary: 'an offline certificate authority for node identities: init, issue, revoke, inspect',
+  summary: 'an offline certificate authority for node identities: init, issue, revoke, push, inspect',
   details: [
     'Node certificates are X.509 with Ed25519 keys; the node and the services it may register are',
     'subjectAltName URIs spiffe://TRUST-DOMAIN/node/NAME and spiffe://TRUST-DOMAIN/service/PATTERN.',
     'Agents take them as --ca ca.crt --cert NAME.crt --cert-key NAME.key (and --revocations FILE).',
     'Certificates made with plain openssl are accepted the same way: see the README (Identity).',
+    'A revocation list spreads through the mesh from any one agent: `hearsay ca revoke ... --push`, or',
+    '`hearsay ca push [FILE]` (PUT /v1/identity/revocations; --http ADDR, HEARSAY_HTTP_TOKEN for a token).',
   ].join('\n'),
   flags,
-  args: { placeholder: 'init|issue|revoke|inspect [FILE]', description: 'the operation; revoke and inspect take a file', min: 1, max: 2 },
+  args: { placeholder: 'init|issue|revoke|push|inspect [FILE]', description: 'the operation; revoke, push and inspect take a file', min: 1, max: 2 },
   async run(values, io, args) {
     const [op, ...rest] = args;
-    if (!(OPS as readonly string[]).includes(op ?? '')) throw new UsageError(`unknown ca operation "${op ?? ''}": use init, issue, revoke or inspect`);
+    if (!(OPS as readonly string[]).includes(op ?? '')) throw new UsageError(`unknown ca operation "${op ?? ''}": use init, issue, revoke, push or inspect`);
     refuseOthers(op as Op, values);
     try {
       const { json, text } = await runOp(op as Op, values, rest);
       io.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : text);
       return 0;
     } catch (err) {
+      if (err instanceof PushError) return reportClientError(`ca ${op as string}`, err.failure, io);
       if (err instanceof HearsayError) {
         io.stderr.write(`hearsay ca ${op as string}: ${err.message}\n`);
         return 1;
