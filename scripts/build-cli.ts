@@ -1,6 +1,6 @@
 /**
  * The `hearsay` command as one file: dist/cli/hearsay.cjs, bundled by esbuild from src/cli/main.ts
- * with its production dependencies (pino, dns-packet, hyperid) inside; Node's builtins and the
+ * with its production dependency (dns-packet) inside; Node's builtins and the
  * optional peers vega and vega-lite stay outside. `npm run build` runs it after tsc (which still
  * writes the library, dist/src). bin/hearsay.js runs this file.
  *
@@ -20,18 +20,6 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 export const DEFAULT_OUTFILE = fileURLToPath(new URL('../dist/cli/hearsay.cjs', import.meta.url));
-
-/**
- * hyperid falls back to `require('buffer/')` (the npm polyfill, 56 KB) when Node's buffer module
- * has no Buffer, which never happens on Node; esbuild would bundle the polyfill anyway. Point it
- * at the builtin instead.
- */
-const noBufferPolyfill: Plugin = {
-  name: 'no-buffer-polyfill',
-  setup(b) {
-    b.onResolve({ filter: /^buffer\/?$/ }, () => ({ path: 'node:buffer', external: true }));
-  },
-};
 
 /**
  * A script compiled with vm.Script cannot run `import()` on Node 20 without a flag (or an
@@ -65,7 +53,7 @@ export async function buildCli(outfile: string = DEFAULT_OUTFILE): Promise<Metaf
     legalComments: 'none',
     charset: 'ascii',
     external: ['vega', 'vega-lite'],
-    plugins: [noBufferPolyfill, hostImport],
+    plugins: [hostImport],
     define: { 'import.meta.url': '__hearsay_url' },
     banner: { js: '(function (exports, require, module, __filename, __dirname, __hearsay_import) {"use strict";var __hearsay_url = require("node:url").pathToFileURL(__filename).href;' },
     footer: { js: '})' },

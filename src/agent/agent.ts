@@ -10,9 +10,7 @@
  *   services.ts         the registry, index and health checks (services-facade.ts: their API)
  *   security/           the envelope around every packet and the key operations
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import hyperid from 'hyperid';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { AgentClosedError, InvalidAddressError, NotStartedError, ServiceLimitError, ServiceNotAllowedError } from '../errors.js';
 import { IdentityError, type NodeIdentity } from '../identity/identity.js';
@@ -41,6 +39,7 @@ import { nextIncarnation } from '../membership/incarnation.js';
 import type { Address, MemberState } from '../wire/messages.js';
 import { agentCounters } from './counters.js';
 import { AGENT_DEFAULTS } from './defaults.js';
+import { instanceIds, seedBytes } from './instance-ids.js';
 import { DeferredEventLog, ReportLog } from './event-log.js';
 import { ProbeRtt } from './probe-rtt.js';
 import { revocationsPath, RevocationRuntime, withPersistedRevocations, type RevocationAdoption } from './revocations.js';
@@ -109,7 +108,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     }
     // A list a previous run adopted from the mesh into the data dir (no --revocations file to hold it).
     this.currentIdentity = identity === undefined || options.revocationsFile !== undefined ? identity : withPersistedRevocations(identity, options.dataDir);
-    this.name = options.name ?? identity?.node ?? this.persistence.snapshot?.name ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+    this.name = options.name ?? identity?.node ?? this.persistence.snapshot?.name ?? `${hostname()}-${seedBytes(3).toString('hex')}`;
     const root = base.child({ node: this.name });
     this.log = root.child({ component: 'agent' });
     this.dataLog = root.child({ component: 'data-dir' });
@@ -118,14 +117,14 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     if (snap !== null && snap.name !== this.name) {
       this.dataLog.warn({ snapshotName: snap.name }, 'the data-dir snapshot was written by another node name: using its peers but not its incarnation');
     }
-    this.random = new SeededRandom(randomBytes(6).readUIntBE(0, 6));
+    this.random = new SeededRandom(seedBytes(6).readUIntBE(0, 6));
     this.hub = new EventHub<AgentEvent>({ onListenerError: (err) => this.log.error({ err }, 'an event listener threw') });
     this.tags = Object.freeze({ ...(options.tags ?? {}) });
     this.bound = { ...(options.bind ?? AGENT_DEFAULTS.bind) };
     this.advertised = { ...(options.advertise ?? this.bound) };
     this.eventLog = new DeferredEventLog(this.log);
     this.reports = new ReportLog(this.log, options.udpWarningIntervalMs ?? AGENT_DEFAULTS.udpWarningIntervalMs, now);
-    const ids = hyperid({ urlSafe: true });
+    const ids = instanceIds();
     this.serviceRuntime = new ServiceRuntime(
       {
         nodeName: this.name,

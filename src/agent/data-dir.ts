@@ -13,12 +13,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { readdirSync, renameSync, rmSync } from 'node:fs';
-import { access, constants, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import type * as FsPromises from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { DataDirError } from '../errors.js';
 import { MAX_INCARNATION } from '../wire/codec.js';
 import type { MemberRecord } from '../wire/messages.js';
+
+/** node:fs/promises, loaded on first use: an agent without a data dir never loads it (bench:light). */
+const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
+
+/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
+const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 export const SNAPSHOT_FILE = 'peers.json';
 export const SERVICES_FILE = 'services.json';
@@ -147,7 +153,7 @@ const TMP_SUFFIX = '.tmp';
 
 /** Makes a rename in `dir` durable: the directory entry itself is flushed. */
 async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+  const fh = await fsp().open(dir, 'r');
   try {
     await fh.sync();
   } finally {
@@ -184,9 +190,10 @@ export async function dataDirProblem(dir: string): Promise<string | undefined> {
   let path = resolve(dir);
   for (;;) {
     try {
-      const st = await stat(path);
+      const st = await fsp().stat(path);
       if (!st.isDirectory()) return path === resolve(dir) ? `${dir} exists and is not a directory` : `${path} is not a directory, so ${dir} cannot be created in it`;
       try {
+        const { access, constants } = fsp();
         await access(path, constants.W_OK | constants.X_OK);
       } catch {
         return path === resolve(dir) ? `${dir} is not writable by this process` : `${dir} does not exist and ${path} is not writable by this process, so it cannot be created`;
@@ -212,7 +219,7 @@ export async function ensureDataDir(dir: string): Promise<void> {
   const missing: string[] = [];
   for (let path = resolve(dir); ; path = dirname(path)) {
     try {
-      await stat(path);
+      await fsp().stat(path);
       break;
     } catch {
       missing.unshift(path);
@@ -220,7 +227,7 @@ export async function ensureDataDir(dir: string): Promise<void> {
   }
   for (const path of missing) {
     try {
-      await mkdir(path);
+      await fsp().mkdir(path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(dir, err);
     }
@@ -260,20 +267,20 @@ export class SnapshotWriter {
 
   private async writeNow(text: string): Promise<void> {
     const path = join(this.dir, this.file);
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}${TMP_SUFFIX}`;
+    const tmp = `${path}.${process.pid}.${crypto().randomBytes(4).toString('hex')}${TMP_SUFFIX}`;
     try {
-      const fh = await open(tmp, 'wx', 0o600);
+      const fh = await fsp().open(tmp, 'wx', 0o600);
       try {
         await fh.writeFile(text, 'utf8');
         await fh.sync();
       } finally {
         await fh.close();
       }
-      await rename(tmp, path);
+      await fsp().rename(tmp, path);
       await syncDirectory(this.dir);
       this.last = text;
     } catch (err) {
-      await rm(tmp, { force: true }).catch(() => {});
+      await fsp().rm(tmp, { force: true }).catch(() => {});
       throw new DataDirError(this.dir, err);
     }
   }

@@ -8,7 +8,7 @@
  *
  * Names are resolved again every time a join runs, so a retried join follows the records.
  */
-import { lookup as systemLookup, Resolver, resolveSrv as systemResolveSrv } from 'node:dns/promises';
+import type * as DnsPromises from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { SeedFailure } from '../errors.js';
 import { addressKey, DEFAULT_PORT, formatHostPort, parseHostPort } from '../transport/address.js';
@@ -47,9 +47,12 @@ export interface SeedResolver {
   resolveSrv(name: string): Promise<readonly { readonly name: string; readonly port: number }[]>;
 }
 
+/** node:dns/promises, loaded with the first seed that is a name (bench:light: not at start). */
+const dns = (): typeof DnsPromises => process.getBuiltinModule('node:dns/promises');
+
 export const systemResolver: SeedResolver = {
-  lookup: async (host) => (await systemLookup(host, { all: true, verbatim: true })).map((a) => a.address),
-  resolveSrv: (name) => systemResolveSrv(name),
+  lookup: async (host) => (await dns().lookup(host, { all: true, verbatim: true })).map((a) => a.address),
+  resolveSrv: (name) => dns().resolveSrv(name),
 };
 
 export interface JoinTarget {
@@ -62,7 +65,7 @@ export interface JoinTarget {
  * instead of the system's: for a seed list served by a DNS server the host does not use.
  */
 export function dnsResolver(servers: readonly string[]): SeedResolver {
-  const r = new Resolver({ timeout: 2000, tries: 2 });
+  const r = new (dns().Resolver)({ timeout: 2000, tries: 2 });
   r.setServers([...servers]);
   return {
     lookup: async (host) => {

@@ -65,7 +65,7 @@ export interface ServiceRuntimeHost {
   persist?(definitions: readonly ServiceDefinition[]): Promise<void> | void;
   /** Throws (ServiceNotAllowedError) when this node may not register the service `name`. @default every name is allowed */
   allowService?(name: string): void;
-  /** A fresh instance id (hyperid). */
+  /** A fresh instance id (instance-ids.ts: hyperid's form). */
   freshId(): string;
   now(): number;
   random: Random;

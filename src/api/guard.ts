@@ -17,7 +17,7 @@
  * - Host: exactly `NAME[:PORT]` or `[IPV6][:PORT]` naming loopback or the API's own address;
  *   anything else (`127.0.0.1:80@evil.example`, `[::1]evil.example`, `[::1`) is refused.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HearsayError } from '../errors.js';
 import { formatHostPort, isLoopbackHost } from '../transport/address.js';
@@ -26,6 +26,9 @@ import type { HttpCounterKey } from '../agent/counters.js';
 import { API_ERROR_CODES, ApiError } from './errors.js';
 import { queryOf } from './http-io.js';
 import { HTTP_TOKEN_CALLER, LOCAL_CALLER, PUBLIC_CALLER, type ApiCaller, type TokenTable } from './tokens.js';
+
+/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
+const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 /** The HTTP API was asked to listen beyond loopback without a bearer token. */
 export class HttpTokenRequiredError extends HearsayError {
@@ -103,7 +106,7 @@ export class HttpGuard {
       const found =
         presented === undefined
           ? undefined
-          : this.tokenDigest !== null && timingSafeEqual(presentedDigest as Buffer, this.tokenDigest)
+          : this.tokenDigest !== null && crypto().timingSafeEqual(presentedDigest as Buffer, this.tokenDigest)
             ? HTTP_TOKEN_CALLER
             : table?.lookup(presented);
       if (found !== undefined) who = found;
@@ -167,7 +170,7 @@ function presentedToken(req: IncomingMessage): string | undefined {
 }
 
 function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
+  return crypto().createHash('sha256').update(s, 'utf8').digest();
 }
 
 const HOST_NAME = /^([a-z0-9](?:[a-z0-9.-]{0,252}[a-z0-9])?)(?::\d{1,5})?$/;

@@ -5,7 +5,7 @@
  * the event-loop delay. One sampler serves every stream that asked, and runs only while one is open
  * (its event-loop monitor too), so an agent nobody watches pays nothing.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { IntervalHistogram } from 'node:perf_hooks';
 import type { AgentCounters, AgentHistograms } from '../agent/types.js';
 import type { HistogramSnapshot } from '../util/histogram.js';
 
@@ -132,7 +132,8 @@ export class HealthSampler {
   }
 
   private start(): void {
-    this.delay = monitorEventLoopDelay({ resolution: 10 });
+    // node:perf_hooks with the first sample (the first /v1/events health subscriber), not at start
+    this.delay = process.getBuiltinModule('node:perf_hooks').monitorEventLoopDelay({ resolution: 10 });
     this.delay.enable();
     this.last = { counters: { ...this.source.counters() }, histograms: this.source.histograms(), at: performance.now() };
     this.timer = setInterval(() => this.tick(), this.intervalMs);

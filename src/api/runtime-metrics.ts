@@ -16,20 +16,27 @@
  * scrape the lag summaries are NaN rather than V8's placeholders (min 9.2e18, max 0).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram, type PerformanceEntry } from 'node:perf_hooks';
-import { getHeapSpaceStatistics } from 'node:v8';
+import type { IntervalHistogram, PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { GC_DURATION_BUCKETS, GC_KINDS } from '../agent/counters.js';
 import { Histogram, type HistogramSnapshot } from '../util/histogram.js';
 import type { Sample } from './prometheus.js';
 
 type GcKind = (typeof GC_KINDS)[number];
 
-const GC_KIND_BY_CODE: Readonly<Record<number, GcKind>> = {
-  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
-  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
-  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
-  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
-};
+// node:perf_hooks and node:v8 are loaded with the first scrape, not with the agent: an agent that
+// is never scraped never loads them (about 1 ms of start CPU, bench:light).
+const perfHooks = () => process.getBuiltinModule('node:perf_hooks');
+
+/** The GC kinds by perf_hooks' codes (built at the first scrape, with the module). */
+function gcKindsByCode(): Readonly<Record<number, GcKind>> {
+  const c = perfHooks().constants;
+  return {
+    [c.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [c.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [c.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [c.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+  };
+}
 
 /** process_start_time_seconds, as prom-client: when this module loaded, minus the uptime, in whole seconds. */
 const START_TIME_SECONDS = Math.round(Date.now() / 1000 - process.uptime());
@@ -96,11 +103,12 @@ export class RuntimeMetrics {
   /** Starts the event-loop delay monitor and the GC observer. Idempotent; nothing after stop(). */
   start(): void {
     if (this.delay !== undefined || this.stopped) return;
-    this.delay = monitorEventLoopDelay({ resolution: 10 });
+    this.delay = perfHooks().monitorEventLoopDelay({ resolution: 10 });
     this.delay.enable();
-    this.gcObserver = new PerformanceObserver((list) => {
+    const kindsByCode = gcKindsByCode();
+    this.gcObserver = new (perfHooks().PerformanceObserver)((list) => {
       for (const entry of list.getEntries()) {
-        const kind = GC_KIND_BY_CODE[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1];
+        const kind = kindsByCode[(entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1];
         if (kind !== undefined) this.gc[kind].observe(entry.duration / 1000);
       }
     });
@@ -165,7 +173,7 @@ export class RuntimeMetrics {
     const total: Sample[] = [];
     const used: Sample[] = [];
     const available: Sample[] = [];
-    for (const s of getHeapSpaceStatistics()) {
+    for (const s of process.getBuiltinModule('node:v8').getHeapSpaceStatistics()) {
       const at = s.space_name.indexOf('_space');
       const labels = { space: at < 0 ? s.space_name : s.space_name.slice(0, at) };
       total.push({ labels, value: s.space_size });

@@ -22,11 +22,17 @@
  * much of a token was right. The file is reread on SIGHUP and when it changes; a bad file is
  * refused whole (the tokens in force stay) with every problem named.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import type * as Crypto from 'node:crypto';
+import type * as FsPromises from 'node:fs/promises';
 import { HearsayError } from '../errors.js';
 import { servicePatternProblem } from '../identity/spiffe.js';
 import { MIN_TOKEN_LENGTH } from '../security/options.js';
+
+/** node:fs/promises, loaded on first use: an agent without an API tokens file never loads it (bench:light). */
+const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
+
+/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
+const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 /** Who made a request, and what it may do. */
 export interface ApiCaller {
@@ -49,7 +55,7 @@ const ENTRY_KEYS = ['name', 'token', 'sha256', 'services', 'operator', 'commandC
 const EXAMPLE = '[{"name": "billing-deploy", "token": "…", "services": ["billing", "api-*"]}, {"name": "ops", "token": "…", "operator": true}]';
 
 export function tokenDigest(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return crypto().createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 /** The tokens of one file, by digest. */
@@ -134,7 +140,7 @@ export class TokensFileError extends HearsayError {
 export async function loadTokensFile(path: string): Promise<TokenTable> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await fsp().readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new TokensFileError([`--api-tokens ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(err)})`}: give the path of a JSON array of tokens, e.g. ${EXAMPLE}`]);

@@ -9,11 +9,15 @@
  * bytes) is remembered in a bounded map keyed by the signature: the copies of one piece of gossip
  * that reach a node from its several relays cost one Ed25519 verification.
  */
-import { createHash, sign as edSign, verify as edVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { CertOutcome, RecordAuthenticator, VerifyOutcome } from '../membership/authenticator.js';
 import { checkCertificate, IdentityError, type NodeIdentity } from './identity.js';
 import { revocationOf, type RevocationList } from './revocations.js';
 import { servicesAllow } from './spiffe.js';
+
+/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
+const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 /** What a record signature is over: this, then the record's bytes. */
 export const RECORD_SIGNATURE_DOMAIN = Buffer.from('hearsay/record/1\0', 'latin1');
@@ -115,7 +119,7 @@ export class Ed25519Authenticator implements RecordAuthenticator {
 
   sign(bytes: Uint8Array): Uint8Array {
     this.stats.signatures++;
-    return new Uint8Array(edSign(null, Buffer.concat([RECORD_SIGNATURE_DOMAIN, bytes]), this.privateKey));
+    return new Uint8Array(crypto().sign(null, Buffer.concat([RECORD_SIGNATURE_DOMAIN, bytes]), this.privateKey));
   }
 
   verify(author: string, fingerprint: Uint8Array, signature: Uint8Array, bytes: Uint8Array): VerifyOutcome {
@@ -132,7 +136,7 @@ export class Ed25519Authenticator implements RecordAuthenticator {
       return 'ok';
     }
     this.stats.verifications++;
-    if (!edVerify(null, Buffer.concat([RECORD_SIGNATURE_DOMAIN, bytes]), cert.publicKey, signature)) return 'bad-signature';
+    if (!crypto().verify(null, Buffer.concat([RECORD_SIGNATURE_DOMAIN, bytes]), cert.publicKey, signature)) return 'bad-signature';
     if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value as string);
     this.verified.set(sig, { fp, bytes: bytes.slice() });
     return 'ok';
@@ -157,7 +161,7 @@ export class Ed25519Authenticator implements RecordAuthenticator {
     if (held !== undefined) return held.revoked ? 'revoked' : 'known';
     let cert: X509Certificate;
     try {
-      cert = new X509Certificate(der);
+      cert = new (crypto().X509Certificate)(der);
     } catch {
       return 'bad-cert';
     }
@@ -219,5 +223,5 @@ export class Ed25519Authenticator implements RecordAuthenticator {
 
 /** The first 8 bytes of a certificate's SHA-256 (what a signed record names it by). */
 export function fingerprintPrefix(der: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(der).digest().subarray(0, 8));
+  return new Uint8Array(crypto().createHash('sha256').update(der).digest().subarray(0, 8));
 }

@@ -8,11 +8,18 @@
  * which must equal --name when one is given) and only URIs of the CA's trust domain; the private
  * key is the certificate's; and no entry of the revocation list names it.
  */
-import { readFile } from 'node:fs/promises';
-import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import type * as FsPromises from 'node:fs/promises';
+import type * as Crypto from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { HearsayError } from '../errors.js';
 import { parseRevocations, revocationOf, RevocationListError, type RevocationList } from './revocations.js';
 import { parseSpiffeUris } from './spiffe.js';
+
+/** node:fs/promises, loaded on first use: an agent without a certificate never loads it (bench:light). */
+const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
+
+/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
+const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 export const IDENTITY_PROBLEMS = [
   'unreadable',
@@ -105,7 +112,7 @@ export function checkIdentity(material: IdentityMaterial, name: string | undefin
     throw new IdentityError('wrong-name', `${files.cert} is for the node "${node}", not "${name}": start this node with --name ${node}, or issue a certificate for ${name} (\`hearsay ca issue --node ${name}\`)`);
   }
   const certSpki = cert.publicKey.export({ type: 'spki', format: 'der' });
-  const keySpki = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  const keySpki = crypto().createPublicKey(key).export({ type: 'spki', format: 'der' });
   if (key.type !== 'private' || !certSpki.equals(keySpki)) {
     throw new IdentityError('key-mismatch', `the key given with --cert-key is not the key of ${files.cert}: give the .key file written with it`);
   }
@@ -175,7 +182,7 @@ export interface IdentityFiles {
 
 async function readText(path: string, what: string, flag: string): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    return await fsp().readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? String(err)})`;
@@ -185,7 +192,7 @@ async function readText(path: string, what: string, flag: string): Promise<strin
 
 export function parseCertificate(pem: string, where: string): X509Certificate {
   try {
-    return new X509Certificate(pem);
+    return new (crypto().X509Certificate)(pem);
   } catch {
     throw new IdentityError('unreadable', `${where} is not a PEM certificate ("-----BEGIN CERTIFICATE-----"): give a .crt file from \`hearsay ca\` or openssl`);
   }
@@ -193,7 +200,7 @@ export function parseCertificate(pem: string, where: string): X509Certificate {
 
 export function parsePrivateKey(pem: string, where: string): KeyObject {
   try {
-    return createPrivateKey(pem);
+    return crypto().createPrivateKey(pem);
   } catch {
     throw new IdentityError('unreadable', `${where} is not a PEM private key ("-----BEGIN PRIVATE KEY-----"): give the .key file written with the certificate`);
   }

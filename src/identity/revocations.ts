@@ -21,7 +21,11 @@
  * Lists spread through the mesh (revocation-spread.ts): a node announces the version it holds and
  * peers fetch a newer list from any holder; the CA's signature is the authority, never the sender.
  */
-import { sign, verify, type KeyObject } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+
+/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
+const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 export const REVOCATIONS_FORMAT = 'hearsay-revocations/1';
 
@@ -77,7 +81,7 @@ export function canonicalBytes(list: Omit<RevocationList, 'signature'>): Buffer 
 
 export function signRevocations(body: Omit<RevocationList, 'signature' | 'format'>, caKey: KeyObject): RevocationList {
   const unsigned = { format: REVOCATIONS_FORMAT, ...body } as const;
-  return { ...unsigned, signature: sign(null, canonicalBytes(unsigned), caKey).toString('base64') };
+  return { ...unsigned, signature: crypto().sign(null, canonicalBytes(unsigned), caKey).toString('base64') };
 }
 
 /**
@@ -132,7 +136,7 @@ export function parseRevocations(text: string, where: string, caPublicKey: KeyOb
   if (normalizeFingerprint(list.issuer) !== normalizeFingerprint(caFingerprint)) {
     throw new RevocationListError(`${where} was issued by another CA (${list.issuer}, not ${caFingerprint}): give the list of the CA given with --ca`, 'wrong-ca');
   }
-  if (!verify(null, canonicalBytes(list), caPublicKey, Buffer.from(list.signature, 'base64'))) {
+  if (!crypto().verify(null, canonicalBytes(list), caPublicKey, Buffer.from(list.signature, 'base64'))) {
     throw new RevocationListError(`${where}: its signature does not verify with the CA's key (altered, or signed by another key): write it again with \`hearsay ca revoke\``, 'bad-signature');
   }
   return list;

@@ -45,7 +45,7 @@ export interface CheckDefinition {
 }
 
 export interface ServiceDefinition {
-  /** @default a fresh hyperid */
+  /** @default a fresh id (the agent's: hyperid's form) */
   readonly id?: string;
   readonly name: string;
   readonly port: number;

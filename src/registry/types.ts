@@ -13,7 +13,7 @@ export const HEALTH_STATUSES: readonly HealthStatus[] = ['passing', 'warning', '
 
 /** An instance as a node stores it in its own state payload (node and default address implied). */
 export interface LocalInstanceRecord {
-  /** Unique within its node (and, with hyperid ids, within the mesh). */
+  /** Unique within its node (and, with the agent's fresh ids, within the mesh). */
   readonly id: string;
   /** The service name: what lookups ask for. */
   readonly name: string;

@@ -14,8 +14,12 @@
  * - Decryption tries the primary key first, then every other installed key.
  * - `open` never throws: a packet that fails is dropped with one of AUTH_DROP_REASONS.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import type { Keyring } from './keyring.js';
+
+/** node:crypto, loaded with the first key: an agent without one never loads it (bench:light). */
+let loaded: typeof Crypto | undefined;
+const crypto = (): typeof Crypto => (loaded ??= process.getBuiltinModule('node:crypto'));
 
 export const LABEL_HEADER = 0xf4;
 export const ENCRYPTED_V1 = 0xe1;
@@ -103,8 +107,9 @@ export class Envelope {
     if (keyring === null || (!this.encrypts && !forceEncrypt)) {
       return this.labelHeader.length === 0 ? Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) : Buffer.concat([this.labelHeader, payload]);
     }
-    const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', keyring.primary, nonce, { authTagLength: TAG_BYTES });
+    const c = crypto();
+    const nonce = c.randomBytes(NONCE_BYTES);
+    const cipher = c.createCipheriv('aes-256-gcm', keyring.primary, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(this.aad);
     const body = cipher.update(payload);
     cipher.final();
@@ -143,7 +148,7 @@ export class Envelope {
 
 function tryDecrypt(key: Buffer, nonce: Buffer, body: Buffer, tag: Buffer, aad: Buffer): Buffer | null {
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+    const decipher = crypto().createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
     decipher.setAAD(aad);
     decipher.setAuthTag(tag);
     const out = decipher.update(body);

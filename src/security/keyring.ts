@@ -6,11 +6,17 @@
  * Keys are shown and exchanged as base64 of 32 bytes. A key's id in logs and errors is the first
  * 8 hex digits of its SHA-256, never the key itself.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import type * as FsPromises from 'node:fs/promises';
 import { jsonErrorPosition } from '../util/json.js';
 import { InvalidKeyError, KeyNotInstalledError, KeyringFileError, RemovePrimaryKeyError } from './errors.js';
+
+/** node:fs/promises, loaded on first use: an agent without a keyring file never loads it (bench:light). */
+const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
+
+/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
+const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 /** AES-256: 32-byte keys. */
 export const KEY_BYTES = 32;
@@ -19,7 +25,7 @@ export const MAX_KEYS = 16;
 
 /** A new random key, base64. */
 export function generateKey(): string {
-  return randomBytes(KEY_BYTES).toString('base64');
+  return crypto().randomBytes(KEY_BYTES).toString('base64');
 }
 
 /** Decodes a base64 key; throws InvalidKeyError naming `where` the key came from. */
@@ -40,7 +46,7 @@ export function keyIdOfBase64(key: string): string {
 }
 
 export function keyId(key: Uint8Array): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 8);
+  return crypto().createHash('sha256').update(key).digest('hex').slice(0, 8);
 }
 
 export class Keyring {
@@ -164,23 +170,23 @@ export function readKeyringFile(path: string): Keyring {
  * then renamed over `path`.
  */
 export async function writeKeyringFile(path: string, keyring: Keyring): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(8).toString('hex')}`;
-  const fh = await open(tmp, 'wx', 0o600);
+  const tmp = `${path}.tmp-${process.pid}-${crypto().randomBytes(8).toString('hex')}`;
+  const fh = await fsp().open(tmp, 'wx', 0o600);
   try {
     await fh.writeFile(`${JSON.stringify(keyring.toBase64(), null, 2)}\n`, 'utf8');
     await fh.chmod(0o600);
     await fh.sync();
   } catch (err) {
     await fh.close();
-    await rm(tmp, { force: true });
+    await fsp().rm(tmp, { force: true });
     throw err;
   }
   await fh.close();
   try {
-    await rename(tmp, path);
+    await fsp().rename(tmp, path);
   } catch (err) {
     // The temp file holds the keys: never leave it behind.
-    await rm(tmp, { force: true });
+    await fsp().rm(tmp, { force: true });
     throw err;
   }
 }

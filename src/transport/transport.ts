@@ -3,7 +3,7 @@
  * streams, on the same port number. The agent feeds what arrives to the membership and carries out
  * its send effects here.
  */
-import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { BindError } from './errors.js';
 import type { Address } from '../wire/messages.js';
@@ -82,7 +82,8 @@ export class Transport {
     const { host: wanted, port } = this.options.bind;
     let host: string;
     try {
-      host = (await lookup(wanted)).address;
+      // An address as it is (dns.lookup returns it unchanged); node:dns/promises is loaded for a name only.
+      host = isIP(wanted) !== 0 ? wanted : (await process.getBuiltinModule('node:dns/promises').lookup(wanted)).address;
     } catch (err) {
       throw new BindError(wanted, port, err);
     }

@@ -44,7 +44,7 @@ describe('the package', () => {
 
   it('has no production dependency with an install script or a native add-on (msgpackr brought msgpackr-extract)', () => {
     // htm, preact and uplot are served to the browser by the web view (src/ui/assets.ts), never imported in Node.
-    expect(Object.keys(pkg.dependencies).sort()).toEqual(['dns-packet', 'htm', 'hyperid', 'preact', 'uplot']);
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['dns-packet', 'htm', 'preact', 'uplot']);
     for (const name of Object.keys(pkg.dependencies)) {
       const dep = JSON.parse(read(`node_modules/${name}/package.json`)) as { scripts?: Record<string, string>; optionalDependencies?: object; gypfile?: boolean };
       for (const hook of ['preinstall', 'install', 'postinstall']) expect(dep.scripts?.[hook], `${name} ${hook}`).toBeUndefined();

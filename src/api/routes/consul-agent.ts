@@ -19,7 +19,7 @@
  *   PUT /v1/agent/leave                       leave gracefully (`hearsay agent` then exits 0)
  * (PUT /v1/agent/force-leave/:node, /v1/agent/reload and /v1/agent/monitor are operate.ts's.)
  */
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import type { AgentNode, AgentServices } from '../../agent/types.js';
 import { parseSeed } from '../../agent/seeds.js';
 import { HearsayError } from '../../errors.js';
@@ -36,6 +36,9 @@ import { consulRead, consulWrite, flag, type ConsulRouteEnv } from './consul-que
 import { fromConsulRegistration } from './consul-registration.js';
 import { agentMember, agentService, nodeChecks, nodeId, serviceChecks, type ConsulHealthCheck } from './consul-shapes.js';
 import { refuseCommandChecks } from './services.js';
+
+/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
+const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 /** The Consul API this agent answers as (Config.Version): the shapes and parameters of Consul 1.x's agent, catalog and health endpoints. */
 export const CONSUL_COMPAT_VERSION = '1.20.0';
@@ -153,7 +156,7 @@ export function consulAgentRoutes(agent: ConsulAgentAgent, env: ConsulRouteEnv, 
         const s = agent.localServices().find((x) => x.record.id === params.id);
         if (s === undefined) throw new ApiError(404, 'HEARSAY_ERR_UNKNOWN_SERVICE', `no service instance with id ${JSON.stringify(params.id)} on this agent: list them with GET /v1/agent/services`);
         const svc = agentService(localInstance(agent, s), dc);
-        return { ...svc, ContentHash: createHash('sha256').update(JSON.stringify(svc)).digest('hex').slice(0, 16) };
+        return { ...svc, ContentHash: crypto().createHash('sha256').update(JSON.stringify(svc)).digest('hex').slice(0, 16) };
       }),
     },
     { method: 'GET', path: '/v1/agent/checks', handler: consulRead(env, index, () => agentChecks()) },

@@ -13,12 +13,15 @@
  *   passing (as in Consul, where a suspected member is alive until declared failed), dead is
  *   critical. Left members are gone, as Consul deregisters them.
  */
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { MemberView } from '../../membership/types.js';
 import type { CheckInfo, CheckSpec, LocalService } from '../../registry/local.js';
 import type { HealthStatus, ServiceInstance } from '../../registry/types.js';
 import { formatDuration } from '../../util/duration.js';
+
+/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
+const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 /** A Consul health status: hearsay's maintenance is a critical maintenance check. */
 export type ConsulStatus = 'passing' | 'warning' | 'critical';
@@ -73,7 +76,7 @@ export const MEMBER_STATUS = { alive: 1, suspect: 1, left: 3, dead: 4 } as const
 
 /** A stable UUID for a node name, the same on every agent (Consul's node IDs are UUIDs). */
 export function nodeId(name: string): string {
-  const h = createHash('sha256').update(`hearsay-node:${name}`, 'utf8').digest('hex');
+  const h = crypto().createHash('sha256').update(`hearsay-node:${name}`, 'utf8').digest('hex');
   // Version 8 (custom) and the RFC 4122 variant, so that UUID parsers take it.
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16] as string, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

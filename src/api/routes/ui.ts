@@ -14,16 +14,19 @@
  * new agent version is picked up at once) and, on the page, a Content-Security-Policy that lets it
  * load only this agent's own scripts, styles and API.
  */
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiContext } from '../context.js';
 import { API_ERROR_CODES, ApiError } from '../errors.js';
 import type { Route } from '../router.js';
 import { UiAssets, UiAssetsMissingError, type UiAsset } from '../../ui/assets.js';
 
+/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
+const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
+
 /** The Content-Security-Policy of the page: its inline import map by hash, everything else from this origin only. */
 export function pageCsp(html: string): string {
-  const hashes = [...html.matchAll(/<script type="importmap">([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1] ?? '').digest('base64')}'`);
+  const hashes = [...html.matchAll(/<script type="importmap">([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${crypto().createHash('sha256').update(m[1] ?? '').digest('base64')}'`);
   return [
     "default-src 'none'",
     `script-src 'self' ${hashes.join(' ')}`.trim(),
