@@ -265,11 +265,15 @@ export class StateSync {
    * With identity: every entry this delta would apply is signed by its owner and allowed by the
    * owner's certificate (else the whole delta is dropped, counted by reason); with identity
    * enforced, one that would replace or reset the replica must carry a verified entry, so that an
-   * empty forged reset or new generation cannot wipe an owner's entries.
+   * empty forged reset or new generation cannot wipe an owner's entries. A new generation that
+   * starts above version 0 and is no reset replaces nothing: the store finds it a gap (a fresh
+   * replica starts at 0) and fetches the generation whole, whose entries are verified then. That
+   * is an owner's announcement at its start (restored entries, a new generation), which every
+   * enforced replica would otherwise drop and count as unsigned on every restart.
    */
   private authentic(d: NodeDelta, id: StateIdentity): boolean {
     const held = this.store.digestOf(d.node);
-    const replaces = d.reset || (held !== undefined && d.generation > held.generation);
+    const replaces = d.reset || (held !== undefined && d.generation > held.generation && d.fromVersion === 0);
     const above = held !== undefined && held.generation === d.generation && !d.reset ? held.version : -1;
     let verified = 0;
     let unsigned = 0;

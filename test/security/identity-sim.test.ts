@@ -349,6 +349,41 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
       expect(core(world, 'n1').stateDigestOf('n2')).toEqual(digest);
     });
 
+    it("an owner restarted with its entries (a new generation) is taken by every enforced replica: its announcement is not counted as unsigned", () => {
+      const { world, names } = enforcedWorld(5);
+      world.changeState('n2', [{ key: 'svc:billing', value }]);
+      world.runFor(5_000);
+      const was = names.map((n) => idc(world, n)['dropped.identity-unsigned']);
+      const generation = (core(world, 'n1').stateDigestOf('n2') as { generation: number }).generation;
+      const other = new TextEncoder().encode('10.0.0.9:9090');
+      world.restart('n2', { join: ['n1'], entries: [{ key: 'svc:billing', value }, { key: 'svc:api-users', value: other }] });
+      world.runFor(10_000);
+      for (const n of names.filter((x) => x !== 'n2')) {
+        expect(core(world, n).stateDigestOf('n2')?.generation, n).toBeGreaterThan(generation);
+        expect(core(world, n).stateEntry('n2', 'svc:api-users')?.value, n).toEqual(other);
+      }
+      // Its start announces the new generation (an empty delta above version 0): honest, and a gap
+      // for a replica of the old one, which fetches the signed entries; never an unsigned drop.
+      expect(names.map((n) => idc(world, n)['dropped.identity-unsigned'])).toEqual(was);
+    });
+
+    it("an empty announcement of a new generation above version 0 replaces nothing: the replica is kept and the new generation asked for", () => {
+      const { world } = enforcedWorld(4);
+      world.changeState('n2', [{ key: 'svc:billing', value }]);
+      world.runFor(5_000);
+      const digest = core(world, 'n1').stateDigestOf('n2') as { generation: number; version: number };
+      const was = { ...idc(world, 'n1') };
+      inject(world, 'n1', deltaPacket({ node: 'n2', generation: digest.generation + 1, fromVersion: 5, toVersion: 5, reset: false, collectedVersion: 0, entries: [] }));
+      expect(idc(world, 'n1')['dropped.identity-unsigned']).toBe(was['dropped.identity-unsigned']);
+      world.runFor(5_000);
+      expect(core(world, 'n1').stateDigestOf('n2')).toEqual(digest);
+      expect(core(world, 'n1').stateEntry('n2', 'svc:billing')?.value).toEqual(value);
+      // From version 0 it would replace the replica with nothing: dropped, as an empty reset is.
+      inject(world, 'n1', deltaPacket({ node: 'n2', generation: digest.generation + 1, fromVersion: 0, toVersion: 5, reset: false, collectedVersion: 0, entries: [] }));
+      expect(idc(world, 'n1')['dropped.identity-unsigned']).toBe(was['dropped.identity-unsigned'] + 1);
+      expect(core(world, 'n1').stateEntry('n2', 'svc:billing')?.value).toEqual(value);
+    });
+
     it('an entry naming a service its owner\'s certificate does not allow is dropped by receivers, even signed by the owner', () => {
       const { world, authOf } = enforcedWorld(4);
       const digest = core(world, 'n1').stateDigestOf('n3') ?? { generation: 1, version: 0 };
