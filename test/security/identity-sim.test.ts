@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { signRevocations } from '../../src/identity/revocations.js';
 import type { IdentityCounters, IdentityTransition } from '../../src/membership/authenticator.js';
 import { Membership } from '../../src/membership/membership.js';
+import { SIGNED_GENERATION_KEY } from '../../src/membership/state-sync.js';
 import { Ed25519Authenticator } from '../../src/identity/authenticator.js';
 import { checkIdentity } from '../../src/identity/identity.js';
 import { World, type SimMemberConfig } from '../../src/sim/index.js';
@@ -364,6 +365,21 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
       }
       // Its start announces the new generation (an empty delta above version 0): honest, and a gap
       // for a replica of the old one, which fetches the signed entries; never an unsigned drop.
+      expect(names.map((n) => idc(world, n)['dropped.identity-unsigned'])).toEqual(was);
+    });
+
+    it('an owner restarted with no entries (a new generation) replaces its old one everywhere: its old instances are not kept', () => {
+      const { world, names } = enforcedWorld(5);
+      world.changeState('n2', [{ key: 'svc:billing', value }]);
+      world.runFor(5_000);
+      for (const n of names) expect(core(world, n).stateEntry('n2', 'svc:billing')?.value, n).toEqual(value);
+      const was = names.map((n) => idc(world, n)['dropped.identity-unsigned']);
+      world.restart('n2', { join: ['n1'] });
+      world.runFor(20_000);
+      // The new generation holds only the owner's signed marker, which is what lets it replace the
+      // old one at an enforced replica (a reset or a new generation must carry a signed entry).
+      for (const n of names) expect(core(world, n).stateEntry('n2', 'svc:billing'), n).toBeUndefined();
+      expect(core(world, 'n2').stateEntry('n2', SIGNED_GENERATION_KEY)?.signature?.length).toBe(72);
       expect(names.map((n) => idc(world, n)['dropped.identity-unsigned'])).toEqual(was);
     });
 
