@@ -14,7 +14,7 @@ import { SIGNED_GENERATION_KEY } from '../../src/membership/state-sync.js';
 import { Ed25519Authenticator } from '../../src/identity/authenticator.js';
 import { checkIdentity } from '../../src/identity/identity.js';
 import { World, type SimMemberConfig } from '../../src/sim/index.js';
-import { encodeMessage, encodePacket, encodeSigned, encodeStateDeltaMessage, MAX_INCARNATION } from '../../src/wire/codec.js';
+import { encodeMessage, encodePacket, encodePushPullPacket, encodeSigned, encodeStateDeltaMessage, MAX_INCARNATION } from '../../src/wire/codec.js';
 import { encodeDelta, entrySigningBytes } from '../../src/wire/state-codec.js';
 import type { NodeDelta, StateEntry } from '../../src/state/types.js';
 import type { Address, Message, SignableMessage } from '../../src/wire/messages.js';
@@ -182,6 +182,26 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
     }
     expect(unsigned).toBe(counted.unsigned);
     expect(mismatch).toBe(counted.mismatch);
+  });
+
+  it('unsigned records from a node that signs nothing (a skipped rollout step): gossip and a push-pull alone are dropped, counted by record and reported with their sender', () => {
+    const { world } = enforcedWorld(4);
+    const n1 = core(world, 'n1');
+    const was = idc(world, 'n1')['dropped.identity-unsigned'];
+    const reports = (effects: ReturnType<Membership['handlePacket']>): unknown[] => effects.flatMap((e) => (e.type === 'report' && e.report.kind === 'unsigned-dropped' ? [e.report] : []));
+    const alive: Message = { type: 'alive', node: 'old-1', addr: MALLORY_ADDR, incarnation: 1, state: NO_STATE };
+    expect(reports(n1.handlePacket(MALLORY_ADDR, encodePacket([encodeMessage(alive)]), 'datagram', 0))).toEqual([{ kind: 'unsigned-dropped', from: MALLORY_ADDR, channel: 'datagram', count: 1 }]);
+    // What a send-unsigned (or identity-off) node's push-pull is: the push-pull alone.
+    const members = [0, 1, 2].map((k) => ({ node: `old-${k}`, addr: { host: '10.66.6.6', port: 7000 + k }, incarnation: 1, status: 'alive' as const, state: NO_STATE }));
+    const from = { host: '10.66.6.6', port: 50123 };
+    const pp = encodePushPullPacket({ type: 'push-pull', join: false, reply: false, source: 'old-0', members });
+    expect(reports(n1.handlePacket(from, pp, 'stream', 0))).toEqual([{ kind: 'unsigned-dropped', from, channel: 'stream', count: 3, source: 'old-0' }]);
+    expect(idc(world, 'n1')['dropped.identity-unsigned'] - was).toBe(4);
+    for (const m of members) expect(n1.member(m.node)).toBeUndefined();
+    // A signing peer's push-pull (its records follow signed ones) is not counted: the mesh runs on.
+    world.runFor(10_000);
+    expect(idc(world, 'n1')['dropped.identity-unsigned'] - was).toBe(4);
+    expect(world.isConverged()).toBe(true);
   });
 
   it("a compromised node's own accusation is attributable and refuted, as before", () => {
