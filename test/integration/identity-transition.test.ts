@@ -92,7 +92,7 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
     } catch (err) {
       last = err as Error;
     }
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}; last: ${last instanceof Error ? last.message : String(JSON.stringify(last))}`);
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}; last: ${last instanceof Error ? last.message : String(JSON.stringify(last, (_k, v: unknown) => (v instanceof Map ? [...v] : v)))}`);
     await sleep(250);
   }
 }
@@ -405,6 +405,19 @@ describe('identity rolled out in a running mesh of agent processes', () => {
     expect(viewsAfter.get(target.name)?.get(victim.name)?.incarnation).toBe(incVictim);
     expect(lookupsRight(names)(await lookups(current, names))).toBe(true);
     sock.close();
+
+    // An owner restarted without its services (a fresh data dir): its new generation holds only
+    // its signed marker entry, which is what lets every enforced replica replace the old one, so
+    // no agent lists its old instance any more.
+    const last = current[3] as AgentProcess;
+    signal(last, 'SIGTERM');
+    expect((await exitOf(last, 20_000)).code).toBe(0);
+    const fresh = join(root, 'data', 'fresh');
+    mkdirSync(fresh);
+    current[3] = await agents.start(last.name, { dns: 'off', bind: last.gossip, dataDir: fresh, join: current.slice(0, 3).map((a) => a.gossip), args: ['--key', key, ...identityArgs(last.name, 'required')] });
+    await waitUntil(`every agent lists ${last.name} alive again`, current, (v) => names.every((n) => v.get(n)?.status === 'alive'), { timeoutMs: 30_000 });
+    await until(`no agent lists ${serviceOf(last.name)} any more`, () => lookups(current, [last.name]), (m) => [...m.values()].every((v) => v.length === 0), 30_000);
+    for (const a of current) expect(await dropped(a, 'identity-unsigned'), a.name).toBe(a === target ? (was['identity-unsigned'] as number) + expected['identity-unsigned'] : 0);
   });
 
   it('skipping a step: an agent requiring signatures refuses (and counts) what agents still sending unsigned records say', { timeout: 120_000 }, async () => {
