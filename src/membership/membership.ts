@@ -1215,8 +1215,9 @@ export class Membership {
 
   /**
    * Identity enforced: `count` unsigned records of the packet being handled dropped, counted and
-   * reported with its sender ('unsigned-dropped'; `source`, a push-pull's sender's name), so that the runtime can say which node still
-   * signs nothing (a rollout step skipped) rather than leave a partition unexplained.
+   * reported with its sender ('unsigned-dropped'; `source`, a push-pull's sender's name), so that
+   * the runtime can say which node still signs nothing (a rollout step skipped) rather than leave
+   * a partition unexplained.
    */
   private unsignedDropped(count: number, source?: string): void {
     (this.idCounters as IdentityCounters)['dropped.identity-unsigned'] += count;
