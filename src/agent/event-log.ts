@@ -5,7 +5,7 @@
  * at most once per peer per interval).
  */
 import type { Logger } from '../log/logger.js';
-import type { MembershipEvent, Report } from '../membership/types.js';
+import type { Channel, MembershipEvent, Report } from '../membership/types.js';
 import { formatHostPort } from '../transport/address.js';
 import type { Address } from '../wire/messages.js';
 
@@ -82,7 +82,7 @@ export class DeferredEventLog {
 
 /** Logs the core's reports, with the UDP warning's rate limit per peer. */
 export class ReportLog {
-  readonly counters = { streamProbeAcks: 0, udpWarnings: 0 };
+  readonly counters = { streamProbeAcks: 0, udpWarnings: 0, unsignedWarnings: 0 };
   /** When the UDP warning was last logged, by peer name. */
   private readonly warnedAt = new Map<string, number>();
 
@@ -101,7 +101,33 @@ export class ReportLog {
       return;
     }
     if (report.kind === 'stream-probe-acked') this.udpBlocked(report.member, report.addr);
+    if (report.kind === 'unsigned-dropped') this.unsignedDropped(report.from, report.channel, report.count, report.source);
     // probe-sent and probe-acked are timed by ProbeRtt, not logged.
+  }
+
+  /**
+   * Identity required here, and a peer sent unsigned records (dropped and counted as
+   * identity-unsigned): a node that signs nothing yet, so a rollout step was skipped, and this
+   * node does not see what that one says. Warn once per sender per interval, saying what to do.
+   */
+  private unsignedDropped(from: Address, channel: Channel, count: number, source: string | undefined): void {
+    // A stream's source port is its connection's, not the peer's gossip port: key it by host.
+    const addr = channel === 'stream' ? from.host : formatHostPort(from);
+    const key = `unsigned\u0000${source ?? addr}`;
+    const t = this.now();
+    const last = this.warnedAt.get(key);
+    if (last !== undefined && t - last < this.udpWarningIntervalMs) return;
+    if (this.warnedAt.size >= MAX_WARNED_PEERS) this.warnedAt.clear();
+    this.warnedAt.set(key, t);
+    this.counters.unsignedWarnings++;
+    const who = source === undefined ? addr : `${source} (${addr})`;
+    this.log.warn(
+      { peer: source, addr, records: count },
+      `dropped ${count} unsigned record${count === 1 ? '' : 's'} from ${who}: this node requires signed records (--cert without --identity-transition), ` +
+        'and that node signs nothing (it runs without --cert, or with --identity-transition send-unsigned), so this node does not see what it says. ' +
+        'Restart every node with --identity-transition accept-unsigned before any node requires signatures (SECURITY.md, Turning identity on); ' +
+        'if every node signs already, someone holding the cluster key is sending forged records',
+    );
   }
 
   /**

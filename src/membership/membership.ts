@@ -921,8 +921,12 @@ export class Membership {
     const t = this.table;
     const recs = msg.records;
     const bytes = recs.bytes;
-    // Identity enforced: the records are not signed, so only the signed ones before them count.
-    const count = this.auth !== null && this.transition === 'off' ? 0 : recs.count;
+    // Identity enforced: the records are not signed, so only the signed ones before them count. A
+    // push-pull that came alone (no context: no certificate or signed record with it) is from a
+    // node that signs nothing: its records are dropped as unsigned, counted and reported.
+    const enforced = this.auth !== null && this.transition === 'off';
+    if (enforced && ctx === null && recs.count > 0) this.unsignedDropped(recs.count, msg.source);
+    const count = enforced ? 0 : recs.count;
     for (let k = 0; k < count; k++) {
       recs.seek(k);
       // One lookup per record, from the packet's bytes while the name is ASCII (its bytes are its
@@ -1206,7 +1210,8 @@ export class Membership {
       },
       enforce: this.transition === 'off',
       dropped: (reason) => {
-        counters[`dropped.${reason}`]++;
+        if (reason === 'identity-unsigned') this.unsignedDropped(1);
+        else counters[`dropped.${reason}`]++;
       },
       unsignedAccepted: () => {
         counters.unsignedAccepted++;
@@ -1224,10 +1229,22 @@ export class Membership {
     c[`dropped.${reason}`]++;
   }
 
+  /**
+   * Identity enforced: `count` unsigned records of the packet being handled dropped, counted and
+   * reported with its sender ('unsigned-dropped'; `source`, a push-pull's sender's name), so that
+   * the runtime can say which node still signs nothing (a rollout step skipped) rather than leave
+   * a partition unexplained.
+   */
+  private unsignedDropped(count: number, source?: string): void {
+    (this.idCounters as IdentityCounters)['dropped.identity-unsigned'] += count;
+    const p = this.out.packet;
+    if (p !== null) this.out.report({ kind: 'unsigned-dropped', from: p.from, channel: p.channel, count, ...(source === undefined ? {} : { source }) });
+  }
+
   /** An unsigned alive, suspect or dead with identity on: taken during a transition, else dropped. */
   private acceptUnsigned(): boolean {
     if (this.transition === 'off') {
-      this.identityDrop('identity-unsigned');
+      this.unsignedDropped(1);
       return false;
     }
     (this.idCounters as IdentityCounters).unsignedAccepted++;

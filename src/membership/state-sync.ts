@@ -91,6 +91,18 @@ const MAX_TRIES = 3;
 /** Key prefix of state broadcasts in the piggyback queue (member names never start with NUL). */
 const KEY_PREFIX = '\u0000s\u0000';
 
+/**
+ * With identity, the entry every signing owner holds from its start, signed like any other (an
+ * empty value, never changed or deleted; the registry reads only its own prefixes). An enforced
+ * replica takes a reset or a new generation only with an entry its owner signed (`authentic`), so
+ * that an empty forged one cannot wipe the owner's entries; without this one, an owner holding
+ * nothing else (restarted with no services, or every entry deleted and its tombstone collected)
+ * could never replace its old generation there: its old instances would stay listed, and every
+ * exchange with it be counted as unsigned.
+ */
+export const SIGNED_GENERATION_KEY = 'g:';
+const EMPTY = new Uint8Array(0);
+
 export interface StateSyncContext {
   readonly name: string;
   readonly table: MemberTable;
@@ -141,6 +153,7 @@ export class StateSync {
     this.pieceBytes = Math.floor((ctx.opts.maxPacketBytes - FRAMING_BYTES) / 2);
     if (ctx.identity?.sign !== undefined) this.store.signer = ctx.identity.sign;
     this.seed(config.entries ?? []);
+    if (ctx.identity?.sign !== undefined) this.store.set(SIGNED_GENERATION_KEY, EMPTY, 0);
   }
 
   /** Sets entries this node starts with, before start: nothing queued (announced at start, or restored). */
@@ -265,11 +278,15 @@ export class StateSync {
    * With identity: every entry this delta would apply is signed by its owner and allowed by the
    * owner's certificate (else the whole delta is dropped, counted by reason); with identity
    * enforced, one that would replace or reset the replica must carry a verified entry, so that an
-   * empty forged reset or new generation cannot wipe an owner's entries.
+   * empty forged reset or new generation cannot wipe an owner's entries. A new generation that
+   * starts above version 0 and is no reset replaces nothing: the store finds it a gap (a fresh
+   * replica starts at 0) and fetches the generation whole, whose entries are verified then. That
+   * is an owner's announcement at its start (restored entries, a new generation), which every
+   * enforced replica would otherwise drop and count as unsigned on every restart.
    */
   private authentic(d: NodeDelta, id: StateIdentity): boolean {
     const held = this.store.digestOf(d.node);
-    const replaces = d.reset || (held !== undefined && d.generation > held.generation);
+    const replaces = d.reset || (held !== undefined && d.generation > held.generation && d.fromVersion === 0);
     const above = held !== undefined && held.generation === d.generation && !d.reset ? held.version : -1;
     let verified = 0;
     let unsigned = 0;

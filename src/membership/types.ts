@@ -121,6 +121,13 @@ export type Report =
    */
   | { readonly kind: 'stream-probe-acked'; readonly member: string; readonly addr: Address }
   /**
+   * Identity enforced: `count` unsigned records (alive, suspect, dead, push-pull records, state
+   * entries) from `from` were dropped, as `identity.dropped.identity-unsigned` counts. A node that
+   * signs nothing sent them (no identity, or `send-unsigned`), or a forger did. `source` is the
+   * name a push-pull gave (a stream's `from` is its connection's port, not the gossip port).
+   */
+  | { readonly kind: 'unsigned-dropped'; readonly from: Address; readonly channel: Channel; readonly count: number; readonly source?: string }
+  /**
    * The probe `seq` of `member` started: its ping went out in this input. With 'probe-acked' a
    * runtime times the round trip on its own clock (the core reads none).
    */

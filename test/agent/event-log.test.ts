@@ -5,7 +5,7 @@
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeferredEventLog } from '../../src/agent/event-log.js';
+import { DeferredEventLog, ReportLog } from '../../src/agent/event-log.js';
 import type { AgentEvent } from '../../src/agent/types.js';
 import { joinPathWarmed } from '../../src/agent/warm-up.js';
 import type { MembershipEvent } from '../../src/membership/types.js';
@@ -100,3 +100,30 @@ describe('an agent with the deferred log', () => {
   });
 
 });
+
+describe('ReportLog: unsigned records dropped (identity required, a rollout step skipped)', () => {
+  it('warns once per sender per interval, naming it and what to do', () => {
+    const out: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void out.push(s) });
+    let now = 0;
+    const log = new ReportLog(logger, 60_000, () => now);
+    const from = { host: '127.0.0.1', port: 7001 };
+    log.report({ kind: 'unsigned-dropped', from, channel: 'datagram', count: 1 });
+    log.report({ kind: 'unsigned-dropped', from, channel: 'datagram', count: 1 });
+    // A push-pull over a stream names its sender; the stream's port is not the peer's.
+    log.report({ kind: 'unsigned-dropped', from: { host: '127.0.0.1', port: 50123 }, channel: 'stream', count: 3, source: 'web-2' });
+    log.report({ kind: 'unsigned-dropped', from: { host: '127.0.0.1', port: 50999 }, channel: 'stream', count: 3, source: 'web-2' });
+    const lines = out.map((l) => JSON.parse(l) as { level: number; msg: string; addr: string; peer?: string; records: number });
+    expect(lines.map((l) => [l.level, l.addr, l.peer, l.records])).toEqual([
+      [40, '127.0.0.1:7001', undefined, 1],
+      [40, '127.0.0.1', 'web-2', 3],
+    ]);
+    expect(lines[0]?.msg).toMatch(/^dropped 1 unsigned record from 127\.0\.0\.1:7001: this node requires signed records .* Restart every node with --identity-transition accept-unsigned before any node requires signatures/);
+    expect(lines[1]?.msg).toMatch(/^dropped 3 unsigned records from web-2 \(127\.0\.0\.1\)/);
+    now += 60_000;
+    log.report({ kind: 'unsigned-dropped', from, channel: 'datagram', count: 2 });
+    expect(out).toHaveLength(3);
+    expect(log.counters.unsignedWarnings).toBe(3);
+  });
+});
+

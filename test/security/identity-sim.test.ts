@@ -10,10 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { signRevocations } from '../../src/identity/revocations.js';
 import type { IdentityCounters, IdentityTransition } from '../../src/membership/authenticator.js';
 import { Membership } from '../../src/membership/membership.js';
+import { SIGNED_GENERATION_KEY } from '../../src/membership/state-sync.js';
 import { Ed25519Authenticator } from '../../src/identity/authenticator.js';
 import { checkIdentity } from '../../src/identity/identity.js';
 import { World, type SimMemberConfig } from '../../src/sim/index.js';
-import { encodeMessage, encodePacket, encodeSigned, encodeStateDeltaMessage, MAX_INCARNATION } from '../../src/wire/codec.js';
+import { encodeMessage, encodePacket, encodePushPullPacket, encodeSigned, encodeStateDeltaMessage, MAX_INCARNATION } from '../../src/wire/codec.js';
 import { encodeDelta, entrySigningBytes } from '../../src/wire/state-codec.js';
 import type { NodeDelta, StateEntry } from '../../src/state/types.js';
 import type { Address, Message, SignableMessage } from '../../src/wire/messages.js';
@@ -181,6 +182,26 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
     }
     expect(unsigned).toBe(counted.unsigned);
     expect(mismatch).toBe(counted.mismatch);
+  });
+
+  it('unsigned records from a node that signs nothing (a skipped rollout step): gossip and a push-pull alone are dropped, counted by record and reported with their sender', () => {
+    const { world } = enforcedWorld(4);
+    const n1 = core(world, 'n1');
+    const was = idc(world, 'n1')['dropped.identity-unsigned'];
+    const reports = (effects: ReturnType<Membership['handlePacket']>): unknown[] => effects.flatMap((e) => (e.type === 'report' && e.report.kind === 'unsigned-dropped' ? [e.report] : []));
+    const alive: Message = { type: 'alive', node: 'old-1', addr: MALLORY_ADDR, incarnation: 1, state: NO_STATE };
+    expect(reports(n1.handlePacket(MALLORY_ADDR, encodePacket([encodeMessage(alive)]), 'datagram', 0))).toEqual([{ kind: 'unsigned-dropped', from: MALLORY_ADDR, channel: 'datagram', count: 1 }]);
+    // What a send-unsigned (or identity-off) node's push-pull is: the push-pull alone.
+    const members = [0, 1, 2].map((k) => ({ node: `old-${k}`, addr: { host: '10.66.6.6', port: 7000 + k }, incarnation: 1, status: 'alive' as const, state: NO_STATE }));
+    const from = { host: '10.66.6.6', port: 50123 };
+    const pp = encodePushPullPacket({ type: 'push-pull', join: false, reply: false, source: 'old-0', members });
+    expect(reports(n1.handlePacket(from, pp, 'stream', 0))).toEqual([{ kind: 'unsigned-dropped', from, channel: 'stream', count: 3, source: 'old-0' }]);
+    expect(idc(world, 'n1')['dropped.identity-unsigned'] - was).toBe(4);
+    for (const m of members) expect(n1.member(m.node)).toBeUndefined();
+    // A signing peer's push-pull (its records follow signed ones) is not counted: the mesh runs on.
+    world.runFor(10_000);
+    expect(idc(world, 'n1')['dropped.identity-unsigned'] - was).toBe(4);
+    expect(world.isConverged()).toBe(true);
   });
 
   it("a compromised node's own accusation is attributable and refuted, as before", () => {
@@ -377,6 +398,56 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
       world.runFor(5_000);
       for (const n of world.liveNames()) expect(core(world, n).stateEntry('n2', 'svc:billing')?.value).toEqual(value);
       expect(core(world, 'n1').stateDigestOf('n2')).toEqual(digest);
+    });
+
+    it("an owner restarted with its entries (a new generation) is taken by every enforced replica: its announcement is not counted as unsigned", () => {
+      const { world, names } = enforcedWorld(5);
+      world.changeState('n2', [{ key: 'svc:billing', value }]);
+      world.runFor(5_000);
+      const was = names.map((n) => idc(world, n)['dropped.identity-unsigned']);
+      const generation = (core(world, 'n1').stateDigestOf('n2') as { generation: number }).generation;
+      const other = new TextEncoder().encode('10.0.0.9:9090');
+      world.restart('n2', { join: ['n1'], entries: [{ key: 'svc:billing', value }, { key: 'svc:api-users', value: other }] });
+      world.runFor(10_000);
+      for (const n of names.filter((x) => x !== 'n2')) {
+        expect(core(world, n).stateDigestOf('n2')?.generation, n).toBeGreaterThan(generation);
+        expect(core(world, n).stateEntry('n2', 'svc:api-users')?.value, n).toEqual(other);
+      }
+      // Its start announces the new generation (an empty delta above version 0): honest, and a gap
+      // for a replica of the old one, which fetches the signed entries; never an unsigned drop.
+      expect(names.map((n) => idc(world, n)['dropped.identity-unsigned'])).toEqual(was);
+    });
+
+    it('an owner restarted with no entries (a new generation) replaces its old one everywhere: its old instances are not kept', () => {
+      const { world, names } = enforcedWorld(5);
+      world.changeState('n2', [{ key: 'svc:billing', value }]);
+      world.runFor(5_000);
+      for (const n of names) expect(core(world, n).stateEntry('n2', 'svc:billing')?.value, n).toEqual(value);
+      const was = names.map((n) => idc(world, n)['dropped.identity-unsigned']);
+      world.restart('n2', { join: ['n1'] });
+      world.runFor(20_000);
+      // The new generation holds only the owner's signed marker, which is what lets it replace the
+      // old one at an enforced replica (a reset or a new generation must carry a signed entry).
+      for (const n of names) expect(core(world, n).stateEntry('n2', 'svc:billing'), n).toBeUndefined();
+      expect(core(world, 'n2').stateEntry('n2', SIGNED_GENERATION_KEY)?.signature?.length).toBe(72);
+      expect(names.map((n) => idc(world, n)['dropped.identity-unsigned'])).toEqual(was);
+    });
+
+    it("an empty announcement of a new generation above version 0 replaces nothing: the replica is kept and the new generation asked for", () => {
+      const { world } = enforcedWorld(4);
+      world.changeState('n2', [{ key: 'svc:billing', value }]);
+      world.runFor(5_000);
+      const digest = core(world, 'n1').stateDigestOf('n2') as { generation: number; version: number };
+      const was = { ...idc(world, 'n1') };
+      inject(world, 'n1', deltaPacket({ node: 'n2', generation: digest.generation + 1, fromVersion: 5, toVersion: 5, reset: false, collectedVersion: 0, entries: [] }));
+      expect(idc(world, 'n1')['dropped.identity-unsigned']).toBe(was['dropped.identity-unsigned']);
+      world.runFor(5_000);
+      expect(core(world, 'n1').stateDigestOf('n2')).toEqual(digest);
+      expect(core(world, 'n1').stateEntry('n2', 'svc:billing')?.value).toEqual(value);
+      // From version 0 it would replace the replica with nothing: dropped, as an empty reset is.
+      inject(world, 'n1', deltaPacket({ node: 'n2', generation: digest.generation + 1, fromVersion: 0, toVersion: 5, reset: false, collectedVersion: 0, entries: [] }));
+      expect(idc(world, 'n1')['dropped.identity-unsigned']).toBe(was['dropped.identity-unsigned'] + 1);
+      expect(core(world, 'n1').stateEntry('n2', 'svc:billing')?.value).toEqual(value);
     });
 
     it('an entry naming a service its owner\'s certificate does not allow is dropped by receivers, even signed by the owner', () => {
