@@ -165,6 +165,7 @@ const CORE_COUNTS: readonly (readonly [key: string, metric: string, help: string
   ['stateRequestsAnswered', 'state_requests_answered', 'State digests from peers this node answered with what they miss.'],
   ['stateExchanges', 'state_exchanges', 'Full state digest exchanges started (on join, and when summaries differed).'],
   ['stateTombstonesCollected', 'state_tombstones_collected', 'State tombstones (deleted entries) collected after their grace period.'],
+  ['stateInvalidTags', 'state_invalid_tags', 'Peers\' tags entries (`t:`) that did not decode: the node is shown without tags.'],
 ];
 
 const TRANSPORT_COUNTS: readonly (readonly [key: string, metric: string, help: string])[] = [

@@ -39,6 +39,7 @@ const COUNTER_NAMES = [
   'stateRequestsAnswered',
   'stateExchanges',
   'stateTombstonesCollected',
+  'stateInvalidTags',
   ...DROP_REASONS.map((r) => `dropped.${r}` as const),
 ] as const;
 

@@ -8,7 +8,7 @@
  * string. Observers get every emitted event through `onEvent` and can ask every live node's view
  * of a member with `countViews`.
  */
-import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
+import type { Address, AliveState, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
 import type { Channel, Effect, MemberView, MembershipEvent, Timer } from '../membership/types.js';
 import type { Random } from '../util/random.js';
 import { resolveOptions, type MembershipOptions, type ProfileName, type ResolvedOptions } from '../membership/options.js';
@@ -162,6 +162,7 @@ const C_ST_RECV_P = 6;
 const STRIDE = 8;
 
 const EMPTY_STATE: MemberState = Object.freeze({ tags: Object.freeze({}), payload: null });
+const EMPTY_ALIVE: AliveState = Object.freeze({ payload: null });
 
 /** Held by a paused node: what arrived for it, in order. */
 interface PauseQueue {
@@ -210,6 +211,8 @@ export class World {
   private readonly pauseQueueLimit: number;
   private readonly leaveTimeoutMs: number;
   private readonly defaultState: MemberState;
+  /** What a prebuilt record carries of defaultState: its payload (tags are a state entry, seeded per node). */
+  private readonly defaultAlive: AliveState;
   private readonly identities = new IdentityRegistry();
   private readonly columns = new ColumnSlab();
 
@@ -240,6 +243,7 @@ export class World {
     this.pauseQueueLimit = options.pauseQueueLimit ?? 1000;
     this.leaveTimeoutMs = options.leaveTimeoutMs ?? 5 * this.options.probeIntervalMs;
     this.defaultState = options.state ?? EMPTY_STATE;
+    this.defaultAlive = this.defaultState.payload === null ? EMPTY_ALIVE : Object.freeze({ payload: this.defaultState.payload });
   }
 
   // ------------------------------------------------------------------ nodes
@@ -414,7 +418,7 @@ export class World {
     for (let k = 0; k < count; k++) added.push(this.idx(this.addNode()));
     const recordOf = (i: number): MemberRecord => {
       const m = this.members[i] as SimMember;
-      return { node: m.name, addr: this.addrs[i] as Address, incarnation: m.incarnation, status: 'alive', state: this.defaultState };
+      return { node: m.name, addr: this.addrs[i] as Address, incarnation: m.incarnation, status: 'alive', state: this.defaultAlive };
     };
     const newRecords = added.map(recordOf);
     const all = existing.map(recordOf).concat(newRecords);
