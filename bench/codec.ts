@@ -18,19 +18,19 @@ const USAGE = 'npm run bench:codec -- [--runs N] [--ms MS] [--kind KIND] [--json
 const addr = { host: '10.0.0.1', port: 7946 };
 const STATUSES: readonly MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
 
-/** A member as the simulator and a real mesh carry them: ASCII names, two tags, a small payload. */
+/** A member as the simulator and a real mesh carry them: ASCII names, a small payload (tags are a state entry since protocol 3). */
 function member(i: number): MemberRecord {
   return {
     node: `node-${i}`,
     addr: { host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 7946 },
     incarnation: i * 3,
     status: STATUSES[i % 4]!,
-    state: { tags: { dc: `dc${i % 3}`, role: i % 2 === 0 ? 'web' : 'db' }, payload: new Uint8Array(40).fill(i & 255) },
+    state: { payload: new Uint8Array(40).fill(i & 255) },
   };
 }
 
 function alive(i: number): Message {
-  return { type: 'alive', node: `node-${i}`, addr, incarnation: i, state: { tags: { dc: 'eu-west', role: 'web' }, payload: new Uint8Array(60).fill(7) } };
+  return { type: 'alive', node: `node-${i}`, addr, incarnation: i, state: { payload: new Uint8Array(60).fill(7) } };
 }
 
 function pushPull(members: number): PushPullMessage {

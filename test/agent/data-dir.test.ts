@@ -27,7 +27,7 @@ const record = (node: string, status: MemberRecord['status'], port: number): Mem
   addr: { host: '127.0.0.1', port },
   incarnation: 3,
   status,
-  state: { tags: {}, payload: null },
+  state: { payload: null },
 });
 
 describe('the data-dir snapshot', () => {

@@ -195,7 +195,7 @@ describe('membership: suspicion, death and refutation', () => {
     expect(h.node('a').statusOf('b')).toBe('suspect');
     expect(h.node('a').counters.suspicionsDeferredAfterStall).toBe(1);
     // What arrived during the stall is read now: b's refutation wins.
-    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: 1, state: { tags: {}, payload: null } }), 'datagram', h.now));
+    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: 1, state: { payload: null } }), 'datagram', h.now));
     h.fire('a', 'suspect-timeout');
     expect(h.node('a').statusOf('b')).toBe('alive');
     expect(h.eventsOf('a', 'member-dead')).toHaveLength(0);
@@ -216,7 +216,7 @@ describe('membership: suspicion, death and refutation', () => {
   it('ignores a stale suspicion timer after the suspect refuted', () => {
     const h = cluster(['a', 'b', 'c']);
     suspectB(h);
-    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: 1, state: { tags: {}, payload: null } }), 'datagram', h.now));
+    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: 1, state: { payload: null } }), 'datagram', h.now));
     expect(h.node('a').statusOf('b')).toBe('alive');
     h.fire('a', 'suspect-timeout');
     expect(h.node('a').statusOf('b')).toBe('alive');
@@ -354,7 +354,7 @@ describe('membership: state updates', () => {
 
   it('outbids an alive about itself that is not its own', () => {
     const h = cluster(['a', 'b']);
-    h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'a', addr: { host: 'evil', port: 1 }, incarnation: 10, state: { tags: {}, payload: null } }), 'datagram', 0);
+    h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'a', addr: { host: 'evil', port: 1 }, incarnation: 10, state: { payload: null } }), 'datagram', 0);
     expect(h.node('a').incarnation).toBe(11);
   });
 });
@@ -503,7 +503,7 @@ describe('membership: members heard from', () => {
     h.deliverAll();
     expect(['a', 'b', 'c'].map((x) => d.hasHeard(x))).toEqual([true, true, true]);
     // A push-pull d did not ask for (mallory's) brings members d has never heard from.
-    const records: MemberRecord[] = [{ node: 'ghost', addr: { host: 'h', port: 99 }, incarnation: 1, status: 'alive', state: { tags: {}, payload: null } }];
+    const records: MemberRecord[] = [{ node: 'ghost', addr: { host: 'h', port: 99 }, incarnation: 1, status: 'alive', state: { payload: null } }];
     h.apply('d', d.handlePacket({ host: 'evil', port: 1 }, encodePushPullPacket({ type: 'push-pull', join: false, reply: false, source: 'mallory', members: records }), 'stream', h.now));
     expect(d.statusOf('ghost')).toBe('alive');
     expect(d.hasHeard('ghost')).toBe(false);

@@ -11,8 +11,8 @@ describe('limits', () => {
   it('a peer state over maxPayloadBytes is dropped whole and counted', () => {
     const h = new Hand({ maxPayloadBytes: 16 });
     const a = h.add('a');
-    const big = encodePacket([encodeMessage({ type: 'alive', node: 'z', addr: { host: 'h', port: 9 }, incarnation: 1, state: { tags: {}, payload: new Uint8Array(100) } })]);
-    const small = encodePacket([encodeMessage({ type: 'alive', node: 'y', addr: { host: 'h', port: 8 }, incarnation: 1, state: { tags: {}, payload: new Uint8Array(16) } })]);
+    const big = encodePacket([encodeMessage({ type: 'alive', node: 'z', addr: { host: 'h', port: 9 }, incarnation: 1, state: { payload: new Uint8Array(100) } })]);
+    const small = encodePacket([encodeMessage({ type: 'alive', node: 'y', addr: { host: 'h', port: 8 }, incarnation: 1, state: { payload: new Uint8Array(16) } })]);
     a.handlePacket({ host: 'h', port: 9 }, big, 'datagram', 0);
     a.handlePacket({ host: 'h', port: 8 }, small, 'datagram', 0);
     expect(a.members().map((m) => m.name).sort()).toEqual(['a', 'y']);
