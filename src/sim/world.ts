@@ -213,6 +213,8 @@ export class World {
   private readonly defaultState: MemberState;
   /** What a prebuilt record carries of defaultState: its payload (tags are a state entry, seeded per node). */
   private readonly defaultAlive: AliveState;
+  /** seedConvergedState ran (it can run once: a store restores its replicas once). */
+  private stateSeeded = false;
   private readonly identities = new IdentityRegistry();
   private readonly columns = new ColumnSlab();
 
@@ -431,6 +433,9 @@ export class World {
       this.lifecycle[i] = S_RUNNING;
       this.heap.push(this.now + this.random.next() * stagger, K_START, i, this.generation[i] as number, undefined);
     }
+    // Node tags are state entries (t:) since protocol 3: a converged world holds every node's as
+    // well (a world built on running nodes leaves the new ones to announce theirs).
+    if (existing.length === 0 && Object.keys(this.defaultState.tags).length > 0) this.seedConvergedState(() => []);
     return added.map((i) => this.names[i] as string);
   }
 
@@ -442,6 +447,8 @@ export class World {
    * (10^5, not 10^8, at N = 1,000 and K = 100) until the run changes them.
    */
   seedConvergedState(entriesOf: (name: string) => readonly StateChange[]): void {
+    if (this.stateSeeded) throw new Error('seedConvergedState: the state layer is seeded already (buildConverged seeds the t: entries of the world\'s default tags); seed once, with the tags among the entries');
+    this.stateSeeded = true;
     const live: SimMember[] = [];
     for (let i = 0; i < this.names.length; i++) if (this.isLiveIdx(i)) live.push(this.members[i] as SimMember);
     for (const m of live) {
