@@ -40,6 +40,12 @@ const COUNTER_NAMES = [
   'stateExchanges',
   'stateTombstonesCollected',
   'stateInvalidTags',
+  'stateDeltaBytes.instance',
+  'stateDeltaBytes.status',
+  'stateDeltaBytes.checks',
+  'stateDeltaBytes.tags',
+  'stateDeltaBytes.other',
+  'stateDeltaBytes.header',
   ...DROP_REASONS.map((r) => `dropped.${r}` as const),
 ] as const;
 
