@@ -9,7 +9,7 @@
  * untimed warm-up run); each figure is operations per CPU second, the median over --runs runs.
  * With --json, one JSON line per kind.
  */
-import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket } from '../src/wire/codec.js';
+import { decodePacket, encodeMessage, encodePacket, encodePushPullPacket, encodeTagsEntry, TAGS_KEY } from '../src/wire/codec.js';
 import type { MemberRecord, MemberStatus, Message, PushPullMessage } from '../src/wire/messages.js';
 import { benchArgs, median, round } from './support.js';
 
@@ -18,19 +18,36 @@ const USAGE = 'npm run bench:codec -- [--runs N] [--ms MS] [--kind KIND] [--json
 const addr = { host: '10.0.0.1', port: 7946 };
 const STATUSES: readonly MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
 
-/** A member as the simulator and a real mesh carry them: ASCII names, two tags, a small payload. */
+/** A member as the simulator and a real mesh carry them: ASCII names, a small payload (tags are a state entry since protocol 3). */
 function member(i: number): MemberRecord {
   return {
     node: `node-${i}`,
     addr: { host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 7946 },
     incarnation: i * 3,
     status: STATUSES[i % 4]!,
-    state: { tags: { dc: `dc${i % 3}`, role: i % 2 === 0 ? 'web' : 'db' }, payload: new Uint8Array(40).fill(i & 255) },
+    state: { payload: new Uint8Array(40).fill(i & 255) },
   };
 }
 
 function alive(i: number): Message {
-  return { type: 'alive', node: `node-${i}`, addr, incarnation: i, state: { tags: { dc: 'eu-west', role: 'web' }, payload: new Uint8Array(60).fill(7) } };
+  return { type: 'alive', node: `node-${i}`, addr, incarnation: i, state: { payload: new Uint8Array(60).fill(7) } };
+}
+
+/** A typical node tag set (what bench:codec's alive-node and tags-delta carry). */
+const TYPICAL_TAGS = { dc: 'eu-west-1', role: 'web', version: '1.4.2', zone: 'eu-west-1a' };
+
+/**
+ * A node's alive as an agent sends it: no payload. Since protocol 3 its tags are not in it; they
+ * are the state entry t:, whose change is `tags-delta` below.
+ */
+function aliveNode(i: number): Message {
+  return { type: 'alive', node: `node-${i}`, addr, incarnation: i, state: { payload: null } };
+}
+
+/** What a tag change costs since protocol 3: one state-delta of the owner's t: entry. */
+function tagsDelta(): Message {
+  const entry = { key: TAGS_KEY, value: encodeTagsEntry(TYPICAL_TAGS), version: 7, deleted: false };
+  return { type: 'state-delta', deltas: [{ node: 'node-42', generation: 1_733_000_000_000, fromVersion: 6, toVersion: 7, reset: false, collectedVersion: 0, entries: [entry] }] };
 }
 
 function pushPull(members: number): PushPullMessage {
@@ -52,6 +69,8 @@ const KINDS: readonly Kind[] = [
   { name: 'ack', messages: [{ type: 'ack', seq: 123_456, digest: 0xdead_beef }] },
   { name: 'nack', messages: [{ type: 'nack', seq: 123_456 }] },
   { name: 'alive', messages: [alive(42)] },
+  { name: 'alive-node', messages: [aliveNode(42)] },
+  { name: 'tags-delta', messages: [tagsDelta()] },
   { name: 'suspect', messages: [{ type: 'suspect', node: 'node-17', incarnation: 9, from: 'node-3' }] },
   { name: 'dead', messages: [{ type: 'dead', node: 'node-17', incarnation: 10, from: 'node-3' }] },
   {

@@ -83,7 +83,7 @@ const signed = (auth: Ed25519Authenticator, m: SignableMessage): Uint8Array => {
   return encodeSigned(auth.fingerprint, auth.sign(bytes), bytes);
 };
 const addr = { host: '10.1.2.3', port: 7946 };
-const alive: SignableMessage = { type: 'alive', node: 'web-0001', addr, incarnation: 12, state: { tags: { role: 'web', zone: 'eu-1a' }, payload: null } };
+const alive: SignableMessage = { type: 'alive', node: 'web-0001', addr, incarnation: 12, state: { payload: null } };
 const kinds: [string, SignableMessage, Ed25519Authenticator][] = [
   ['alive', alive, a],
   ['suspect', { type: 'suspect', node: 'web-0001', incarnation: 12, from: 'web-0002' }, b],

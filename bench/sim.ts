@@ -191,6 +191,8 @@ function main(): void {
     bytesPerReplicaEntry,
     stateBytesPerFlip: state?.stateBytesPerFlip ?? null,
     stateBytesPerFlipPerNodeReached: state?.stateBytesPerFlipPerNodeReached ?? null,
+    stateDeltaBytesPerFlip: state?.stateDeltaBytesPerFlip ?? null,
+    flipDeltaBytes: state?.flipDeltaBytes ?? null,
     registrationVisibleMs: state?.registrationVisibleMs ?? null,
     bigJoinVisibleMs: state?.bigJoinVisibleMs ?? null,
     stateWallMs: Math.round(performance.now() - wallStart) - result.wallMs,

@@ -25,6 +25,13 @@ export interface StatePhaseResult {
   readonly nodesWithInstances: number;
   readonly stateBytesPerFlip: number | null;
   readonly stateBytesPerFlipPerNodeReached: number | null;
+  /**
+   * The flip's state-delta bytes alone, from the cores' counters (membership/state-bytes.ts), summed
+   * over all nodes: what stateBytesPerFlip estimates from all traffic less a quiet window. By
+   * entry kind in `flipDeltaBytes`.
+   */
+  readonly stateDeltaBytesPerFlip: number | null;
+  readonly flipDeltaBytes: Readonly<Record<string, number>> | null;
   readonly registrationVisibleMs: number | null;
   readonly bigJoinVisibleMs: number | null;
 }
@@ -47,6 +54,14 @@ function statusOf(m: Membership, owner: string, id: string): string | undefined 
   if (i === undefined) return undefined;
   const r = decodeInstanceEntry(i.value);
   return r.ok ? r.record.status : undefined;
+}
+
+/** The cores' state-delta byte counters, summed over all nodes, by kind. */
+function deltaBytes(world: World): Record<string, number> {
+  const c = world.membershipCounters();
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(c)) if (k.startsWith('stateDeltaBytes.')) out[k.slice('stateDeltaBytes.'.length)] = v;
+  return out;
 }
 
 function sentBytes(world: World): number {
@@ -101,9 +116,14 @@ export function statePhase(world: World, names: readonly string[], k: number, bi
   const baseline = sentBytes(world) - b0;
   const flipped = subjectRecords.map((r, i) => (i === 0 ? { ...r, status: 'critical' as const } : r));
   const b1 = sentBytes(world);
+  const d1 = deltaBytes(world);
   publish(subject, flipped);
   world.runFor(windowMs);
   const flipBytes = sentBytes(world) - b1;
+  const d2 = deltaBytes(world);
+  const flipDeltaBytes: Record<string, number> = {};
+  for (const k of Object.keys(d2)) flipDeltaBytes[k] = (d2[k] as number) - (d1[k] ?? 0);
+  const flipDeltaTotal = Object.values(flipDeltaBytes).reduce((a, b) => a + b, 0);
   const flipSeen = everywhere(world, subject, (m) => statusOf(m, subject, `${subject}-i0`) === 'critical');
   const stateBytesPerFlip = flipSeen ? Math.max(0, flipBytes - baseline) : null;
   const reached = Math.max(1, world.liveCount() - 1);
@@ -131,6 +151,8 @@ export function statePhase(world: World, names: readonly string[], k: number, bi
     nodesWithInstances: seeded ? names.length : 2,
     stateBytesPerFlip,
     stateBytesPerFlipPerNodeReached: stateBytesPerFlip === null ? null : Math.round(stateBytesPerFlip / reached),
+    stateDeltaBytesPerFlip: flipSeen ? flipDeltaTotal : null,
+    flipDeltaBytes: flipSeen ? flipDeltaBytes : null,
     registrationVisibleMs,
     bigJoinVisibleMs,
   };

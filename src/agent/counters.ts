@@ -166,6 +166,13 @@ const CORE_COUNTS: readonly (readonly [key: string, metric: string, help: string
   ['stateRequestsAnswered', 'state_requests_answered', 'State digests from peers this node answered with what they miss.'],
   ['stateExchanges', 'state_exchanges', 'Full state digest exchanges started (on join, and when summaries differed).'],
   ['stateTombstonesCollected', 'state_tombstones_collected', 'State tombstones (deleted entries) collected after their grace period.'],
+  ['stateDeltaBytes.instance', 'state_delta_instance_bytes', 'State-delta bytes sent for instance entries (i:): keys, values, signatures.'],
+  ['stateDeltaBytes.status', 'state_delta_status_bytes', 'State-delta bytes sent for status entries (s:): keys, values, signatures.'],
+  ['stateDeltaBytes.checks', 'state_delta_checks_bytes', 'State-delta bytes sent for check entries (c:): keys, values, signatures.'],
+  ['stateDeltaBytes.tags', 'state_delta_tags_bytes', 'State-delta bytes sent for node tags entries (t:): keys, values, signatures.'],
+  ['stateDeltaBytes.other', 'state_delta_other_bytes', 'State-delta bytes sent for entries of other keys.'],
+  ['stateDeltaBytes.header', 'state_delta_header_bytes', 'State-delta bytes sent besides entries: framing, delta and entry headers, announcements.'],
+  ['stateInvalidTags', 'state_invalid_tags', 'Peers\' tags entries (`t:`) that did not decode: the node is shown without tags.'],
 ];
 
 const TRANSPORT_COUNTS: readonly (readonly [key: string, metric: string, help: string])[] = [

@@ -39,6 +39,13 @@ const COUNTER_NAMES = [
   'stateRequestsAnswered',
   'stateExchanges',
   'stateTombstonesCollected',
+  'stateInvalidTags',
+  'stateDeltaBytes.instance',
+  'stateDeltaBytes.status',
+  'stateDeltaBytes.checks',
+  'stateDeltaBytes.tags',
+  'stateDeltaBytes.other',
+  'stateDeltaBytes.header',
   ...DROP_REASONS.map((r) => `dropped.${r}` as const),
 ] as const;
 

@@ -9,7 +9,7 @@
  * identity (about 70 bytes a member, under 1 MB at 10,000 members) and one array read per lookup.
  * That buys one member table for both: the table the simulator exercises is the one production runs.
  */
-import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
+import type { Address, AliveState, MemberRecord, MemberStatus } from '../wire/messages.js';
 import { encodeRecordPrefix } from '../wire/codec.js';
 
 /**
@@ -20,7 +20,7 @@ import { encodeRecordPrefix } from '../wire/codec.js';
 export interface Identity {
   readonly node: string;
   readonly addr: Address;
-  readonly state: MemberState;
+  readonly state: AliveState;
 }
 
 /**

@@ -10,7 +10,7 @@
  * open-addressing hash table in an Int32Array. A slot is a plain integer handle that stays valid
  * until the member is removed (reaped); removed slots are reused.
  */
-import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
+import type { Address, AliveState, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
 import type { PushPullRecordSource } from '../wire/codec.js';
 import type { MemberView } from './types.js';
 import type { Random } from '../util/random.js';
@@ -224,8 +224,23 @@ export class MemberTable {
     return this.identity(slot).addr;
   }
 
-  state(slot: number): MemberState {
+  /** The member's alive state (its payload), as its alive message carries it. */
+  state(slot: number): AliveState {
     return this.identity(slot).state;
+  }
+
+  /**
+   * The tags views show for a member: since protocol 3 they are its state-layer entry, not part of
+   * its identity, so the core that owns the state layer sets this (Membership: its `t:` entries).
+   */
+  tagsOf: (name: string) => Readonly<Record<string, string>> = () => NO_TAGS;
+
+  /** The member's state as views show it: its tags (tagsOf) and its payload. */
+  viewState(slot: number): MemberState {
+    const id = this.identity(slot);
+    const tags = this.tagsOf(id.node);
+    const payload = id.state.payload;
+    return tags === NO_TAGS && payload === null ? EMPTY_VIEW_STATE : { tags, payload };
   }
 
   incarnation(slot: number): number {
@@ -276,7 +291,7 @@ export class MemberTable {
       port: addr.port,
       incarnation: this.incarnation(slot),
       status: this.status(slot),
-      state: this.state(slot),
+      state: this.viewState(slot),
       changedAt: this.changedAt(slot),
     };
   }
@@ -691,7 +706,7 @@ class TableRecords implements PushPullRecordSource {
   prefixEnd = 0;
   incarnation = 0;
   status: MemberStatus = 'alive';
-  state: MemberState;
+  state: AliveState;
 
   constructor(
     private readonly reg: IdentityRegistry,
@@ -718,7 +733,10 @@ class TableRecords implements PushPullRecordSource {
   }
 }
 
-const EMPTY: MemberState = Object.freeze({ tags: Object.freeze({}), payload: null });
+const EMPTY: AliveState = Object.freeze({ payload: null });
+/** No tags (the one object tagsOf answers for a member without a `t:` entry). */
+export const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+const EMPTY_VIEW_STATE: MemberState = Object.freeze({ tags: NO_TAGS, payload: null });
 
 /**
  * The index's size for `capacity` members: a power of two that keeps its load at or below three

@@ -16,6 +16,7 @@
  */
 import type {
   AliveMessage,
+  AliveState,
   Address,
   DeadMessage,
   MemberRecord,
@@ -28,7 +29,7 @@ import type {
   SignedMessage,
   SuspectMessage,
 } from '../wire/messages.js';
-import { decodeCorePacket, encodeMessage, encodePacket, encodePushPullFrom, encodeSigned } from '../wire/codec.js';
+import { decodeCorePacket, decodeTagsEntry, encodeMessage, encodePacket, encodePushPullFrom, encodeSigned, encodeTagsEntry, TAGS_KEY, tagsProblem } from '../wire/codec.js';
 import { newIdentityCounters, SIGNED_OVERHEAD_BYTES, type IdentityConfig, type IdentityCounters, type IdentityDropReason, type IdentityTransition, type RecordAuthenticator } from './authenticator.js';
 import { newer, newest, nextIncarnation } from './incarnation.js';
 import type { Channel, Effect, MemberView, Timer } from './types.js';
@@ -38,17 +39,18 @@ import { Awareness } from './awareness.js';
 import { BroadcastQueue } from './broadcast-queue.js';
 import { newCounters, type MembershipCounters } from './counters.js';
 import { IdentityRegistry, RECORD_STATUSES, nameHash } from './identity-registry.js';
-import { MemberTable, NONE } from './member-table.js';
+import { MemberTable, NONE, NO_TAGS } from './member-table.js';
 import type { ColumnSlab } from './column-slab.js';
 import { FRAMING_BYTES, Outbox } from './outbox.js';
 import { Prober } from './probe.js';
 import { Suspicions } from './suspicion.js';
 import { pushPullIntervalMs } from './math.js';
-import { MemberAliveError, NotRunningError, StateLimitError, StateTooLargeError, UnknownMemberError } from '../errors.js';
-import { stateEquals, sameAddress, compareAddress, EMPTY_STATE } from './state.js';
+import { InvalidOptionsError, MemberAliveError, NotRunningError, StateLimitError, StateTooLargeError, UnknownMemberError } from '../errors.js';
+import { stateEquals, sameAddress, compareAddress, tagsEqual, EMPTY_ALIVE_STATE, EMPTY_STATE } from './state.js';
 import { asciiEquals } from '../util/bytes.js';
 import { beats } from './precedence.js';
 import { StateSync, type StateChange, type StateConfig, type StateIdentity } from './state-sync.js';
+import { countStateBytes } from './state-bytes.js';
 import { ENTRY_SIGNATURE_BYTES, entrySigningBytes } from '../wire/state-codec.js';
 import type { StateEntry, StateLimits } from '../state/types.js';
 import type { NodeState } from '../state/node-state.js';
@@ -61,7 +63,10 @@ export interface MembershipConfig {
   readonly name: string;
   /** The address other members reach this node at (the advertise address). */
   readonly addr: Address;
-  /** Initial tags and payload. */
+  /**
+   * Initial tags and payload. The payload rides in this node's alive message; the tags are its
+   * state-layer entry `t:` (wire/tags-entry.ts), spread as deltas like any other entry.
+   */
   readonly state?: MemberState;
   /** Starting incarnation (a restarted node may pass the last one it knew). @default 0 */
   readonly incarnation?: number;
@@ -163,7 +168,7 @@ export class Membership {
   /** The verified signed message whose inner record is being applied (relayed as it came). */
   private relay: SignedMessage | null = null;
   /** This node's signed alive, for the incarnation and state it was signed at. */
-  private selfSigned: { incarnation: number; state: MemberState; wire: Uint8Array } | null = null;
+  private selfSigned: { incarnation: number; state: AliveState; wire: Uint8Array } | null = null;
   private pushPullContext: PushPullContext | null = null;
 
   constructor(config: MembershipConfig) {
@@ -185,7 +190,8 @@ export class Membership {
     this.suspicions = new Suspicions(this.opts, this.out);
     const state = config.state ?? EMPTY_STATE;
     this.checkStateSize(state);
-    this.self = this.table.add({ node: this.name, addr: this.addr, state }, config.incarnation ?? 0, 'alive', 0);
+    this.self = this.table.add({ node: this.name, addr: this.addr, state: aliveState(state) }, config.incarnation ?? 0, 'alive', 0);
+    this.table.tagsOf = this.tagsOfMember.bind(this);
     this.table.setHeard(this.self); // this node knows it is there
     this.stateSync = new StateSync(
       {
@@ -202,6 +208,8 @@ export class Membership {
       },
       config.stateLayer,
     );
+    const tags = tagsChange(state.tags, NO_TAGS);
+    if (tags !== null) this.stateSync.seed([tags]);
     this.prober = new Prober({
       name: this.name,
       addr: this.addr,
@@ -493,19 +501,45 @@ export class Membership {
   }
 
   /**
-   * Changes this node's tags and payload: a new incarnation, spread as an alive message.
-   * Throws StateTooLargeError when it would not fit one datagram.
+   * Changes this node's tags and payload. New tags change one state entry (`t:`, spread as a
+   * delta; no new incarnation); a new payload is a new incarnation, spread as an alive message.
+   * Throws InvalidOptionsError for tags the wire refuses, StateLimitError (naming the limit) when
+   * the tags entry would break a state limit, StateTooLargeError when the payload would not fit
+   * one datagram; nothing changes then.
    */
   setLocalState(state: MemberState, now: number): Effect[] {
     if (this.leaving) throw new NotRunningError('setLocalState');
     this.checkStateSize(state);
-    this.table.setIdentity(this.self, { node: this.name, addr: this.addr, state });
-    this.table.setIncarnation(this.self, nextIncarnation(this.incarnation));
-    this.table.touch(this.self, now);
-    this.broadcastSelfAlive();
-    this.out.emit({ type: 'member-update', member: this.table.view(this.self) });
-    this.noteDigest(now);
+    const tags = tagsChange(state.tags, this.tagsOfMember(this.name));
+    if (tags !== null) {
+      const broken = this.checkStateChanges([tags]);
+      if (broken !== null) throw broken;
+    }
+    const payloadChanged = !stateEquals(this.table.state(this.self), state);
+    if (tags !== null) this.stateSync.change([tags], now);
+    if (payloadChanged) {
+      this.table.setIdentity(this.self, { node: this.name, addr: this.addr, state: aliveState(state) });
+      this.table.setIncarnation(this.self, nextIncarnation(this.incarnation));
+      this.table.touch(this.self, now);
+      this.broadcastSelfAlive();
+      this.noteDigest(now);
+    }
+    if (tags !== null || payloadChanged) this.out.emit({ type: 'member-update', member: this.table.view(this.self) });
     return this.out.flush();
+  }
+
+  /** The tags `name`'s state entry `t:` holds in this node's store (no tags without one, or an invalid one). */
+  private tagsOfMember(name: string): Readonly<Record<string, string>> {
+    const entry = this.stateSync.store.get(name, TAGS_KEY);
+    if (entry === undefined || entry.deleted) return NO_TAGS;
+    let tags = decodedTags.get(entry);
+    if (tags === undefined) {
+      const decoded = decodeTagsEntry(entry.value);
+      if (typeof decoded === 'string') this.counters.stateInvalidTags++;
+      tags = typeof decoded === 'string' || Object.keys(decoded).length === 0 ? NO_TAGS : decoded;
+      decodedTags.set(entry, tags);
+    }
+    return tags;
   }
 
   // ---------------------------------------------------------------- the state layer
@@ -656,6 +690,8 @@ export class Membership {
         for (const u of this.stateSync.onDeltas(from, msg.deltas, channel, now)) {
           const slot = this.table.slotOf(u.node);
           this.out.emit({ type: 'state-update', node: u.node, changed: u.changed, ...(slot === NONE ? {} : { member: this.table.view(slot) }) });
+          // A node's tags are its entry `t:`: views show them, and a change is a member-update.
+          if (slot !== NONE && u.changed.some((e) => e.key === TAGS_KEY)) this.out.emit({ type: 'member-update', member: this.table.view(slot) });
         }
         return;
       case 'state-digest':
@@ -1120,6 +1156,7 @@ export class Membership {
       this.queue.take(this.opts.maxPacketBytes - FRAMING_BYTES, this.out.retransmitLimit(), parts);
       if (parts.length === 0) break;
       this.counters.gossipPackets++;
+      for (const p of parts) countStateBytes(this.counters, p);
       this.out.send(t.addr(target), encodePacket(parts), 'datagram');
     }
   }
@@ -1405,11 +1442,31 @@ export class Membership {
     return this.signsRecords() ? this.sign(msg) : encodeMessage(msg);
   }
 
-  /** Throws StateTooLargeError when an alive message with this state would not fit one datagram. */
+  /**
+   * Throws StateTooLargeError when an alive message with this state's payload would not fit one
+   * datagram, InvalidOptionsError for tags the wire refuses (their size is the state layer's:
+   * checkStateChanges).
+   */
   checkStateSize(state: MemberState): void {
-    const alive: AliveMessage = { type: 'alive', node: this.name, addr: this.addr, incarnation: 0xffffffff, state };
+    const problem = tagsProblem(state.tags);
+    if (problem !== null) throw new InvalidOptionsError([`tags: ${problem}`]);
+    const alive: AliveMessage = { type: 'alive', node: this.name, addr: this.addr, incarnation: 0xffffffff, state: aliveState(state) };
     const bytes = encodeMessage(alive).length + (this.signsRecords() ? SIGNED_OVERHEAD_BYTES : 0);
     const limit = this.opts.maxPacketBytes - FRAMING_BYTES;
     if (bytes > limit) throw new StateTooLargeError(bytes, limit);
   }
 }
+
+/** The alive state of a member state: its payload only (tags are the state entry `t:`). */
+function aliveState(state: AliveState): AliveState {
+  return state.payload === null ? EMPTY_ALIVE_STATE : { payload: state.payload };
+}
+
+/** The state change that makes `current` tags `next` (no tags: the entry deleted), or null when they are equal. */
+function tagsChange(next: Readonly<Record<string, string>>, current: Readonly<Record<string, string>>): StateChange | null {
+  if (tagsEqual(next, current)) return null;
+  return { key: TAGS_KEY, value: Object.keys(next).length === 0 ? null : encodeTagsEntry(next) };
+}
+
+/** Decoded tags by entry object: entries are immutable (and shared between simulated nodes), so each is decoded once. */
+const decodedTags = new WeakMap<StateEntry, Readonly<Record<string, string>>>();

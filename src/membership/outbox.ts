@@ -9,6 +9,7 @@ import type { Channel, DropReason, Effect, MembershipEvent, Report, Timer } from
 import type { MembershipCounters } from './counters.js';
 import type { ResolvedOptions } from './options.js';
 import type { BroadcastQueue } from './broadcast-queue.js';
+import { countStateBytes } from './state-bytes.js';
 import type { MemberTable } from './member-table.js';
 import { retransmitLimit } from './math.js';
 
@@ -54,6 +55,7 @@ export class Outbox {
     let used = FRAMING_BYTES;
     for (const p of parts) used += p.length;
     this.queue.take(this.opts.maxPacketBytes - used, this.retransmitLimit(), parts);
+    for (const p of parts) countStateBytes(this.counters, p);
     this.send(to, encodePacket(parts), 'datagram');
   }
 

@@ -37,6 +37,7 @@ import type { MemberTable } from './member-table.js';
 import { NONE } from './member-table.js';
 import type { ResolvedOptions } from './options.js';
 import { FRAMING_BYTES, type Outbox } from './outbox.js';
+import { countStateBytes, noteStateDelta } from './state-bytes.js';
 import type { Channel } from './types.js';
 import { StateLimitError } from '../errors.js';
 
@@ -204,7 +205,7 @@ export class StateSync {
   private queueOwn(key: string, from: number): boolean {
     const d = this.store.ownDelta(from, this.pieceBytes);
     if (d === null || d === 'stream' || d.toVersion !== this.store.version) return false;
-    const bytes = encodeStateDeltaMessage([encodeDelta(d)]);
+    const bytes = noteStateDelta(encodeStateDeltaMessage([encodeDelta(d)]), [d]);
     if (bytes.length > this.pieceBytes) return false;
     this.ctx.queue.enqueue(key, bytes);
     this.ctx.queued();
@@ -216,7 +217,7 @@ export class StateSync {
     const s = this.store;
     const d: NodeDelta = { node: this.ctx.name, generation: s.generation, fromVersion: s.version, toVersion: s.version, reset: false, collectedVersion: 0, entries: [] };
     this.ctx.counters.stateAnnounces++;
-    this.ctx.queue.enqueue(`${KEY_PREFIX}${this.ctx.name}\u0000announce`, encodeStateDeltaMessage([encodeDelta(d)]));
+    this.ctx.queue.enqueue(`${KEY_PREFIX}${this.ctx.name}\u0000announce`, noteStateDelta(encodeStateDeltaMessage([encodeDelta(d)]), [d]));
     this.ctx.queued();
   }
 
@@ -243,7 +244,7 @@ export class StateSync {
       c.stateDeltasApplied++;
       if (r.changed.length > 0) updates.push({ node: d.node, changed: r.changed });
       if (passOn) {
-        const bytes = encodeStateDeltaMessage([encodeDelta(d)]);
+        const bytes = noteStateDelta(encodeStateDeltaMessage([encodeDelta(d)]), [d]);
         if (bytes.length <= this.pieceBytes) {
           this.ctx.queue.enqueue(`${KEY_PREFIX}${d.node}\u0000${d.entries.length === 0 ? 'announce' : d.fromVersion}`, bytes);
           this.ctx.queued();
@@ -259,7 +260,7 @@ export class StateSync {
         this.want(d.node, d.generation, d.toVersion, from, now);
         if (passOn && d.entries.length === 0) {
           // An announcement this node cannot serve yet is still news to pass on.
-          this.ctx.queue.enqueue(`${KEY_PREFIX}${d.node}\u0000announce`, encodeStateDeltaMessage([encodeDelta(d)]));
+          this.ctx.queue.enqueue(`${KEY_PREFIX}${d.node}\u0000announce`, noteStateDelta(encodeStateDeltaMessage([encodeDelta(d)]), [d]));
           this.ctx.queued();
         }
         return;
@@ -475,6 +476,7 @@ export class StateSync {
       const room = opts.maxPacketBytes - FRAMING_BYTES - 8;
       const { deltas, stream } = this.store.deltasFor(digests, room, only);
       const parts: Uint8Array[] = [];
+      const sent: NodeDelta[] = [];
       let used = 0;
       const rest = new Set(stream);
       for (const d of deltas) {
@@ -483,10 +485,11 @@ export class StateSync {
         const complete = d.toVersion === this.store.digestOf(d.node)?.version;
         if (complete && used + bytes.length + 5 <= room) {
           parts.push(bytes);
+          sent.push(d);
           used += bytes.length + 5;
         } else rest.add(d.node);
       }
-      if (parts.length > 0) this.ctx.out.sendDatagram(to, [encodeStateDeltaMessage(parts)]);
+      if (parts.length > 0) this.ctx.out.sendDatagram(to, [noteStateDelta(encodeStateDeltaMessage(parts), sent)]);
       if (rest.size > 0) {
         const theirs = new Map(digests.map((d) => [d.node, d] as const));
         this.sendStreamDeltas(to, [...rest].map((n) => theirs.get(n) ?? noneOf(n)));
@@ -502,7 +505,9 @@ export class StateSync {
     const { deltas, stream } = this.store.deltasFor(digests, budget, only);
     if (stream.length > 0) this.ctx.out.drop('state-refused', `${stream.length} owners' state over maxStreamBytes for ${to.host}:${to.port}`, stream.length);
     if (deltas.length === 0) return;
-    this.ctx.out.send(to, encodePacket([encodeStateDeltaMessage(deltas.map(encodeDelta))]), 'stream');
+    const message = noteStateDelta(encodeStateDeltaMessage(deltas.map(encodeDelta)), deltas);
+    countStateBytes(this.ctx.counters, message);
+    this.ctx.out.send(to, encodePacket([message]), 'stream');
   }
 
   private sendDigest(to: Address, msg: StateDigestMessage, channel: Channel): void {

@@ -1,5 +1,5 @@
 /** A member's state (tags and payload): the empty value and equality. */
-import type { Address, MemberState } from '../wire/messages.js';
+import type { Address, AliveState, MemberState } from '../wire/messages.js';
 import { bytesEqual } from '../util/bytes.js';
 
 export const EMPTY_STATE: MemberState = Object.freeze({ tags: Object.freeze({}), payload: null });
@@ -14,9 +14,13 @@ export function tagsEqual(a: Readonly<Record<string, string>>, b: Readonly<Recor
   return true;
 }
 
-export function stateEquals(a: MemberState, b: MemberState): boolean {
-  return a === b || (tagsEqual(a.tags, b.tags) && bytesEqual(a.payload, b.payload));
+/** The same alive state (its payload; tags are a state entry since protocol 3). */
+export function stateEquals(a: AliveState, b: AliveState): boolean {
+  return a === b || bytesEqual(a.payload, b.payload);
 }
+
+/** The empty alive state (what every node's alive carries unless an embedder sets a payload). */
+export const EMPTY_ALIVE_STATE: AliveState = Object.freeze({ payload: null });
 
 export function sameAddress(a: Address, b: Address): boolean {
   return a === b || (a.host === b.host && a.port === b.port);

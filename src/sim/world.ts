@@ -8,7 +8,7 @@
  * string. Observers get every emitted event through `onEvent` and can ask every live node's view
  * of a member with `countViews`.
  */
-import type { Address, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
+import type { Address, AliveState, MemberRecord, MemberState, MemberStatus } from '../wire/messages.js';
 import type { Channel, Effect, MemberView, MembershipEvent, Timer } from '../membership/types.js';
 import type { Random } from '../util/random.js';
 import { resolveOptions, type MembershipOptions, type ProfileName, type ResolvedOptions } from '../membership/options.js';
@@ -164,6 +164,7 @@ const C_ST_RECV_P = 6;
 const STRIDE = 8;
 
 const EMPTY_STATE: MemberState = Object.freeze({ tags: Object.freeze({}), payload: null });
+const EMPTY_ALIVE: AliveState = Object.freeze({ payload: null });
 
 /** Held by a paused node: what arrived for it, in order. */
 interface PauseQueue {
@@ -212,6 +213,10 @@ export class World {
   private readonly pauseQueueLimit: number;
   private readonly leaveTimeoutMs: number;
   private readonly defaultState: MemberState;
+  /** What a prebuilt record carries of defaultState: its payload (tags are a state entry, seeded per node). */
+  private readonly defaultAlive: AliveState;
+  /** seedConvergedState ran (it can run once: a store restores its replicas once). */
+  private stateSeeded = false;
   private readonly identities = new IdentityRegistry();
   private readonly columns = new ColumnSlab();
 
@@ -242,6 +247,7 @@ export class World {
     this.pauseQueueLimit = options.pauseQueueLimit ?? 1000;
     this.leaveTimeoutMs = options.leaveTimeoutMs ?? 5 * this.options.probeIntervalMs;
     this.defaultState = options.state ?? EMPTY_STATE;
+    this.defaultAlive = this.defaultState.payload === null ? EMPTY_ALIVE : Object.freeze({ payload: this.defaultState.payload });
   }
 
   // ------------------------------------------------------------------ nodes
@@ -416,7 +422,7 @@ export class World {
     for (let k = 0; k < count; k++) added.push(this.idx(this.addNode()));
     const recordOf = (i: number): MemberRecord => {
       const m = this.members[i] as SimMember;
-      return { node: m.name, addr: this.addrs[i] as Address, incarnation: m.incarnation, status: 'alive', state: this.defaultState };
+      return { node: m.name, addr: this.addrs[i] as Address, incarnation: m.incarnation, status: 'alive', state: this.defaultAlive };
     };
     const newRecords = added.map(recordOf);
     const all = existing.map(recordOf).concat(newRecords);
@@ -429,6 +435,9 @@ export class World {
       this.lifecycle[i] = S_RUNNING;
       this.heap.push(this.now + this.random.next() * stagger, K_START, i, this.generation[i] as number, undefined);
     }
+    // Node tags are state entries (t:) since protocol 3: a converged world holds every node's as
+    // well (a world built on running nodes leaves the new ones to announce theirs).
+    if (existing.length === 0 && Object.keys(this.defaultState.tags).length > 0) this.seedConvergedState(() => []);
     return added.map((i) => this.names[i] as string);
   }
 
@@ -440,6 +449,8 @@ export class World {
    * (10^5, not 10^8, at N = 1,000 and K = 100) until the run changes them.
    */
   seedConvergedState(entriesOf: (name: string) => readonly StateChange[]): void {
+    if (this.stateSeeded) throw new Error('seedConvergedState: the state layer is seeded already (buildConverged seeds the t: entries of the world\'s default tags); seed once, with the tags among the entries');
+    this.stateSeeded = true;
     const live: SimMember[] = [];
     for (let i = 0; i < this.names.length; i++) if (this.isLiveIdx(i)) live.push(this.members[i] as SimMember);
     for (const m of live) {

@@ -10,6 +10,7 @@
 export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
 export { FINGERPRINT_BYTES, MAX_CERT_BYTES, MAX_INCARNATION, MAX_SEQ, PROTOCOL_VERSION, SIGNATURE_BYTES } from './layout.js';
 export type { CoreDecodeResult, DecodeError, DecodeErrorCode, DecodeResult } from './errors.js';
+export { decodeTagsEntry, encodeTagsEntry, TAGS_KEY, tagsProblem } from './tags-entry.js';
 export { encodedStateSize, encodeMessage, encodeSigned, encodeStateDeltaMessage, encodePacket, encodePushPullPacket, packetOverheadBytes } from './encode.js';
 export { decodeCorePacket, decodePacket } from './decode.js';
 export { encodePushPullFrom, encodeRecordPrefix, type PushPullRecordSource } from './push-pull.js';

@@ -41,7 +41,7 @@ import {
 import { decodeDelta, decodeDigests } from './state-codec.js';
 import type { NodeDelta } from '../state/types.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './limits.js';
-import { copyPayloads, readTags } from './member-state.js';
+import { copyPayloads } from './member-state.js';
 import type {
   AckMessage,
   AliveMessage,
@@ -229,11 +229,9 @@ function readAlive(r: Reader, length: number, limits: DecodeLimits): AliveMessag
   if (!isPort(port)) return invalidField(CODE_ALIVE, 'addr.port');
   const incarnation = r.int();
   if (!isU32(incarnation)) return invalidField(CODE_ALIVE, 'incarnation');
-  const tags = readTags(r, limits);
-  if (typeof tags === 'string') return invalidField(CODE_ALIVE, `state.${tags}`);
   const payload = r.payload(limits.maxPayloadBytes);
   if (payload === undefined) return invalidField(CODE_ALIVE, 'state.payload');
-  return { type: 'alive', node, addr: { host, port }, incarnation, state: { tags, payload } };
+  return { type: 'alive', node, addr: { host, port }, incarnation, state: { payload } };
 }
 
 /** A suspect or a dead (they share a layout). */

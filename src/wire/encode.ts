@@ -26,21 +26,10 @@ import {
   PROTOCOL_VERSION,
 } from './layout.js';
 import { encodeDelta, encodeDigests } from './state-codec.js';
-import type { MemberState, Message, PushPullMessage } from './messages.js';
+import type { AliveState, Message, PushPullMessage } from './messages.js';
 import { encodePushPull } from './push-pull.js';
 import { packCopy } from './writer.js';
 
-/** Tags as the flat array [k1, v1, k2, v2, ...] (never a msgpack map). */
-function flatTags(tags: Readonly<Record<string, string>>): string[] {
-  const keys = Object.keys(tags);
-  const out = new Array<string>(keys.length * 2);
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    out[2 * i] = key;
-    out[2 * i + 1] = tags[key]!;
-  }
-  return out;
-}
 
 
 /** A state-delta message of deltas already encoded by state-codec.ts's encodeDelta. */
@@ -76,7 +65,6 @@ export function encodeMessage(msg: Message): Uint8Array {
         msg.addr.host,
         msg.addr.port,
         msg.incarnation,
-        flatTags(msg.state.tags),
         msg.state.payload,
       ]);
     case 'suspect':
@@ -182,26 +170,12 @@ export function encodePacket(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * Bytes a member state adds to an alive message (its tags array and its payload), used to keep
- * the local state small enough for an alive message to fit the packet budget.
+ * Bytes a member state adds to an alive message (its payload: tags are a state-layer entry since
+ * protocol 3), used to keep the local state small enough for an alive message to fit the packet budget.
  */
-export function encodedStateSize(state: MemberState): number {
-  const tags = state.tags;
-  let n = 0;
-  let count = 0;
-  for (const k in tags) {
-    n += strBytes(k) + strBytes(tags[k]!);
-    count += 2;
-  }
+export function encodedStateSize(state: AliveState): number {
   const payload = state.payload;
-  n += count < 16 ? 1 : count < 0x1_0000 ? 3 : 5;
-  if (payload === null) return n + 1;
+  if (payload === null) return 1;
   const len = payload.length;
-  return n + (len < 0x100 ? 2 : len < 0x1_0000 ? 3 : 5) + len;
-}
-
-/** Bytes of a string's encoding: header and UTF-8. */
-function strBytes(s: string): number {
-  const len = Buffer.byteLength(s, 'utf8');
-  return (len < 32 ? 1 : len < 0x100 ? 2 : len < 0x1_0000 ? 3 : 5) + len;
+  return (len < 0x100 ? 2 : len < 0x1_0000 ? 3 : 5) + len;
 }

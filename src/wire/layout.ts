@@ -12,7 +12,7 @@
  * | ping-req  | [2, seq, target, targetHost, targetPort, source, sourceHost, sourcePort, nack] |
  * | ack       | [3, seq, digest]                                                               |
  * | nack      | [4, seq]                                                                       |
- * | alive     | [5, node, host, port, incarnation, tags, payload]                              |
+ * | alive     | [5, node, host, port, incarnation, payload]                                    |
  * | suspect   | [6, node, incarnation, from]                                                   |
  * | dead      | [7, node, incarnation, from]                                                   |
  * | push-pull | [8, join, reply, source, [member...]]                                          |
@@ -23,19 +23,21 @@
  * | cert-request  | [13, fingerprint (bin 8)]                                                   |
  * | cert          | [14, certificate (bin, DER)]                                                |
  *
- * A member is [node, host, port, incarnation, status, tags, payload]; status is 0 alive,
- * 1 suspect, 2 dead, 3 left; tags is [k1, v1, k2, v2, ...] (never a msgpack map); payload is bin
- * or nil. Integers take the smallest msgpack form, and only the types above are ever written.
+ * A member is [node, host, port, incarnation, status, payload]; status is 0 alive, 1 suspect,
+ * 2 dead, 3 left; payload is bin or nil. A node's tags are not in either: they are its state
+ * entry `t:` (wire/tags-entry.ts), spread and repaired by the state layer. Integers take the smallest msgpack form, and only the types above are ever written.
  */
 import type { MemberStatus, MessageType } from './messages.js';
 
 /**
  * The first byte of every packet. Version 2 added the state layer's kinds (state-delta,
- * state-digest, state-summary) and moved the registry off the member payload. A packet of an older
- * version is refused as 'old-protocol' (the peer runs an older hearsay: upgrade it), one of any
- * other version as 'bad-version'. A version-1 node refuses ours as its 'bad-version'.
+ * state-digest, state-summary) and moved the registry off the member payload; version 3 moved a
+ * node's tags off its alive message and push-pull record into its state (entry `t:`), so an
+ * alive and a record are one field shorter. A packet of an older version is refused as
+ * 'old-protocol' (the peer runs an older hearsay: upgrade it), one of any other version as
+ * 'bad-version'. A version-1 or -2 node refuses ours as its 'bad-version'.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Largest sequence number on the wire; senders wrap (or restart) below it. */
 export const MAX_SEQ = 0xffff_ffff;
@@ -77,7 +79,7 @@ export const LAYOUT: Readonly<Record<MessageType, MessageLayout>> = Object.freez
   },
   ack: { code: CODE_ACK, fields: ['seq', 'digest'] },
   nack: { code: CODE_NACK, fields: ['seq'] },
-  alive: { code: CODE_ALIVE, fields: ['node', 'addr.host', 'addr.port', 'incarnation', 'state.tags', 'state.payload'] },
+  alive: { code: CODE_ALIVE, fields: ['node', 'addr.host', 'addr.port', 'incarnation', 'state.payload'] },
   suspect: { code: CODE_SUSPECT, fields: ['node', 'incarnation', 'from'] },
   dead: { code: CODE_DEAD, fields: ['node', 'incarnation', 'from'] },
   'push-pull': { code: CODE_PUSH_PULL, fields: ['join', 'reply', 'source', 'members'] },
@@ -90,7 +92,7 @@ export const LAYOUT: Readonly<Record<MessageType, MessageLayout>> = Object.freez
 });
 
 /** The fields of one push-pull member record, in order. */
-export const MEMBER_FIELDS: readonly string[] = Object.freeze(['node', 'addr.host', 'addr.port', 'incarnation', 'status', 'state.tags', 'state.payload']);
+export const MEMBER_FIELDS: readonly string[] = Object.freeze(['node', 'addr.host', 'addr.port', 'incarnation', 'status', 'state.payload']);
 
 /** Elements of a message array of each kind: the type code and the fields. */
 export const PING_LENGTH = 1 + LAYOUT.ping.fields.length;

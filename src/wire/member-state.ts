@@ -1,41 +1,15 @@
 /**
- * A member state on the wire (the tags and payload of an alive message or a push-pull record):
- * its tags read and checked, and its payload copied out of the packet once the whole packet is
- * known to be valid (until then the decoder holds it as a view into the packet).
+ * A member state on the wire (the payload of an alive message or a push-pull record; tags are a
+ * state entry since protocol 3, tags-entry.ts): its payload copied out of the packet once the
+ * whole packet is known to be valid (until then the decoder holds it as a view into the packet).
  */
-import type { DecodeLimits } from './limits.js';
 import type { Message, PushPullView } from './messages.js';
-import type { Reader } from './reader.js';
-import { isReservedTagKey } from './validation.js';
-
-/**
- * The tags at the cursor ([k1, v1, k2, v2, ...]) as a fresh plain object, or why they are invalid
- * ('tags (odd length)'), which the caller names the field with.
- */
-export function readTags(r: Reader, limits: DecodeLimits): Record<string, string> | string {
-  const n = r.arrayHeader();
-  if (n < 0) return 'tags (not an array)';
-  if ((n & 1) !== 0) return 'tags (odd length)';
-  if (n > limits.maxTags * 2) return `tags (${n / 2} tags, at most ${limits.maxTags})`;
-  const tags: Record<string, string> = {};
-  for (let i = 0; i < n; i += 2) {
-    const key = r.str(0, limits.maxTagKeyBytes);
-    if (key === undefined) return `tags (key ${i / 2})`;
-    const value = r.str(0, limits.maxTagValueBytes);
-    if (value === undefined) return `tags (value ${i / 2})`;
-    if (isReservedTagKey(key)) return `tags (reserved key ${key})`;
-    if (Object.hasOwn(tags, key)) return `tags (duplicate key ${JSON.stringify(key)})`;
-    tags[key] = value;
-  }
-  return tags;
-}
 
 /** Most bytes in one payload slab; a retained payload keeps at most this much memory (or itself). */
 const SLAB_BYTES = 64 * 1024;
 
 /** A decoded member state, whose payload is still a view into the packet until copyPayloads. */
 interface DecodedState {
-  readonly tags: Readonly<Record<string, string>>;
   payload: Uint8Array | null;
 }
 

@@ -19,12 +19,21 @@ export interface Address {
 export type MemberStatus = 'alive' | 'suspect' | 'dead' | 'left';
 
 /**
- * What a member carries about itself, versioned by its incarnation: string tags (node metadata)
- * and an opaque application payload (the service registry puts its instances here).
+ * What a member carries about itself in its alive message and push-pull record, versioned by its
+ * incarnation: an opaque application payload (nil unless an embedder sets one). Since protocol 3
+ * a node's tags are not here: they are an entry of its versioned state (state layer, key `t:`),
+ * so a tag change costs one delta and no incarnation, and an alive stays small.
  */
-export interface MemberState {
-  readonly tags: Readonly<Record<string, string>>;
+export interface AliveState {
   readonly payload: Uint8Array | null;
+}
+
+/**
+ * A member's state as views show it: its tags (node metadata, from its state-layer entry `t:`,
+ * wire/tags-entry.ts) and its alive message's payload.
+ */
+export interface MemberState extends AliveState {
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** Direct probe. `target` lets a node that took over an address ignore pings meant for another. */
@@ -70,7 +79,7 @@ export interface AliveMessage {
   readonly node: string;
   readonly addr: Address;
   readonly incarnation: number;
-  readonly state: MemberState;
+  readonly state: AliveState;
 }
 
 export interface SuspectMessage {
@@ -95,7 +104,7 @@ export interface MemberRecord {
   readonly addr: Address;
   readonly incarnation: number;
   readonly status: MemberStatus;
-  readonly state: MemberState;
+  readonly state: AliveState;
 }
 
 /** Full-state exchange (anti-entropy), carried over a stream. */

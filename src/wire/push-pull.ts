@@ -10,8 +10,7 @@
 import { DecodeFailure, invalidField } from './errors.js';
 import { CODE_PUSH_PULL, MEMBER_LENGTH, PROTOCOL_VERSION, PUSH_PULL_LENGTH, STATUSES, statusCode } from './layout.js';
 import type { DecodeLimits } from './limits.js';
-import { readTags } from './member-state.js';
-import type { MemberRecord, MemberState, MemberStatus, PushPullMessage, PushPullRecordCursor, PushPullView } from './messages.js';
+import type { AliveState, MemberRecord, MemberStatus, PushPullMessage, PushPullRecordCursor, PushPullView } from './messages.js';
 import { Reader } from './reader.js';
 import { isPort, isU32 } from './validation.js';
 import { Writer } from './writer.js';
@@ -20,7 +19,7 @@ import { Writer } from './writer.js';
  * The push-pull message as msgpack, or (framed) as a whole packet holding only it, which is what
  * encodePacket([encodePushPull(msg)]) gives, written in one pass without an intermediate copy.
  * Byte for byte what msgpackr would produce for
- * [8, join, reply, source, [[node, host, port, incarnation, status, [k, v, ...], payload], ...]]
+ * [8, join, reply, source, [[node, host, port, incarnation, status, payload], ...]]
  * (a test checks this), in the smallest msgpack forms.
  */
 export function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array {
@@ -28,20 +27,9 @@ export function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array
   // Upper bound: UTF-8 is at most 3 bytes per UTF-16 unit; each header at most 5 bytes. Records
   // in a row often share one state object (in a simulation, all of them): it is measured once.
   let bound = 16 + 3 * msg.source.length + 5;
-  let measured: MemberState | null = null;
-  let stateBound = 0;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
-    bound += 1 + 8 + 3 * (m.node.length + m.addr.host.length) + 3 + 5 + 1 + 5;
-    if (m.state !== measured) {
-      measured = m.state;
-      stateBound = 0;
-      const tags = m.state.tags;
-      for (const k in tags) stateBound += 10 + 3 * (k.length + (tags[k] as string).length);
-      const payload = m.state.payload;
-      stateBound += payload === null ? 1 : 5 + payload.length;
-    }
-    bound += stateBound;
+    bound += 1 + 8 + 3 * (m.node.length + m.addr.host.length) + 3 + 5 + 1 + stateBytesBound(m.state);
   }
   const w = new Writer(bound + 2);
   if (framed) {
@@ -54,11 +42,6 @@ export function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array
   w.byte(msg.reply ? 0xc3 : 0xc2);
   w.str(msg.source);
   w.arrayHeader(members.length);
-  // A state object already written for the record before is copied from there (it is immutable,
-  // and its bytes depend on nothing else).
-  let written: MemberState | null = null;
-  let stateStart = 0;
-  let stateEnd = 0;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
     w.arrayHeader(MEMBER_LENGTH);
@@ -67,23 +50,7 @@ export function encodePushPull(msg: PushPullMessage, framed = false): Uint8Array
     w.uint(m.addr.port);
     w.uint(m.incarnation);
     w.uint(statusCode(m.status));
-    if (m.state === written) {
-      w.repeat(stateStart, stateEnd);
-      continue;
-    }
-    written = m.state;
-    stateStart = w.offset;
-    const tags = m.state.tags;
-    const keys = Object.keys(tags);
-    w.arrayHeader(keys.length * 2);
-    for (const k of keys) {
-      w.str(k);
-      w.str(tags[k] as string);
-    }
-    const payload = m.state.payload;
-    if (payload === null) w.byte(0xc0);
-    else w.bin(payload);
-    stateEnd = w.offset;
+    writeState(w, m.state);
   }
   return w.finish();
 }
@@ -114,7 +81,7 @@ export interface PushPullRecordSource {
   readonly prefixEnd: number;
   readonly incarnation: number;
   readonly status: MemberStatus;
-  readonly state: MemberState;
+  readonly state: AliveState;
 }
 
 /**
@@ -136,49 +103,27 @@ export function encodePushPullFrom(join: boolean, reply: boolean, source: string
   w.byte(reply ? 0xc3 : 0xc2);
   w.str(source);
   w.arrayHeader(count);
-  let written: MemberState | null = null;
-  let stateBound = 0;
-  let stateStart = 0;
-  let stateEnd = 0;
   for (let i = 0; i < count; i++) {
     records.seek(i);
     const state = records.state;
-    if (state !== written) stateBound = stateBytesBound(state);
-    w.ensure(11 + (records.prefixEnd - records.prefixStart) + stateBound);
+    w.ensure(11 + (records.prefixEnd - records.prefixStart) + stateBytesBound(state));
     w.arrayHeader(MEMBER_LENGTH);
     w.raw(records.prefix, records.prefixStart, records.prefixEnd);
     w.uint(records.incarnation);
     w.uint(statusCode(records.status));
-    if (state === written) {
-      w.repeat(stateStart, stateEnd);
-      continue;
-    }
-    written = state;
-    stateStart = w.offset;
     writeState(w, state);
-    stateEnd = w.offset;
   }
   return w.finish();
 }
 
 /** encodePushPull's bound of one state's bytes. */
-function stateBytesBound(state: MemberState): number {
-  let n = 0;
-  const tags = state.tags;
-  for (const k in tags) n += 10 + 3 * (k.length + (tags[k] as string).length);
+function stateBytesBound(state: AliveState): number {
   const payload = state.payload;
-  return n + (payload === null ? 1 : 5 + payload.length);
+  return payload === null ? 1 : 5 + payload.length;
 }
 
-/** A record's state (tags, payload) as encodePushPull writes it. */
-function writeState(w: Writer, state: MemberState): void {
-  const tags = state.tags;
-  const keys = Object.keys(tags);
-  w.arrayHeader(keys.length * 2);
-  for (const k of keys) {
-    w.str(k);
-    w.str(tags[k] as string);
-  }
+/** A record's state (its payload; tags are a state-layer entry since protocol 3) as encodePushPull writes it. */
+function writeState(w: Writer, state: AliveState): void {
   const payload = state.payload;
   if (payload === null) w.byte(0xc0);
   else w.bin(payload);
@@ -229,7 +174,7 @@ export function readPushPull(r: Reader, length: number, limits: DecodeLimits): P
 /**
  * `readPushPull` for the core: the same checks in the same order, with the same failures, but the
  * records stay in the packet, behind a PushPullRecords cursor (nothing is built for a record whose
- * strings are ASCII and whose tags are empty).
+ * strings are ASCII).
  */
 export function readPushPullView(r: Reader, length: number, limits: DecodeLimits): PushPullView | DecodeFailure {
   const head = readHead(r, length, limits);
@@ -254,18 +199,9 @@ function checkMember(r: Reader, limits: DecodeLimits): string | null {
   if (!isPort(r.int())) return 'addr.port';
   if (!isU32(r.int())) return 'incarnation';
   if (STATUSES[r.int()] === undefined) return 'status';
-  if (r.b[r.pos] === EMPTY_ARRAY) {
-    r.pos++; // no tags: what readTags accepts as {} without reading on
-  } else {
-    const tags = readTags(r, limits);
-    if (typeof tags === 'string') return `state.${tags}`;
-  }
   if (!r.skipPayload(limits.maxPayloadBytes)) return 'state.payload';
   return null;
 }
-
-/** msgpack's empty fixarray. */
-const EMPTY_ARRAY = 0x90;
 
 /**
  * The records of a checked push-pull, read where the packet holds them (messages.ts,
@@ -305,7 +241,7 @@ export class PushPullRecords implements PushPullRecordCursor {
     const r = this.r;
     const b = this.bytes;
     this.index = k;
-    r.pos = (this.offsets[k] as number) + 1; // the record's fixarray header (7 fields)
+    r.pos = (this.offsets[k] as number) + 1; // the record's fixarray header (6 fields)
     this.prefixStart = r.pos;
     let n = r.strHeader();
     let at = r.pos;
@@ -331,7 +267,7 @@ export class PushPullRecords implements PushPullRecordCursor {
     r.pos = this.offsets[this.index] as number;
     const m = readMember(r, this.limits) as MemberRecord;
     const payload = m.state.payload;
-    return payload === null ? m : { ...m, state: { tags: m.state.tags, payload: payload.slice() } };
+    return payload === null ? m : { ...m, state: { payload: payload.slice() } };
   }
 }
 
@@ -356,9 +292,7 @@ function readMember(r: Reader, limits: DecodeLimits): MemberRecord | string {
   if (!isU32(incarnation)) return 'incarnation';
   const status = STATUSES[r.int()];
   if (status === undefined) return 'status';
-  const tags = readTags(r, limits);
-  if (typeof tags === 'string') return `state.${tags}`;
   const payload = r.payload(limits.maxPayloadBytes);
   if (payload === undefined) return 'state.payload';
-  return { node, addr: { host, port }, incarnation, status, state: { tags, payload } };
+  return { node, addr: { host, port }, incarnation, status, state: { payload } };
 }

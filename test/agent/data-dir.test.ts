@@ -27,7 +27,7 @@ const record = (node: string, status: MemberRecord['status'], port: number): Mem
   addr: { host: '127.0.0.1', port },
   incarnation: 3,
   status,
-  state: { tags: {}, payload: null },
+  state: { payload: null },
 });
 
 describe('the data-dir snapshot', () => {
@@ -92,10 +92,12 @@ describe('the data-dir snapshot', () => {
       const r = readSnapshot(dir);
       return r.kind === 'ok' && r.snapshot.peers.some((p) => p.name === 'snap-b' && p.port === b.address.port);
     });
-    a.setTags({ v: '2' });
+    await b.leave();
+    await waitFor('snap-a saw snap-b leave', () => a.members().find((m) => m.name === 'snap-b')?.status === 'left');
     await a.close();
     const r = readSnapshot(dir);
-    expect(r.kind === 'ok' && r.snapshot.incarnation).toBe(1);
+    expect(r.kind === 'ok' && r.snapshot.incarnation).toBe(0);
+    expect(r.kind === 'ok' && r.snapshot.peers.some((p) => p.name === 'snap-b')).toBe(false); // written on close: b has left
     expect(JSON.parse(await readFile(snapshotPath(dir), 'utf8'))).toMatchObject({ name: 'snap-a' });
   });
 

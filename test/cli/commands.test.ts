@@ -27,11 +27,11 @@ describe('the command table', () => {
     for (const argv of [['version'], ['--version']]) {
       const io = capture();
       expect(await main(argv, io)).toBe(0);
-      expect(io.out()).toBe(`hearsay ${VERSION} (node ${process.versions.node}, protocol 2)\n`);
+      expect(io.out()).toBe(`hearsay ${VERSION} (node ${process.versions.node}, protocol 3)\n`);
     }
     const io = capture();
     expect(await main(['version', '--json'], io)).toBe(0);
-    expect(JSON.parse(io.out())).toEqual({ version: VERSION, node: process.versions.node, protocol: 2 });
+    expect(JSON.parse(io.out())).toEqual({ version: VERSION, node: process.versions.node, protocol: 3 });
   });
 
   it('suggests the command meant, and the --flag for a one-dash flag', async () => {

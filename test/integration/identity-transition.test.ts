@@ -338,9 +338,9 @@ describe('identity rolled out in a running mesh of agent processes', () => {
     const incAccused = (viewsBefore.get(target.name)?.get(accused.name) as MemberRow).incarnation;
     const vAddr = addrOf(victim.gossip);
     const records: SignableMessage[] = [
-      // An alive for another node's name: a higher incarnation and other tags, and 2^32-1.
-      { type: 'alive', node: victim.name, addr: vAddr, incarnation: incVictim + 1, state: { tags: { role: 'impostor' }, payload: null } },
-      { type: 'alive', node: victim.name, addr: { host: '127.0.0.1', port: 1 }, incarnation: MAX_INCARNATION, state: { tags: {}, payload: null } },
+      // An alive for another node's name: a higher incarnation, and 2^32-1 (tags are a state entry now, forged below as entries are).
+      { type: 'alive', node: victim.name, addr: vAddr, incarnation: incVictim + 1, state: { payload: null } },
+      { type: 'alive', node: victim.name, addr: { host: '127.0.0.1', port: 1 }, incarnation: MAX_INCARNATION, state: { payload: null } },
       // A suspect and a dead in a third node's name, and a leave in the node's own.
       { type: 'suspect', node: accused.name, incarnation: incAccused, from: accuser.name },
       { type: 'dead', node: accused.name, incarnation: incAccused, from: accuser.name },
@@ -359,16 +359,16 @@ describe('identity rolled out in a running mesh of agent processes', () => {
     for (const r of records) await send(signedBy(mallory, r));
     await send(delta(victim.name, [entry(victim.name, G, serviceOf(victim.name), mallory)], G));
     // Bytes changed after signing: mallory's signature over other bytes (a bad signature).
-    const own = encodeMessage({ type: 'alive', node: 'mallory', addr: { host: '127.0.0.1', port: 1 }, incarnation: 1, state: { tags: {}, payload: null } });
-    const other = encodeMessage({ type: 'alive', node: 'mallory', addr: { host: '127.0.0.1', port: 1 }, incarnation: 2, state: { tags: {}, payload: null } });
+    const own = encodeMessage({ type: 'alive', node: 'mallory', addr: { host: '127.0.0.1', port: 1 }, incarnation: 1, state: { payload: null } });
+    const other = encodeMessage({ type: 'alive', node: 'mallory', addr: { host: '127.0.0.1', port: 1 }, incarnation: 2, state: { payload: null } });
     await send(encodeSigned(mallory.fingerprint, mallory.sign(own), other));
     // A compromised accuser signs, with its own key, an instance of the victim's service in its
     // own state: its certificate allows only its own service.
     await send(delta(accuser.name, [entry(accuser.name, G, serviceOf(victim.name), accuserKey)], G));
     // The revoked certificate (refused when presented), and an alive it signs for its own name.
-    await send(encodeMessage({ type: 'cert', certificate: rogue.certificate }), signedBy(rogue, { type: 'alive', node: 'rogue', addr: { host: '127.0.0.1', port: 2 }, incarnation: 1, state: { tags: {}, payload: null } }));
+    await send(encodeMessage({ type: 'cert', certificate: rogue.certificate }), signedBy(rogue, { type: 'alive', node: 'rogue', addr: { host: '127.0.0.1', port: 2 }, incarnation: 1, state: { payload: null } }));
     // The expired certificate, and an alive it signs.
-    await send(encodeMessage({ type: 'cert', certificate: stale.certificate }), signedBy(stale, { type: 'alive', node: 'stale', addr: { host: '127.0.0.1', port: 3 }, incarnation: 1, state: { tags: {}, payload: null } }));
+    await send(encodeMessage({ type: 'cert', certificate: stale.certificate }), signedBy(stale, { type: 'alive', node: 'stale', addr: { host: '127.0.0.1', port: 3 }, incarnation: 1, state: { payload: null } }));
 
     const expected = {
       'identity-unsigned': records.length + 1,

@@ -74,8 +74,8 @@ describe('signed records between agent processes', () => {
     const incB = await incarnationIn(a, 'sw-b');
     const incC = await incarnationIn(a, 'sw-c');
     const forgeries: SignableMessage[] = [
-      { type: 'alive', node: 'sw-b', addr: { host: bAddr.host, port: bAddr.port }, incarnation: incB + 1, state: { tags: { role: 'impostor' }, payload: null } },
-      { type: 'alive', node: 'sw-b', addr: { host: bAddr.host, port: bAddr.port }, incarnation: MAX_INCARNATION, state: { tags: {}, payload: null } },
+      { type: 'alive', node: 'sw-b', addr: { host: bAddr.host, port: bAddr.port }, incarnation: incB + 1, state: { payload: null } },
+      { type: 'alive', node: 'sw-b', addr: { host: bAddr.host, port: bAddr.port }, incarnation: MAX_INCARNATION, state: { payload: null } },
       { type: 'dead', node: 'sw-c', incarnation: incC, from: 'sw-b' },
       { type: 'dead', node: 'sw-c', incarnation: MAX_INCARNATION, from: 'sw-c' },
     ];

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Hand, type Packet } from './harness.js';
 import { encodeMessage, encodePacket, encodePushPullPacket, PROTOCOL_VERSION } from '../../src/wire/codec.js';
 import type { MemberRecord, MemberStatus, Message } from '../../src/wire/messages.js';
-import { StateTooLargeError, NotRunningError } from '../../src/errors.js';
+import { StateLimitError, StateTooLargeError, NotRunningError } from '../../src/errors.js';
+import { encodeTagsEntry } from '../../src/wire/tags-entry.js';
 import { Membership } from '../../src/membership/membership.js';
 import { IdentityRegistry } from '../../src/membership/identity-registry.js';
 import { resolveOptions } from '../../src/membership/options.js';
@@ -195,7 +196,7 @@ describe('membership: suspicion, death and refutation', () => {
     expect(h.node('a').statusOf('b')).toBe('suspect');
     expect(h.node('a').counters.suspicionsDeferredAfterStall).toBe(1);
     // What arrived during the stall is read now: b's refutation wins.
-    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: 1, state: { tags: {}, payload: null } }), 'datagram', h.now));
+    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: 1, state: { payload: null } }), 'datagram', h.now));
     h.fire('a', 'suspect-timeout');
     expect(h.node('a').statusOf('b')).toBe('alive');
     expect(h.eventsOf('a', 'member-dead')).toHaveLength(0);
@@ -216,7 +217,7 @@ describe('membership: suspicion, death and refutation', () => {
   it('ignores a stale suspicion timer after the suspect refuted', () => {
     const h = cluster(['a', 'b', 'c']);
     suspectB(h);
-    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: 1, state: { tags: {}, payload: null } }), 'datagram', h.now));
+    h.apply('a', h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: 1, state: { payload: null } }), 'datagram', h.now));
     expect(h.node('a').statusOf('b')).toBe('alive');
     h.fire('a', 'suspect-timeout');
     expect(h.node('a').statusOf('b')).toBe('alive');
@@ -258,7 +259,7 @@ describe('membership: suspicion, death and refutation', () => {
 
   it('ignores accusations about an older incarnation of itself', () => {
     const h = cluster(['a', 'b']);
-    h.apply('b', h.node('b').setLocalState({ tags: { v: '2' }, payload: null }, h.now));
+    h.apply('b', h.node('b').setLocalState({ tags: {}, payload: new Uint8Array([2]) }, h.now));
     h.apply('b', h.node('b').handlePacket(h.addrOf('a'), packet({ type: 'suspect', node: 'b', incarnation: 0, from: 'a' }), 'datagram', h.now));
     expect(h.node('b').incarnation).toBe(1);
   });
@@ -332,29 +333,88 @@ describe('membership: graceful leave', () => {
 });
 
 describe('membership: state updates', () => {
-  it('spreads a new state with a higher incarnation', () => {
+  it('spreads a new payload with a higher incarnation', () => {
     const h = cluster(['a', 'b']);
-    h.apply('a', h.node('a').setLocalState({ tags: { role: 'db' }, payload: new Uint8Array([1, 2]) }, h.now));
+    h.apply('a', h.node('a').setLocalState({ tags: {}, payload: new Uint8Array([1, 2]) }, h.now));
     expect(h.node('a').incarnation).toBe(1);
     h.fire('a', 'gossip');
     h.deliverAll();
     const seen = h.node('b').member('a');
     expect(seen?.incarnation).toBe(1);
-    expect(seen?.state.tags).toEqual({ role: 'db' });
     expect([...(seen?.state.payload ?? [])]).toEqual([1, 2]);
     expect(h.eventsOf('b', 'member-update')).toHaveLength(1);
   });
 
-  it('refuses a state that does not fit one datagram, naming size and limit', () => {
+  it('spreads new tags as its state entry t:, without a new incarnation or an alive', () => {
+    const h = cluster(['a', 'b']);
+    const packetsOut = h.node('a').counters.packetsOut;
+    h.apply('a', h.node('a').setLocalState({ tags: { role: 'db' }, payload: null }, h.now));
+    expect(h.node('a').incarnation).toBe(0);
+    expect(h.node('a').member('a')?.state.tags).toEqual({ role: 'db' });
+    expect(h.node('a').stateEntry('a', 't:')?.value).toEqual(encodeTagsEntry({ role: 'db' }));
+    expect(h.eventsOf('a', 'member-update')).toHaveLength(1);
+    h.fire('a', 'gossip');
+    h.deliverAll();
+    expect(h.node('a').counters.packetsOut).toBeGreaterThan(packetsOut);
+    const seen = h.node('b').member('a');
+    expect(seen?.incarnation).toBe(0);
+    expect(seen?.state.tags).toEqual({ role: 'db' });
+    expect(h.eventsOf('b', 'member-update').map((e) => (e.type === 'member-update' ? e.member.state.tags : null))).toEqual([{ role: 'db' }]);
+    // Removing every tag deletes the entry (a tombstone), and peers show no tags again.
+    h.apply('a', h.node('a').setLocalState({ tags: {}, payload: null }, h.now));
+    h.fire('a', 'gossip');
+    h.deliverAll();
+    expect(h.node('b').member('a')?.state.tags).toEqual({});
+    expect(h.node('a').incarnation).toBe(0);
+    // The same tags again change nothing.
+    const events = h.eventsOf('a', 'member-update').length;
+    h.apply('a', h.node('a').setLocalState({ tags: {}, payload: null }, h.now));
+    expect(h.eventsOf('a', 'member-update')).toHaveLength(events);
+  });
+
+  it('shows a peer with an invalid tags entry without tags, and counts it', () => {
+    const h = cluster(['a', 'b']);
+    h.apply('a', h.node('a').changeState([{ key: 't:', value: new Uint8Array([0x54, 1, 0, 9]) }], h.now));
+    h.fire('a', 'gossip');
+    h.deliverAll();
+    expect(h.node('b').stateEntry('a', 't:')).toBeDefined();
+    expect(h.node('b').member('a')?.state.tags).toEqual({});
+    expect(h.node('b').counters.stateInvalidTags).toBe(1);
+  });
+
+  it('refuses a payload that does not fit one datagram, naming size and limit', () => {
     const h = cluster(['a']);
-    const big = { tags: { blob: 'x'.repeat(2000) }, payload: null };
+    const big = { tags: {}, payload: new Uint8Array(2000) };
     expect(() => h.node('a').setLocalState(big, 0)).toThrow(StateTooLargeError);
     expect(() => h.node('a').setLocalState(big, 0)).toThrow(/encodes to \d+ bytes .* fit \d+ bytes/);
   });
 
+  it('refuses tags over a state limit, naming the limit, and tags the wire refuses; nothing changes', () => {
+    const h = cluster(['a']);
+    const big = { tags: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'x'.repeat(1000)])), payload: null };
+    expect(() => h.node('a').setLocalState(big, 0)).toThrow(StateLimitError);
+    expect(() => h.node('a').setLocalState(big, 0)).toThrow(/over the state limit maxEntryBytes = 16384/);
+    expect(() => h.node('a').setLocalState({ tags: { constructor: 'x' }, payload: null }, 0)).toThrow(/reserved tag key "constructor"/);
+    expect(h.node('a').stateEntry('a', 't:')).toBeUndefined();
+    expect(h.node('a').member('a')?.state.tags).toEqual({});
+  });
+
+  it('starts with the tags it is given as its entry t:, and a joiner sees them after its join exchange', () => {
+    const h = new Hand();
+    h.add('a', { tags: { dc: 'eu', role: 'web' }, payload: null });
+    h.add('b');
+    for (const n of ['a', 'b']) h.apply(n, h.node(n).start(h.now));
+    expect(h.node('a').member('a')?.state.tags).toEqual({ dc: 'eu', role: 'web' });
+    expect(h.node('a').incarnation).toBe(0);
+    h.joinAll();
+    h.deliverAll();
+    expect(h.node('b').member('a')?.state.tags).toEqual({ dc: 'eu', role: 'web' });
+    expect(h.node('a').member('b')?.state.tags).toEqual({});
+  });
+
   it('outbids an alive about itself that is not its own', () => {
     const h = cluster(['a', 'b']);
-    h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'a', addr: { host: 'evil', port: 1 }, incarnation: 10, state: { tags: {}, payload: null } }), 'datagram', 0);
+    h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'alive', node: 'a', addr: { host: 'evil', port: 1 }, incarnation: 10, state: { payload: null } }), 'datagram', 0);
     expect(h.node('a').incarnation).toBe(11);
   });
 });
@@ -443,7 +503,7 @@ describe('membership: digest-triggered anti-entropy', () => {
     const h = cluster(['a', 'b', 'c']);
     const digests = ['a', 'b', 'c'].map((n) => h.node(n).digest);
     expect(new Set(digests).size).toBe(1);
-    h.apply('c', h.node('c').setLocalState({ tags: { v: '1' }, payload: null }, h.now));
+    h.apply('c', h.node('c').setLocalState({ tags: {}, payload: new Uint8Array([1]) }, h.now));
     expect(h.node('c').digest).not.toBe(h.node('a').digest);
   });
 
@@ -464,7 +524,7 @@ describe('membership: digest-triggered anti-entropy', () => {
     const state = { tags: {}, payload: null };
     h.now += 60_000;
     h.node('b').handlePacket({ host: 'h', port: 99 }, packet({ type: 'alive', node: 'x', addr: { host: 'h', port: 99 }, incarnation: 1, state }), 'datagram', h.now);
-    h.apply('a', h.node('a').setLocalState({ tags: { v: '2' }, payload: null }, h.now)); // a's view just changed
+    h.apply('a', h.node('a').setLocalState({ tags: {}, payload: new Uint8Array([2]) }, h.now)); // a's view just changed
     expect(probeTarget(h, 'a')).toBe('b');
     h.deliverAll();
     h.fire('a', 'probe-end');
@@ -476,7 +536,7 @@ describe('membership: digest-triggered anti-entropy', () => {
 describe('membership: stale accusations', () => {
   it('answers a suspicion about an older incarnation of itself with its current alive', () => {
     const h = cluster(['a', 'b']);
-    h.apply('b', h.node('b').setLocalState({ tags: { v: '2' }, payload: null }, h.now)); // b is at 1
+    h.apply('b', h.node('b').setLocalState({ tags: {}, payload: new Uint8Array([2]) }, h.now)); // b is at 1
     // a missed that and still suspects b@0: its buddy-rule ping carries the stale suspicion.
     h.node('a').handlePacket(h.addrOf('b'), packet({ type: 'suspect', node: 'b', incarnation: 0, from: 'c' }), 'datagram', h.now);
     h.packets.length = 0;
@@ -503,7 +563,7 @@ describe('membership: members heard from', () => {
     h.deliverAll();
     expect(['a', 'b', 'c'].map((x) => d.hasHeard(x))).toEqual([true, true, true]);
     // A push-pull d did not ask for (mallory's) brings members d has never heard from.
-    const records: MemberRecord[] = [{ node: 'ghost', addr: { host: 'h', port: 99 }, incarnation: 1, status: 'alive', state: { tags: {}, payload: null } }];
+    const records: MemberRecord[] = [{ node: 'ghost', addr: { host: 'h', port: 99 }, incarnation: 1, status: 'alive', state: { payload: null } }];
     h.apply('d', d.handlePacket({ host: 'evil', port: 1 }, encodePushPullPacket({ type: 'push-pull', join: false, reply: false, source: 'mallory', members: records }), 'stream', h.now));
     expect(d.statusOf('ghost')).toBe('alive');
     expect(d.hasHeard('ghost')).toBe(false);

@@ -212,3 +212,51 @@ describe('the state layer in the core', () => {
     expect(effects).toEqual([{ type: 'report', report: expect.objectContaining({ kind: 'packet-dropped', reason: 'old-protocol', detail: expect.stringMatching(/upgrade that node/) }) }]);
   });
 });
+
+describe('state-delta bytes by entry kind', () => {
+  const kinds = ['instance', 'status', 'checks', 'tags', 'other', 'header'] as const;
+  const deltaBytes = (h: Hand, n: string): Record<string, number> => {
+    const c = h.node(n).counters as unknown as Record<string, number>;
+    return Object.fromEntries(kinds.map((k) => [k, c[`stateDeltaBytes.${k}`] as number]));
+  };
+
+  it('counts every state-delta sent, its entries by key prefix and the rest as header, summing to the bytes sent', () => {
+    const h = cluster(['a', 'b', 'c']);
+    const sentDeltas = new Map<string, number>();
+    const counted = new Set<Uint8Array>();
+    h.apply('a', h.node('a').changeState([{ key: 's:x', value: bytes(2) }, { key: 'zz', value: bytes(5) }], h.now));
+    runWith(h, h.now + 5000, (p) => {
+      if (carries(h, p, 'state-delta') && !counted.has(p.packet)) {
+        counted.add(p.packet);
+        // The whole state-delta message within the packet: its bytes, as the counters should sum them.
+        const decoded = decodePacket(p.packet);
+        if (decoded.ok) {
+          for (const m of decoded.messages) if (m.type === 'state-delta') sentDeltas.set(p.from, (sentDeltas.get(p.from) ?? 0) + encodeMessage(m).length);
+        }
+      }
+      return false;
+    });
+    expect(valueOf(h, 'c', 'a', 's:x')).toEqual(bytes(2));
+    for (const n of ['a', 'b', 'c']) {
+      const d = deltaBytes(h, n);
+      expect(Object.values(d).reduce((x, y) => x + y, 0)).toBe(sentDeltas.get(n) ?? 0);
+      expect(d['instance']).toBe(0);
+      expect(d['tags']).toBe(0);
+    }
+    const a = deltaBytes(h, 'a');
+    expect(a['status']! % 5).toBe(0); // 's:x' (3) + 2 value bytes, once per sending
+    expect(a['status']).toBeGreaterThan(0);
+    expect(a['other']).toBe((a['status']! / 5) * 7); // 'zz' (2) + 5, in the same messages
+    expect(a['header']).toBeGreaterThan(0);
+  });
+
+  it('counts a tag change as tags', () => {
+    const h = cluster(['a', 'b']);
+    h.apply('a', h.node('a').setLocalState({ tags: { role: 'db' }, payload: null }, h.now));
+    runWith(h, h.now + 5000, () => false);
+    expect(h.node('b').member('a')?.state.tags).toEqual({ role: 'db' });
+    const a = deltaBytes(h, 'a');
+    expect(a['tags']).toBeGreaterThan(0);
+    expect((a['status'] ?? 0) + (a['instance'] ?? 0) + (a['checks'] ?? 0) + (a['other'] ?? 0)).toBe(0);
+  });
+});

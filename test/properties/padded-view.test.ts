@@ -18,7 +18,7 @@ const fake = (k: number): MemberRecord => ({
   addr: { host: `192.0.2.${k % 250}`, port: 10_000 + Math.floor(k / 250) }, // TEST-NET-1: no node there
   incarnation: 1,
   status: 'alive',
-  state: { tags: {}, payload: null },
+  state: { payload: null },
 });
 const attacker = { host: '198.51.100.9', port: 7946 };
 

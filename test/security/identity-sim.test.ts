@@ -122,7 +122,7 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
     const inc = core(world, 'n1').member(victim)?.incarnation ?? 0;
     const addr = world.addressOf(victim);
     for (const incarnation of [inc + 1, inc + 1000, MAX_INCARNATION]) {
-      const forged: SignableMessage = { type: 'alive', node: victim, addr, incarnation, state: { tags: { role: 'impostor', services: 'payments' }, payload: null } };
+      const forged: SignableMessage = { type: 'alive', node: victim, addr, incarnation, state: { payload: null } };
       for (const at of ['n1', 'n5']) {
         inject(world, at, encodeMessage(forged)); // unsigned
         inject(world, at, signedBy(mallory, forged)); // mallory's key and certificate
@@ -307,7 +307,7 @@ describe('identity on the wire, in the simulator (real Ed25519)', () => {
     const before = ['n2', 'n3', 'n4'].map((n) => views(world, n));
     const inc = core(world, 'n1').member('n2')?.incarnation ?? 0;
     const corpus = [
-      signedBy(authOf('n2'), { type: 'alive', node: 'n2', addr: world.addressOf('n2'), incarnation: inc + 7, state: { tags: { role: 'x' }, payload: null } }),
+      signedBy(authOf('n2'), { type: 'alive', node: 'n2', addr: world.addressOf('n2'), incarnation: inc + 7, state: { payload: null } }),
       signedBy(authOf('n3'), { type: 'dead', node: 'n4', incarnation: inc + 7, from: 'n3' }),
       signedBy(authOf('n4'), { type: 'dead', node: 'n4', incarnation: inc + 7, from: 'n4' }),
     ];

@@ -52,7 +52,7 @@ describe('protocol abuse', () => {
     const realAddr = h.addrOf('c');
     const inc = h.node('a').member('c')?.incarnation ?? 0;
     for (const claim of [inc, inc + 1, 0x7000_0000, MAX_INCARNATION]) {
-      forge(h, 'a', { type: 'alive', node: 'c', addr: MALLORY, incarnation: claim, state: { tags: {}, payload: null } });
+      forge(h, 'a', { type: 'alive', node: 'c', addr: MALLORY, incarnation: claim, state: { payload: null } });
       expect(h.node('a').member('c')).toMatchObject({ host: realAddr.host, port: realAddr.port, status: 'alive' });
     }
     expect(h.eventsOf('a', 'member-conflict')[0]).toEqual({ type: 'member-conflict', name: 'c', holder: realAddr, other: MALLORY, incarnation: inc });
@@ -63,18 +63,18 @@ describe('protocol abuse', () => {
   it('incarnations only grow: a lower or equal one never replaces a member record', () => {
     const h = cluster();
     const inc = h.node('a').member('b')?.incarnation ?? 0;
-    forge(h, 'a', { type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: inc + 5, state: { tags: {}, payload: null } });
+    forge(h, 'a', { type: 'alive', node: 'b', addr: h.addrOf('b'), incarnation: inc + 5, state: { payload: null } });
     forge(h, 'a', { type: 'suspect', node: 'b', incarnation: inc + 1, from: 'mallory' });
     forge(h, 'a', { type: 'dead', node: 'b', incarnation: inc + 2, from: 'mallory' });
-    forge(h, 'a', { type: 'alive', node: 'b', addr: MALLORY, incarnation: inc + 3, state: { tags: {}, payload: null } });
+    forge(h, 'a', { type: 'alive', node: 'b', addr: MALLORY, incarnation: inc + 3, state: { payload: null } });
     expect(h.node('a').member('b')).toMatchObject({ status: 'alive', incarnation: inc + 5, port: h.addrOf('b').port });
   });
 
   it('a name claimed by two addresses at one incarnation is reported once and the first address keeps it', () => {
     const h = cluster();
     const v = h.node('a').member('b');
-    forge(h, 'a', { type: 'alive', node: 'b', addr: MALLORY, incarnation: v?.incarnation ?? 0, state: { tags: {}, payload: null } });
-    forge(h, 'a', { type: 'alive', node: 'b', addr: MALLORY, incarnation: v?.incarnation ?? 0, state: { tags: {}, payload: null } });
+    forge(h, 'a', { type: 'alive', node: 'b', addr: MALLORY, incarnation: v?.incarnation ?? 0, state: { payload: null } });
+    forge(h, 'a', { type: 'alive', node: 'b', addr: MALLORY, incarnation: v?.incarnation ?? 0, state: { payload: null } });
     expect(h.node('a').member('b')).toMatchObject({ host: v?.host, port: v?.port });
     expect(h.eventsOf('a', 'member-conflict')).toEqual([
       { type: 'member-conflict', name: 'b', holder: { host: v?.host, port: v?.port }, other: MALLORY, incarnation: v?.incarnation },
@@ -95,7 +95,7 @@ describe('protocol abuse', () => {
         const h = cluster();
         const inc = at(h.node('c').incarnation);
         const msg: Message =
-          kind === 'alive' ? { type: 'alive', node: 'c', addr: h.addrOf('c'), incarnation: inc, state: { tags: { forged: '1' }, payload: null } }
+          kind === 'alive' ? { type: 'alive', node: 'c', addr: h.addrOf('c'), incarnation: inc, state: { payload: new Uint8Array([1]) } }
           : kind === 'suspect' ? { type: 'suspect', node: 'c', incarnation: inc, from: 'mallory' }
           : { type: 'dead', node: 'c', incarnation: inc, from: kind === 'leave' ? 'c' : 'mallory' };
         for (const n of ['a', 'b']) forge(h, n, msg);

@@ -1,4 +1,3 @@
-import { isReservedTagKey } from '../../src/wire/validation.js';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +16,7 @@ import {
   type DecodeErrorCode,
   type DecodeResult,
 } from '../../src/wire/codec.js';
-import type { MemberRecord, MemberState, MemberStatus, Message, PushPullMessage, PushPullView } from '../../src/wire/messages.js';
+import type { AliveState, MemberRecord, MemberStatus, Message, PushPullMessage, PushPullView } from '../../src/wire/messages.js';
 import { referenceDecode as decodePacketReference } from './reference-decoder.js';
 import { encodeDelta, encodeDigests } from '../../src/wire/state-codec.js';
 
@@ -72,7 +71,7 @@ function expectOk(result: DecodeResult): Message[] {
 }
 
 const addr = { host: '10.0.0.1', port: 7946 };
-const emptyState: MemberState = { tags: {}, payload: null };
+const emptyState: AliveState = { payload: null };
 
 function member(i: number, status: MemberStatus = 'alive'): MemberRecord {
   return {
@@ -81,7 +80,6 @@ function member(i: number, status: MemberStatus = 'alive'): MemberRecord {
     incarnation: i * 3,
     status,
     state: {
-      tags: { dc: `dc${i % 3}`, role: i % 2 === 0 ? 'web' : 'db' },
       payload: i % 4 === 0 ? null : new Uint8Array([i & 255, (i >> 8) & 255, 42]),
     },
   };
@@ -97,20 +95,7 @@ const arbName = fc.string({ minLength: 1, maxLength: 16, unit: 'grapheme' }).fil
 const arbHost = fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain());
 const arbAddr = fc.record({ host: arbHost, port: fc.integer({ min: 1, max: 65535 }) });
 const arbU32 = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 0xffff_ffff }));
-const arbTags = fc
-  .uniqueArray(fc.tuple(fc.string({ maxLength: 8, unit: 'grapheme' }), fc.string({ maxLength: 12, unit: 'grapheme' })), {
-    maxLength: 5,
-    selector: ([k]) => k,
-  })
-  .map((pairs) => {
-    const tags: Record<string, string> = {};
-    for (const [k, v] of pairs) {
-      if (k !== '__proto__' && k !== 'constructor' && k !== 'prototype') tags[k] = v;
-    }
-    return tags;
-  });
-const arbState: fc.Arbitrary<MemberState> = fc.record({
-  tags: arbTags,
+const arbState: fc.Arbitrary<AliveState> = fc.record({
   payload: fc.option(fc.uint8Array({ maxLength: 24 }), { nil: null }),
 });
 const arbMember: fc.Arbitrary<MemberRecord> = fc.record({
@@ -222,18 +207,18 @@ describe('wire codec', () => {
       ],
       ['an ack', { type: 'ack', seq: 123_456, digest: 0xdead_beef }],
       ['a nack', { type: 'nack', seq: 0xffff_fffe }],
-      ['an alive with empty tags and no payload', { type: 'alive', node: 'a', addr, incarnation: 0, state: emptyState }],
+      ['an alive with no payload', { type: 'alive', node: 'a', addr, incarnation: 0, state: emptyState }],
       [
-        'an alive with tags and a payload',
+        'an alive with a payload',
         {
           type: 'alive',
           node: 'ünïcødé',
           addr: { host: 'node-a.example.internal', port: 8301 },
           incarnation: 42,
-          state: { tags: { dc: 'eu-west', rack: 'r12', 'ключ': 'значение', '': 'empty key' }, payload: new Uint8Array([0, 1, 2, 255]) },
+          state: { payload: new Uint8Array([0, 1, 2, 255]) },
         },
       ],
-      ['an alive with an empty payload', { type: 'alive', node: 'a', addr, incarnation: 1, state: { tags: {}, payload: new Uint8Array(0) } }],
+      ['an alive with an empty payload', { type: 'alive', node: 'a', addr, incarnation: 1, state: { payload: new Uint8Array(0) } }],
       ['a suspect', { type: 'suspect', node: 'b', incarnation: 9, from: 'a' }],
       ['a dead', { type: 'dead', node: 'b', incarnation: 10, from: 'a' }],
       ['a graceful leave (dead from itself)', { type: 'dead', node: 'b', incarnation: 11, from: 'b' }],
@@ -276,13 +261,12 @@ describe('wire codec', () => {
         node: 'a',
         addr,
         incarnation: 1,
-        state: { tags: { k: 'v' }, payload: new Uint8Array([5, 6, 7]) },
+        state: { payload: new Uint8Array([5, 6, 7]) },
       };
       const packet = packetOf([sent]);
       const [decoded] = expectOk(decodePacket(packet));
       if (decoded?.type !== 'alive') throw new Error('expected an alive');
       expect(Object.keys(decoded).sort()).toEqual(['addr', 'incarnation', 'node', 'state', 'type']);
-      expect(Object.getPrototypeOf(decoded.state.tags)).toBe(Object.prototype);
       const payload = decoded.state.payload;
       expect(payload).toBeInstanceOf(Uint8Array);
       packet.fill(0);
@@ -293,7 +277,7 @@ describe('wire codec', () => {
       const sizes = [0, 1, 64, 65, 40_000, 40_000, 65_536, 3, 30_000];
       const members = sizes.map((size, i) => ({
         ...member(i),
-        state: { tags: {}, payload: Uint8Array.from({ length: size }, (_, j) => (i * 31 + j) & 255) },
+        state: { payload: Uint8Array.from({ length: size }, (_, j) => (i * 31 + j) & 255) },
       }));
       const sent: Message = { type: 'push-pull', join: false, reply: false, source: 'a', members };
       const [decoded] = expectOk(roundTrip([sent]));
@@ -305,7 +289,7 @@ describe('wire codec', () => {
     });
 
     it('leaves nothing behind from a rejected packet', () => {
-      const good: Message = { type: 'alive', node: 'a', addr, incarnation: 1, state: { tags: {}, payload: new Uint8Array([1, 2, 3]) } };
+      const good: Message = { type: 'alive', node: 'a', addr, incarnation: 1, state: { payload: new Uint8Array([1, 2, 3]) } };
       const bad = rawPacket([
         [5, 'x', 'h', 1, 1, [], new Uint8Array([9, 9, 9])],
         [3, -1],
@@ -352,14 +336,9 @@ describe('wire codec', () => {
     });
 
     it('encodedStateSize is what the state adds to an alive message', () => {
-      const states: MemberState[] = [
-        emptyState,
-        { tags: { a: 'b' }, payload: null },
-        { tags: { dc: 'eu', role: 'web', 'ключ': 'значение' }, payload: new Uint8Array(300) },
-        { tags: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'v'.repeat(i * 3)])), payload: new Uint8Array(70_000) },
-      ];
+      const states: AliveState[] = [emptyState, { payload: new Uint8Array(3) }, { payload: new Uint8Array(300) }, { payload: new Uint8Array(70_000) }];
       const base = encodeMessage({ type: 'alive', node: 'a', addr, incarnation: 1, state: emptyState }).length;
-      expect(encodedStateSize(emptyState)).toBe(2);
+      expect(encodedStateSize(emptyState)).toBe(1);
       for (const state of states) {
         const size = encodeMessage({ type: 'alive', node: 'a', addr, incarnation: 1, state }).length;
         expect(size - base).toBe(encodedStateSize(state) - encodedStateSize(emptyState));
@@ -389,15 +368,21 @@ describe('wire codec', () => {
       }
     });
 
-    it('refuses the previous protocol (version 1, before the state layer) as old-protocol, saying to upgrade', () => {
+    it('refuses the previous protocol (versions 1 and 2: before the state layer, tags in alive) as old-protocol, saying to upgrade', () => {
       const packet = packetOf([{ type: 'ack', seq: 1, digest: 1 }]);
-      const copy = packet.slice();
-      copy[0] = 1;
-      const r = decodePacket(copy);
-      expect(r.ok).toBe(false);
-      if (!r.ok) {
-        expect(r.error.code).toBe('old-protocol');
-        expect(r.error.detail).toMatch(/protocol version 1 from a node running an older hearsay \(this node speaks 2\): upgrade that node/);
+      for (const version of [1, 2]) {
+        const copy = packet.slice();
+        copy[0] = version;
+        const r = decodePacket(copy);
+        expect(r.ok).toBe(false);
+        if (!r.ok) {
+          expect(r.error.code).toBe('old-protocol');
+          expect(r.error.detail).toMatch(new RegExp(`protocol version ${version} from a node running an older hearsay \\(this node speaks 3\\): upgrade that node`));
+        }
+      }
+      {
+        const r = decodePacket(packet);
+        expect(r.ok).toBe(true);
       }
     });
 
@@ -434,14 +419,13 @@ describe('wire codec', () => {
       // ext 0x65 whose "class" is `toString`: msgpackr would return a string
       const stringExt = concat([0xd4, 0x65, 0x00], rawPackr.pack(['toString', 'x']));
       // sanity: the plain version of the same layout is accepted
-      const plainTags = rawPackr.pack(['a', 'b']);
-      const head = [PROTOCOL_VERSION, 0x91, 0x97, 5];
+      const head = [PROTOCOL_VERSION, 0x91, 0x96, 5];
       const hostPort = concat(rawPackr.pack('h'), [0x01, 0x01]); // host 'h', port 1, incarnation 1
-      expectOk(decodePacket(concat(head, rawPackr.pack('n'), hostPort, plainTags, [0xc0])));
-      const withPayload = concat(head, rawPackr.pack('n'), hostPort, plainTags, typedArrayExt);
-      const withTags = concat(head, rawPackr.pack('n'), hostPort, errorExt, [0xc0]);
-      const withNode = concat(head, stringExt, hostPort, plainTags, [0xc0]);
-      for (const bytes of [withPayload, withTags, withNode]) expectError(decodePacket(bytes), 'malformed');
+      expectOk(decodePacket(concat(head, rawPackr.pack('n'), hostPort, [0xc0])));
+      const withPayload = concat(head, rawPackr.pack('n'), hostPort, typedArrayExt);
+      const withHost = concat(head, rawPackr.pack('n'), errorExt, [0x01, 0x01, 0xc0]);
+      const withNode = concat(head, stringExt, hostPort, [0xc0]);
+      for (const bytes of [withPayload, withHost, withNode]) expectError(decodePacket(bytes), 'malformed');
     });
 
     const invalid: [string, unknown[]][] = [
@@ -468,16 +452,9 @@ describe('wire codec', () => {
       ['a ping with a target of 86 three-byte characters (258 bytes)', [[1, 1, '東'.repeat(86), 'a', 'h', 1]]],
       ['a ping-req with a numeric nack', [[2, 1, 'b', 'h', 1, 'a', 'h', 1, 1]]],
       ['a ping-req with port 0 for the target', [[2, 1, 'b', 'h', 0, 'a', 'h', 1, true]]],
-      ['an alive with a negative incarnation', [[5, 'a', 'h', 1, -5, [], null]]],
-      ['an alive with odd tags', [[5, 'a', 'h', 1, 1, ['k'], null]]],
-      ['an alive with a numeric tag value', [[5, 'a', 'h', 1, 1, ['k', 1], null]]],
-      ['an alive with a nested tag', [[5, 'a', 'h', 1, 1, ['k', ['v']], null]]],
-      ['an alive with too many tags', [[5, 'a', 'h', 1, 1, Array.from({ length: 130 }, (_, i) => `t${i}`), null]]],
-      ['an alive with a 129-byte tag key', [[5, 'a', 'h', 1, 1, ['k'.repeat(129), 'v'], null]]],
-      ['an alive with a 1025-byte tag value', [[5, 'a', 'h', 1, 1, ['k', 'v'.repeat(1025)], null]]],
-      ['an alive with a string payload', [[5, 'a', 'h', 1, 1, [], 'payload']]],
-      ['an alive with a payload over the limit', [[5, 'a', 'h', 1, 1, [], new Uint8Array(65_537)]]],
-      ['an alive with tags given as nil', [[5, 'a', 'h', 1, 1, null, null]]],
+      ['an alive with a negative incarnation', [[5, 'a', 'h', 1, -5, null]]],
+      ['an alive with a string payload', [[5, 'a', 'h', 1, 1, 'payload']]],
+      ['an alive with a payload over the limit', [[5, 'a', 'h', 1, 1, new Uint8Array(65_537)]]],
       ['a suspect with an empty from', [[6, 'a', 1, '']]],
       ['a dead with a boolean incarnation', [[7, 'a', true, 'b']]],
       ['a push-pull with a numeric join', [[8, 1, false, 'a', []]]],
@@ -496,7 +473,7 @@ describe('wire codec', () => {
     it('names the message type and the field in the detail', () => {
       expect(expectError(decodePacket(rawMessage([1, 1, 'b', 'a', 'h', 0])), 'invalid-message')).toMatch(/ping.*sourceAddr\.port/);
       expect(
-        expectError(decodePacket(rawMessage([8, false, false, 'a', [['n', 'h', 1, 1, 0, [], null], ['n', '', 1, 1, 0, [], null]]])), 'invalid-message'),
+        expectError(decodePacket(rawMessage([8, false, false, 'a', [['n', 'h', 1, 1, 0, null], ['n', '', 1, 1, 0, null]]])), 'invalid-message'),
       ).toMatch(/push-pull.*members\[1\]\.addr\.host/);
     });
 
@@ -525,11 +502,11 @@ describe('wire codec', () => {
         node: 'node-a',
         addr: { host: 'host-a', port: 1 },
         incarnation: 1,
-        state: { tags: { key: 'value', k2: 'v2' }, payload: new Uint8Array(10) },
+        state: { payload: new Uint8Array(10) },
       };
       const packet = packetOf([alive]);
-      expectOk(decodePacket(packet, { maxNameBytes: 6, maxHostBytes: 6, maxTags: 2, maxTagKeyBytes: 3, maxTagValueBytes: 5, maxPayloadBytes: 10 }));
-      for (const limits of [{ maxNameBytes: 5 }, { maxHostBytes: 5 }, { maxTags: 1 }, { maxTagKeyBytes: 2 }, { maxTagValueBytes: 4 }, { maxPayloadBytes: 9 }]) {
+      expectOk(decodePacket(packet, { maxNameBytes: 6, maxHostBytes: 6, maxPayloadBytes: 10 }));
+      for (const limits of [{ maxNameBytes: 5 }, { maxHostBytes: 5 }, { maxPayloadBytes: 9 }]) {
         expectError(decodePacket(packet, limits), 'invalid-message');
       }
     });
@@ -547,32 +524,6 @@ describe('wire codec', () => {
         maxTagValueBytes: 1024,
         maxPayloadBytes: 65_536,
       });
-    });
-  });
-
-  describe('hostile tags', () => {
-    it('rejects tags sent as a msgpack map', () => {
-      const map = new Map([['__proto__', 'x']]);
-      expectError(decodePacket(rawMessage([5, 'a', 'h', 1, 1, map, null])), 'malformed');
-      expectError(decodePacket(rawMessage([8, false, false, 'a', [['n', 'h', 1, 1, 0, new Map([['a', 'b']]), null]]])), 'malformed');
-    });
-
-    it.each(['__proto__', 'constructor', 'prototype'])('rejects the tag key %s', (key) => {
-      const detail = expectError(decodePacket(rawMessage([5, 'a', 'h', 1, 1, ['ok', '1', key, '{}'], null])), 'invalid-message');
-      expect(detail).toContain('tags');
-      expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-      expect(Object.prototype).not.toHaveProperty('ok');
-    });
-
-    it('rejects duplicate tag keys', () => {
-      expectError(decodePacket(rawMessage([5, 'a', 'h', 1, 1, ['k', '1', 'k', '2'], null])), 'invalid-message');
-    });
-
-    it('accepts keys that only look like Object.prototype members as own data', () => {
-      const [message] = expectOk(decodePacket(rawMessage([5, 'a', 'h', 1, 1, ['toString', 'x', 'hasOwnProperty', 'y'], null])));
-      if (message?.type !== 'alive') throw new Error('expected an alive');
-      expect(Object.keys(message.state.tags)).toEqual(['toString', 'hasOwnProperty']);
-      expect(message.state.tags['toString']).toBe('x');
     });
   });
 
@@ -655,7 +606,6 @@ describe('the hand-written push-pull encoder', () => {
     incarnation: fc.integer({ min: 0, max: 0xffff_ffff }),
     status: fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'left' as const),
     state: fc.record({
-      tags: fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 70000 }), { maxKeys: 20 }),
       payload: fc.option(fc.uint8Array({ maxLength: 70000 }), { nil: null }),
     }),
   });
@@ -676,7 +626,6 @@ describe('the hand-written push-pull encoder', () => {
             m.addr.port,
             m.incarnation,
             codes[m.status],
-            Object.entries(m.state.tags).flat(),
             m.state.payload === null ? null : Buffer.from(m.state.payload),
           ]),
         ]);
@@ -707,7 +656,6 @@ describe('the hand-written push-pull encoder', () => {
             m.addr.port,
             m.incarnation,
             codes[m.status],
-            Object.entries(m.state.tags).flat(),
             m.state.payload === null ? null : Buffer.from(m.state.payload),
           ]),
         ]);
@@ -723,9 +671,6 @@ describe('the hand-written push-pull encoder', () => {
     fc.assert(
       fc.property(arbCase, ([states, picks, join, reply, source]) => {
         const members = picks.map(([r, k]) => ({ ...r, state: states[k % states.length]! }));
-        // Only valid records reach a member table (a state with a reserved tag key such as
-        // __proto__ is refused where it comes in), and only they have reference bytes to compare.
-        fc.pre(members.every((m) => !Object.keys(m.state.tags).some(isReservedTagKey)));
         const prefixes = members.map((m) => encodeRecordPrefix(m.node, m.addr.host, m.addr.port));
         // Prefixes side by side in one array, as a registry keeps them.
         const all = concat(...prefixes);
@@ -781,8 +726,7 @@ describe('the hand-written push-pull encoder', () => {
 
 describe('the direct push-pull decoder', () => {
   const asciiName = fc.string({ minLength: 1, maxLength: 12, unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)) });
-  const arbAsciiState: fc.Arbitrary<MemberState> = fc.record({
-    tags: fc.dictionary(fc.oneof(asciiName, fc.constantFrom('__proto__', 'constructor', '')), fc.string({ maxLength: 40 }), { maxKeys: 4 }),
+  const arbAsciiState: fc.Arbitrary<AliveState> = fc.record({
     payload: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null }),
   });
   const arbAsciiMember: fc.Arbitrary<MemberRecord> = fc.record({
@@ -836,8 +780,7 @@ describe('the direct push-pull decoder', () => {
 describe('the msgpack subset, against msgpackr', () => {
   const msgpackr = new Packr({ useRecords: false, mapsAsObjects: false, moreTypes: false, structuredClone: false, bundleStrings: false });
   const codes = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
-  const tagsOf = (s: MemberState): string[] => Object.entries(s.tags).flat();
-  const payloadOf = (s: MemberState): Buffer | null => (s.payload === null ? null : Buffer.from(s.payload));
+  const payloadOf = (s: AliveState): Buffer | null => (s.payload === null ? null : Buffer.from(s.payload));
   /** A message as the positional array the codec documents. */
   const layout = (m: Message): unknown[] => {
     switch (m.type) {
@@ -850,13 +793,13 @@ describe('the msgpack subset, against msgpackr', () => {
       case 'nack':
         return [4, m.seq];
       case 'alive':
-        return [5, m.node, m.addr.host, m.addr.port, m.incarnation, tagsOf(m.state), payloadOf(m.state)];
+        return [5, m.node, m.addr.host, m.addr.port, m.incarnation, payloadOf(m.state)];
       case 'suspect':
         return [6, m.node, m.incarnation, m.from];
       case 'dead':
         return [7, m.node, m.incarnation, m.from];
       case 'push-pull':
-        return [8, m.join, m.reply, m.source, m.members.map((r) => [r.node, r.addr.host, r.addr.port, r.incarnation, codes[r.status], tagsOf(r.state), payloadOf(r.state)])];
+        return [8, m.join, m.reply, m.source, m.members.map((r) => [r.node, r.addr.host, r.addr.port, r.incarnation, codes[r.status], payloadOf(r.state)])];
       case 'state-delta':
         return [9, m.deltas.map((d) => Buffer.from(encodeDelta(d)))];
       case 'state-digest':
@@ -896,21 +839,20 @@ describe('the msgpack subset, against msgpackr', () => {
     );
   });
 
-  it('sizes a state as msgpackr encodes [tags, payload], less the array header', () => {
+  it('sizes a state as msgpackr encodes its payload', () => {
     const arbBigState = fc.record({
-      tags: fc.dictionary(fc.string({ maxLength: 40 }), fc.string({ maxLength: 300 }), { maxKeys: 20 }),
       payload: fc.option(fc.uint8Array({ maxLength: 70_000 }), { nil: null }),
     });
     fc.assert(
       fc.property(fc.oneof(arbState, arbBigState), (state) => {
-        expect(encodedStateSize(state)).toBe(msgpackr.pack([tagsOf(state), payloadOf(state)]).length - 1);
+        expect(encodedStateSize(state)).toBe(msgpackr.pack(payloadOf(state)).length);
       }),
       { numRuns: 300 },
     );
   });
 
-  it('keeps a leading U+FEFF in names and tags', () => {
-    const alive = { type: 'alive' as const, node: '\ufeffn', addr, incarnation: 1, state: { tags: { '\ufeffk': '\ufeffv' }, payload: null } };
+  it('keeps a leading U+FEFF in names', () => {
+    const alive = { type: 'alive' as const, node: '\ufeffn', addr, incarnation: 1, state: { payload: null } };
     expect(expectOk(roundTrip([alive]))).toEqual([alive]);
   });
 });

@@ -85,10 +85,7 @@ const arbInt = fc.oneof(
 );
 const arbStateName = fc.string({ minLength: 1, maxLength: 12 });
 const arbAddr = fc.record({ host: arbName, port: arbInt });
-const arbTags = fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'code', 'type')), fc.string({ maxLength: 40 }), {
-  maxKeys: 4,
-});
-const arbState = fc.record({ tags: arbTags, payload: fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }) });
+const arbState = fc.record({ payload: fc.option(fc.uint8Array({ maxLength: 40 }), { nil: null }) });
 const arbMember = fc.record({ node: arbName, addr: arbAddr, incarnation: arbInt, status: fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'left' as const), state: arbState });
 function arbDelta(): fc.Arbitrary<NodeDelta> {
   const signature = fc.uint8Array({ minLength: 72, maxLength: 72 });
@@ -166,7 +163,6 @@ const arbValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 /** A message as its positional array (what the layout says), for replacing one field. */
 function positional(message: Message): unknown[] {
   const codes = { alive: 0, suspect: 1, dead: 2, left: 3 } as const;
-  const tags = (t: Readonly<Record<string, string>>): string[] => Object.entries(t).flat();
   switch (message.type) {
     case 'ping':
       return [1, message.seq, message.target, message.source, message.sourceAddr.host, message.sourceAddr.port];
@@ -177,7 +173,7 @@ function positional(message: Message): unknown[] {
     case 'nack':
       return [4, message.seq];
     case 'alive':
-      return [5, message.node, message.addr.host, message.addr.port, message.incarnation, tags(message.state.tags), message.state.payload];
+      return [5, message.node, message.addr.host, message.addr.port, message.incarnation, message.state.payload];
     case 'suspect':
       return [6, message.node, message.incarnation, message.from];
     case 'dead':
@@ -188,7 +184,7 @@ function positional(message: Message): unknown[] {
         message.join,
         message.reply,
         message.source,
-        message.members.map((m) => [m.node, m.addr.host, m.addr.port, m.incarnation, codes[m.status], tags(m.state.tags), m.state.payload]),
+        message.members.map((m) => [m.node, m.addr.host, m.addr.port, m.incarnation, codes[m.status], m.state.payload]),
       ];
     case 'state-delta':
       return [9, message.deltas.map(encodeDelta)];

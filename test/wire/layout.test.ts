@@ -19,7 +19,7 @@ const SAMPLES: Readonly<Record<MessageType, Message>> = {
   'ping-req': { type: 'ping-req', seq: 2, target: 'c', targetAddr: addr, source: 'a', sourceAddr: addr, nack: true },
   ack: { type: 'ack', seq: 3, digest: 4 },
   nack: { type: 'nack', seq: 5 },
-  alive: { type: 'alive', node: 'a', addr, incarnation: 6, state: { tags: { k: 'v' }, payload: new Uint8Array([1]) } },
+  alive: { type: 'alive', node: 'a', addr, incarnation: 6, state: { payload: new Uint8Array([1]) } },
   suspect: { type: 'suspect', node: 'a', incarnation: 7, from: 'b' },
   dead: { type: 'dead', node: 'a', incarnation: 8, from: 'b' },
   'push-pull': {
@@ -27,7 +27,7 @@ const SAMPLES: Readonly<Record<MessageType, Message>> = {
     join: true,
     reply: false,
     source: 'a',
-    members: [{ node: 'n', addr, incarnation: 9, status: 'suspect', state: { tags: { k: 'v' }, payload: null } }],
+    members: [{ node: 'n', addr, incarnation: 9, status: 'suspect', state: { payload: null } }],
   },
   'state-delta': {
     type: 'state-delta',

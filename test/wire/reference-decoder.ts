@@ -72,28 +72,9 @@ function isPort(v: unknown): v is number {
   return typeof v === 'number' && v >= 1 && v <= 65535 && (v | 0) === v;
 }
 
-/** Decoded tags, or the reason they are invalid. */
-function decodeTags(v: unknown, limits: DecodeLimits): Record<string, string> | string {
-  if (!Array.isArray(v)) return 'tags (not an array)';
-  const n = v.length;
-  if ((n & 1) !== 0) return 'tags (odd length)';
-  if (n > limits.maxTags * 2) return `tags (${n / 2} tags, at most ${limits.maxTags})`;
-  const tags: Record<string, string> = {};
-  for (let i = 0; i < n; i += 2) {
-    const key: unknown = v[i];
-    const value: unknown = v[i + 1];
-    if (!isStr(key, limits.maxTagKeyBytes)) return `tags (key ${i / 2})`;
-    if (!isStr(value, limits.maxTagValueBytes)) return `tags (value ${i / 2})`;
-    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return `tags (reserved key ${key})`;
-    if (Object.hasOwn(tags, key)) return `tags (duplicate key ${JSON.stringify(key)})`;
-    tags[key] = value;
-  }
-  return tags;
-}
 
 /** A member state under construction: its payload is filled in once the whole packet is valid. */
 interface PendingState {
-  tags: Record<string, string>;
   payload: Uint8Array | null;
 }
 
@@ -105,7 +86,6 @@ interface PendingState {
 
 /** A member state under construction: its payload is filled in once the whole packet is valid. */
 interface PendingState {
-  tags: Record<string, string>;
   payload: Uint8Array | null;
 }
 
@@ -116,11 +96,11 @@ interface Pending {
 }
 
 /** Checks a decoded payload field and builds the state; undefined if the payload is invalid. */
-function decodeState(tags: Record<string, string>, v: unknown, limits: DecodeLimits, pending: Pending): PendingState | undefined {
-  if (v === null) return { tags, payload: null };
+function decodeState(v: unknown, limits: DecodeLimits, pending: Pending): PendingState | undefined {
+  if (v === null) return { payload: null };
   // The pre-scan admits no extensions, so a Uint8Array here is always a msgpack bin.
   if (!(v instanceof Uint8Array) || v.length > limits.maxPayloadBytes) return undefined;
-  const state: PendingState = { tags, payload: null };
+  const state: PendingState = { payload: null };
   pending.sources.push(v);
   pending.states.push(state);
   return state;
@@ -192,7 +172,7 @@ function decodeOne(m: unknown, index: number, limits: DecodeLimits, pending: Pen
       return { type: 'nack', seq };
     }
     case CODE_ALIVE: {
-      if (len !== 7) return invalid(code, `length ${len}`);
+      if (len !== 6) return invalid(code, `length ${len}`);
       const node: unknown = m[1];
       const host: unknown = m[2];
       const port: unknown = m[3];
@@ -201,9 +181,7 @@ function decodeOne(m: unknown, index: number, limits: DecodeLimits, pending: Pen
       if (!isName(host, limits.maxHostBytes)) return invalid(code, 'addr.host');
       if (!isPort(port)) return invalid(code, 'addr.port');
       if (!isU32(incarnation)) return invalid(code, 'incarnation');
-      const tags = decodeTags(m[5], limits);
-      if (typeof tags === 'string') return invalid(code, `state.${tags}`);
-      const state = decodeState(tags, m[6], limits, pending);
+      const state = decodeState(m[5], limits, pending);
       if (state === undefined) return invalid(code, 'state.payload');
       return { type: 'alive', node, addr: { host, port }, incarnation, state };
     }
@@ -308,7 +286,7 @@ function decodeOne(m: unknown, index: number, limits: DecodeLimits, pending: Pen
 /** A decoded member record, or the name of its invalid field. */
 function decodeMember(r: unknown, limits: DecodeLimits, pending: Pending): MemberRecord | string {
   if (!Array.isArray(r)) return 'record (not an array)';
-  if (r.length !== 7) return `record (length ${r.length})`;
+  if (r.length !== 6) return `record (length ${r.length})`;
   const node: unknown = r[0];
   const host: unknown = r[1];
   const port: unknown = r[2];
@@ -321,9 +299,7 @@ function decodeMember(r: unknown, limits: DecodeLimits, pending: Pending): Membe
   if (typeof status !== 'number') return 'status';
   const statusName = STATUSES[status];
   if (statusName === undefined) return 'status';
-  const tags = decodeTags(r[5], limits);
-  if (typeof tags === 'string') return `state.${tags}`;
-  const state = decodeState(tags, r[6], limits, pending);
+  const state = decodeState(r[5], limits, pending);
   if (state === undefined) return 'state.payload';
   const addr: Address = { host, port };
   return { node, addr, incarnation, status: statusName, state };
