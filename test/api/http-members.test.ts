@@ -1,9 +1,10 @@
 /**
  * GET /v1/members on a real agent: the encoded answer is kept between calls (by the agent's
  * membersVersion()) and is made again whenever the list changes: a join, a tag change, a leave.
+ * And the join warm-up's POST /v1/join through a throwaway server.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpServer, type HttpServer } from '../../src/api/server.js';
+import { createHttpServer, warmUpJoinOverHttp, type HttpServer } from '../../src/api/server.js';
 import { Agents, waitFor } from '../agent/support.js';
 import type { Address } from '../../src/wire/messages.js';
 import { call } from './http-support.js';
@@ -73,5 +74,15 @@ describe('GET /v1/members on a real agent', () => {
     const before = a.membersVersion();
     await a.start();
     expect(a.membersVersion()).not.toBe(before);
+  });
+});
+
+describe('the join warm-up through the HTTP API', () => {
+  it("joins the throwaway joiner through a throwaway API server's POST /v1/join, and closes that server", async () => {
+    const seed = await agents.started('warm-seed');
+    const joiner = await agents.started('warm-joiner');
+    await warmUpJoinOverHttp(joiner, seed.address);
+    expect(joiner.members().map((m) => m.name).sort()).toEqual(['warm-joiner', 'warm-seed']);
+    expect(seed.members().map((m) => m.name).sort()).toEqual(['warm-joiner', 'warm-seed']);
   });
 });
