@@ -91,8 +91,6 @@ export interface MembershipConfig {
 interface PushPullContext {
   readonly source: string;
   readonly ourJoin: boolean;
-  /** The answer to our own join while we knew nobody else: merged without re-broadcasting (see broadcast). */
-  readonly quiet: boolean;
   readonly budget: number;
   added: number;
   refused: number;
@@ -167,8 +165,6 @@ export class Membership {
   /** This node's signed alive, for the incarnation and state it was signed at. */
   private selfSigned: { incarnation: number; state: MemberState; wire: Uint8Array } | null = null;
   private pushPullContext: PushPullContext | null = null;
-  /** True while the answer to this node's own join, sent while it knew nobody else, is merged (nothing of it is re-broadcast). */
-  private mergingOurJoin = false;
 
   constructor(config: MembershipConfig) {
     this.name = config.name;
@@ -916,54 +912,48 @@ export class Membership {
     const bytes = recs.bytes;
     // Identity enforced: the records are not signed, so only the signed ones before them count.
     const count = this.auth !== null && this.transition === 'off' ? 0 : recs.count;
-    // Merged without re-broadcasting when it answers our own join and we knew nobody else (see broadcast).
-    this.mergingOurJoin = ctx !== null ? ctx.quiet : ourJoin && t.active <= 1;
-    try {
-      for (let k = 0; k < count; k++) {
-        recs.seek(k);
-        // One lookup per record, from the packet's bytes while the name is ASCII (its bytes are its
-        // UTF-16 units): most records of a full-state exchange are news to nobody, and those build
-        // no object. Anything else is built as decodePacket builds it and merged as a record.
-        let r: MemberRecord | null = null;
-        let self: boolean;
-        let slot: number;
-        if (recs.nameAscii) {
-          self = asciiEquals(this.name, bytes, recs.nameStart, recs.nameLength);
-          slot = self ? NONE : t.slotOfRecord(bytes, recs.nameStart, recs.nameLength, recs.prefixStart, recs.prefixEnd);
-        } else {
-          r = recs.record();
-          self = r.node === this.name;
-          slot = self ? NONE : t.slotOf(r.node);
-        }
-        if (recs.status !== 'alive') {
-          this.mergeRecord(r ?? recs.record(), slot, msg.source, now);
+    for (let k = 0; k < count; k++) {
+      recs.seek(k);
+      // One lookup per record, from the packet's bytes while the name is ASCII (its bytes are its
+      // UTF-16 units): most records of a full-state exchange are news to nobody, and those build
+      // no object. Anything else is built as decodePacket builds it and merged as a record.
+      let r: MemberRecord | null = null;
+      let self: boolean;
+      let slot: number;
+      if (recs.nameAscii) {
+        self = asciiEquals(this.name, bytes, recs.nameStart, recs.nameLength);
+        slot = self ? NONE : t.slotOfRecord(bytes, recs.nameStart, recs.nameLength, recs.prefixStart, recs.prefixEnd);
+      } else {
+        r = recs.record();
+        self = r.node === this.name;
+        slot = self ? NONE : t.slotOf(r.node);
+      }
+      if (recs.status !== 'alive') {
+        this.mergeRecord(r ?? recs.record(), slot, msg.source, now);
+        continue;
+      }
+      if (!self && slot === NONE) {
+        if (added >= budget) {
+          refused++;
           continue;
         }
-        if (!self && slot === NONE) {
-          if (added >= budget) {
-            refused++;
-            continue;
-          }
-          added++;
-        }
-        // mergeRecord's first question (a known member at this address, at this incarnation or
-        // older, is left alone), answered from the bytes.
-        // (The entry's identity with this record's very name, host and port bytes has its address.)
-        const known =
-          slot !== NONE && recs.hostAscii && ((r === null && t.foundSamePrefix) || this.sameAddressAt(slot, recs)) && !newer(recs.incarnation, t.incarnation(slot));
-        if (!known) {
-          r ??= recs.record();
-          this.mergeRecord(r, slot, msg.source, now);
-        }
-        // The seed we chose vouches for its alive members, as a snapshot does (restore): heard, so
-        // a joiner's first rounds probe them as one round-robin, not at most every other probe.
-        if (ourJoin && !self) {
-          if (slot === NONE) slot = t.slotOf((r ?? recs.record()).node);
-          if (slot !== NONE && (known || sameAddress(t.addr(slot), (r ?? recs.record()).addr))) t.setHeard(slot);
-        }
+        added++;
       }
-    } finally {
-      this.mergingOurJoin = false;
+      // mergeRecord's first question (a known member at this address, at this incarnation or
+      // older, is left alone), answered from the bytes.
+      // (The entry's identity with this record's very name, host and port bytes has its address.)
+      const known =
+        slot !== NONE && recs.hostAscii && ((r === null && t.foundSamePrefix) || this.sameAddressAt(slot, recs)) && !newer(recs.incarnation, t.incarnation(slot));
+      if (!known) {
+        r ??= recs.record();
+        this.mergeRecord(r, slot, msg.source, now);
+      }
+      // The seed we chose vouches for its alive members, as a snapshot does (restore): heard, so
+      // a joiner's first rounds probe them as one round-robin, not at most every other probe.
+      if (ourJoin && !self) {
+        if (slot === NONE) slot = t.slotOf((r ?? recs.record()).node);
+        if (slot !== NONE && (known || sameAddress(t.addr(slot), (r ?? recs.record()).addr))) t.setHeard(slot);
+      }
     }
     // The peer answered over a stream from its own address: it is there.
     const peer = this.table.slotOf(msg.source);
@@ -1150,15 +1140,7 @@ export class Membership {
    * message is still sent no more times in all (the retransmit limit counts every round).
    */
   private broadcast(key: string, msg: Message): void {
-    const wire = this.auth === null ? null : this.wireOf(msg); // wireOf also keeps a signed record for push-pulls
-    // The answer to this node's own join, when this node knew no other live member before it, is
-    // what the seed holds and nothing else: none of it is news to anyone this node can gossip to
-    // (the seed gossiped each record when it learned it; anti-entropy repairs what that missed).
-    // Only this node's own refutation, when the seed held it suspect or dead, goes out. A joiner
-    // that knew others (another mesh, a restored snapshot) passes the answer on as memberlist does,
-    // so that two meshes joined through it merge.
-    if (key !== this.name && (this.mergingOurJoin || this.pushPullContext?.quiet === true)) return;
-    this.queue.enqueue(key, wire ?? encodeMessage(msg));
+    this.queue.enqueue(key, this.auth === null ? encodeMessage(msg) : this.wireOf(msg));
     this.queued();
   }
 
@@ -1304,7 +1286,7 @@ export class Membership {
     const last = messages[messages.length - 1] as Message | PushPullView;
     if (last.type !== 'push-pull-view') return;
     const ourJoin = last.join && last.reply && this.answersOurJoin(from);
-    this.pushPullContext = { source: last.source, ourJoin, quiet: ourJoin && this.table.active <= 1, budget: ourJoin ? Infinity : this.newMemberBudget(last.source, now), added: 0, refused: 0 };
+    this.pushPullContext = { source: last.source, ourJoin, budget: ourJoin ? Infinity : this.newMemberBudget(last.source, now), added: 0, refused: 0 };
   }
 
   /** Asks for the certificate `fingerprint` names: of the datagram's sender, or the push-pull's. */

@@ -489,66 +489,6 @@ describe('membership: stale accusations', () => {
   });
 });
 
-describe("membership: the answer to a node's own join is not re-broadcast", () => {
-  it("a joiner that knew nobody queues nothing about the seed's members; the seed queues the joiner; a stranger's push-pull is gossiped on", () => {
-    const h = new Hand();
-    for (const n of ['a', 'b', 'c', 'd']) h.add(n);
-    for (const n of ['a', 'b', 'c']) h.apply(n, h.node(n).start(h.now));
-    h.apply('b', h.node('b').join([h.addrOf('a')], h.now));
-    h.apply('c', h.node('c').join([h.addrOf('a')], h.now));
-    h.deliverAll();
-    const a = h.node('a');
-    const d = h.node('d');
-    h.apply('d', d.start(h.now));
-    const seedQueued = a.queuedBroadcasts;
-    h.apply('d', d.join([h.addrOf('a')], h.now));
-    h.deliverAll();
-    // d knows the mesh, and the seed's answer put nothing in d's queue: a, b and c are news to nobody.
-    expect(['a', 'b', 'c'].map((x) => d.statusOf(x))).toEqual(['alive', 'alive', 'alive']);
-    expect(d.queuedBroadcasts).toBe(0);
-    expect(h.eventsOf('d', 'member-join')).toHaveLength(3);
-    // The news, d itself, is the seed's to spread.
-    expect(a.queuedBroadcasts).toBe(seedQueued + 1);
-    // A push-pull d did not ask for is gossiped on as before (a healed partition merges through it).
-    const records: MemberRecord[] = [{ node: 'e', addr: { host: 'h', port: 99 }, incarnation: 1, status: 'alive', state: { tags: {}, payload: null } }];
-    h.apply('d', d.handlePacket(h.addrOf('b'), encodePushPullPacket({ type: 'push-pull', join: false, reply: true, source: 'b', members: records }), 'stream', h.now));
-    expect(d.statusOf('e')).toBe('alive');
-    expect(d.queuedBroadcasts).toBe(1);
-  });
-
-  it('a joiner that knew other members (another mesh) passes the answer on, so that the two meshes merge', () => {
-    const h = new Hand();
-    for (const n of ['a', 'b', 'c', 'x']) h.add(n);
-    for (const n of ['a', 'b', 'c', 'x']) h.apply(n, h.node(n).start(h.now));
-    h.apply('c', h.node('c').join([h.addrOf('a')], h.now));
-    h.apply('x', h.node('x').join([h.addrOf('b')], h.now));
-    h.deliverAll();
-    const b = h.node('b');
-    const queued = b.queuedBroadcasts;
-    h.apply('b', b.join([h.addrOf('a')], h.now));
-    h.deliverAll();
-    expect(b.queuedBroadcasts).toBeGreaterThanOrEqual(queued + 2); // a and c, news to x
-    h.runUntil(h.now + 2_000);
-    expect(['a', 'b', 'c'].map((n) => h.node('x').statusOf(n))).toEqual(['alive', 'alive', 'alive']);
-  });
-
-  it('a joiner the seed holds dead refutes, and that refutation is gossiped', () => {
-    const h = cluster(['a', 'b', 'c']);
-    const a = h.node('a');
-    // a holds b dead at b's incarnation; b rejoins through a and must outbid it.
-    h.apply('a', a.handlePacket(h.addrOf('c'), packet({ type: 'dead', node: 'b', incarnation: h.node('b').incarnation, from: 'c' }), 'datagram', h.now));
-    expect(a.statusOf('b')).toBe('dead');
-    const b = h.node('b');
-    const before = b.incarnation;
-    h.packets.length = 0;
-    h.apply('b', b.join([h.addrOf('a')], h.now));
-    h.deliverAll();
-    expect(b.incarnation).toBeGreaterThan(before);
-    expect(a.statusOf('b')).toBe('alive');
-    expect(b.queuedBroadcasts).toBeGreaterThanOrEqual(1);
-  });
-});
-
 describe('membership: members heard from', () => {
   it("a joiner counts the alive members of its own join's answer as heard, and a stranger's push-pull adds them unheard", () => {
     const h = new Hand();
