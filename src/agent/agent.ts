@@ -82,6 +82,8 @@ export class HearsayAgent extends ServiceFacade implements Agent {
   private readonly stateGeneration = Date.now();
   private readonly dataLog: Logger;
   private lifecycle: AgentState = 'created';
+  /** Whether the core made at start has replaced the provisional one (membersVersion). */
+  private coreStarted = false;
   private advertised: Address;
   private bound: Address;
   private tags: Readonly<Record<string, string>>;
@@ -227,6 +229,11 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     return this.runtime.core.members().map((v) => ({ name: v.name, addr: v.host, port: v.port, status: v.status, incarnation: v.incarnation, tags: v.state.tags }));
   }
 
+  membersVersion(): number {
+    // The core made at start replaces the provisional one, whose versions count from 0 as well.
+    return this.runtime.core.viewVersion * 2 + (this.coreStarted ? 1 : 0);
+  }
+
   memberViews(): MemberView[] {
     return this.runtime.core.members();
   }
@@ -333,6 +340,7 @@ export class HearsayAgent extends ServiceFacade implements Agent {
     }
     this.persistence.restoreServices(this.serviceRuntime);
     this.runtime.core = this.makeCore(this.advertised);
+    this.coreStarted = true;
     this.lifecycle = 'running';
     this.serviceRuntime.refreshSelf();
     this.log.info({ bind: formatHostPort(this.bound), advertise: formatHostPort(this.advertised), incarnation: this.incarnation }, 'agent started');

@@ -180,6 +180,12 @@ export interface AgentNode {
   /** Stops timers and sockets. Idempotent. */
   close(): Promise<void>;
   members(): MemberInfo[];
+  /**
+   * A number that changes whenever members() would answer differently (an entry added, removed
+   * or reordered, or its status, incarnation, address or tags changed), so that a caller showing
+   * the list may keep what it made of it until then (the HTTP API keeps its encoded answer).
+   */
+  membersVersion(): number;
   /** Every entry including tombstones, with full detail. */
   memberViews(): MemberView[];
   setTags(tags: Readonly<Record<string, string>>): void;

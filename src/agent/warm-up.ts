@@ -11,7 +11,8 @@
  * So WARM_UP_DELAY_MS after start (off the path to a listening, answering API): first throwaway cores, no sockets, merge a synthetic
  * mesh of nine members through the real codec (the merge loop over many records, which one
  * join between two agents would not run); then two throwaway agents on 127.0.0.1 port 0 run one
- * real join over loopback (the joiner, runtime, TCP dial and framing), logging to a logger that
+ * real join over loopback (the joiner, runtime, TCP dial and framing; with the HTTP API, asked
+ * through a throwaway API server's POST /v1/join, see warmJoinThrough), logging to a logger that
  * writes nowhere, and close. The real agent is not touched: the throwaway ones have their own
  * sockets, tables, counters and events, no data dir, and live for a few milliseconds. A warm-up
  * that fails (no loopback) costs only that speed.
@@ -33,6 +34,18 @@ import type { Agent, AgentOptions } from './types.js';
 export const WARM_UP_DELAY_MS = 1000;
 
 let started = false;
+
+/**
+ * How the throwaway joiner joins: joiner.join(), or, once this process serves the HTTP API, its
+ * POST /v1/join on a throwaway server (api/server.ts registers it), so that the route, the body's
+ * reading and parsing and the answer run once before the real agent's join does.
+ */
+let joinVia: ((joiner: Agent, seed: Address) => Promise<void>) | undefined;
+
+/** Makes the warm-up join through `via` (the first one registered is kept). */
+export function warmJoinThrough(via: (joiner: Agent, seed: Address) => Promise<void>): void {
+  joinVia ??= via;
+}
 
 /** Whether this process has begun its warm-up (for tests). */
 export function joinPathWarmed(): boolean {
@@ -57,7 +70,8 @@ export async function warmJoinPath(create: (options: AgentOptions) => Agent): Pr
     made.push(joiner);
     await seed.start();
     await joiner.start();
-    await joiner.join([seed.address], { attempts: 1, timeoutMs: 2000 });
+    if (joinVia !== undefined) await joinVia(joiner, seed.address);
+    else await joiner.join([seed.address], { attempts: 1, timeoutMs: 2000 });
   } catch {
     // Only the first join's speed depends on it.
   } finally {

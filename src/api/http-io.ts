@@ -17,6 +17,17 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** JSON encoded once for many answers (sendEncodedJson). */
+export function encodeJson(body: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(body)}\n`, 'utf8');
+}
+
+/** Answers with JSON already encoded by encodeJson (never cached by the client). */
+export function sendEncodedJson(res: ServerResponse, status: number, encoded: Buffer): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': encoded.length, 'cache-control': 'no-store' });
+  res.end(encoded);
+}
+
 /** The fields of a JSON object body, refusing anything but `allowed`; `example` shows a good body. */
 export function objectBody(body: unknown, allowed: readonly string[], example: string): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

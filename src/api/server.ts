@@ -22,7 +22,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { warmJoinThrough } from '../agent/warm-up.js';
+import { formatHostPort } from '../transport/address.js';
 import { HTTP_DURATION_BUCKETS, HTTP_DURATION_LABELS } from '../agent/counters.js';
 import type { Agent } from '../agent/types.js';
 import { LabelledHistograms } from '../util/histogram.js';
@@ -89,7 +91,31 @@ class Semaphore {
   }
 }
 
+/**
+ * The warm-up's join (agent/warm-up.ts) through a throwaway API server of the throwaway joiner:
+ * one POST /v1/join over loopback, so that a fresh agent's one real join through its API does not
+ * run the request's path (routing, the body read and parsed, the answer) for the first time.
+ */
+export async function warmUpJoinOverHttp(joiner: Agent, seed: Address): Promise<void> {
+  const server = createHttpServer(joiner);
+  try {
+    const api = await server.listen({ host: '127.0.0.1', port: 0 });
+    const body = JSON.stringify({ addrs: [formatHostPort(seed)] });
+    const head = `POST /v1/join HTTP/1.1\r\nhost: ${formatHostPort(api)}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(api.port, api.host, () => socket.write(head + body));
+      socket.setTimeout(2000, () => socket.destroy(new Error('no answer')));
+      socket.on('data', () => undefined);
+      socket.once('error', reject);
+      socket.once('close', () => resolve());
+    });
+  } finally {
+    await server.close();
+  }
+}
+
 export function createHttpServer(agent: Agent, options: HttpServerOptions = {}): HttpServer {
+  warmJoinThrough(warmUpJoinOverHttp);
   const log = options.logger;
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   const headerTimeoutMs = options.headerTimeoutMs ?? 10_000;

@@ -73,6 +73,8 @@ export class MemberTable {
   private changedBase = 0;
   private readonly changedOther = new Map<number, number>();
   private digestValue = 0;
+  /** Bumped by every change of what `slots()` and `view()` show (see `version`). */
+  private changes = 0;
   /** Slots in probe order (self and tombstones included; the probe skips them). */
   private order = new Int32Array(0);
   private orderLength = 0;
@@ -113,6 +115,15 @@ export class MemberTable {
    */
   get digest(): number {
     return this.digestValue >>> 0;
+  }
+
+  /**
+   * A number that changes whenever an entry is added, removed or reordered, or changes status,
+   * incarnation or identity (name, address, state): while it stays, `slots()` and every `view()`
+   * but its `changedAt` give what they gave. The API caches its encoded member list by it.
+   */
+  get version(): number {
+    return this.changes;
   }
 
   /** The slot of `name`, or NONE. */
@@ -385,6 +396,7 @@ export class MemberTable {
       order[offset] = slot;
     }
     this.restoreAdded = true;
+    this.changes++;
     return slot;
   }
 
@@ -392,6 +404,7 @@ export class MemberTable {
   restoreAdded = false;
 
   private addId(id: number, incarnation: number, status: MemberStatus, now: number): number {
+    this.changes++;
     let slot = this.free.pop();
     if (slot === undefined) {
       if (this.highWater >= this.capacity) this.grow(Math.max(8, this.capacity * 2));
@@ -440,6 +453,7 @@ export class MemberTable {
   }
 
   setIncarnation(slot: number, incarnation: number): void {
+    this.changes++;
     const alive = this.code(slot) === ALIVE;
     if (alive) this.digestValue ^= this.entryHash(slot);
     this.cells[2 * slot + 1] = incarnation;
@@ -448,6 +462,7 @@ export class MemberTable {
 
   /** Replaces a member's identity (same name: a new address or state). */
   setIdentity(slot: number, ident: Identity): void {
+    this.changes++;
     const id = this.identities.acquire(ident);
     this.identities.release(this.cells[2 * slot] as number);
     this.cells[2 * slot] = id;
@@ -455,6 +470,7 @@ export class MemberTable {
 
   /** `setIdentity` by id (see `addShared`). */
   setIdentityShared(slot: number, id: number): void {
+    this.changes++;
     this.identities.retain(id);
     this.identities.release(this.cells[2 * slot] as number);
     this.cells[2 * slot] = id;
@@ -464,6 +480,7 @@ export class MemberTable {
     const code = codeOf(status);
     const old = this.code(slot);
     if (old === code) return;
+    this.changes++;
     if (old === ALIVE || code === ALIVE) this.digestValue ^= this.entryHash(slot);
     this.untrack(slot);
     this.counts[STATUS[old] as MemberStatus]--;
@@ -512,6 +529,7 @@ export class MemberTable {
   remove(slot: number): void {
     const id = slot < this.highWater ? (this.cells[2 * slot] as number) : NONE;
     if (id === NONE || this.slotOf(this.identities.get(id).node) !== slot) return;
+    this.changes++;
     this.removeIndex(slot);
     this.count--;
     if (this.code(slot) === ALIVE) this.digestValue ^= this.entryHash(slot);
@@ -662,6 +680,7 @@ export class MemberTable {
   }
 
   private shuffleOrder(): void {
+    this.changes++;
     const order = this.order;
     for (let i = this.orderLength - 1; i > 0; i--) {
       const j = this.random.int(i + 1);

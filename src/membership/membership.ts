@@ -265,6 +265,11 @@ export class Membership {
     return this.table.digest;
   }
 
+  /** Changes whenever `members()` would list other entries, or another order, status, incarnation, address or state (MemberTable.version). */
+  get viewVersion(): number {
+    return this.table.version;
+  }
+
   /** Number of entries in the table, self and tombstones included. */
   get size(): number {
     return this.table.size;

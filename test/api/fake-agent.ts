@@ -112,6 +112,13 @@ export class FakeAgent extends ServiceFacade implements Agent {
       .map((v) => ({ name: v.name, addr: v.host, port: v.port, status: v.status, incarnation: v.incarnation, tags: v.state.tags }));
   }
 
+  /** Tests change `views` by hand: never the same version, so nothing is kept from one call to the next. */
+  membersVersion(): number {
+    return ++this.versionCalls;
+  }
+
+  private versionCalls = 0;
+
   memberViews(): MemberView[] {
     return [...this.views];
   }

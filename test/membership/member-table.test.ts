@@ -10,6 +10,45 @@ const state = { tags: {}, payload: null };
 const ident = (node: string) => ({ node, addr: { host: 'h', port: 1 }, state });
 
 describe('the member table', () => {
+  it('changes its version whenever what slots() and view() show changes (the API caches the member list by it)', () => {
+    const statuses: MemberStatus[] = ['alive', 'suspect', 'dead', 'left'];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), name: fc.integer({ min: 0, max: 9 }) }),
+      fc.record({ kind: fc.constant('remove' as const), name: fc.integer({ min: 0, max: 9 }) }),
+      fc.record({ kind: fc.constant('status' as const), name: fc.integer({ min: 0, max: 9 }), to: fc.constantFrom(...statuses) }),
+      fc.record({ kind: fc.constant('incarnation' as const), name: fc.integer({ min: 0, max: 9 }), to: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ kind: fc.constant('identity' as const), name: fc.integer({ min: 0, max: 9 }), port: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({ kind: fc.constant('heard' as const), name: fc.integer({ min: 0, max: 9 }) }),
+      fc.record({ kind: fc.constant('touch' as const), name: fc.integer({ min: 0, max: 9 }) }),
+      fc.record({ kind: fc.constant('probe' as const) }),
+    );
+    const shown = (t: MemberTable): string =>
+      JSON.stringify(t.slots().map((slot) => { const { changedAt: _, ...rest } = t.view(slot); return rest; }));
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), fc.integer(), (ops, seed) => {
+        const t = new MemberTable(new SeededRandom(seed));
+        let now = 0;
+        for (const o of ops) {
+          const before = shown(t);
+          const version = t.version;
+          const name = 'name' in o ? `m${o.name}` : '';
+          const slot = name === '' ? NONE : t.slotOf(name);
+          now++;
+          if (o.kind === 'add' && slot === NONE) t.add(ident(name), 0, 'alive', now);
+          if (o.kind === 'remove' && slot !== NONE) t.remove(slot);
+          if (o.kind === 'status' && slot !== NONE) t.setStatus(slot, o.to, now);
+          if (o.kind === 'incarnation' && slot !== NONE) t.setIncarnation(slot, o.to);
+          if (o.kind === 'identity' && slot !== NONE) t.setIdentity(slot, { node: name, addr: { host: 'h', port: o.port }, state });
+          if (o.kind === 'heard' && slot !== NONE) t.setHeard(slot);
+          if (o.kind === 'touch' && slot !== NONE) t.touch(slot, now);
+          if (o.kind === 'probe') t.nextProbeTarget(NONE);
+          if (t.version === version) expect(shown(t)).toBe(before);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('finds every member by name after any sequence of adds and removes (model: a Map)', () => {
     const op = fc.oneof(
       fc.record({ kind: fc.constant('add' as const), name: fc.string({ minLength: 1, maxLength: 6 }) }),

@@ -17,7 +17,7 @@ import type { ApiContext } from '../context.js';
 import { API_ERROR_CODES, ApiError, toApiError } from '../errors.js';
 import { VERSION } from '../../version.js';
 import { identitySummary } from '../../identity/identity.js';
-import { objectBody } from '../http-io.js';
+import { encodeJson, objectBody, sendEncodedJson } from '../http-io.js';
 import { METRICS_CONTENT_TYPE, renderMetrics, type Sample } from '../prometheus.js';
 import type { Route } from '../router.js';
 
@@ -62,13 +62,21 @@ export function hearsaySelf(agent: AgentNode, profile: string | undefined): Reco
 
 export function agentRoutes(agent: AgentNode & Pick<AgentServices, 'services' | 'lookup'>, ctx: ApiContext): Route[] {
   const { log, options } = ctx;
+  // GET /v1/members as last encoded, and the membersVersion() it was made at: a program watching
+  // the mesh asks often (a poll of every agent ten times a second), and the list seldom changes.
+  let members: { readonly version: number; readonly body: Buffer } | undefined;
 
   return [
     {
       method: 'GET',
       path: '/v1/members',
-      handler: ({ json, query }) => {
-        if (!query.has('detailed')) return json(200, agent.members().map((m) => ({ ...m, tags: { ...m.tags } })));
+      handler: ({ json, query, res }) => {
+        if (!query.has('detailed')) {
+          const version = agent.membersVersion();
+          if (members?.version !== version) members = { version, body: encodeJson(agent.members()) };
+          sendEncodedJson(res, 200, members.body);
+          return;
+        }
         // ?detailed: tombstones too, and since when each member has its status (wall clock).
         const offset = Date.now() - performance.now();
         json(200, agent.memberViews().map((v) => ({ ...memberInfoFromView(v), statusSince: new Date(Math.round(offset + v.changedAt)).toISOString() })));
