@@ -265,9 +265,14 @@ export class Membership {
     return this.table.digest;
   }
 
-  /** Changes whenever `members()` would list other entries, or another order, status, incarnation, address or state (MemberTable.version). */
+  /**
+   * Changes whenever `members()` would list other entries, or another order, status, incarnation,
+   * address or state: the member table's version (MemberTable.version) plus the state store's
+   * change count, since a member's tags are its state entry `t:` (both only grow, so their sum
+   * changes when either does).
+   */
   get viewVersion(): number {
-    return this.table.version;
+    return this.table.version + this.stateSync.store.changes;
   }
 
   /** Number of entries in the table, self and tombstones included. */

@@ -104,6 +104,17 @@ export class StateStore {
   /** Signs this node's entries as they are made (identity); unset, entries are unsigned. */
   signer: EntrySigner | undefined = undefined;
 
+  private changeCount = 0;
+
+  /**
+   * A count raised by every change of what the store holds (an own change, a delta applied, a
+   * replica forgotten): while it stays, every entry read gives what it gave. Views that show state
+   * (a member's tags, `t:`) key their caches by it.
+   */
+  get changes(): number {
+    return this.changeCount;
+  }
+
   set(key: string, value: Uint8Array, now: number): ChangeResult {
     return this.change(key, value, now);
   }
@@ -207,6 +218,7 @@ export class StateStore {
     if (held === undefined) this.held++;
     if (target !== held) this.replicas.set(delta.node, target);
     this.summaryHash ^= contribution(target.digest());
+    this.changeCount++;
     return { ok: true, node: delta.node, replaced: fresh && held !== undefined, changed };
   }
 
@@ -216,6 +228,7 @@ export class StateStore {
     if (held === undefined) return;
     this.summaryHash ^= contribution(held.digest());
     this.held--;
+    this.changeCount++;
     if (this.base?.states.has(node) === true && node !== this.self) this.replicas.set(node, null);
     else this.replicas.delete(node);
   }
@@ -240,6 +253,7 @@ export class StateStore {
     const r = this.own.change(key, value, now, this.limits, this.signer);
     if (typeof r === 'string') return { ok: false, reason: r };
     this.summaryHash ^= before ^ contribution(this.own.digest());
+    this.changeCount++;
     return { ok: true, entry: r };
   }
 

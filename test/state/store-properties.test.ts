@@ -8,6 +8,7 @@
  *   view has seen deleted never comes back at an older version.
  * - A final deletion is final: once a view holds an owner at or past the version where the owner
  *   deleted a key for good, the view does not show it (tombstones collected or not).
+ * - A store's change count stays only while everything it shows stays.
  * - Convergence: once the network heals and nothing is lost, every node holds every owner's map.
  */
 import fc from 'fast-check';
@@ -183,9 +184,14 @@ class Net {
 /** Runs `ops` on `net`, checking every view after each, then heals and checks convergence. */
 function runAndConverge(net: Net, ops: readonly Op[]): void {
   const n = net.n;
-        for (const op of ops) {
+  // What each store shows, with its change count: while the count stays (the same store), so do
+  // the views (the API caches members' tags by it).
+  const shown = (o: number): string => JSON.stringify(NAMES.slice(0, n).map((_, w) => net.view(o, w) ?? null));
+  for (const op of ops) {
+    const before = net.stores.map((s, o) => ({ s, changes: s.changes, views: shown(o) }));
     net.run(op);
     net.checkViews();
+    for (const [o, b] of before.entries()) if (net.stores[o] === b.s && b.s.changes === b.changes) expect(shown(o), `${NAMES[o]}'s views with its change count unchanged`).toBe(b.views);
   }
   // Heal: deliver the late ones, then reliable exchanges until nobody misses anything.
   net.side = null;
