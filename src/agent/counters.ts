@@ -186,6 +186,7 @@ const TRANSPORT_COUNTS: readonly (readonly [key: string, metric: string, help: s
 const AGENT_COUNTS: readonly (readonly [key: string, metric: string, help: string])[] = [
   ['agent.streamProbeAcks', 'stream_probe_acks', 'Probes answered over TCP after the UDP probe timed out.'],
   ['agent.udpWarnings', 'udp_warnings', 'Warnings logged that UDP to a peer seems blocked.'],
+  ['agent.unsignedWarnings', 'unsigned_warnings', 'Warnings logged that a peer signs nothing while this node requires signatures (a rollout step skipped).'],
   ['agent.joinAttempts', 'join_attempts', 'Join attempts made (every seed, every retry).'],
   ['agent.snapshotWrites', 'snapshot_writes', 'Data-dir files written (peer snapshot, saved services).'],
   ['agent.snapshotErrors', 'snapshot_errors', 'Data-dir writes that failed.'],
