@@ -113,12 +113,7 @@ export class ReportLog {
   private unsignedDropped(from: Address, channel: Channel, count: number, source: string | undefined): void {
     // A stream's source port is its connection's, not the peer's gossip port: key it by host.
     const addr = channel === 'stream' ? from.host : formatHostPort(from);
-    const key = `unsigned\u0000${source ?? addr}`;
-    const t = this.now();
-    const last = this.warnedAt.get(key);
-    if (last !== undefined && t - last < this.udpWarningIntervalMs) return;
-    if (this.warnedAt.size >= MAX_WARNED_PEERS) this.warnedAt.clear();
-    this.warnedAt.set(key, t);
+    if (!this.dueWarning(`unsigned\u0000${source ?? addr}`)) return;
     this.counters.unsignedWarnings++;
     const who = source === undefined ? addr : `${source} (${addr})`;
     this.log.warn(
@@ -130,6 +125,16 @@ export class ReportLog {
     );
   }
 
+  /** Whether a warning keyed `key` is due (none within the warning interval), noting it if so. */
+  private dueWarning(key: string): boolean {
+    const t = this.now();
+    const last = this.warnedAt.get(key);
+    if (last !== undefined && t - last < this.udpWarningIntervalMs) return false;
+    if (this.warnedAt.size >= MAX_WARNED_PEERS) this.warnedAt.clear();
+    this.warnedAt.set(key, t);
+    return true;
+  }
+
   /**
    * TCP ping fallback: the datagram probe to this peer timed out, yet it acked over TCP. UDP is
    * probably blocked (a firewall) or one side advertises an address the other cannot reach by UDP.
@@ -137,11 +142,7 @@ export class ReportLog {
    */
   private udpBlocked(member: string, to: Address): void {
     this.counters.streamProbeAcks++;
-    const t = this.now();
-    const last = this.warnedAt.get(member);
-    if (last !== undefined && t - last < this.udpWarningIntervalMs) return;
-    if (this.warnedAt.size >= MAX_WARNED_PEERS) this.warnedAt.clear();
-    this.warnedAt.set(member, t);
+    if (!this.dueWarning(member)) return;
     this.counters.udpWarnings++;
     const peer = formatHostPort(to);
     this.log.warn(
