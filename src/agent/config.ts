@@ -5,7 +5,6 @@
  * Addresses are parsed by transport/address.ts, limits come from wire/limits.ts and defaults from
  * defaults.ts.
  */
-import type * as FsPromises from 'node:fs/promises';
 import { HearsayError, InvalidOptionsError } from '../errors.js';
 import { isProfileName, resolveOptions, type MembershipOptions, type ProfileName } from '../membership/options.js';
 import type { Address } from '../wire/messages.js';
@@ -24,9 +23,8 @@ import { parseConfigLimits, resolveSecuritySettings, type ConfigLimits } from '.
 import { datacenterProblem, REGISTRY_LIMITS } from '../registry/validate.js';
 import type { IdentityFiles } from '../identity/identity.js';
 import { IDENTITY_TRANSITIONS, type IdentityTransition } from '../membership/authenticator.js';
+import { fsp } from '../builtins.js';
 
-/** node:fs/promises, loaded on first use: an agent without a --config file never loads it (bench:light). */
-const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
 
 /** Most services a config file may list: the ceiling of maxInstancesPerNode (each registration is checked against the agent's own). */
 const MAX_CONFIG_SERVICES = REGISTRY_LIMITS.maxInstancesPerNode;

@@ -13,18 +13,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { readdirSync, renameSync, rmSync } from 'node:fs';
-import type * as FsPromises from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type * as Crypto from 'node:crypto';
 import { DataDirError } from '../errors.js';
 import { MAX_INCARNATION } from '../wire/codec.js';
 import type { MemberRecord } from '../wire/messages.js';
+import { crypto, fsp } from '../builtins.js';
 
-/** node:fs/promises, loaded on first use: an agent without a data dir never loads it (bench:light). */
-const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
 
-/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
-const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 export const SNAPSHOT_FILE = 'peers.json';
 export const SERVICES_FILE = 'services.json';

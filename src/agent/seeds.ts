@@ -8,11 +8,11 @@
  *
  * Names are resolved again every time a join runs, so a retried join follows the records.
  */
-import type * as DnsPromises from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { SeedFailure } from '../errors.js';
 import { addressKey, DEFAULT_PORT, formatHostPort, parseHostPort } from '../transport/address.js';
 import type { Address } from '../wire/messages.js';
+import { dnsPromises as dns } from '../builtins.js';
 
 export const SRV_PREFIX = 'dns+srv:';
 
@@ -47,8 +47,6 @@ export interface SeedResolver {
   resolveSrv(name: string): Promise<readonly { readonly name: string; readonly port: number }[]>;
 }
 
-/** node:dns/promises, loaded with the first seed that is a name (bench:light: not at start). */
-const dns = (): typeof DnsPromises => process.getBuiltinModule('node:dns/promises');
 
 export const systemResolver: SeedResolver = {
   lookup: async (host) => (await dns().lookup(host, { all: true, verbatim: true })).map((a) => a.address),

@@ -17,7 +17,6 @@
  * - Host: exactly `NAME[:PORT]` or `[IPV6][:PORT]` naming loopback or the API's own address;
  *   anything else (`127.0.0.1:80@evil.example`, `[::1]evil.example`, `[::1`) is refused.
  */
-import type * as Crypto from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HearsayError } from '../errors.js';
 import { formatHostPort, isLoopbackHost } from '../transport/address.js';
@@ -26,9 +25,8 @@ import type { HttpCounterKey } from '../agent/counters.js';
 import { API_ERROR_CODES, ApiError } from './errors.js';
 import { queryOf } from './http-io.js';
 import { HTTP_TOKEN_CALLER, LOCAL_CALLER, PUBLIC_CALLER, type ApiCaller, type TokenTable } from './tokens.js';
+import { crypto } from '../builtins.js';
 
-/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
-const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 /** The HTTP API was asked to listen beyond loopback without a bearer token. */
 export class HttpTokenRequiredError extends HearsayError {

@@ -22,17 +22,12 @@
  * much of a token was right. The file is reread on SIGHUP and when it changes; a bad file is
  * refused whole (the tokens in force stay) with every problem named.
  */
-import type * as Crypto from 'node:crypto';
-import type * as FsPromises from 'node:fs/promises';
 import { HearsayError } from '../errors.js';
 import { servicePatternProblem } from '../identity/spiffe.js';
 import { MIN_TOKEN_LENGTH } from '../security/options.js';
+import { crypto, fsp } from '../builtins.js';
 
-/** node:fs/promises, loaded on first use: an agent without an API tokens file never loads it (bench:light). */
-const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
 
-/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
-const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 /** Who made a request, and what it may do. */
 export interface ApiCaller {

@@ -9,15 +9,13 @@
  * bytes) is remembered in a bounded map keyed by the signature: the copies of one piece of gossip
  * that reach a node from its several relays cost one Ed25519 verification.
  */
-import type * as Crypto from 'node:crypto';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { CertOutcome, RecordAuthenticator, VerifyOutcome } from '../membership/authenticator.js';
 import { checkCertificate, IdentityError, type NodeIdentity } from './identity.js';
 import { revocationOf, type RevocationList } from './revocations.js';
 import { servicesAllow } from './spiffe.js';
+import { crypto } from '../builtins.js';
 
-/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
-const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 /** What a record signature is over: this, then the record's bytes. */
 export const RECORD_SIGNATURE_DOMAIN = Buffer.from('hearsay/record/1\0', 'latin1');

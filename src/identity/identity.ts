@@ -8,18 +8,13 @@
  * which must equal --name when one is given) and only URIs of the CA's trust domain; the private
  * key is the certificate's; and no entry of the revocation list names it.
  */
-import type * as FsPromises from 'node:fs/promises';
-import type * as Crypto from 'node:crypto';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { HearsayError } from '../errors.js';
 import { parseRevocations, revocationOf, RevocationListError, type RevocationList } from './revocations.js';
 import { parseSpiffeUris } from './spiffe.js';
+import { crypto, fsp } from '../builtins.js';
 
-/** node:fs/promises, loaded on first use: an agent without a certificate never loads it (bench:light). */
-const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
 
-/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
-const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 export const IDENTITY_PROBLEMS = [
   'unreadable',

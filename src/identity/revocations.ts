@@ -21,11 +21,9 @@
  * Lists spread through the mesh (revocation-spread.ts): a node announces the version it holds and
  * peers fetch a newer list from any holder; the CA's signature is the authority, never the sender.
  */
-import type * as Crypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { crypto } from '../builtins.js';
 
-/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
-const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 export const REVOCATIONS_FORMAT = 'hearsay-revocations/1';
 

@@ -7,12 +7,10 @@
  * identity as it was, and says so in the log. It warns (at most hourly) once a third of the
  * certificate's lifetime is left, and logs an error every hour after it has expired.
  */
-import type * as FsPromises from 'node:fs/promises';
 import type { Logger } from '../log/logger.js';
 import { IdentityError, loadIdentity, type IdentityFiles, type NodeIdentity } from './identity.js';
+import { fsp } from '../builtins.js';
 
-/** node:fs/promises, loaded on first use: an agent without a certificate never loads it (bench:light). */
-const fsp = (): typeof FsPromises => process.getBuiltinModule('node:fs/promises');
 
 /** How often the files are looked at. */
 export const IDENTITY_WATCH_INTERVAL_MS = 5_000;

@@ -11,14 +11,12 @@
  * Each file is read once, on first request, and kept with its gzip and an ETag (served files never
  * change while the agent runs; a new version is a new process).
  */
-import type * as Crypto from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { crypto } from '../builtins.js';
 
-/** node:crypto, loaded on first use: an agent that never needs it does not pay for it at start (bench:light). */
-const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
 
 /** A file the view serves, as it goes on the wire. */
 export interface UiAsset {
