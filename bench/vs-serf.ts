@@ -19,7 +19,7 @@
  *
  *   {"type":"run","system":"hearsay"|"serf","run":1,"nodes":N, METRICS...,
  *    "pollReconnects":0,"loadAvgStart":[1m,5m,15m],"loadAvgEnd":[...],"error"?:"..."}
- *   {"type":"summary","nodes":N,"runs":K,"pollMs":100,"idleSeconds":30,
+ *   {"type":"summary","nodes":N,"runs":K,"pollMs":100,"idleSeconds":30,"settleCpuPct":1,
  *    "loadAvgStart":[...],"loadAvgEnd":[...],"commands":{"hearsay":"...","serf":"..."},
  *    "hearsay":{METRIC: median over runs,...,"failedRuns":0},"serf":{...},
  *    "ratio":{METRIC: hearsay median / serf median, 2 decimals}}
@@ -39,6 +39,8 @@
  *   cpuPctPerAgentIdle       CPU over the idle window, median over agents, % of one core
  *   spawnToApiMs             spawn of agent 1 alone -> its API answers a member-list call
  *   spawnAllToApiMs          spawn of the other N-1 at once -> all answer
+ *   settleMs                 all answer -> settled: every agent averaging at most --settle-cpu-pct
+ *                            (1) % of a core over one second, before the joins (0: no wait)
  * Times are at the resolution of the poll period (a figure is late by at most one period and one
  * answer); the machine and its load are in loadAvg*.
  */
@@ -51,7 +53,7 @@ import { DEFAULT_HEARSAY_ENTRY, hearsayDriver, serfDriver, SYSTEMS, type SystemD
 
 const USAGE =
   'npm run bench:vs-serf -- --nodes N --runs K [--json] [--idle-seconds 30] [--poll-ms 100] [--step-timeout-seconds 60] ' +
-  '[--systems hearsay,serf] [--hearsay-entry bin/hearsay.js] [--serf-binary serf]';
+  '[--settle-cpu-pct 1] [--systems hearsay,serf] [--hearsay-entry bin/hearsay.js] [--serf-binary serf]';
 
 /** Runs the comparison; `bench` names the command in errors, `fixedSystems` pins the systems (bench:cluster, bench:serf). */
 export async function main(bench = 'bench:vs-serf', usage = USAGE, fixedSystems?: readonly SystemName[]): Promise<void> {
@@ -61,6 +63,7 @@ export async function main(bench = 'bench:vs-serf', usage = USAGE, fixedSystems?
     json: { type: 'boolean' },
     'idle-seconds': { type: 'number', default: 30, min: 0 },
     'poll-ms': { type: 'int', default: 100, min: 10 },
+    'settle-cpu-pct': { type: 'number', default: 1, min: 0 },
     'step-timeout-seconds': { type: 'number', default: 60, min: 1 },
     systems: { type: 'string', default: SYSTEMS.join(',') },
     'hearsay-entry': { type: 'string', default: DEFAULT_HEARSAY_ENTRY },
@@ -94,6 +97,7 @@ export async function main(bench = 'bench:vs-serf', usage = USAGE, fixedSystems?
         idleSeconds: args['idle-seconds'],
         pollMs: args['poll-ms'],
         stepTimeoutMs: args['step-timeout-seconds'] * 1000,
+        settleCpuPct: args['settle-cpu-pct'],
         progress,
       });
       results.push(res);
@@ -106,6 +110,7 @@ export async function main(bench = 'bench:vs-serf', usage = USAGE, fixedSystems?
     runs: args.runs,
     pollMs: args['poll-ms'],
     idleSeconds: args['idle-seconds'],
+    settleCpuPct: args['settle-cpu-pct'],
     loadAvgStart,
     loadAvgEnd: loadavg().map((x) => round(x, 2)),
     commands: Object.fromEntries(drivers.map((d) => [d.name, d.describe])),

@@ -5,7 +5,12 @@
  *      once and time until all answer (spawnAllToApiMs). "Answers" is a member-list call over a
  *      fresh connection, retried every 5 ms; that connection then stays open as the agent's poll
  *      connection, and a second one per agent carries the join and leave calls.
- *   2. poll every agent's member list every pollMs (observer.ts); join agents 2..N to agent 1 one
+ *   2. wait until the agents have settled: the start's deferred work done, every agent averaging at
+ *      most settleCpuPct % of a core over one second (settleMs; at most stepTimeoutMs, then the
+ *      run goes on and says so). hearsay agents warm their join path a second after start (a
+ *      throwaway join, agent/warm-up.ts) and write V8's code cache; 59 of them spawned at once do
+ *      that all at once, and join calls made then timed that burst, not a join. Serf settles at once.
+ *      Then poll every agent's member list every pollMs (observer.ts); join agents 2..N to agent 1 one
  *      call at a time, each awaited (joinCall*), and time from the first call until every agent
  *      lists all N alive (joinTotalMs), and from the end of the last call (convergeAfterLastJoinMs).
  *   3. an idle window: polling paused for idleSeconds; then RSS of every agent (VmRSS of
@@ -31,6 +36,8 @@ export interface RunOptions {
   readonly pollMs: number;
   /** Longest wait for one step (readiness, convergence, detection, leave), ms. */
   readonly stepTimeoutMs: number;
+  /** Settled: every agent's CPU over one second at most this % of a core, on average (0: no wait). */
+  readonly settleCpuPct: number;
   /** Progress lines for a person (not in --json). */
   readonly progress: (line: string) => void;
 }
@@ -52,6 +59,8 @@ export interface RunMetrics {
   readonly cpuPctPerAgentIdle: number | null;
   readonly spawnToApiMs: number | null;
   readonly spawnAllToApiMs: number | null;
+  /** All answering -> settled (step 2), ms; null when they did not settle within stepTimeoutMs. */
+  readonly settleMs: number | null;
   /** Poll connections opened beyond one per agent (the agent closed an idle one; hearsay's HTTP server does after 5 s). */
   readonly pollReconnects: number;
 }
@@ -83,6 +92,7 @@ export const METRIC_KEYS = [
   'cpuPctPerAgentIdle',
   'spawnToApiMs',
   'spawnAllToApiMs',
+  'settleMs',
 ] as const satisfies readonly (keyof RunMetrics)[];
 
 // ---- processes: every one this harness starts is killed on every exit path ----
@@ -187,6 +197,25 @@ function cpuSeconds(pid: number): number | null {
   }
 }
 
+/**
+ * When the processes `pids` together used at most `pct` % of a core each, on average, over one
+ * second (read from /proc in 1 s windows, USER_HZ ticks); null at `deadline`.
+ */
+async function whenSettled(pids: readonly number[], pct: number, deadline: number): Promise<number | null> {
+  const total = (): number => pids.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0);
+  let before = total();
+  let at = performance.now();
+  while (performance.now() < deadline) {
+    await sleep(1000);
+    const now = total();
+    const t = performance.now();
+    if (((now - before) / ((t - at) / 1000)) * 100 <= pct * pids.length) return t;
+    before = now;
+    at = t;
+  }
+  return null;
+}
+
 const FLOOR_SCRIPT =
   "const d=require('node:dgram').createSocket('udp4');d.bind(0,'127.0.0.1');" +
   "require('node:net').createServer().listen(0,'127.0.0.1',()=>process.stdout.write('ready\\n'));";
@@ -252,6 +281,7 @@ export async function runOnce(driver: SystemDriver, run: number, opts: RunOption
     cpuPctPerAgentIdle: null,
     spawnToApiMs: null,
     spawnAllToApiMs: null,
+    settleMs: null,
     pollReconnects: 0,
   };
   const agents: Agent[] = [];
@@ -287,7 +317,13 @@ export async function runOnce(driver: SystemDriver, run: number, opts: RunOption
     // The control connections, opened (and asked once) now, so no join call pays for a connect.
     for (const a of agents) a.control = await driver.connect(a.apiPort);
 
-    // 2. Sequential awaited joins, observed.
+    // 2. Settled, then sequential awaited joins, observed.
+    if (opts.settleCpuPct > 0) {
+      const settleStart = performance.now();
+      const at = await whenSettled(agents.map((a) => a.child.pid ?? -1), opts.settleCpuPct, settleStart + opts.stepTimeoutMs);
+      m.settleMs = at === null ? null : ms(at - settleStart);
+      say(at === null ? `not settled within ${opts.stepTimeoutMs} ms: joining anyway` : `settled ${m.settleMs} ms after all answered`);
+    }
     const names = agents.map((a) => a.name);
     observer = new Observer(new Map(agents.map((a) => [a.name, a.poll as AgentApi])), opts.pollMs);
     observer.start();
