@@ -13,6 +13,7 @@ import type { StateDeltaMessage } from '../../src/wire/messages.js';
 import { StateLimitError } from '../../src/errors.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { resolveOptions } from '../../src/membership/options.js';
+import { retransmitLimit } from '../../src/membership/math.js';
 
 const bytes = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
 
@@ -102,6 +103,41 @@ describe('the state layer in the core', () => {
     expect(streams.length).toBeGreaterThan(0);
     // Not every copy came from the owner.
     expect(new Set(streams.map((p) => p.from)).size).toBeGreaterThan(1);
+  });
+
+  it('passes on an announcement it cannot serve yet once, not again at every copy that comes in', () => {
+    // A mass join: every owner's announcement reaches a node many times (from every relay) before
+    // its fetch lands. Each copy re-queued would start the retransmit budget over, so that every
+    // node kept relaying every unmet announcement and the copies kept coming.
+    const h = cluster(['a', 'b', 'c']);
+    runWith(h, h.now + 3000, () => false);
+    const announcement = encodePacket([encodeMessage({ type: 'state-delta', deltas: [{ node: 'z', generation: 1, fromVersion: 9, toVersion: 9, reset: false, collectedVersion: 0, entries: [] }] })]);
+    const aboutZ = (p: Packet): boolean => {
+      const r = decodePacket(p.packet);
+      return r.ok && r.messages.some((m) => m.type === 'state-delta' && m.deltas.some((d) => d.node === 'z'));
+    };
+    let relayed = 0;
+    const copies = 10;
+    for (let k = 0; k < copies; k++) {
+      h.apply('b', h.node('b').handlePacket(h.addrOf('c'), announcement, 'datagram', h.now));
+      // b's relays are counted and not delivered (a and c would relay them back, more copies).
+      runWith(h, h.now + 150, (p) => {
+        if (p.from !== 'b' || !aboutZ(p)) return false;
+        relayed++;
+        return true;
+      });
+    }
+    expect(h.node('b').counters.stateGaps).toBe(copies);
+    // Nobody holds z's state, so b still wants it: passed on its retransmit budget once (and at
+    // most once more if the want ran out of tries and a later copy made a new one).
+    const limit = retransmitLimit(resolveOptions({}).retransmitMult, 3);
+    expect(relayed).toBeGreaterThan(0);
+    expect(relayed).toBeLessThanOrEqual(2 * limit);
+    runWith(h, h.now + 5000, (p) => {
+      if (p.from === 'b' && aboutZ(p)) relayed++;
+      return false;
+    });
+    expect(relayed).toBeLessThanOrEqual(2 * limit);
   });
 
   it('answers a digest about another owner from its replica: any holder serves, not only the owner', () => {
