@@ -504,7 +504,7 @@ export class StateSync {
           used += bytes.length + 5;
         } else rest.add(d.node);
       }
-      if (parts.length > 0) this.ctx.out.sendDatagram(to, [noteStateDelta(encodeStateDeltaMessage(parts), sent)]);
+      if (parts.length > 0) this.ctx.out.sendDirect(to, [noteStateDelta(encodeStateDeltaMessage(parts), sent)]);
       if (rest.size > 0) {
         const theirs = new Map(digests.map((d) => [d.node, d] as const));
         this.sendStreamDeltas(to, [...rest].map((n) => theirs.get(n) ?? noneOf(n)));
@@ -527,7 +527,7 @@ export class StateSync {
 
   private sendDigest(to: Address, msg: StateDigestMessage, channel: Channel): void {
     const bytes = encodeMessage(msg);
-    if (channel === 'datagram' && bytes.length + FRAMING_BYTES <= this.ctx.opts.maxPacketBytes) this.ctx.out.sendDatagram(to, [bytes]);
+    if (channel === 'datagram' && bytes.length + FRAMING_BYTES <= this.ctx.opts.maxPacketBytes) this.ctx.out.sendDirect(to, [bytes]);
     else this.ctx.out.send(to, encodePacket([bytes]), 'stream');
   }
 }

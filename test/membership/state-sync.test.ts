@@ -157,6 +157,25 @@ describe('the state layer in the core', () => {
     expect(delta?.deltas.map((d) => [d.node, d.reset, d.entries.map((e) => e.key)])).toEqual([['a', true, ['k']]]);
   });
 
+  it('answers a digest without piggybacked gossip: the retransmit budget of a change goes to random members, not to whoever is catching up', () => {
+    const h = cluster(['a', 'b', 'c']);
+    h.apply('a', h.node('a').changeState([{ key: 'k', value: bytes(10) }], h.now));
+    runWith(h, h.now + 3000, () => false);
+    // b has gossip of its own waiting when c's question comes.
+    h.node('b').changeState([{ key: 'mine', value: bytes(8) }], h.now);
+    const queued = h.node('b').queuedBroadcasts;
+    expect(queued).toBeGreaterThan(0);
+    const ask = encodePacket([encodeMessage({ type: 'state-digest', full: false, exchange: false, digests: [{ node: 'a', generation: 0, version: 0 }] })]);
+    const sends = h.node('b').handlePacket(h.addrOf('c'), ask, 'datagram', h.now).filter((e) => e.type === 'send');
+    expect(sends.length).toBe(1);
+    const send = sends[0]!;
+    if (send.type !== 'send') throw new Error('unreachable');
+    const decoded = decodePacket(send.packet);
+    if (!decoded.ok) throw new Error(decoded.error.detail);
+    expect(decoded.messages.map((m) => (m.type === 'state-delta' ? `state-delta:${m.deltas.map((d) => d.node).join(',')}` : m.type))).toEqual(['state-delta:a']);
+    expect(h.node('b').queuedBroadcasts).toBe(queued);
+  });
+
   it('asks for a piece it missed when a later one does not follow on, and gets both', () => {
     const h = cluster(['a', 'b', 'c']);
     h.apply('a', h.node('a').changeState([{ key: 'k1', value: bytes(10, 1) }], h.now));
