@@ -50,7 +50,6 @@ import { stateEquals, sameAddress, compareAddress, tagsEqual, EMPTY_ALIVE_STATE,
 import { asciiEquals } from '../util/bytes.js';
 import { beats } from './precedence.js';
 import { StateSync, type StateChange, type StateConfig, type StateIdentity } from './state-sync.js';
-import { countStateBytes } from './state-bytes.js';
 import { ENTRY_SIGNATURE_BYTES, entrySigningBytes } from '../wire/state-codec.js';
 import type { StateEntry, StateLimits } from '../state/types.js';
 import type { NodeState } from '../state/node-state.js';
@@ -1166,8 +1165,7 @@ export class Membership {
       this.queue.take(this.opts.maxPacketBytes - FRAMING_BYTES, this.out.retransmitLimit(), parts);
       if (parts.length === 0) break;
       this.counters.gossipPackets++;
-      for (const p of parts) countStateBytes(this.counters, p);
-      this.out.send(t.addr(target), encodePacket(parts), 'datagram');
+      this.out.sendDirect(t.addr(target), parts);
     }
   }
 

@@ -55,13 +55,13 @@ export class Outbox {
     let used = FRAMING_BYTES;
     for (const p of parts) used += p.length;
     this.queue.take(this.opts.maxPacketBytes - used, this.retransmitLimit(), parts);
-    for (const p of parts) countStateBytes(this.counters, p);
-    this.send(to, encodePacket(parts), 'datagram');
+    this.sendDirect(to, parts);
   }
 
   /**
-   * Sends `parts` in one datagram without queued gossip: for messages addressed to one node because
-   * of what it asked or holds (state-layer requests and answers). Gossip piggybacked there spends
+   * Sends `parts` in one datagram as they are, adding no queued gossip (the gossip round's own
+   * packets, already taken from the queue; and messages addressed to one node because of what it
+   * asked or holds: state-layer requests and answers). Gossip piggybacked on the latter spends
    * its retransmit budget on whoever is catching up instead of random members: in a burst of joins
    * with state (every node announcing its tags), those sends made up enough of every change's
    * budget that some members never heard of a joiner until the digest sync's push-pull, 2.6 s
